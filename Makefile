@@ -1,0 +1,58 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# rmm: Linux memory-management clients in Rust-for-Linux.
+#
+#   make run       set up, build the test kernel (cached) and the modules, boot
+#                  the guest and run the compaction-stress demo
+#   make check     same set-up, then every kselftest in the guest
+#   make           the modules only, against $(KDIR)
+#
+# KDIR defaults to rmm's cached test kernel; any 6.12 build tree with
+# CONFIG_RUST=y works: make KDIR=/path/to/linux.
+
+SHELL := /bin/bash
+TOP := $(CURDIR)
+RMM_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/rmm
+RMM_BIN := $(RMM_CACHE)/tools/bin
+LLVM ?= -19
+
+export PATH := $(RMM_BIN):$(RMM_CACHE)/tools/venv/bin:$(PATH)
+export LIBCLANG_PATH ?= /usr/lib/llvm-19/lib
+export BINDGEN ?= $(RMM_BIN)/bindgen
+
+KDIR ?= $(shell $(TOP)/scripts/build-kernel.sh --print 2>/dev/null)
+
+# One selftest directory, or all of them: make check T=rmisc
+T ?=
+
+.PHONY: all modules setup kernel selftests run check clean help
+
+all: modules
+
+modules:
+	@test -n "$(KDIR)" && test -f "$(KDIR)/Makefile" || \
+		{ echo "make: no kernel build tree: run 'make kernel' or pass KDIR=/path/to/linux" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(TOP) LLVM=$(LLVM) modules
+
+setup:
+	@scripts/setup-toolchain.sh
+
+kernel: setup
+	@scripts/build-kernel.sh >/dev/null
+
+selftests:
+	$(MAKE) -C selftests KDIR=$(KDIR)
+
+run:
+	@scripts/rmm.sh run
+
+check:
+	@scripts/rmm.sh check $(T)
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(TOP) clean
+	-$(MAKE) -C selftests clean
+	rm -f rust/bindings_generated.rs rust/.bindings_generated.rs.cmd
+
+help:
+	@sed -n '3,12p' Makefile

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Copyright (C) 2026 The rmm authors.
+ *
+ * Out-of-line wrappers for static inline functions and macros that Rust
+ * cannot call directly. Each module builds this file through a shim of its
+ * own (samples/<module>/<module>_helpers.c): Kbuild warns about one object
+ * linked into several modules.
+ */
+
+#include <linux/gfp.h>
+#include <linux/highmem.h>
+#include <linux/migrate.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+
+#include "helpers.h"
+
+/*
+ * A page for a movable non-LRU user: __GFP_MOVABLE puts it in a movable
+ * pageblock (or ZONE_MOVABLE), where compaction and memory offlining look
+ * for pages to migrate.
+ */
+struct page *rmm_alloc_movable_page(void)
+{
+	return alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN);
+}
+
+void rmm_get_page(struct page *page)
+{
+	get_page(page);
+}
+
+void rmm_put_page(struct page *page)
+{
+	put_page(page);
+}
+
+void rmm_lock_page(struct page *page)
+{
+	lock_page(page);
+}
+
+bool rmm_trylock_page(struct page *page)
+{
+	return trylock_page(page);
+}
+
+void rmm_unlock_page(struct page *page)
+{
+	unlock_page(page);
+}
+
+bool rmm_page_locked(struct page *page)
+{
+	return PageLocked(page);
+}
+
+bool rmm_page_isolated(struct page *page)
+{
+	return PageIsolated(page);
+}
+
+/*
+ * PageMovable() is not exported: the same test from its inline parts. The
+ * caller holds the page lock, as PageMovable() requires.
+ */
+bool rmm_page_movable(struct page *page)
+{
+	VM_BUG_ON_PAGE(!PageLocked(page), page);
+	return __PageMovable(page) && page_movable_ops(page);
+}
+
+unsigned long rmm_page_private(struct page *page)
+{
+	return page_private(page);
+}
+
+void rmm_set_page_private(struct page *page, unsigned long private)
+{
+	set_page_private(page, private);
+}
+
+unsigned long rmm_page_to_pfn(struct page *page)
+{
+	return page_to_pfn(page);
+}
+
+void rmm_copy_highpage(struct page *to, struct page *from)
+{
+	copy_highpage(to, from);
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Copyright (C) 2026 The rmm authors.
+ *
+ * Out-of-line wrappers for static inline functions and macros that Rust
+ * cannot call directly. Built into every rmm module by a one-line shim.
+ */
+#ifndef RMM_HELPERS_H
+#define RMM_HELPERS_H
+
+#include <linux/types.h>
+
+struct page;
+
+struct page *rmm_alloc_movable_page(void);
+void rmm_get_page(struct page *page);
+void rmm_put_page(struct page *page);
+void rmm_lock_page(struct page *page);
+bool rmm_trylock_page(struct page *page);
+void rmm_unlock_page(struct page *page);
+bool rmm_page_locked(struct page *page);
+bool rmm_page_isolated(struct page *page);
+bool rmm_page_movable(struct page *page);
+unsigned long rmm_page_private(struct page *page);
+void rmm_set_page_private(struct page *page, unsigned long private);
+unsigned long rmm_page_to_pfn(struct page *page);
+void rmm_copy_highpage(struct page *to, struct page *from);
+
+#endif /* RMM_HELPERS_H */

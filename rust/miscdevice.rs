@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: GPL-2.0
+
+// Copyright (C) 2026 The rmm authors.
+
+//! Misc character devices.
+//!
+//! C header: [`include/linux/miscdevice.h`](srctree/include/linux/miscdevice.h).
+//!
+//! A driver implements [`MiscDevice`] for the state of one open file, declares
+//! its file operations once with [`misc_file_operations!`] and keeps a pinned
+//! [`Registration`] for as long as the device node should exist:
+//!
+//! ```ignore
+//! rmm::misc_file_operations!(static FOPS: MyDevice);
+//!
+//! let reg = KBox::pin_init(
+//!     Registration::register(&FOPS, Options { name: c_str!("mydev"), mode: 0o600 }, ()),
+//!     GFP_KERNEL,
+//! )?;
+//! ```
+//!
+//! # Lifetimes
+//!
+//! Unlike a table built inside the registration, the file operations are a
+//! `static` whose `owner` is the module, exactly as a C driver's
+//! `.owner = THIS_MODULE`: every open file holds a reference to the module, so
+//! the module (and the code of every callback) cannot go away while a file is
+//! open. `rmmod` of a module with an open device fails with `-EBUSY`.
+//!
+//! `misc_open()` runs [`MiscDevice::open`] under `misc_mtx`, which
+//! `misc_deregister()` also takes: the shared data of a [`Registration`] is
+//! therefore alive for the whole of every `open` call. What an open file needs
+//! afterwards it must own in its [`MiscDevice::Ptr`].
+
+use super::bindings as rmm_bindings;
+use core::{marker::PhantomData, mem::MaybeUninit, pin::Pin};
+use kernel::{
+    bindings,
+    error::{to_result, VTABLE_DEFAULT_ERROR},
+    ffi::{c_int, c_long, c_uint, c_ulong},
+    build_error,
+    prelude::*,
+    str::CStr,
+    types::{ForeignOwnable, Opaque},
+};
+
+/// Options of a misc device.
+#[derive(Copy, Clone)]
+pub struct Options {
+    /// The name of the device node, `/dev/<name>`.
+    pub name: &'static CStr,
+    /// The permission bits of the device node; `0o600` for root only.
+    pub mode: u16,
+}
+
+/// The file operations of a misc device whose open files are `T`.
+///
+/// Built only by [`misc_file_operations!`], which puts it in a `static` of the
+/// module that implements `T`.
+///
+/// # Invariants
+///
+/// `fops.owner` is the module that contains the code of `T`'s callbacks (or
+/// null when that code is built into the kernel), and every callback in `fops`
+/// is one of [`FileOps`]'s trampolines for `T`.
+pub struct FileOps<T: MiscDevice> {
+    fops: bindings::file_operations,
+    _t: PhantomData<T>,
+}
+
+// SAFETY: `FileOps` is never mutated after it is built; the C side only reads
+// it, from any thread.
+unsafe impl<T: MiscDevice> Sync for FileOps<T> {}
+
+impl<T: MiscDevice> FileOps<T> {
+    /// Builds the file operations of `T`.
+    ///
+    /// Use [`misc_file_operations!`] rather than calling this directly.
+    ///
+    /// # Safety
+    ///
+    /// `owner` must point to the `struct module` of the module that contains
+    /// the implementation of `T`, or be null if that code is built in.
+    pub const unsafe fn new(owner: *mut bindings::module) -> Self {
+        // INVARIANT: the caller guarantees `owner`; the callbacks are ours.
+        Self {
+            fops: bindings::file_operations {
+                owner,
+                open: Some(Self::open),
+                release: Some(Self::release),
+                unlocked_ioctl: if T::HAS_IOCTL {
+                    Some(Self::ioctl)
+                } else {
+                    None
+                },
+                #[cfg(CONFIG_COMPAT)]
+                compat_ioctl: if T::HAS_IOCTL {
+                    Some(rmm_bindings::compat_ptr_ioctl)
+                } else {
+                    None
+                },
+                llseek: Some(bindings::noop_llseek),
+                // SAFETY: all zeros is a valid `struct file_operations`: every
+                // other callback is absent.
+                ..unsafe { MaybeUninit::zeroed().assume_init() }
+            },
+            _t: PhantomData,
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by `misc_open()` for a file being opened on a device registered
+    /// with these operations: `file->private_data` points to the `struct
+    /// miscdevice` of a live [`Registration<T>`], and `misc_mtx` is held.
+    unsafe extern "C" fn open(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+        // SAFETY: `misc_open()` set `private_data` to the registered `struct
+        // miscdevice` before calling us, as the safety contract says.
+        let misc = unsafe { (*file).private_data }.cast::<rmm_bindings::miscdevice>();
+        // SAFETY: `misc` is the `inner` field of a `Registration<T>`, which
+        // stays alive while `misc_mtx` is held (deregistration takes it too).
+        let reg = unsafe { &*kernel::container_of!(misc, Registration<T>, inner) };
+
+        match T::open(&reg.shared) {
+            Ok(ptr) => {
+                // From here on `private_data` is owned by the file: `release`
+                // turns it back into a `T::Ptr` exactly once.
+                //
+                // SAFETY: `file` is valid and not yet visible to anyone else.
+                unsafe { (*file).private_data = ptr.into_foreign().cast_mut() };
+                0
+            }
+            Err(e) => e.to_errno(),
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called once by the VFS when the last reference to a file opened with a
+    /// successful [`Self::open`] goes away.
+    unsafe extern "C" fn release(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+        // SAFETY: `open` stored a `T::Ptr` in `private_data`, and this is the
+        // one call that takes it back.
+        let ptr = unsafe { T::Ptr::from_foreign((*file).private_data) };
+        T::release(ptr);
+        0
+    }
+
+    /// # Safety
+    ///
+    /// Called by the VFS on a file opened with a successful [`Self::open`] and
+    /// not yet released.
+    unsafe extern "C" fn ioctl(file: *mut bindings::file, cmd: c_uint, arg: c_ulong) -> c_long {
+        // SAFETY: `private_data` holds the `T::Ptr` stored by `open`, which
+        // `release` cannot take back while this call is running (the VFS holds
+        // a reference to the file).
+        let device = unsafe { T::Ptr::borrow((*file).private_data) };
+        match T::ioctl(device, cmd, arg as usize) {
+            Ok(ret) => ret as c_long,
+            Err(e) => e.to_errno() as c_long,
+        }
+    }
+}
+
+/// Declares the `static` file operations of a misc device type.
+///
+/// `misc_file_operations!(static FOPS: MyDevice);` expands to a
+/// `static FOPS: FileOps<MyDevice>` whose owner is the calling module. The
+/// calling crate must include the rmm tree as `crate::rmm`.
+macro_rules! misc_file_operations {
+    ($vis:vis static $name:ident: $t:ty) => {
+        $vis static $name: $crate::rmm::miscdevice::FileOps<$t> = {
+            #[cfg(MODULE)]
+            let owner = {
+                extern "C" {
+                    static __this_module: ::kernel::types::Opaque<::kernel::bindings::module>;
+                }
+                // SAFETY: only the address of `__this_module` is taken; the
+                // module loader defines it for every module.
+                #[allow(unused_unsafe)]
+                let module = unsafe { ::core::ptr::addr_of!(__this_module) };
+                module.cast_mut().cast::<::kernel::bindings::module>()
+            };
+            #[cfg(not(MODULE))]
+            let owner = ::core::ptr::null_mut();
+            // SAFETY: `owner` is the module this macro is expanded in, the
+            // module that implements `$t`.
+            unsafe { $crate::rmm::miscdevice::FileOps::<$t>::new(owner) }
+        };
+    };
+}
+
+pub(crate) use misc_file_operations;
+
+/// The state of one open file of a misc device.
+#[vtable]
+pub trait MiscDevice: Sized + 'static {
+    /// Data shared by every open file, owned by the [`Registration`].
+    type Shared: Send + Sync;
+
+    /// What the file's private data is: the per-file state, as a pointer.
+    type Ptr: ForeignOwnable + Send + Sync;
+
+    /// Called when the device is opened; the result becomes the file's state.
+    fn open(shared: &Self::Shared) -> Result<Self::Ptr>;
+
+    /// Called when the last reference to the open file goes away.
+    fn release(device: Self::Ptr) {
+        drop(device);
+    }
+
+    /// Handles an ioctl. An unknown `cmd` should be answered with `ENOTTY`.
+    ///
+    /// `arg` is usually a user pointer: read it with [`kernel::uaccess`].
+    fn ioctl(
+        _device: <Self::Ptr as ForeignOwnable>::Borrowed<'_>,
+        _cmd: u32,
+        _arg: usize,
+    ) -> Result<isize> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+}
+
+/// A registered misc device.
+///
+/// # Invariants
+///
+/// `inner` is registered with `misc_register()` and points to `'static` file
+/// operations for `T`; it is deregistered when the registration is dropped.
+#[pin_data(PinnedDrop)]
+pub struct Registration<T: MiscDevice> {
+    #[pin]
+    inner: Opaque<rmm_bindings::miscdevice>,
+    #[pin]
+    shared: T::Shared,
+}
+
+// SAFETY: `misc_deregister()` may be called from any thread, and the shared
+// data is `Send`.
+unsafe impl<T: MiscDevice> Send for Registration<T> {}
+
+// SAFETY: a `&Registration` gives only `&T::Shared`, which is `Sync`.
+unsafe impl<T: MiscDevice> Sync for Registration<T> {}
+
+impl<T: MiscDevice> Registration<T> {
+    /// Registers a misc device with the given file operations and options;
+    /// `shared` initialises the data every open file sees.
+    pub fn register(
+        fops: &'static FileOps<T>,
+        opts: Options,
+        shared: impl PinInit<T::Shared, Error>,
+    ) -> impl PinInit<Self, Error> {
+        let register = move |slot: *mut Opaque<rmm_bindings::miscdevice>| {
+            let misc = Opaque::raw_get(slot);
+            // SAFETY: `misc` is valid for writes, and all zeros is a valid
+            // `struct miscdevice`.
+            unsafe { misc.write(MaybeUninit::zeroed().assume_init()) };
+            // SAFETY: `misc` was just initialised and is not shared yet.
+            let m = unsafe { &mut *misc };
+            m.minor = rmm_bindings::MISC_DYNAMIC_MINOR as c_int;
+            m.name = opts.name.as_char_ptr();
+            m.mode = opts.mode;
+            m.fops = &fops.fops;
+            // INVARIANT: on success the device is registered; the memory is
+            // pinned and deregistered in `drop` before it is freed.
+            // SAFETY: `misc` is a fully initialised, pinned `struct miscdevice`.
+            to_result(unsafe { rmm_bindings::misc_register(misc) })
+        };
+        // SAFETY: `register` fully initialises the slot when it returns `Ok`,
+        // and leaves nothing that needs dropping when it fails.
+        let inner = unsafe { kernel::init::pin_init_from_closure(register) };
+        try_pin_init!(Self {
+            // `shared` first: `open` can run as soon as the device is registered.
+            shared <- shared,
+            inner <- inner,
+        })
+    }
+
+    /// The data shared by every open file.
+    pub fn shared(&self) -> &T::Shared {
+        &self.shared
+    }
+}
+
+#[pinned_drop]
+impl<T: MiscDevice> PinnedDrop for Registration<T> {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: the device is registered (type invariant); after this no new
+        // `open` can start, and a running one finished (`misc_mtx`).
+        unsafe { rmm_bindings::misc_deregister(self.inner.get()) };
+    }
+}

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Copyright (C) 2026 The rmm authors.
+ *
+ * The C interfaces rmm binds itself: our bindgen pass (see Kbuild and
+ * rust/bindgen_parameters) turns what is allowlisted from these headers into
+ * rust/bindings_generated.rs.
+ */
+
+#include <linux/highmem.h>
+#include <linux/migrate.h>
+#include <linux/miscdevice.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+
+#include "helpers.h"

@@ -1,0 +1,155 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs inside the virtme-ng guest (as root, on the host's root filesystem):
+# loads rmm's modules, runs the kselftests or the demo, unloads the modules
+# and fails on any splat in dmesg. Prints KTAP; writes the counts to
+# $OUT/summary for the host.
+#
+#   guest.sh check OUT [TESTDIR...]   kselftests (all, or the named dirs)
+#   guest.sh run OUT                  the compaction-stress demo
+
+set -u
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+MODE=$1
+OUT=$2
+shift 2
+
+MODULES="rmisc"
+ALL_TESTS="rmisc"
+
+# n numbers our top-level TAP lines; pass/fail/skip count test cases: each
+# kselftest case, plus our own checks (insmod, rmmod, dmesg).
+n=0 pass=0 fail=0 skip=0
+
+# A top-level TAP line, not counted.
+tap() {
+	local ok=$1 name=$2 why=${3:-}
+	n=$((n + 1))
+	case $ok in
+	ok) echo "ok $n $name" ;;
+	skip) echo "ok $n $name # SKIP $why" ;;
+	*) echo "not ok $n $name${why:+ # $why}" ;;
+	esac
+}
+
+# One check of ours: a TAP line, counted.
+result() {
+	case $1 in
+	ok) pass=$((pass + 1)) ;;
+	skip) skip=$((skip + 1)) ;;
+	*) fail=$((fail + 1)) ;;
+	esac
+	tap "$@"
+}
+
+load_modules() {
+	local m err
+	for m in $MODULES; do
+		if err=$(insmod "$TOP/$m.ko" 2>&1); then
+			result ok "insmod $m"
+		else
+			result fail "insmod $m" "$err"
+		fi
+	done
+}
+
+unload_modules() {
+	local m err
+	for m in $MODULES; do
+		grep -q "^$m " /proc/modules || continue
+		if err=$(rmmod "$m" 2>&1); then
+			result ok "rmmod $m"
+		else
+			result fail "rmmod $m" "$err"
+		fi
+	done
+}
+
+# A timeout from the test directory's `settings` file, as kselftest does.
+test_timeout() {
+	local t=120
+	[ -f "$1/settings" ] && t=$(sed -n 's/^timeout=//p' "$1/settings")
+	echo "${t:-120}"
+}
+
+# Runs one kselftest binary; its TAP is shown nested ("# " prefix, as the
+# kselftest runner does) and its `# Totals:` line is added to our counts. A
+# crash or timeout without totals counts as one failure.
+run_selftest() {
+	local bin=$1 name log t rc totals p f s
+	name=${bin#"$TOP"/selftests/}
+	log=$OUT/$(basename "$bin").tap
+	t=$(test_timeout "$(dirname "$bin")")
+	echo "# selftests: rmm: $name"
+	(cd "$(dirname "$bin")" && timeout "$t" "$bin") >"$log" 2>&1
+	rc=$?
+	sed 's/^/# /' "$log"
+	totals=$(grep -E '^# Totals: pass:' "$log" | tail -n 1)
+	if [ -z "$totals" ]; then
+		result fail "selftests: rmm: $name" "exit $rc without totals (crash, or timeout after ${t}s)"
+		return
+	fi
+	p=$(echo "$totals" | sed -E 's/.*Totals: pass:([0-9]+).*/\1/')
+	f=$(echo "$totals" | sed -E 's/.* fail:([0-9]+).*/\1/')
+	s=$(echo "$totals" | sed -E 's/.* skip:([0-9]+).*/\1/')
+	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
+	if [ "$rc" = 0 ] && [ "$f" = 0 ]; then
+		tap ok "selftests: rmm: $name"
+	elif [ "$f" = 0 ]; then
+		# Every case passed but the binary failed: count that too.
+		result fail "selftests: rmm: $name" "exit $rc"
+	else
+		tap fail "selftests: rmm: $name" "exit $rc"
+	fi
+}
+
+# Any lockdep report, WARN, BUG or Oops fails the run. The lockdep banner
+# at boot mentions "lockdep": look for reports, not words.
+check_dmesg() {
+	local bad
+	dmesg >"$OUT/dmesg.txt"
+	bad=$(grep -E 'WARNING:|BUG:|Oops|cut here|general protection|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked|Call Trace:|kernel BUG|UBSAN|leak' "$OUT/dmesg.txt" | head -n 5)
+	if [ -n "$bad" ]; then
+		echo "$bad" | sed 's/^/# dmesg: /'
+		result fail "dmesg clean" "splat in dmesg, see $OUT/dmesg.txt"
+	else
+		result ok "dmesg clean"
+	fi
+}
+
+do_check() {
+	local d bin tests=${*:-$ALL_TESTS}
+	echo "TAP version 13"
+	load_modules
+	for d in $tests; do
+		[ -d "$TOP/selftests/$d" ] || { result fail "selftests: rmm: $d" "no such test directory"; continue; }
+		for bin in "$TOP/selftests/$d"/*_test; do
+			[ -x "$bin" ] || { result fail "selftests: rmm: $d" "not built: run make selftests"; continue; }
+			run_selftest "$bin"
+		done
+	done
+	unload_modules
+	check_dmesg
+	echo "1..$n"
+}
+
+do_run() {
+	echo "TAP version 13"
+	load_modules
+	echo "# rmisc answers:"
+	"$TOP/selftests/rmisc/rmisc_test" -t hello 2>&1 | sed 's/^/#   /'
+	unload_modules
+	check_dmesg
+	echo "1..$n"
+}
+
+case $MODE in
+check) do_check "$@" ;;
+run) do_run ;;
+*) echo "guest.sh: unknown mode $MODE" >&2; exit 2 ;;
+esac
+
+echo "$pass $fail $skip" >"$OUT/summary"
+[ "$fail" = 0 ]

@@ -1,0 +1,34 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Shared settings and helpers for rmm's scripts. Sourced, not run.
+
+RMM_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+RMM_CACHE=${RMM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rmm}
+RMM_TOOLS=$RMM_CACHE/tools
+RMM_BIN=$RMM_TOOLS/bin
+RMM_VENV=$RMM_TOOLS/venv
+RMM_SRC=$RMM_CACHE/src/linux-6.12
+RMM_LOGS=${RMM_LOGS:-$RMM_TOP/logs}
+
+export PATH="$RMM_BIN:$RMM_VENV/bin:$PATH"
+export LIBCLANG_PATH=${LIBCLANG_PATH:-/usr/lib/llvm-19/lib}
+export BINDGEN=${BINDGEN:-$RMM_BIN/bindgen}
+
+log() {
+	printf '[rmm %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2
+}
+
+die() {
+	printf '[rmm] error: %s\n' "$*" >&2
+	exit 1
+}
+
+# Minutes and seconds since the epoch second $1.
+elapsed() {
+	local s=$(( $(date +%s) - $1 ))
+	printf '%dm%02ds' $((s / 60)) $((s % 60))
+}
+
+kernel_source_version() {
+	make -s -C "$RMM_SRC" kernelversion 2>/dev/null
+}

@@ -1,0 +1,125 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The README's two commands: set everything up on a fresh machine, build the
+# test kernel (cached) and the modules, boot the guest and run.
+#
+#   scripts/rmm.sh check [TESTDIR...]   kselftests; last line "N passed, N failed"
+#   scripts/rmm.sh run                  the compaction-stress demo
+#
+# Environment: KDIR (use this build tree instead of the cached test kernel),
+# RMM_KVM=0|1 (skip KVM detection), RMM_GUEST_MEM (default 2G),
+# RMM_GUEST_TIMEOUT (seconds, default 2400), RMM_LOGS (default ./logs).
+
+set -eu
+
+. "$(dirname "$0")/lib.sh"
+
+PHASES=""
+
+# Runs "$@" as the phase named $1, timing it.
+phase() {
+	local name=$1 t0
+	shift
+	t0=$(date +%s)
+	log "== $name"
+	"$@"
+	PHASES="$PHASES$(printf '%-10s %s' "$name" "$(elapsed "$t0")")\n"
+}
+
+toolchain() {
+	"$RMM_TOP/scripts/setup-toolchain.sh"
+}
+
+kernel() {
+	if [ -n "${KDIR:-}" ]; then
+		log "kernel: using KDIR=$KDIR"
+	else
+		KDIR=$("$RMM_TOP/scripts/build-kernel.sh")
+	fi
+	[ -f "$KDIR/arch/x86/boot/bzImage" ] || die "$KDIR has no arch/x86/boot/bzImage: not a built kernel tree"
+}
+
+modules() {
+	make -s -C "$RMM_TOP" KDIR="$KDIR" modules >"$LOGDIR/modules.log" 2>&1 ||
+		{ cat "$LOGDIR/modules.log" >&2; die "module build failed (log: $LOGDIR/modules.log)"; }
+	make -s -C "$RMM_TOP/selftests" KDIR="$KDIR" >"$LOGDIR/selftests-build.log" 2>&1 ||
+		{ cat "$LOGDIR/selftests-build.log" >&2; die "selftest build failed (log: $LOGDIR/selftests-build.log)"; }
+	log "modules: $(cd "$RMM_TOP" && ls ./*.ko | tr '\n' ' ')"
+}
+
+# KVM hangs on some machines (the guest never gets past "Decompressing
+# Linux"): probe it once per host boot with a short timeout and remember.
+use_kvm() {
+	local probe=$RMM_CACHE/kvm-probe boot_id
+	case ${RMM_KVM:-} in 0) return 1 ;; 1) return 0 ;; esac
+	[ -w /dev/kvm ] || return 1
+	boot_id=$(cat /proc/sys/kernel/random/boot_id)
+	if [ ! -f "$probe" ] || [ "$(head -n 1 "$probe")" != "$boot_id" ]; then
+		log "guest: probing KVM (up to 30 s)"
+		if timeout 30 vng --run "$KDIR" --user root --exec true </dev/null >/dev/null 2>&1; then
+			printf '%s\nkvm\n' "$boot_id" >"$probe"
+		else
+			printf '%s\ntcg\n' "$boot_id" >"$probe"
+		fi
+	fi
+	[ "$(sed -n 2p "$probe")" = kvm ]
+}
+
+main() {
+	local mode=${1:-check} summary pass fail skip
+	[ $# -gt 0 ] && shift
+	case $mode in check|run) ;; *) die "usage: $0 check [TESTDIR...] | run" ;; esac
+
+	LOGDIR=$RMM_LOGS/$(date +%Y%m%d-%H%M%S)-$mode
+	mkdir -p "$LOGDIR/guest"
+	ln -sfn "$LOGDIR" "$RMM_LOGS/latest"
+	log "logs: $LOGDIR"
+
+	phase toolchain toolchain
+	phase kernel kernel
+	phase modules modules
+	phase guest guest "$mode" "$@"
+
+	printf '\nphase      time\n%b' "$PHASES"
+	summary=$(cat "$LOGDIR/guest/summary" 2>/dev/null || echo "")
+	if [ -z "$summary" ]; then
+		log "guest gave no results (exit $GUEST_RC): see $LOGDIR/console.log"
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
+	read -r pass fail skip <<<"$summary"
+	echo "logs: $LOGDIR"
+	if [ "$skip" != 0 ]; then
+		echo "$pass passed, $fail failed, $skip skipped"
+	else
+		echo "$pass passed, $fail failed"
+	fi
+	[ "$fail" = 0 ] && [ "$GUEST_RC" = 0 ]
+}
+
+# Boots the test kernel and runs guest.sh MODE OUT [TESTDIR...] in it; the
+# console (TAP included) is shown and kept in $LOGDIR/console.log.
+guest() {
+	local mode=$1
+	shift
+	local t=${RMM_GUEST_TIMEOUT:-2400} accel=() rc
+	if use_kvm; then
+		log "guest: KVM"
+	else
+		log "guest: TCG (KVM unavailable or hangs here)"
+		accel=(--disable-kvm)
+	fi
+	set +e
+	timeout "$t" vng --run "$KDIR" --user root "${accel[@]}" \
+		--cpus 2 --memory "${RMM_GUEST_MEM:-2G}" \
+		--rwdir="$LOGDIR" \
+		--exec "$RMM_TOP/scripts/guest.sh $mode $LOGDIR/guest $*" \
+		</dev/null 2>&1 | tee "$LOGDIR/console.log"
+	rc=${PIPESTATUS[0]}
+	set -e
+	[ "$rc" != 124 ] || log "guest: timed out after ${t}s"
+	GUEST_RC=$rc
+}
+
+main "$@"
