@@ -29,8 +29,7 @@
 pub mod bindings;
 #[path = "miscdevice.rs"]
 pub mod miscdevice;
-// movable: added with rzpool
-// #[path = "movable.rs"]
-// pub mod movable;
-// #[path = "page.rs"]
-// pub mod page;
+#[path = "movable.rs"]
+pub mod movable;
+#[path = "page.rs"]
+pub mod page;

@@ -1,0 +1,382 @@
+// SPDX-License-Identifier: GPL-2.0
+
+// Copyright (C) 2026 The rmm authors.
+
+//! Non-LRU movable pages: `struct movable_operations`.
+//!
+//! C headers: [`include/linux/migrate.h`](srctree/include/linux/migrate.h),
+//! [`mm/migrate.c`](srctree/mm/migrate.c) (`isolate_movable_page()`,
+//! `migrate_movable_ops_page()`, `putback_movable_pages()`),
+//! [`Documentation/mm/page_migration.rst`](srctree/Documentation/mm/page_migration.rst).
+//!
+//! A driver that keeps its own pages (not on the LRU) can let compaction and
+//! memory offlining move them: it marks each page movable with a table of three
+//! callbacks, and the VM calls them with the page locked:
+//!
+//! 1. `isolate_page`: the VM wants to take the page out for migration. The
+//!    driver may refuse. On success the VM sets `PG_isolated`.
+//! 2. `migrate_page(dst, src)`: the driver copies `src` to the new page `dst`,
+//!    makes `dst` its page in place of `src`, and gives up `src`. Returning
+//!    `-EAGAIN` says "not now": the VM retries, then puts the page back.
+//! 3. `putback_page`: migration gave up; the page is the driver's again.
+//!
+//! # The rules, and how the types keep them
+//!
+//! - **`PG_isolated` belongs to the VM** (mm/migrate.c sets and clears it; it
+//!   warns if a driver touched it). Nothing here can write it;
+//!   [`LockedPage::is_isolated`] only reads it.
+//! - **Movable is set and cleared under the page lock** (`__SetPageMovable()`
+//!   and `__ClearPageMovable()` assert it). [`MovablePage::new`] and its `Drop`
+//!   lock the page around both.
+//! - **A driver may release a page at any time, even while it is isolated**:
+//!   it clears movable under the page lock and drops its reference; the VM
+//!   notices (`PageMovable()` is false), calls no callback, and frees the page
+//!   when it drops its own isolation reference. Dropping a [`MovablePage`] does
+//!   exactly that, so "release while isolated" needs no special case. (The 2016
+//!   rule of the seed thread, clear `PG_isolated` but not `PG_movable`, is gone:
+//!   `PG_isolated` is no longer the driver's.)
+//! - **What migrate must do**: on success, copy the contents, take a
+//!   reference on `dst`, set `dst` movable with the driver's data, clear movable
+//!   on `src` and drop the driver's reference on it. [`Migration::commit`] does
+//!   all of it, and is the only way to produce the [`Migrated`] token that
+//!   `migrate_page` must return to report success.
+//! - **Callbacks see the driver's data only while it exists**: each page
+//!   carries a [`MovableOperations::Private`] in `page->private`, installed
+//!   and taken back under the page lock. Callbacks run under the page lock and
+//!   only while the page is movable, so the borrow they get cannot dangle.
+//! - **Module lifetime**: the VM reaches the callbacks only through pages that
+//!   are movable. Once every [`MovablePage`] of a module is dropped, no page
+//!   points to its table, and the module may go away, even while the VM still
+//!   holds some of those pages isolated.
+
+use super::bindings as rmm_bindings;
+use super::page::{self, LockedPage, PageRef};
+use core::{ffi::c_void, marker::PhantomData, ptr::NonNull};
+use kernel::{
+    bindings,
+    error::code::EAGAIN,
+    ffi::{c_int, c_uint},
+    prelude::*,
+    types::ForeignOwnable,
+};
+
+/// How the VM isolates (`isolate_mode_t`).
+#[derive(Clone, Copy, Debug)]
+pub struct IsolateMode(pub c_uint);
+
+/// How hard the VM tries to migrate (`enum migrate_mode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MigrateMode {
+    /// Never block.
+    Async,
+    /// May block, but not on writeback.
+    SyncLight,
+    /// May block.
+    Sync,
+    /// Any other value of a newer kernel.
+    Other(c_uint),
+}
+
+impl MigrateMode {
+    fn from_raw(mode: bindings::migrate_mode) -> Self {
+        match mode {
+            bindings::migrate_mode_MIGRATE_ASYNC => Self::Async,
+            bindings::migrate_mode_MIGRATE_SYNC_LIGHT => Self::SyncLight,
+            bindings::migrate_mode_MIGRATE_SYNC => Self::Sync,
+            other => Self::Other(other),
+        }
+    }
+}
+
+/// The callbacks of a driver's movable pages.
+///
+/// All three are mandatory in C (the VM calls them without checking for
+/// `NULL`), so the table always has all three; `isolate_page` and
+/// `putback_page` have defaults that accept and do nothing.
+///
+/// Every callback runs with the page locked by the VM. They must not sleep on
+/// another page's lock, and must not drop a [`MovablePage`] (its `Drop` takes
+/// the page lock).
+pub trait MovableOperations: Sized + 'static {
+    /// The driver's data for each page, kept in `page->private`.
+    type Private: ForeignOwnable + Send + Sync;
+
+    /// The VM wants to isolate `page` for migration; `true` lets it.
+    fn isolate_page(
+        _private: <Self::Private as ForeignOwnable>::Borrowed<'_>,
+        _page: LockedPage<'_>,
+        _mode: IsolateMode,
+    ) -> bool {
+        true
+    }
+
+    /// Moves the page: find the driver's [`MovablePage`] for
+    /// `migration.src()` and call [`Migration::commit`] on it, under whatever
+    /// lock keeps the driver's users off the page contents.
+    ///
+    /// Return `EAGAIN` for a temporary failure: the VM retries, and puts the
+    /// page back after its last try.
+    fn migrate_page(
+        private: <Self::Private as ForeignOwnable>::Borrowed<'_>,
+        migration: Migration<'_, Self>,
+        mode: MigrateMode,
+    ) -> Result<Migrated>;
+
+    /// Migration gave up on an isolated page: it is the driver's again.
+    fn putback_page(_private: <Self::Private as ForeignOwnable>::Borrowed<'_>, _page: LockedPage<'_>) {
+    }
+}
+
+/// Proof that [`Migration::commit`] ran: the only success value of
+/// [`MovableOperations::migrate_page`].
+pub struct Migrated(());
+
+/// A migration in progress: the VM holds both pages locked.
+///
+/// # Invariants
+///
+/// `src` is an isolated page, movable with `T`'s operations, whose
+/// `page->private` holds a `T::Private`; `dst` is a new page owned by the VM.
+/// Both are locked and referenced for `'a`.
+pub struct Migration<'a, T: MovableOperations> {
+    src: NonNull<bindings::page>,
+    dst: NonNull<bindings::page>,
+    _p: PhantomData<(&'a bindings::page, T)>,
+}
+
+impl<'a, T: MovableOperations> Migration<'a, T> {
+    /// The page being moved.
+    pub fn src(&self) -> LockedPage<'a> {
+        // SAFETY: locked and referenced for `'a` by the type invariant.
+        unsafe { LockedPage::from_raw(self.src.as_ptr()) }
+    }
+
+    /// The page it moves to.
+    pub fn dst(&self) -> LockedPage<'a> {
+        // SAFETY: locked and referenced for `'a` by the type invariant.
+        unsafe { LockedPage::from_raw(self.dst.as_ptr()) }
+    }
+
+    /// Moves `page`, the driver's own [`MovablePage`] for the source page, to
+    /// the destination page.
+    ///
+    /// Copies the contents, moves the driver's data and reference to the
+    /// destination, makes it movable and releases the source. Afterwards
+    /// `page` is the destination page. The `&mut` borrow is the proof that no
+    /// user of the driver reads or writes the contents during the copy.
+    ///
+    /// Fails with `EAGAIN`, changing nothing, if `page` is not the source page
+    /// (a stale lookup: the VM retries later).
+    pub fn commit(self, page: &mut MovablePage<T>) -> Result<Migrated> {
+        if page.page != self.src {
+            return Err(EAGAIN);
+        }
+        let (src, dst) = (self.src.as_ptr(), self.dst.as_ptr());
+        // SAFETY: both pages are valid and locked (type invariant); nobody
+        // accesses the source contents (the caller holds `&mut page`) or the
+        // destination (a new page of the VM's).
+        unsafe { rmm_bindings::rmm_copy_highpage(dst, src) };
+        // SAFETY: `dst` is valid; this reference becomes `page`'s.
+        unsafe { rmm_bindings::rmm_get_page(dst) };
+        // SAFETY: both pages are locked; the private data moves from `src` to
+        // `dst` unchanged, so it stays owned exactly once.
+        unsafe {
+            rmm_bindings::rmm_set_page_private(dst, rmm_bindings::rmm_page_private(src));
+            rmm_bindings::rmm_set_page_private(src, 0);
+        }
+        // SAFETY: `dst` is locked, and `T`'s table lives as long as the module.
+        unsafe { rmm_bindings::__SetPageMovable(dst, MovableOps::<T>::table()) };
+        // SAFETY: `src` is locked and movable (type invariant).
+        unsafe { rmm_bindings::__ClearPageMovable(src) };
+        // INVARIANT: `page` now owns a reference on `dst`, which is movable
+        // with `T`'s operations and holds the private data.
+        page.page = self.dst;
+        // SAFETY: our reference on `src`, now given up; the VM holds its own.
+        unsafe { rmm_bindings::rmm_put_page(src) };
+        Ok(Migrated(()))
+    }
+}
+
+/// A driver's page that the VM may migrate.
+///
+/// # Invariants
+///
+/// `page` is a valid page on which we own one reference. While this object
+/// exists the page is movable with `T`'s operations and its `page->private`
+/// holds a `T::Private` made by `into_foreign()`, owned by this object. The
+/// page may be isolated by the VM at any time.
+pub struct MovablePage<T: MovableOperations> {
+    page: NonNull<bindings::page>,
+    _t: PhantomData<T::Private>,
+}
+
+// SAFETY: the private data is `Send`, and a page reference can be dropped on
+// any thread.
+unsafe impl<T: MovableOperations> Send for MovablePage<T> {}
+// SAFETY: `&self` methods read contents, which `&mut self` methods exclude.
+unsafe impl<T: MovableOperations> Sync for MovablePage<T> {}
+
+impl<T: MovableOperations> MovablePage<T> {
+    /// Makes `page` movable with `T`'s operations, keeping `private` with it.
+    ///
+    /// # Context
+    ///
+    /// Takes the page lock: may sleep.
+    pub fn new(page: PageRef, private: T::Private) -> Self {
+        let guard = page.lock();
+        let raw = guard.page().as_ptr();
+        // SAFETY: the page is locked; nobody else uses `private` of our page.
+        unsafe { rmm_bindings::rmm_set_page_private(raw, private.into_foreign() as usize as _) };
+        // SAFETY: the page is locked, and the table lives as long as the module.
+        unsafe { rmm_bindings::__SetPageMovable(raw, MovableOps::<T>::table()) };
+        drop(guard);
+        // INVARIANT: the reference of `page` is ours; the page is movable with
+        // our data.
+        Self {
+            page: page.into_raw(),
+            _t: PhantomData,
+        }
+    }
+
+    /// Returns the raw `struct page` pointer.
+    pub fn as_ptr(&self) -> *mut bindings::page {
+        self.page.as_ptr()
+    }
+
+    /// Returns the page frame number.
+    pub fn pfn(&self) -> usize {
+        // SAFETY: the page is valid by the type invariant.
+        unsafe { rmm_bindings::rmm_page_to_pfn(self.as_ptr()) as usize }
+    }
+
+    /// The driver's data of this page.
+    pub fn private(&self) -> <T::Private as ForeignOwnable>::Borrowed<'_> {
+        // SAFETY: `page->private` holds our `T::Private` while `self` exists
+        // (type invariant), and only `Drop` or `commit` (which needs `&mut`)
+        // move it.
+        unsafe { T::Private::borrow(rmm_bindings::rmm_page_private(self.as_ptr()) as *const c_void) }
+    }
+
+    /// Copies bytes of the page at `offset` into `out` (`EINVAL` if the range
+    /// leaves the page).
+    pub fn read(&self, offset: usize, out: &mut [u8]) -> Result {
+        // SAFETY: the page is valid; writers need `&mut self`, and the VM only
+        // reads the contents through `Migration::commit`, which needs it too.
+        unsafe { page::read_page(self.as_ptr(), offset, out) }
+    }
+
+    /// Copies `data` into the page at `offset` (`EINVAL` if the range leaves
+    /// the page).
+    pub fn write(&mut self, offset: usize, data: &[u8]) -> Result {
+        // SAFETY: the page is valid, and `&mut self` excludes every other
+        // access to its contents.
+        unsafe { page::write_page(self.as_ptr(), offset, data) }
+    }
+}
+
+impl<T: MovableOperations> Drop for MovablePage<T> {
+    /// Releases the page: clears movable and takes the private data back under
+    /// the page lock, then drops our reference. If the VM has the page
+    /// isolated, it sees it released and frees it when it is done.
+    ///
+    /// # Context
+    ///
+    /// Takes the page lock: may sleep. Never drop a `MovablePage` with a
+    /// spinlock held or from a movable callback.
+    fn drop(&mut self) {
+        let raw = self.page.as_ptr();
+        // SAFETY: the page is valid; our reference keeps it so.
+        unsafe { rmm_bindings::rmm_lock_page(raw) };
+        // SAFETY: the page is locked and movable with our operations.
+        unsafe { rmm_bindings::__ClearPageMovable(raw) };
+        // SAFETY: the page is locked, and no callback can see it any more; the
+        // private data made by `into_foreign()` is taken back exactly once.
+        let private = unsafe {
+            let p = rmm_bindings::rmm_page_private(raw);
+            rmm_bindings::rmm_set_page_private(raw, 0);
+            T::Private::from_foreign(p as *const c_void)
+        };
+        // SAFETY: we locked the page above.
+        unsafe { rmm_bindings::rmm_unlock_page(raw) };
+        drop(private);
+        // SAFETY: our reference, given up.
+        unsafe { rmm_bindings::rmm_put_page(raw) };
+    }
+}
+
+/// The `struct movable_operations` of `T`: one trampoline per callback.
+struct MovableOps<T: MovableOperations>(PhantomData<T>);
+
+impl<T: MovableOperations> MovableOps<T> {
+    const TABLE: rmm_bindings::movable_operations = rmm_bindings::movable_operations {
+        isolate_page: Some(Self::isolate_page),
+        migrate_page: Some(Self::migrate_page),
+        putback_page: Some(Self::putback_page),
+    };
+
+    /// The table, `'static` by constant promotion, as `__SetPageMovable()`
+    /// takes it.
+    fn table() -> &'static rmm_bindings::movable_operations {
+        &Self::TABLE
+    }
+
+    /// # Safety
+    ///
+    /// `page` is valid, locked and movable with `T`'s operations, so its
+    /// `page->private` holds a `T::Private`; it stays so during the call.
+    unsafe fn private<'a>(page: *mut bindings::page) -> <T::Private as ForeignOwnable>::Borrowed<'a> {
+        // SAFETY: by the safety contract, `page->private` came from
+        // `into_foreign()`, and it cannot be taken back while the page is
+        // locked by our caller.
+        unsafe { T::Private::borrow(rmm_bindings::rmm_page_private(page) as *const c_void) }
+    }
+
+    /// # Safety
+    ///
+    /// Called by `isolate_movable_page()` with `page` locked, referenced and
+    /// movable with `T`'s operations.
+    unsafe extern "C" fn isolate_page(page: *mut bindings::page, mode: bindings::isolate_mode_t) -> bool {
+        // SAFETY: as the safety contract says.
+        let private = unsafe { Self::private(page) };
+        // SAFETY: locked and referenced for the call.
+        let locked = unsafe { LockedPage::from_raw(page) };
+        T::isolate_page(private, locked, IsolateMode(mode))
+    }
+
+    /// # Safety
+    ///
+    /// Called by `migrate_movable_ops_page()` with `src` isolated, locked and
+    /// movable with `T`'s operations, and `dst` a new locked page.
+    unsafe extern "C" fn migrate_page(
+        dst: *mut bindings::page,
+        src: *mut bindings::page,
+        mode: bindings::migrate_mode,
+    ) -> c_int {
+        // SAFETY: as the safety contract says.
+        let private = unsafe { Self::private(src) };
+        // INVARIANT: as the safety contract says; both pointers are valid.
+        let migration = Migration {
+            // SAFETY: valid pointers are not null.
+            src: unsafe { NonNull::new_unchecked(src) },
+            // SAFETY: valid pointers are not null.
+            dst: unsafe { NonNull::new_unchecked(dst) },
+            _p: PhantomData,
+        };
+        match T::migrate_page(private, migration, MigrateMode::from_raw(mode)) {
+            Ok(Migrated(())) => rmm_bindings::MIGRATEPAGE_SUCCESS as c_int,
+            Err(e) => e.to_errno(),
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by `putback_movable_pages()` with `page` isolated, locked and
+    /// movable with `T`'s operations.
+    unsafe extern "C" fn putback_page(page: *mut bindings::page) {
+        // SAFETY: as the safety contract says.
+        let private = unsafe { Self::private(page) };
+        // SAFETY: locked and referenced for the call.
+        let locked = unsafe { LockedPage::from_raw(page) };
+        T::putback_page(private, locked);
+    }
+}

@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: GPL-2.0
+
+// Copyright (C) 2026 The rmm authors.
+
+//! Pages: owned references and locked borrows.
+//!
+//! C headers: [`include/linux/mm.h`](srctree/include/linux/mm.h),
+//! [`include/linux/pagemap.h`](srctree/include/linux/pagemap.h).
+//!
+//! The kernel crate's `kernel::page::Page` of 6.12 frees its page with
+//! `__free_pages()`, which is only right while nobody else holds a reference.
+//! A page that the VM may isolate and migrate is reference counted: these types
+//! hold one reference each and give it back with `put_page()`.
+
+use super::bindings as rmm_bindings;
+use core::{marker::PhantomData, ptr::NonNull};
+use kernel::{alloc::AllocError, bindings, error::code::EINVAL, prelude::*};
+
+/// The size of a page in bytes.
+pub const PAGE_SIZE: usize = kernel::page::PAGE_SIZE;
+
+/// One reference to a page.
+///
+/// # Invariants
+///
+/// `page` points to a valid `struct page` on which this object owns one
+/// reference.
+pub struct PageRef {
+    page: NonNull<bindings::page>,
+}
+
+// SAFETY: a page reference may be dropped and used from any thread.
+unsafe impl Send for PageRef {}
+// SAFETY: the `&self` methods only read the page's identity.
+unsafe impl Sync for PageRef {}
+
+impl PageRef {
+    /// Allocates a zeroed page for movable use (`GFP_HIGHUSER_MOVABLE`).
+    ///
+    /// # Context
+    ///
+    /// May sleep.
+    pub fn alloc_movable() -> Result<Self, AllocError> {
+        // SAFETY: the helper only calls `alloc_page()`.
+        let page = unsafe { rmm_bindings::rmm_alloc_movable_page() };
+        // INVARIANT: a new page comes with one reference, now ours.
+        Ok(Self {
+            page: NonNull::new(page).ok_or(AllocError)?,
+        })
+    }
+
+    /// Returns the raw `struct page` pointer.
+    pub fn as_ptr(&self) -> *mut bindings::page {
+        self.page.as_ptr()
+    }
+
+    /// Gives up ownership of the reference, returning the raw pointer.
+    pub fn into_raw(self) -> NonNull<bindings::page> {
+        let page = self.page;
+        core::mem::forget(self);
+        page
+    }
+
+    /// Takes ownership of a page reference.
+    ///
+    /// # Safety
+    ///
+    /// `page` must point to a valid `struct page` and the caller must own one
+    /// reference on it, which moves to the new object.
+    pub unsafe fn from_raw(page: NonNull<bindings::page>) -> Self {
+        // INVARIANT: guaranteed by the caller.
+        Self { page }
+    }
+
+    /// Returns the page frame number.
+    pub fn pfn(&self) -> usize {
+        // SAFETY: the page is valid by the type invariant.
+        unsafe { rmm_bindings::rmm_page_to_pfn(self.as_ptr()) as usize }
+    }
+
+    /// Locks the page, sleeping until the lock is available.
+    ///
+    /// # Context
+    ///
+    /// May sleep: never call it with a spinlock held.
+    pub fn lock(&self) -> PageGuard<'_> {
+        // SAFETY: the page is valid by the type invariant.
+        unsafe { rmm_bindings::rmm_lock_page(self.as_ptr()) };
+        // INVARIANT: the lock was just taken and is released by the guard.
+        PageGuard {
+            page: self.page,
+            _p: PhantomData,
+        }
+    }
+}
+
+impl Drop for PageRef {
+    fn drop(&mut self) {
+        // SAFETY: we own one reference by the type invariant.
+        unsafe { rmm_bindings::rmm_put_page(self.as_ptr()) };
+    }
+}
+
+/// A page whose lock is held for the lifetime `'a`.
+///
+/// Either we took the lock ([`PageGuard`]) or C code holds it for the whole of
+/// a callback (the movable operations receive their pages locked).
+///
+/// # Invariants
+///
+/// `page` is a valid `struct page`, locked and referenced for `'a`.
+#[derive(Clone, Copy)]
+pub struct LockedPage<'a> {
+    page: NonNull<bindings::page>,
+    _p: PhantomData<&'a bindings::page>,
+}
+
+impl<'a> LockedPage<'a> {
+    /// Borrows a page that is locked for `'a`.
+    ///
+    /// # Safety
+    ///
+    /// `page` must be valid, locked and referenced for the whole of `'a`.
+    pub unsafe fn from_raw(page: *mut bindings::page) -> Self {
+        // INVARIANT: guaranteed by the caller.
+        Self {
+            // SAFETY: the caller guarantees a valid, hence non-null, pointer.
+            page: unsafe { NonNull::new_unchecked(page) },
+            _p: PhantomData,
+        }
+    }
+
+    /// Returns the raw `struct page` pointer.
+    pub fn as_ptr(&self) -> *mut bindings::page {
+        self.page.as_ptr()
+    }
+
+    /// Returns the page frame number.
+    pub fn pfn(&self) -> usize {
+        // SAFETY: the page is valid by the type invariant.
+        unsafe { rmm_bindings::rmm_page_to_pfn(self.as_ptr()) as usize }
+    }
+
+    /// Whether the VM has isolated the page for migration (`PG_isolated`).
+    ///
+    /// The flag belongs to the VM: drivers read it, never set or clear it.
+    pub fn is_isolated(&self) -> bool {
+        // SAFETY: the page is valid by the type invariant.
+        unsafe { rmm_bindings::rmm_page_isolated(self.as_ptr()) }
+    }
+}
+
+/// The lock of a page, taken by [`PageRef::lock`]; dropping it unlocks.
+///
+/// # Invariants
+///
+/// We hold the lock of `page`, a valid page referenced for `'a`.
+pub struct PageGuard<'a> {
+    page: NonNull<bindings::page>,
+    _p: PhantomData<&'a PageRef>,
+}
+
+impl PageGuard<'_> {
+    /// The locked page.
+    pub fn page(&self) -> LockedPage<'_> {
+        // SAFETY: the page is locked and referenced while `self` is borrowed.
+        unsafe { LockedPage::from_raw(self.page.as_ptr()) }
+    }
+}
+
+impl Drop for PageGuard<'_> {
+    fn drop(&mut self) {
+        // SAFETY: we hold the lock by the type invariant.
+        unsafe { rmm_bindings::rmm_unlock_page(self.page.as_ptr()) };
+    }
+}
+
+/// Checks that `[offset, offset + len)` lies within one page.
+pub(crate) fn check_range(offset: usize, len: usize) -> Result {
+    match offset.checked_add(len) {
+        Some(end) if end <= PAGE_SIZE => Ok(()),
+        _ => Err(EINVAL),
+    }
+}
+
+/// Copies `out.len()` bytes at `offset` of `page` into `out`.
+///
+/// # Safety
+///
+/// `page` must be valid, and nobody may write the range while it is read.
+pub(crate) unsafe fn read_page(page: *mut bindings::page, offset: usize, out: &mut [u8]) -> Result {
+    check_range(offset, out.len())?;
+    // SAFETY: the page is valid (caller); the mapping is undone below, in
+    // reverse order of any other local mapping of this thread.
+    let base = unsafe { bindings::kmap_local_page(page) }.cast::<u8>();
+    // SAFETY: `[offset, offset + len)` is inside the mapped page (checked
+    // above) and has no concurrent writer (caller); `out` is a distinct
+    // kernel buffer.
+    unsafe { core::ptr::copy_nonoverlapping(base.add(offset), out.as_mut_ptr(), out.len()) };
+    // SAFETY: `base` was mapped above by this thread.
+    unsafe { bindings::kunmap_local(base.cast()) };
+    Ok(())
+}
+
+/// Copies `data` into `page` at `offset`.
+///
+/// # Safety
+///
+/// `page` must be valid, and nobody else may access the range meanwhile.
+pub(crate) unsafe fn write_page(page: *mut bindings::page, offset: usize, data: &[u8]) -> Result {
+    check_range(offset, data.len())?;
+    // SAFETY: as in `read_page`.
+    let base = unsafe { bindings::kmap_local_page(page) }.cast::<u8>();
+    // SAFETY: the range is inside the mapped page and accessed by nobody else
+    // (caller); `data` is a distinct kernel buffer.
+    unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), base.add(offset), data.len()) };
+    // SAFETY: `base` was mapped above by this thread.
+    unsafe { bindings::kunmap_local(base.cast()) };
+    Ok(())
+}
