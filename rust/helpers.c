@@ -13,6 +13,7 @@
 #include <linux/migrate.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
+#include <linux/shrinker.h>
 
 #include "helpers.h"
 
@@ -90,4 +91,15 @@ unsigned long rmm_page_to_pfn(struct page *page)
 void rmm_copy_highpage(struct page *to, struct page *from)
 {
 	copy_highpage(to, from);
+}
+
+bool rmm_is_err_or_null(const void *ptr)
+{
+	return IS_ERR_OR_NULL(ptr);
+}
+
+/* shrinker_alloc() is variadic: a fixed-argument form for Rust. */
+struct shrinker *rmm_shrinker_alloc(const char *name)
+{
+	return shrinker_alloc(0, "%s", name);
 }

@@ -167,22 +167,11 @@ impl<T: MiscDevice> FileOps<T> {
 /// `misc_file_operations!(static FOPS: MyDevice);` expands to a
 /// `static FOPS: FileOps<MyDevice>` whose owner is the calling module. The
 /// calling crate must include the rmm tree as `crate::rmm`.
+#[allow(unused_macros)]
 macro_rules! misc_file_operations {
     ($vis:vis static $name:ident: $t:ty) => {
         $vis static $name: $crate::rmm::miscdevice::FileOps<$t> = {
-            #[cfg(MODULE)]
-            let owner = {
-                extern "C" {
-                    static __this_module: ::kernel::types::Opaque<::kernel::bindings::module>;
-                }
-                // SAFETY: only the address of `__this_module` is taken; the
-                // module loader defines it for every module.
-                #[allow(unused_unsafe)]
-                let module = unsafe { ::core::ptr::addr_of!(__this_module) };
-                module.cast_mut().cast::<::kernel::bindings::module>()
-            };
-            #[cfg(not(MODULE))]
-            let owner = ::core::ptr::null_mut();
+            let owner = $crate::rmm::this_module_ptr!();
             // SAFETY: `owner` is the module this macro is expanded in, the
             // module that implements `$t`.
             unsafe { $crate::rmm::miscdevice::FileOps::<$t>::new(owner) }
@@ -190,6 +179,7 @@ macro_rules! misc_file_operations {
     };
 }
 
+#[allow(unused_imports)]
 pub(crate) use misc_file_operations;
 
 /// The state of one open file of a misc device.

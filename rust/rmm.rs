@@ -22,14 +22,46 @@
 //! - [`miscdevice`]: misc character devices with a `#[vtable]` of file operations.
 //! - [`page`]: owned and locked pages.
 //! - [`movable`]: non-LRU movable pages (`struct movable_operations`).
+//! - [`debugfs`]: directories and read-only `seq_file` files.
+//! - [`shrinker`]: shrinkers (`struct shrinker`).
 
 #![allow(dead_code, unreachable_pub)]
 
 #[path = "bindings.rs"]
 pub mod bindings;
+#[path = "debugfs.rs"]
+pub mod debugfs;
 #[path = "miscdevice.rs"]
 pub mod miscdevice;
 #[path = "movable.rs"]
 pub mod movable;
 #[path = "page.rs"]
 pub mod page;
+#[path = "shrinker.rs"]
+pub mod shrinker;
+
+/// The `struct module` of the module this is expanded in, as a raw pointer
+/// (null when built in): what C writes as `THIS_MODULE`, usable in the
+/// initialiser of a `static`. The calling crate must include this tree as
+/// `crate::rmm`.
+#[allow(unused_macros)]
+macro_rules! this_module_ptr {
+    () => {{
+        #[cfg(MODULE)]
+        let owner = {
+            extern "C" {
+                static __this_module: ::kernel::types::Opaque<::kernel::bindings::module>;
+            }
+            // SAFETY: only the address of `__this_module` is taken; the
+            // module loader defines it for every module.
+            #[allow(unused_unsafe)]
+            let module = unsafe { ::core::ptr::addr_of!(__this_module) };
+            module.cast_mut().cast::<::kernel::bindings::module>()
+        };
+        #[cfg(not(MODULE))]
+        let owner = ::core::ptr::null_mut::<::kernel::bindings::module>();
+        owner
+    }};
+}
+#[allow(unused_imports)]
+pub(crate) use this_module_ptr;

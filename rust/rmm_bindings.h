@@ -7,10 +7,13 @@
  * rust/bindings_generated.rs.
  */
 
+#include <linux/debugfs.h>
 #include <linux/highmem.h>
 #include <linux/migrate.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
+#include <linux/seq_file.h>
+#include <linux/shrinker.h>
 
 #include "helpers.h"

@@ -56,8 +56,12 @@ use kernel::{
 #[path = "../../rust/rmm.rs"]
 mod rmm;
 
+use core::fmt::{self, Write};
+use kernel::str::CString;
 use rmm::{
+    debugfs::{self, Dir, SeqFile, Show},
     miscdevice::{self, MiscDevice, Options, Registration},
+    shrinker::{self, Scan, Shrinker},
     movable::{IsolateMode, MigrateMode, Migrated, Migration, MovableOperations, MovablePage},
     page::{LockedPage, PageRef, PAGE_SIZE},
 };
@@ -399,6 +403,8 @@ enum Need {
     ZsSlots,
     /// A new zspage of the class (its id is reserved).
     Zspage(u32),
+    /// The tables are inconsistent: fail with `EIO` rather than crash.
+    Corrupt,
 }
 
 /// Things prepared outside the lock for `try_alloc`.
@@ -428,6 +434,9 @@ struct PoolInner {
     bytes: u64,
     pages: u64,
     nr_zspages: u64,
+    /// Bounce buffer of internal compaction, allocated with the pool so that
+    /// the shrinker never allocates.
+    compact_buf: KVec<u8>,
 }
 
 /// Counters, readable without the lock.
@@ -452,10 +461,11 @@ struct Pool {
 }
 
 fn group_of(inuse: u32, objs: usize) -> usize {
-    if inuse as usize == objs {
+    if inuse as usize >= objs {
         FULL
     } else {
-        inuse as usize * (NR_GROUPS - 1) / objs
+        // `objs` is never 0 here; `checked_div` keeps a panic path out.
+        (inuse as usize * (NR_GROUPS - 1)).checked_div(objs).unwrap_or(0)
     }
 }
 
@@ -474,56 +484,52 @@ impl PoolInner {
         }
     }
 
-    /// The zspage of a used object. Panics if the table is inconsistent.
-    fn used(&mut self, id: u32) -> &mut ZsPage {
-        match self.zspage_mut(id) {
-            Some(zs) => zs,
-            None => panic!("rzpool: slot points to a missing zspage"),
-        }
+    /// The zspage of a used object or of a fullness list. `None` only if
+    /// the tables are inconsistent, which the callers treat as "nothing to
+    /// do" rather than crash the kernel.
+    fn used(&mut self, id: u32) -> Option<&mut ZsPage> {
+        self.zspage_mut(id)
     }
 
     /// Puts zspage `id` at the head of fullness list `group` of its class.
-    fn link(&mut self, id: u32, group: usize) {
-        let class = self.used(id).class as usize;
+    fn link(&mut self, id: u32, group: usize) -> Option<()> {
+        let class = self.used(id)?.class as usize;
         let head = self.classes[class].groups[group];
-        {
-            let zs = self.used(id);
-            zs.group = group as u8;
-            zs.prev = NONE;
-            zs.next = head;
-        }
+        let zs = self.used(id)?;
+        zs.group = group as u8;
+        zs.prev = NONE;
+        zs.next = head;
         if head != NONE {
-            self.used(head).prev = id;
+            self.used(head)?.prev = id;
         }
         self.classes[class].groups[group] = id;
+        Some(())
     }
 
     /// Takes zspage `id` off its fullness list.
-    fn unlink(&mut self, id: u32) {
-        let (class, group, prev, next) = {
-            let zs = self.used(id);
-            (zs.class as usize, zs.group as usize, zs.prev, zs.next)
-        };
+    fn unlink(&mut self, id: u32) -> Option<()> {
+        let zs = self.used(id)?;
+        let (class, group, prev, next) = (zs.class as usize, zs.group as usize, zs.prev, zs.next);
         if prev != NONE {
-            self.used(prev).next = next;
+            self.used(prev)?.next = next;
         } else {
             self.classes[class].groups[group] = next;
         }
         if next != NONE {
-            self.used(next).prev = prev;
+            self.used(next)?.prev = prev;
         }
+        Some(())
     }
 
     /// Moves zspage `id` to the list its use now calls for.
-    fn regroup(&mut self, id: u32, objs: usize) {
-        let (group, want) = {
-            let zs = self.used(id);
-            (zs.group as usize, group_of(zs.inuse, objs))
-        };
+    fn regroup(&mut self, id: u32, objs: usize) -> Option<()> {
+        let zs = self.used(id)?;
+        let (group, want) = (zs.group as usize, group_of(zs.inuse, objs));
         if group != want {
-            self.unlink(id);
-            self.link(id, want);
+            self.unlink(id)?;
+            self.link(id, want)?;
         }
+        Some(())
     }
 
     /// Checks a handle of pool `pool_id` and returns its slot index.
@@ -572,7 +578,7 @@ impl PoolInner {
         }
         if let Some((id, zs)) = spare.zspage.take() {
             self.zspages[id as usize] = ZsSlot::Used(zs);
-            self.link(id, 0);
+            let _ = self.link(id, 0);
             self.classes[class].zspages += 1;
             self.nr_zspages += 1;
             self.pages += shapes[class].pages as u64;
@@ -625,14 +631,17 @@ impl PoolInner {
             Slot::Free { gen, .. } => gen,
             Slot::Used { gen, .. } => gen,
         };
-        let obj = self.used(id).alloc_obj(slot);
+        let Some(zs) = self.used(id) else {
+            return Err(Need::Corrupt);
+        };
+        let obj = zs.alloc_obj(slot);
         self.slots[slot as usize] = Slot::Used {
             gen,
             size: size as u16,
             zspage: id,
             obj,
         };
-        self.regroup(id, shapes[class].objs);
+        let _ = self.regroup(id, shapes[class].objs);
         self.classes[class].objs_used += 1;
         self.objs += 1;
         self.bytes += size as u64;
@@ -648,7 +657,7 @@ impl PoolInner {
     /// Takes an empty zspage out of the pool; the caller drops it outside
     /// the lock.
     fn remove_zspage(&mut self, id: u32, shapes: &[ClassShape]) -> Option<KBox<ZsPage>> {
-        self.unlink(id);
+        self.unlink(id)?;
         let old = core::mem::replace(&mut self.zspages[id as usize], ZsSlot::Free(self.free_zspage));
         self.free_zspage = id;
         match old {
@@ -673,15 +682,13 @@ impl PoolInner {
             gen: gen.wrapping_add(1),
         };
         self.free_slot = slot;
-        let class = {
-            let zs = self.used(zspage);
-            zs.free_obj(obj);
-            zs.class as usize
-        };
+        let zs = self.used(zspage)?;
+        zs.free_obj(obj);
+        let (class, empty) = (zs.class as usize, zs.inuse == 0);
         self.classes[class].objs_used -= 1;
         self.objs -= 1;
         self.bytes -= size as u64;
-        if self.used(zspage).inuse == 0 {
+        if empty {
             return self.remove_zspage(zspage, shapes);
         }
         self.regroup(zspage, shapes[class].objs);
@@ -691,7 +698,25 @@ impl PoolInner {
     /// One step of internal compaction in `class`: moves objects from its
     /// sparsest zspage into its fullest ones until the sparse one is empty,
     /// and returns it. `None` when no zspage can be emptied.
-    fn compact_step(&mut self, class: usize, shapes: &[ClassShape], buf: &mut [u8]) -> Option<KBox<ZsPage>> {
+    fn compact_step(&mut self, class: usize, shapes: &[ClassShape]) -> Option<KBox<ZsPage>> {
+        let mut buf = core::mem::take(&mut self.compact_buf);
+        let res = self.compact_move(class, shapes, &mut buf);
+        self.compact_buf = buf;
+        res
+    }
+
+    /// Pages a full internal compaction would free now.
+    fn freeable_pages(&self, shapes: &[ClassShape]) -> u64 {
+        let mut pages = 0;
+        for (c, shape) in self.classes.iter().zip(shapes) {
+            let free = (c.zspages * shape.objs as u64).saturating_sub(c.objs_used);
+            // `objs` is never 0; `checked_div` keeps a panic path out.
+            pages += free.checked_div(shape.objs as u64).unwrap_or(0) * shape.pages as u64;
+        }
+        pages
+    }
+
+    fn compact_move(&mut self, class: usize, shapes: &[ClassShape], buf: &mut [u8]) -> Option<KBox<ZsPage>> {
         let shape = shapes[class];
         let c = &self.classes[class];
         let allocated = c.zspages * shape.objs as u64;
@@ -701,7 +726,7 @@ impl PoolInner {
         }
         let src = (0..FULL).map(|g| c.groups[g]).find(|&id| id != NONE)?;
         loop {
-            if self.used(src).inuse == 0 {
+            if self.used(src)?.inuse == 0 {
                 return self.remove_zspage(src, shapes);
             }
             // The fullest zspage with room, other than `src`.
@@ -709,7 +734,7 @@ impl PoolInner {
             for group in (0..FULL).rev() {
                 let mut id = self.classes[class].groups[group];
                 while id != NONE && id == src {
-                    id = self.used(id).next;
+                    id = self.used(id)?.next;
                 }
                 if id != NONE {
                     dst = id;
@@ -721,19 +746,19 @@ impl PoolInner {
             }
             // The first used object of `src`.
             let (obj, slot) = {
-                let zs = self.used(src);
+                let zs = self.used(src)?;
                 let obj = zs.objs.iter().position(|&o| o & OBJ_FREE == 0)?;
                 (obj, zs.objs[obj])
             };
             let Slot::Used { gen, size, .. } = self.slots[slot as usize] else {
                 return None;
             };
-            let data = &mut buf[..size as usize];
-            if self.used(src).read(obj * shape.size, data).is_err() {
-                return None;
-            }
-            let new_obj = self.used(dst).alloc_obj(slot);
-            if self.used(dst).write(new_obj as usize * shape.size, data).is_err() {
+            let data = buf.get_mut(..size as usize)?;
+            self.used(src)?.read(obj * shape.size, data).ok()?;
+            let dst_zs = self.used(dst)?;
+            let new_obj = dst_zs.alloc_obj(slot);
+            if dst_zs.write(new_obj as usize * shape.size, data).is_err() {
+                dst_zs.free_obj(new_obj);
                 return None;
             }
             self.slots[slot as usize] = Slot::Used {
@@ -742,9 +767,9 @@ impl PoolInner {
                 zspage: dst,
                 obj: new_obj,
             };
-            self.used(src).free_obj(obj as u16);
-            self.regroup(dst, shape.objs);
-            self.regroup(src, shape.objs);
+            self.used(src)?.free_obj(obj as u16);
+            self.regroup(dst, shape.objs)?;
+            self.regroup(src, shape.objs)?;
         }
     }
 
@@ -789,6 +814,7 @@ impl Pool {
             bytes: 0,
             pages: 0,
             nr_zspages: 0,
+            compact_buf: zeroed(MAX_SIZE)?,
         };
         Arc::pin_init(
             pin_init!(Pool {
@@ -839,6 +865,7 @@ impl Pool {
                         Err(e) => break Err(e.into()),
                     }
                 }
+                Need::Corrupt => break Err(EIO),
                 Need::Zspage(id) => match ZsPage::new(self, id, class) {
                     Ok(zs) => spare.zspage = Some((id, zs)),
                     Err(e) => {
@@ -879,7 +906,7 @@ impl Pool {
     fn write(&self, handle: u64, offset: usize, data: &[u8]) -> Result {
         let mut inner = self.inner.lock();
         let (zspage, at) = self.locate(&inner, handle, offset, data.len())?;
-        inner.used(zspage).write(at, data)
+        inner.used(zspage).ok_or(EINVAL)?.write(at, data)
     }
 
     fn read(&self, handle: u64, offset: usize, out: &mut [u8]) -> Result {
@@ -888,26 +915,22 @@ impl Pool {
         inner.zspage(zspage).ok_or(EINVAL)?.read(at, out)
     }
 
-    /// Internal compaction of every class; returns the pages freed.
-    fn compact(&self) -> Result<u64> {
-        let mut buf = zeroed(MAX_SIZE)?;
+    /// Internal compaction of every class until `budget` pages are freed;
+    /// returns the pages freed. Never allocates: the shrinker calls it.
+    fn compact(&self, budget: u64) -> u64 {
         let shapes = &self.classes.shapes[..];
         let mut freed = 0;
         for class in 0..shapes.len() {
-            loop {
-                let empty = self.inner.lock().compact_step(class, shapes, &mut buf);
-                match empty {
-                    Some(zs) => {
-                        freed += zs.pages.len() as u64;
-                        // Released unlocked.
-                        drop(zs);
-                    }
-                    None => break,
-                }
+            while freed < budget {
+                let empty = self.inner.lock().compact_step(class, shapes);
+                let Some(zs) = empty else { break };
+                freed += zs.pages.len() as u64;
+                // Released unlocked (page locks).
+                drop(zs);
             }
         }
         self.stats.compact_freed.fetch_add(freed, Ordering::Relaxed);
-        Ok(freed)
+        freed
     }
 
     fn stats(&self) -> UStats {
@@ -937,14 +960,105 @@ impl Pool {
     }
 }
 
+/// Under memory pressure, internal compaction gives pages back.
+impl Shrinker for Pool {
+    fn count(&self) -> usize {
+        self.inner.lock().freeable_pages(&self.classes.shapes) as usize
+    }
+
+    fn scan(&self, nr_to_scan: usize) -> Scan {
+        let freed = self.compact(nr_to_scan as u64);
+        self.stats.shrink_freed.fetch_add(freed, Ordering::Relaxed);
+        Scan::Freed(freed as usize)
+    }
+}
+
+/// `rzpool/pool-<id>/classes`: one line per size class.
+impl Show for Pool {
+    fn show(&self, m: &mut SeqFile<'_>) -> fmt::Result {
+        let shapes = &self.classes.shapes;
+        writeln!(
+            m,
+            "{:>5} {:>5} {:>5} {:>5} {:>8} {:>10} {:>10} {:>6} {:>6} {:>6} {:>6} {:>6}",
+            "class", "size", "pages", "objs", "zspages", "objs_used", "objs_alloc", "0-25%", "-50%", "-75%",
+            "-99%", "full"
+        )?;
+        let inner = self.inner.lock();
+        for (i, (c, shape)) in inner.classes.iter().zip(shapes.iter()).enumerate() {
+            // Fullness: walk each list (debugfs only).
+            let mut fullness = [0u32; NR_GROUPS];
+            for (g, n) in fullness.iter_mut().enumerate() {
+                let mut id = c.groups[g];
+                while let Some(zs) = inner.zspage(id) {
+                    *n += 1;
+                    id = zs.next;
+                }
+            }
+            writeln!(
+                m,
+                "{:>5} {:>5} {:>5} {:>5} {:>8} {:>10} {:>10} {:>6} {:>6} {:>6} {:>6} {:>6}",
+                i,
+                shape.size,
+                shape.pages,
+                shape.objs,
+                c.zspages,
+                c.objs_used,
+                c.zspages * shape.objs as u64,
+                fullness[0],
+                fullness[1],
+                fullness[2],
+                fullness[3],
+                fullness[4]
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// `rzpool/pool-<id>/stats`: the counters, one per line.
+struct StatsView(Arc<Pool>);
+
+impl Show for StatsView {
+    fn show(&self, m: &mut SeqFile<'_>) -> fmt::Result {
+        let s = self.0.stats();
+        let rows: [(&str, u64); 11] = [
+            ("objs", s.objs),
+            ("bytes", s.bytes),
+            ("pages", s.pages),
+            ("zspages", s.zspages),
+            ("isolate", s.isolate),
+            ("migrate", s.migrate),
+            ("migrate_fail", s.migrate_fail),
+            ("putback", s.putback),
+            ("compact_freed", s.compact_freed),
+            ("shrink_freed", s.shrink_freed),
+            ("classes", s.nr_classes as u64),
+        ];
+        for (name, v) in rows {
+            writeln!(m, "{name} {v}")?;
+        }
+        Ok(())
+    }
+}
+
+debugfs::show_file_operations!(static CLASSES_FOPS: Pool);
+debugfs::show_file_operations!(static STATS_FOPS: StatsView);
+
 /// State shared by the device and every pool.
 struct Shared {
     classes: Arc<Classes>,
     next_id: AtomicU32,
+    debugfs: Arc<Dir>,
 }
 
-/// One open file: one pool.
+/// One open file: one pool, its shrinker and its debugfs files. Fields drop
+/// in this order: no callback of the shrinker or debugfs can run once they
+/// are gone, and the pool is already empty (`release` destroyed it).
 struct RzpoolFile {
+    _shrinker: shrinker::Registration<Pool>,
+    _classes: debugfs::File<Pool>,
+    _stats: debugfs::File<StatsView>,
+    _dir: Arc<Dir>,
     pool: Arc<Pool>,
 }
 
@@ -959,7 +1073,23 @@ impl MiscDevice for RzpoolFile {
         // Pool ids 1..=65535, wrapping; 0 is never a pool.
         let id = (shared.next_id.fetch_add(1, Ordering::Relaxed) % 0xffff + 1) as u16;
         let pool = Pool::new(id, shared.classes.clone())?;
-        Ok(KBox::new(RzpoolFile { pool }, GFP_KERNEL)?)
+        let name = CString::try_from_fmt(kernel::fmt!("pool-{}", id))?;
+        let dir = Dir::subdir(&shared.debugfs, &name)?;
+        let classes = debugfs::File::new(&dir, c_str!("classes"), &CLASSES_FOPS, pool.clone());
+        let view = Arc::new(StatsView(pool.clone()), GFP_KERNEL)?;
+        let stats = debugfs::File::new(&dir, c_str!("stats"), &STATS_FOPS, view);
+        let name = CString::try_from_fmt(kernel::fmt!("rzpool-{}", id))?;
+        let shrinker = shrinker::Registration::register(&name, pool.clone())?;
+        Ok(KBox::new(
+            RzpoolFile {
+                _shrinker: shrinker,
+                _classes: classes,
+                _stats: stats,
+                _dir: dir,
+                pool,
+            },
+            GFP_KERNEL,
+        )?)
     }
 
     fn release(file: KBox<RzpoolFile>) {
@@ -1005,7 +1135,7 @@ impl MiscDevice for RzpoolFile {
                 UserSlice::new(req.addr as usize, len).writer().write_slice(&buf)?;
             }
             IOC_COMPACT => {
-                let freed = pool.compact()?;
+                let freed = pool.compact(u64::MAX);
                 user.writer().write(&freed)?;
             }
             IOC_STATS => user.writer().write(&pool.stats())?,
@@ -1026,6 +1156,7 @@ impl kernel::Module for RzpoolModule {
         let shared = Shared {
             classes,
             next_id: AtomicU32::new(0),
+            debugfs: Dir::new(c_str!("rzpool"))?,
         };
         let opts = Options {
             name: c_str!("rzpool"),

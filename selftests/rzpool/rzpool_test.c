@@ -17,6 +17,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -391,6 +393,99 @@ TEST_F(rzpool, unload_refused_while_in_use)
 	ASSERT_EQ(rz_stats(self->fd, &st), 0);
 	ASSERT_EQ(st.objs, 1);
 	ASSERT_EQ(check(self->fd, h, 1000, 3), 0);
+}
+
+/* Under memory pressure the shrinker compacts: drop_caches runs it. */
+TEST_F(rzpool, shrinker_frees_pages)
+{
+	enum { N = 4096 };
+	static uint64_t h[N];
+	struct rzpool_stats before, after;
+	int i;
+
+	for (i = 0; i < N; i++) {
+		ASSERT_EQ(rz_alloc(self->fd, 300, &h[i]), 0);
+		ASSERT_EQ(put(self->fd, h[i], 300, i), 0);
+	}
+	for (i = 0; i < N; i++)
+		if (i % 4)
+			ASSERT_EQ(rz_free(self->fd, h[i]), 0);
+	ASSERT_EQ(rz_stats(self->fd, &before), 0);
+	/* "2": reclaim slab objects, i.e. call every shrinker. */
+	ASSERT_EQ(write_file("/proc/sys/vm/drop_caches", "2"), 0);
+	ASSERT_EQ(rz_stats(self->fd, &after), 0);
+	TH_LOG("shrinker: %llu -> %llu pages, shrink_freed %llu",
+	       (unsigned long long)before.pages, (unsigned long long)after.pages,
+	       (unsigned long long)after.shrink_freed);
+	ASSERT_GT(after.shrink_freed, before.shrink_freed);
+	ASSERT_LT(after.pages, before.pages);
+	for (i = 0; i < N; i += 4)
+		ASSERT_EQ(check(self->fd, h[i], 300, i), 0);
+}
+
+/* Reads a "name value" line of a debugfs stats file. */
+static long stat_line(const char *path, const char *name)
+{
+	char line[128];
+	size_t n = strlen(name);
+	long v = -1;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, name, n) && line[n] == ' ')
+			v = strtol(line + n + 1, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+/* debugfs: rzpool/pool-<id>/{stats,classes} follow the pool. */
+TEST_F(rzpool, debugfs_files)
+{
+	char stats[128], classes[128], line[256];
+	struct rzpool_stats st;
+	long used = 0, zspages = 0;
+	uint64_t h[10];
+	FILE *f;
+	int i;
+
+	if (access("/sys/kernel/debug/rzpool", F_OK))
+		mount("none", "/sys/kernel/debug", "debugfs", 0, NULL);
+	if (access("/sys/kernel/debug/rzpool", F_OK))
+		SKIP(return, "debugfs is not mounted and cannot be mounted");
+	ASSERT_EQ(rz_stats(self->fd, &st), 0);
+	snprintf(stats, sizeof(stats), "/sys/kernel/debug/rzpool/pool-%u/stats", st.pool_id);
+	snprintf(classes, sizeof(classes), "/sys/kernel/debug/rzpool/pool-%u/classes", st.pool_id);
+	ASSERT_EQ(stat_line(stats, "objs"), 0);
+
+	for (i = 0; i < 10; i++)
+		ASSERT_EQ(rz_alloc(self->fd, 100 + 1000 * (i % 3), &h[i]), 0);
+	ASSERT_EQ(rz_stats(self->fd, &st), 0);
+	ASSERT_EQ(stat_line(stats, "objs"), 10);
+	ASSERT_EQ(stat_line(stats, "pages"), st.pages);
+	ASSERT_EQ(stat_line(stats, "classes"), st.nr_classes);
+
+	/* The classes table adds up to the same objects and zspages. */
+	f = fopen(classes, "r");
+	ASSERT_NE(f, NULL);
+	ASSERT_NE(fgets(line, sizeof(line), f), NULL);	/* header */
+	while (fgets(line, sizeof(line), f)) {
+		long c, size, pages, objs, zs, u, a;
+
+		ASSERT_EQ(sscanf(line, "%ld %ld %ld %ld %ld %ld %ld", &c, &size, &pages, &objs,
+				 &zs, &u, &a), 7);
+		zspages += zs;
+		used += u;
+	}
+	fclose(f);
+	ASSERT_EQ(used, 10);
+	ASSERT_EQ(zspages, st.zspages);
+
+	/* Closing the pool removes its directory. */
+	close(self->fd);
+	self->fd = -1;
+	ASSERT_NE(access(stats, F_OK), 0);
 }
 
 /* --- compaction stress --- */
