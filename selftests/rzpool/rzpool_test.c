@@ -225,7 +225,7 @@ TEST_F(rzpool, objects_span_pages)
 TEST_F(rzpool, new_objects_are_zeroed)
 {
 	uint8_t buf[PAGE_SZ], zero[PAGE_SZ] = { 0 };
-	uint64_t h;
+	uint64_t h = 0;
 
 	ASSERT_EQ(rz_alloc(self->fd, PAGE_SZ, &h), 0);
 	memset(buf, 0xff, sizeof(buf));
