@@ -135,11 +135,20 @@ do_check() {
 	echo "1..$n"
 }
 
+# The demo: rzpool under compaction and memory offlining, with numbers.
 do_run() {
+	local rc
 	echo "TAP version 13"
 	load_modules
-	echo "# rmisc answers:"
-	"$TOP/selftests/rmisc/rmisc_test" -t hello 2>&1 | sed 's/^/#   /'
+	echo "# rmisc answers: $("$TOP/selftests/rmisc/rmisc_test" -r rmisc.hello 2>&1 | grep -c '^ok') hello ok"
+	echo "# rzpool compaction stress (selftests/rzpool/rzpool_stress):"
+	"$TOP/selftests/rzpool/rzpool_stress" -m 256 -r 3 2>&1 | tee "$OUT/rzpool_stress.txt" | sed 's/^/#   /'
+	rc=${PIPESTATUS[0]}
+	if [ "$rc" = 0 ]; then
+		result ok "rzpool_stress"
+	else
+		result fail "rzpool_stress" "exit $rc"
+	fi
 	unload_modules
 	check_dmesg
 	echo "1..$n"

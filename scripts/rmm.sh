@@ -9,7 +9,8 @@
 #
 # Environment: KDIR (use this build tree instead of the cached test kernel),
 # RMM_KVM=0|1 (skip KVM detection), RMM_GUEST_MEM (default 2G),
-# RMM_GUEST_TIMEOUT (seconds, default 2400), RMM_LOGS (default ./logs).
+# RMM_GUEST_MOVABLE (ZONE_MOVABLE size, default 768M), RMM_GUEST_TIMEOUT
+# (seconds, default 2400), RMM_LOGS (default ./logs).
 
 set -eu
 
@@ -113,6 +114,7 @@ guest() {
 	set +e
 	timeout "$t" vng --run "$KDIR" --user root "${accel[@]}" \
 		--cpus 2 --memory "${RMM_GUEST_MEM:-2G}" \
+		--append "movablecore=${RMM_GUEST_MOVABLE:-768M}" \
 		--rwdir="$LOGDIR" \
 		--exec "$RMM_TOP/scripts/guest.sh $mode $LOGDIR/guest $*" \
 		</dev/null 2>&1 | tee "$LOGDIR/console.log"

@@ -10,7 +10,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,114 +23,10 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "rzpool_uapi.h"
+#include "rzpool_lib.h"
 
-#define RZPOOL_DEV "/dev/rzpool"
-#define PAGE_SZ 4096
-
-/* --- small helpers: each returns 0 or -errno --- */
-
-static int rz_alloc(int fd, uint32_t size, uint64_t *handle)
-{
-	struct rzpool_alloc a = { .size = size };
-
-	if (ioctl(fd, RZPOOL_IOC_ALLOC, &a))
-		return -errno;
-	*handle = a.handle;
-	return 0;
-}
-
-static int rz_free(int fd, uint64_t handle)
-{
-	return ioctl(fd, RZPOOL_IOC_FREE, &handle) ? -errno : 0;
-}
-
-static int rz_write(int fd, uint64_t handle, uint32_t off, const void *buf, uint32_t len)
-{
-	struct rzpool_rw rw = {
-		.handle = handle, .addr = (uintptr_t)buf, .offset = off, .len = len,
-	};
-
-	return ioctl(fd, RZPOOL_IOC_WRITE, &rw) ? -errno : 0;
-}
-
-static int rz_read(int fd, uint64_t handle, uint32_t off, void *buf, uint32_t len)
-{
-	struct rzpool_rw rw = {
-		.handle = handle, .addr = (uintptr_t)buf, .offset = off, .len = len,
-	};
-
-	return ioctl(fd, RZPOOL_IOC_READ, &rw) ? -errno : 0;
-}
-
-static int rz_stats(int fd, struct rzpool_stats *st)
-{
-	return ioctl(fd, RZPOOL_IOC_STATS, st) ? -errno : 0;
-}
-
-/* Deterministic contents: the object's bytes follow from a seed. */
-static void fill(uint8_t *buf, size_t len, uint64_t seed)
-{
-	uint64_t x = seed * 0x9e3779b97f4a7c15ULL + 1;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		if (i % 8 == 0) {
-			x ^= x << 13;
-			x ^= x >> 7;
-			x ^= x << 17;
-		}
-		buf[i] = x >> (8 * (i % 8));
-	}
-}
-
-static int check(int fd, uint64_t handle, uint32_t size, uint64_t seed)
-{
-	uint8_t want[RZPOOL_MAX_SIZE], got[RZPOOL_MAX_SIZE];
-	int ret;
-
-	fill(want, size, seed);
-	ret = rz_read(fd, handle, 0, got, size);
-	if (ret)
-		return ret;
-	return memcmp(want, got, size) ? -EILSEQ : 0;
-}
-
-static int put(int fd, uint64_t handle, uint32_t size, uint64_t seed)
-{
-	uint8_t buf[RZPOOL_MAX_SIZE];
-
-	fill(buf, size, seed);
-	return rz_write(fd, handle, 0, buf, size);
-}
-
-static unsigned long vmstat(const char *name)
-{
-	char line[256];
-	size_t n = strlen(name);
-	unsigned long v = 0;
-	FILE *f = fopen("/proc/vmstat", "r");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, name, n) && line[n] == ' ')
-			v = strtoul(line + n + 1, NULL, 10);
-	fclose(f);
-	return v;
-}
-
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n < 0 ? -errno : 0;
-}
+#define STRESS_BYTES (256UL << 20)	/* at least 256 MiB of objects */
+#define STRESS_ROUNDS 3
 
 FIXTURE(rzpool)
 {
@@ -490,159 +385,73 @@ TEST_F(rzpool, debugfs_files)
 
 /* --- compaction stress --- */
 
-#define STRESS_BYTES (256UL << 20)	/* at least 256 MiB of objects */
-#define STRESS_ROUNDS 3
-
-struct obj {
-	uint64_t handle;
-	uint32_t size;
-	uint32_t seed;
-};
-
-struct worker {
-	int fd;
-	int id;
-	struct obj *objs;
-	size_t n;
-	volatile int *stop;
-	unsigned long ops;
-	int error;
-};
-
-static uint32_t stress_size(uint64_t i)
-{
-	/* A mixed stream: small, middle, spanning and page-sized objects. */
-	static const uint32_t sizes[] = { 64, 200, 700, 1632, 2100, 3264, 4096, 900 };
-
-	return sizes[i % 8] - (i % 13);
-}
-
-/* Each worker owns its objects: frees, reallocates, rewrites and checks them. */
-static void *worker_main(void *arg)
-{
-	struct worker *w = arg;
-	uint64_t x = w->id + 1;
-
-	while (!*w->stop) {
-		struct obj *o;
-		int ret;
-
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		o = &w->objs[x % w->n];
-		switch ((x >> 32) % 3) {
-		case 0:	/* check */
-			ret = check(w->fd, o->handle, o->size, o->seed);
-			break;
-		case 1:	/* rewrite */
-			o->seed++;
-			ret = put(w->fd, o->handle, o->size, o->seed);
-			break;
-		default: /* free and reallocate */
-			ret = rz_free(w->fd, o->handle);
-			if (!ret)
-				ret = rz_alloc(w->fd, o->size, &o->handle);
-			if (!ret)
-				ret = put(w->fd, o->handle, o->size, o->seed);
-			break;
-		}
-		if (ret) {
-			w->error = ret;
-			break;
-		}
-		w->ops++;
-	}
-	return NULL;
-}
-
 TEST_F(rzpool, compaction_stress)
 {
-	enum { WORKERS = 2, WORKER_OBJS = 2048 };
 	struct rzpool_stats st0, st;
-	struct worker workers[WORKERS];
-	pthread_t threads[WORKERS];
 	unsigned long mig0, mig, round;
-	size_t n = 0, cap = 1 << 16, i, frag_pages = 0;
-	uint64_t bytes = 0;
-	struct obj *objs = malloc(cap * sizeof(*objs));
-	char *frag[64];
-	size_t chunk = 4UL << 20;
-	volatile int stop;
+	struct stress stress;
+	size_t bad = 0;
 
-	ASSERT_NE(objs, NULL);
 	ASSERT_EQ(rz_stats(self->fd, &st0), 0);
-
-	/*
-	 * Fill the pool, interleaving it with anonymous memory in 4 MiB steps;
-	 * freeing that memory afterwards leaves holes all over the zone, so
-	 * compaction has pool pages to move and free pages to move them to.
-	 */
-	while (bytes < STRESS_BYTES) {
-		uint64_t step = bytes + chunk;
-
-		while (bytes < step) {
-			if (n == cap) {
-				cap *= 2;
-				objs = realloc(objs, cap * sizeof(*objs));
-				ASSERT_NE(objs, NULL);
-			}
-			objs[n].size = stress_size(n);
-			objs[n].seed = n;
-			ASSERT_EQ(rz_alloc(self->fd, objs[n].size, &objs[n].handle), 0);
-			ASSERT_EQ(put(self->fd, objs[n].handle, objs[n].size, n), 0);
-			bytes += objs[n].size;
-			n++;
-		}
-		if (frag_pages < 64) {
-			frag[frag_pages] = mmap(NULL, chunk, PROT_READ | PROT_WRITE,
-						MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-			ASSERT_NE(frag[frag_pages], MAP_FAILED);
-			frag_pages++;
-		}
-	}
-	for (i = 0; i < frag_pages; i++)
-		munmap(frag[i], chunk);
+	ASSERT_EQ(stress_fill(&stress, self->fd, STRESS_BYTES), 0);
 	ASSERT_EQ(rz_stats(self->fd, &st), 0);
 	TH_LOG("filled: %zu objects, %llu bytes in %llu pages",
-	       n, (unsigned long long)st.bytes, (unsigned long long)st.pages);
+	       stress.n, (unsigned long long)st.bytes, (unsigned long long)st.pages);
 	ASSERT_GE(st.bytes, STRESS_BYTES);
-
-	/* The workers own the first objects; the rest stay still. */
-	for (i = 0; i < WORKERS; i++) {
-		workers[i] = (struct worker){
-			.fd = self->fd, .id = i, .objs = objs + i * WORKER_OBJS,
-			.n = WORKER_OBJS, .stop = &stop,
-		};
-	}
 
 	mig0 = vmstat("pgmigrate_success");
 	for (round = 0; round < STRESS_ROUNDS; round++) {
-		stop = 0;
-		for (i = 0; i < WORKERS; i++)
-			ASSERT_EQ(pthread_create(&threads[i], NULL, worker_main, &workers[i]), 0);
-		ASSERT_EQ(write_file("/proc/sys/vm/compact_memory", "1"), 0);
-		stop = 1;
-		for (i = 0; i < WORKERS; i++) {
-			ASSERT_EQ(pthread_join(threads[i], NULL), 0);
-			ASSERT_EQ(workers[i].error, 0);
-		}
+		/* Compact all memory while two workers use the pool. */
+		ASSERT_EQ(stress_round(&stress, compact_memory, NULL), 0);
 		ASSERT_EQ(rz_stats(self->fd, &st), 0);
 		TH_LOG("round %lu: isolate %llu migrate %llu fail %llu putback %llu; worker ops %lu+%lu",
 		       round, (unsigned long long)st.isolate, (unsigned long long)st.migrate,
 		       (unsigned long long)st.migrate_fail, (unsigned long long)st.putback,
-		       workers[0].ops, workers[1].ops);
+		       stress.workers[0].ops, stress.workers[1].ops);
 		/* Every object, moved or not, still has its contents. */
-		for (i = 0; i < n; i++)
-			ASSERT_EQ(check(self->fd, objs[i].handle, objs[i].size, objs[i].seed), 0);
+		ASSERT_EQ(stress_verify(&stress, &bad), 0)
+			TH_LOG("object %zu of %zu is corrupt", bad, stress.n);
 	}
 	mig = vmstat("pgmigrate_success");
 	TH_LOG("%zu objects intact; rzpool pages migrated %llu, pgmigrate_success +%lu",
-	       n, (unsigned long long)(st.migrate - st0.migrate), mig - mig0);
+	       stress.n, (unsigned long long)(st.migrate - st0.migrate), mig - mig0);
 	/* Our migrate callback ran, and the VM counted the migrations. */
 	ASSERT_GT(st.migrate - st0.migrate, 0);
 	ASSERT_GE(mig - mig0, st.migrate - st0.migrate);
-	free(objs);
+	free(stress.objs);
+}
+
+/*
+ * Offlining a memory block must migrate every movable page in it: offline
+ * each block of ZONE_MOVABLE (where the pool's pages go) under concurrent
+ * use, and check the pool's pages moved and every object is intact.
+ */
+TEST_F(rzpool, offline_memory_migrates_pool)
+{
+	struct offline_result off;
+	struct rzpool_stats st0, st;
+	struct stress stress;
+	size_t bad = 0;
+	char buf[64];
+
+	if (read_file(MEMORY_DIR "/auto_online_blocks", buf, sizeof(buf)))
+		SKIP(return, "no memory hotplug in this kernel (%s)", MEMORY_DIR);
+	ASSERT_EQ(stress_fill(&stress, self->fd, 64UL << 20), 0);
+	ASSERT_EQ(rz_stats(self->fd, &st0), 0);
+	ASSERT_EQ(stress_round(&stress, offline_movable_blocks, &off), 0);
+	ASSERT_EQ(rz_stats(self->fd, &st), 0);
+	TH_LOG("offline: %d movable blocks, %d offlined and onlined, %d refused; "
+	       "rzpool pages migrated %llu (of %llu)",
+	       off.blocks, off.offlined, off.failed,
+	       (unsigned long long)(st.migrate - st0.migrate), (unsigned long long)st.pages);
+	if (!off.blocks)
+		SKIP(goto out, "no ZONE_MOVABLE memory block: boot with movablecore=");
+	ASSERT_GT(off.offlined, 0);
+	ASSERT_GT(st.migrate - st0.migrate, 0);
+	ASSERT_EQ(stress_verify(&stress, &bad), 0)
+		TH_LOG("object %zu of %zu is corrupt", bad, stress.n);
+out:
+	free(stress.objs);
 }
 
 TEST_HARNESS_MAIN
