@@ -67,6 +67,7 @@ TEST_F(rzpool, roundtrip_every_class)
 	}
 	ASSERT_EQ(rz_stats(self->fd, &st), 0);
 	ASSERT_EQ(st.objs, n);
+	TH_LOG("%u size classes after merging", st.nr_classes);
 	/* zsmalloc's merging leaves far fewer classes than 16-byte steps. */
 	ASSERT_LT(st.nr_classes, RZPOOL_MAX_SIZE / 16);
 	ASSERT_GT(st.nr_classes, 16);
