@@ -11,6 +11,8 @@
 #include <linux/gfp.h>
 #include <linux/highmem.h>
 #include <linux/migrate.h>
+#include <linux/mmap_lock.h>
+#include <linux/sched/mm.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/shrinker.h>
@@ -102,4 +104,30 @@ bool rmm_is_err_or_null(const void *ptr)
 struct shrinker *rmm_shrinker_alloc(const char *name)
 {
 	return shrinker_alloc(0, "%s", name);
+}
+
+/* The caller's address space with a reference on its users, or NULL. */
+struct mm_struct *rmm_get_current_mm(void)
+{
+	return get_task_mm(current);
+}
+
+bool rmm_mmget_not_zero(struct mm_struct *mm)
+{
+	return mmget_not_zero(mm);
+}
+
+void rmm_mmap_read_lock(struct mm_struct *mm)
+{
+	mmap_read_lock(mm);
+}
+
+void rmm_mmap_read_unlock(struct mm_struct *mm)
+{
+	mmap_read_unlock(mm);
+}
+
+void rmm_cond_resched(void)
+{
+	cond_resched();
 }

@@ -10,6 +10,7 @@
 
 #include <linux/types.h>
 
+struct mm_struct;
 struct page;
 
 struct page *rmm_alloc_movable_page(void);
@@ -27,5 +28,10 @@ unsigned long rmm_page_to_pfn(struct page *page);
 void rmm_copy_highpage(struct page *to, struct page *from);
 bool rmm_is_err_or_null(const void *ptr);
 struct shrinker *rmm_shrinker_alloc(const char *name);
+struct mm_struct *rmm_get_current_mm(void);
+bool rmm_mmget_not_zero(struct mm_struct *mm);
+void rmm_mmap_read_lock(struct mm_struct *mm);
+void rmm_mmap_read_unlock(struct mm_struct *mm);
+void rmm_cond_resched(void);
 
 #endif /* RMM_HELPERS_H */

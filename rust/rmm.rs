@@ -22,6 +22,9 @@
 //! - [`miscdevice`]: misc character devices with a `#[vtable]` of file operations.
 //! - [`page`]: owned and locked pages.
 //! - [`movable`]: non-LRU movable pages (`struct movable_operations`).
+//! - [`mm`]: address spaces (`mm_struct`), `mmap_lock`, GUP.
+//! - [`mmu_notifier`]: MMU notifiers and the invalidation retry protocol.
+//! - [`mirror`]: a secondary MMU's shadow table, kept by MMU notifiers.
 //! - [`debugfs`]: directories and read-only `seq_file` files.
 //! - [`shrinker`]: shrinkers (`struct shrinker`).
 
@@ -33,6 +36,12 @@ pub mod bindings;
 pub mod debugfs;
 #[path = "miscdevice.rs"]
 pub mod miscdevice;
+#[path = "mirror.rs"]
+pub mod mirror;
+#[path = "mm.rs"]
+pub mod mm;
+#[path = "mmu_notifier.rs"]
+pub mod mmu_notifier;
 #[path = "movable.rs"]
 pub mod movable;
 #[path = "page.rs"]

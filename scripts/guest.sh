@@ -16,8 +16,8 @@ MODE=$1
 OUT=$2
 shift 2
 
-MODULES="rmisc rzpool"
-ALL_TESTS="rmisc rzpool"
+MODULES="rmisc rzpool rmirror"
+ALL_TESTS="rmisc rzpool rmirror"
 
 # n numbers our top-level TAP lines; pass/fail/skip count test cases: each
 # kselftest case, plus our own checks (insmod, rmmod, dmesg).

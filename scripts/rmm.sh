@@ -8,7 +8,7 @@
 #   scripts/rmm.sh run                  the compaction-stress demo
 #
 # Environment: KDIR (use this build tree instead of the cached test kernel),
-# RMM_KVM=0|1 (skip KVM detection), RMM_GUEST_MEM (default 2G),
+# RMM_KVM=0|1 (skip KVM detection),
 # RMM_GUEST_MOVABLE (ZONE_MOVABLE size, default 768M), RMM_GUEST_TIMEOUT
 # (seconds, default 2400), RMM_LOGS (default ./logs).
 
@@ -113,7 +113,8 @@ guest() {
 	fi
 	set +e
 	timeout "$t" vng --run "$KDIR" --user root "${accel[@]}" \
-		--cpus 2 --memory "${RMM_GUEST_MEM:-2G}" \
+		--cpus 2 --memory 2G \
+		--numa 1G,cpus=0-1 --numa 1G \
 		--append "movablecore=${RMM_GUEST_MOVABLE:-768M}" \
 		--rwdir="$LOGDIR" \
 		--exec "$RMM_TOP/scripts/guest.sh $mode $LOGDIR/guest $*" \

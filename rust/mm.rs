@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: GPL-2.0
+
+// Copyright (C) 2026 The rmm authors.
+
+//! Address spaces: `struct mm_struct` with a reference on its users.
+//!
+//! C headers: [`include/linux/sched/mm.h`](srctree/include/linux/sched/mm.h),
+//! [`include/linux/mmap_lock.h`](srctree/include/linux/mmap_lock.h),
+//! [`include/linux/mm.h`](srctree/include/linux/mm.h) (`get_user_pages_remote()`).
+//!
+//! An `mm_struct` has two counts: `mm_count` keeps the structure allocated,
+//! `mm_users` keeps the address space (its VMAs and page tables). [`MmUser`]
+//! holds the second, which is what faulting pages in requires.
+
+use super::bindings as rmm_bindings;
+use super::page::PageRef;
+use core::{marker::PhantomData, ptr::NonNull};
+use kernel::{bindings, error::code::EFAULT, prelude::*};
+
+/// An address space whose users count we hold (`mmget`/`mmput`).
+///
+/// # Invariants
+///
+/// `mm` is valid and we own one reference on its `mm_users`.
+pub struct MmUser {
+    mm: NonNull<bindings::mm_struct>,
+}
+
+// SAFETY: `mmput()` may be called from any thread.
+unsafe impl Send for MmUser {}
+// SAFETY: the `&self` methods are safe to call concurrently.
+unsafe impl Sync for MmUser {}
+
+impl MmUser {
+    /// The address space of the calling task, if it has one (kernel threads
+    /// do not).
+    pub fn current() -> Option<Self> {
+        // SAFETY: the helper calls `get_task_mm(current)`.
+        let mm = unsafe { rmm_bindings::rmm_get_current_mm() };
+        // INVARIANT: `get_task_mm()` returns a reference on `mm_users`.
+        NonNull::new(mm).map(|mm| Self { mm })
+    }
+
+    /// Takes a users reference on `mm` unless its address space is already
+    /// gone (`mmget_not_zero()`).
+    ///
+    /// # Safety
+    ///
+    /// `mm` must point to an `mm_struct` kept allocated (`mm_count`) for the
+    /// duration of the call.
+    pub unsafe fn get_not_zero(mm: *mut bindings::mm_struct) -> Option<Self> {
+        // SAFETY: `mm` is allocated (caller).
+        if unsafe { rmm_bindings::rmm_mmget_not_zero(mm) } {
+            // INVARIANT: we just took a users reference.
+            // SAFETY: `mm` is valid, so non-null.
+            Some(Self { mm: unsafe { NonNull::new_unchecked(mm) } })
+        } else {
+            None
+        }
+    }
+
+    /// Returns the raw pointer.
+    pub fn as_ptr(&self) -> *mut bindings::mm_struct {
+        self.mm.as_ptr()
+    }
+
+    /// Takes `mmap_lock` for reading.
+    ///
+    /// # Context
+    ///
+    /// May sleep.
+    pub fn read_lock(&self) -> MmapReadGuard<'_> {
+        // SAFETY: `mm` is valid by the type invariant.
+        unsafe { rmm_bindings::rmm_mmap_read_lock(self.as_ptr()) };
+        // INVARIANT: the lock is held until the guard drops.
+        MmapReadGuard {
+            mm: self.mm,
+            _p: PhantomData,
+        }
+    }
+}
+
+impl Drop for MmUser {
+    /// Drops the users reference: may tear the address space down, and may
+    /// sleep.
+    fn drop(&mut self) {
+        // SAFETY: we own one users reference.
+        unsafe { bindings::mmput(self.as_ptr()) };
+    }
+}
+
+/// `mmap_lock` held for reading.
+///
+/// # Invariants
+///
+/// We hold `mm`'s `mmap_lock` for reading, and `mm` has users for `'a`.
+pub struct MmapReadGuard<'a> {
+    mm: NonNull<bindings::mm_struct>,
+    _p: PhantomData<&'a MmUser>,
+}
+
+impl MmapReadGuard<'_> {
+    /// Faults the page at `addr` in, as a CPU access would (a write breaks
+    /// copy-on-write and dirties the PTE), and returns a reference on it.
+    ///
+    /// `EFAULT` if `addr` is not mapped with the needed permission.
+    pub fn get_user_page(&self, addr: usize, write: bool) -> Result<PageRef> {
+        let flags = if write { bindings::FOLL_WRITE } else { 0 };
+        let mut page: *mut bindings::page = core::ptr::null_mut();
+        // SAFETY: `mm` has users and its `mmap_lock` is held (type
+        // invariant); `page` has room for one page; `locked` is null, so the
+        // lock is not dropped.
+        let ret = unsafe {
+            bindings::get_user_pages_remote(
+                self.mm.as_ptr(),
+                addr as _,
+                1,
+                flags as _,
+                &mut page,
+                core::ptr::null_mut(),
+            )
+        };
+        if ret < 0 {
+            return Err(Error::from_errno(ret as i32));
+        }
+        match NonNull::new(page) {
+            // SAFETY: GUP returned one page with a reference that is ours.
+            Some(page) if ret == 1 => Ok(unsafe { PageRef::from_raw(page) }),
+            _ => Err(EFAULT),
+        }
+    }
+}
+
+impl Drop for MmapReadGuard<'_> {
+    fn drop(&mut self) {
+        // SAFETY: we hold the lock for reading (type invariant).
+        unsafe { rmm_bindings::rmm_mmap_read_unlock(self.mm.as_ptr()) };
+    }
+}

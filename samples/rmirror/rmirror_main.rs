@@ -1,0 +1,321 @@
+// SPDX-License-Identifier: GPL-2.0
+
+// Copyright (C) 2026 The rmm authors.
+
+//! rmirror: a secondary MMU driven by MMU notifiers.
+//!
+//! Each open file of `/dev/rmirror` (root only) is a device with its own page
+//! table. `RMIRROR_IOC_MIRROR` makes it mirror `[addr, addr + len)` of the
+//! calling process. The driver then reads and writes that memory the way a
+//! device would: through its shadow table, faulting entries in on demand, and
+//! pinning no page. Supported:
+//!
+//! - invalidation through `invalidate_range_start`/`end`, counted per event
+//!   (unmap, clear, protection, migrate, ...), with a device access that races
+//!   an invalidation retrying instead of using a stale page;
+//! - accessed-bit harvesting through `clear_flush_young`, `clear_young` and
+//!   `test_young` (so `/sys/kernel/mm/page_idle` sees device accesses), every
+//!   bit of a range cleared before answering;
+//! - `release` when the process exits; closing the file does the same;
+//! - per-file statistics (`RMIRROR_IOC_STATS`) and a per-page snapshot of the
+//!   shadow table (`RMIRROR_IOC_SNAPSHOT`).
+//!
+//! The shadow table, its invalidation and its retry protocol are
+//! `rmm::mirror`; this driver is the device around it.
+//!
+//! # Lock order
+//!
+//! 1. `mmap_lock` (the notifier core and GUP take it)
+//! 2. `rmm::mirror::Mirror::inner` (spinlock)
+//!
+//! `RmirrorFile::mirror` (a spinlock) only guards the set-once slot and is
+//! never held with another lock.
+
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use kernel::{
+    c_str,
+    ioctl::{_IOC_SIZE, _IOR, _IOW},
+    new_spinlock,
+    prelude::*,
+    sync::{Arc, ArcBorrow, SpinLock},
+    uaccess::UserSlice,
+};
+
+#[path = "../../rust/rmm.rs"]
+mod rmm;
+
+use rmm::{
+    miscdevice::{self, MiscDevice, Options, Registration},
+    mirror::{Mirror, MirrorHooks},
+    mm::MmUser,
+    mmu_notifier::{self, Event, ModuleGuard},
+};
+
+module! {
+    type: RmirrorModule,
+    name: "rmirror",
+    author: "The rmm authors",
+    description: "rmm: secondary MMU mirror driven by MMU notifiers",
+    license: "GPL",
+}
+
+const MAX_RW: usize = 1 << 20;
+
+// `struct rmirror_*` of rmirror_uapi.h.
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct URange {
+    addr: u64,
+    len: u64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct URw {
+    addr: u64,
+    buf: u64,
+    len: u64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct USnapshot {
+    addr: u64,
+    buf: u64,
+    npages: u64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct UStats {
+    start: u64,
+    end: u64,
+    mirrored: u64,
+    faults: u64,
+    write_faults: u64,
+    retries: u64,
+    young_calls: u64,
+    young: u64,
+    released: u64,
+    invalidations: [u64; Event::COUNT],
+    dropped: [u64; Event::COUNT],
+}
+
+// SAFETY: `repr(C)` structs of `u64`s: no padding, any bytes valid.
+unsafe impl kernel::types::FromBytes for URange {}
+// SAFETY: as above.
+unsafe impl kernel::types::FromBytes for URw {}
+// SAFETY: as above.
+unsafe impl kernel::types::FromBytes for USnapshot {}
+// SAFETY: as above.
+unsafe impl kernel::types::AsBytes for UStats {}
+
+const IOC_MIRROR: u32 = _IOW::<URange>('M' as u32, 0x00);
+const IOC_READ: u32 = _IOW::<URw>('M' as u32, 0x01);
+const IOC_WRITE: u32 = _IOW::<URw>('M' as u32, 0x02);
+const IOC_SNAPSHOT: u32 = _IOW::<USnapshot>('M' as u32, 0x03);
+const IOC_STATS: u32 = _IOR::<UStats>('M' as u32, 0x04);
+
+/// The device's counters, updated from the notifier callbacks.
+#[derive(Default)]
+struct Hooks {
+    invalidations: [AtomicU64; Event::COUNT],
+    dropped: [AtomicU64; Event::COUNT],
+    faults: AtomicU64,
+    write_faults: AtomicU64,
+    retries: AtomicU64,
+    young_calls: AtomicU64,
+    young: AtomicU64,
+    released: AtomicBool,
+}
+
+impl MirrorHooks for Hooks {
+    fn invalidated(&self, event: Event, dropped: usize) {
+        self.invalidations[event.index()].fetch_add(1, Ordering::Relaxed);
+        self.dropped[event.index()].fetch_add(dropped as u64, Ordering::Relaxed);
+    }
+
+    fn young(&self, young: bool) {
+        self.young_calls.fetch_add(1, Ordering::Relaxed);
+        self.young.fetch_add(young as u64, Ordering::Relaxed);
+    }
+
+    fn faulted(&self, write: bool) {
+        self.faults.fetch_add(1, Ordering::Relaxed);
+        self.write_faults.fetch_add(write as u64, Ordering::Relaxed);
+    }
+
+    fn retried(&self) {
+        self.retries.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn released(&self) {
+        self.released.store(true, Ordering::Relaxed);
+    }
+}
+
+type Dev = mmu_notifier::Registration<Mirror<Hooks>>;
+
+/// One open file: one device, mirroring once it is set up.
+#[pin_data]
+struct RmirrorFile {
+    guard: Arc<ModuleGuard>,
+    #[pin]
+    mirror: SpinLock<Option<Arc<Dev>>>,
+}
+
+impl RmirrorFile {
+    /// The device, once `RMIRROR_IOC_MIRROR` set it up (else `EINVAL`).
+    fn dev(&self) -> Result<Arc<Dev>> {
+        self.mirror.lock().clone().ok_or(EINVAL)
+    }
+
+    fn mirror(&self, req: URange) -> Result<isize> {
+        if self.mirror.lock().is_some() {
+            return Err(EBUSY);
+        }
+        let (addr, len) = (req.addr as usize, req.len as usize);
+        let mm = MmUser::current().ok_or(EINVAL)?;
+        let init = Mirror::new(addr, len, Hooks::default())?;
+        let dev = Arc::new(mmu_notifier::Registration::register(&mm, &self.guard, init)?, GFP_KERNEL)?;
+        // Fault the whole range in for reading: EFAULT if any of it is
+        // unmapped (the registration is dropped, nothing stays).
+        let valid = dev.populate(addr, len, false)?;
+        let mut slot = self.mirror.lock();
+        if slot.is_some() {
+            // Another thread set the file up meanwhile.
+            return Err(EBUSY);
+        }
+        *slot = Some(dev);
+        Ok(valid as isize)
+    }
+
+    fn stats(&self) -> UStats {
+        let Some(dev) = self.mirror.lock().clone() else {
+            return UStats::default();
+        };
+        let h = &dev.hooks;
+        let mut s = UStats {
+            start: dev.start() as u64,
+            end: dev.end() as u64,
+            mirrored: dev.counts().valid as u64,
+            faults: h.faults.load(Ordering::Relaxed),
+            write_faults: h.write_faults.load(Ordering::Relaxed),
+            retries: h.retries.load(Ordering::Relaxed),
+            young_calls: h.young_calls.load(Ordering::Relaxed),
+            young: h.young.load(Ordering::Relaxed),
+            released: h.released.load(Ordering::Relaxed) as u64,
+            ..UStats::default()
+        };
+        for i in 0..Event::COUNT {
+            s.invalidations[i] = h.invalidations[i].load(Ordering::Relaxed);
+            s.dropped[i] = h.dropped[i].load(Ordering::Relaxed);
+        }
+        s
+    }
+}
+
+/// Checks a READ/WRITE request and returns its length.
+fn rw_len(req: &URw) -> Result<usize> {
+    let len = req.len as usize;
+    if len == 0 || len > MAX_RW {
+        return Err(EINVAL);
+    }
+    Ok(len)
+}
+
+/// A zeroed kernel buffer of `len` bytes.
+fn zeroed(len: usize) -> Result<KVVec<u8>> {
+    const CHUNK: [u8; 64] = [0; 64];
+    let mut buf = KVVec::with_capacity(len, GFP_KERNEL)?;
+    while buf.len() < len {
+        let n = (len - buf.len()).min(CHUNK.len());
+        buf.extend_from_slice(&CHUNK[..n], GFP_KERNEL)?;
+    }
+    Ok(buf)
+}
+
+/// Shared by every open file.
+struct Shared {
+    guard: Arc<ModuleGuard>,
+}
+
+miscdevice::misc_file_operations!(static FOPS: RmirrorFile);
+
+#[vtable]
+impl MiscDevice for RmirrorFile {
+    type Shared = Shared;
+    type Ptr = Arc<RmirrorFile>;
+
+    fn open(shared: &Shared) -> Result<Arc<RmirrorFile>> {
+        Arc::pin_init(
+            pin_init!(RmirrorFile {
+                guard: shared.guard.clone(),
+                mirror <- new_spinlock!(None, "rmirror::RmirrorFile::mirror"),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    fn ioctl(file: ArcBorrow<'_, RmirrorFile>, cmd: u32, arg: usize) -> Result<isize> {
+        let user = UserSlice::new(arg, _IOC_SIZE(cmd));
+        match cmd {
+            IOC_MIRROR => file.mirror(user.reader().read()?),
+            IOC_READ => {
+                let req: URw = user.reader().read()?;
+                let len = rw_len(&req)?;
+                let dev = file.dev()?;
+                let mut buf = zeroed(len)?;
+                dev.read(req.addr as usize, &mut buf)?;
+                UserSlice::new(req.buf as usize, len).writer().write_slice(&buf)?;
+                Ok(0)
+            }
+            IOC_WRITE => {
+                let req: URw = user.reader().read()?;
+                let len = rw_len(&req)?;
+                let dev = file.dev()?;
+                let mut buf = zeroed(len)?;
+                UserSlice::new(req.buf as usize, len).reader().read_slice(&mut buf)?;
+                dev.write(req.addr as usize, &buf)?;
+                Ok(0)
+            }
+            IOC_SNAPSHOT => {
+                let req: USnapshot = user.reader().read()?;
+                let dev = file.dev()?;
+                let n = req.npages as usize;
+                if n == 0 || n > Mirror::<Hooks>::MAX_LEN / kernel::page::PAGE_SIZE {
+                    return Err(EINVAL);
+                }
+                let mut buf = zeroed(n)?;
+                dev.snapshot(req.addr as usize, &mut buf)?;
+                UserSlice::new(req.buf as usize, n).writer().write_slice(&buf)?;
+                Ok(0)
+            }
+            IOC_STATS => {
+                user.writer().write(&file.stats())?;
+                Ok(0)
+            }
+            _ => Err(ENOTTY),
+        }
+    }
+}
+
+struct RmirrorModule {
+    _reg: Pin<KBox<Registration<RmirrorFile>>>,
+}
+
+impl kernel::Module for RmirrorModule {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        let shared = Shared {
+            guard: Arc::new(ModuleGuard::new(), GFP_KERNEL)?,
+        };
+        let opts = Options {
+            name: c_str!("rmirror"),
+            mode: 0o600,
+        };
+        let reg = KBox::pin_init(Registration::register(&FOPS, opts, shared), GFP_KERNEL)?;
+        pr_info!("/dev/rmirror ready\n");
+        Ok(Self { _reg: reg })
+    }
+}
