@@ -25,14 +25,7 @@
 
 use super::bindings as rmm_bindings;
 use core::{ffi::c_void, fmt, marker::PhantomData, mem::MaybeUninit};
-use kernel::{
-    bindings,
-    ffi::c_int,
-    prelude::*,
-    str::CStr,
-    sync::Arc,
-    types::ForeignOwnable,
-};
+use kernel::{bindings, ffi::c_int, prelude::*, str::CStr, sync::Arc, types::ForeignOwnable};
 
 /// A debugfs directory, removed with everything in it on drop.
 ///
@@ -63,18 +56,24 @@ impl Dir {
 
     fn create(name: &CStr, parent: Option<Arc<Dir>>) -> Result<Arc<Self>> {
         let p = parent.as_ref().map_or(core::ptr::null_mut(), |d| d.dentry);
-        // SAFETY: `name` is a valid C string; `p` is null or a directory that
-        // `parent` keeps alive (or an error pointer, which debugfs accepts).
+        // `p` is null, a directory `parent` keeps alive, or an error pointer.
+        // SAFETY: `name` is a valid C string, and debugfs accepts any such `p`.
         let dentry = unsafe { rmm_bindings::debugfs_create_dir(name.as_char_ptr(), p) };
         // INVARIANT: whatever `debugfs_create_dir()` returned.
-        Ok(Arc::new(Self { dentry, _parent: parent }, GFP_KERNEL)?)
+        Ok(Arc::new(
+            Self {
+                dentry,
+                _parent: parent,
+            },
+            GFP_KERNEL,
+        )?)
     }
 }
 
 impl Drop for Dir {
     fn drop(&mut self) {
-        // SAFETY: `debugfs_remove()` accepts error pointers; every child
-        // object holds an `Arc` of this directory, so none is left.
+        // Every child object holds an `Arc` of this directory, so none is left.
+        // SAFETY: `debugfs_remove()` accepts any dentry we hold, error pointers too.
         unsafe { rmm_bindings::debugfs_remove(self.dentry) };
     }
 }
@@ -97,9 +96,8 @@ pub struct SeqFile<'a> {
 
 impl fmt::Write for SeqFile<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        // SAFETY: `m` is valid for the callback (type invariant), and `s` is
-        // valid for `s.len()` bytes. An overflowing `seq_file` is grown and
-        // shown again by the seq_file core, so the result can be ignored.
+        // An overflowing `seq_file` is grown and shown again: the result can be ignored.
+        // SAFETY: `m` is valid for the callback (type invariant); `s` for `s.len()` bytes.
         unsafe { rmm_bindings::seq_write(self.m, s.as_ptr().cast(), s.len()) };
         Ok(())
     }
@@ -144,8 +142,8 @@ impl<T: Show> ShowFileOps<T> {
     /// Called by debugfs to open a file created by [`File::new`], whose
     /// `i_private` holds an `Arc<T>` alive until the file is removed.
     unsafe extern "C" fn open(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
-        // SAFETY: `inode` is valid; `single_open()` keeps `i_private` as the
-        // `seq_file`'s private data for `show`.
+        // `single_open()` keeps `i_private` as the `seq_file`'s private data.
+        // SAFETY: `inode` and `file` are valid for the call.
         unsafe { rmm_bindings::single_open(file, Some(Self::show), (*inode).i_private) }
     }
 
@@ -156,15 +154,11 @@ impl<T: Show> ShowFileOps<T> {
     /// debugfs keeps from being removed during the call. (The second argument
     /// is the iterator token of `single_open()`, not the data.)
     unsafe extern "C" fn show(m: *mut bindings::seq_file, _token: *mut c_void) -> c_int {
-        // SAFETY: `m` is valid for the call; `private` came from
-        // `Arc::into_foreign()` in `File::new` and is released only after the
-        // file is removed.
+        // `private` is released only after the file is removed.
+        // SAFETY: `m` is valid; `private` came from `Arc::into_foreign()` in `File::new`.
         let this = unsafe { <Arc<T> as ForeignOwnable>::borrow((*m).private) };
         // INVARIANT: `m` is valid for this callback.
-        let mut seq = SeqFile {
-            m,
-            _p: PhantomData,
-        };
+        let mut seq = SeqFile { m, _p: PhantomData };
         match this.show(&mut seq) {
             Ok(()) => 0,
             Err(_) => EINVAL.to_errno(),
@@ -179,8 +173,7 @@ macro_rules! show_file_operations {
     ($vis:vis static $name:ident: $t:ty) => {
         $vis static $name: $crate::rmm::debugfs::ShowFileOps<$t> = {
             let owner = $crate::rmm::this_module_ptr!();
-            // SAFETY: `owner` is the module this macro is expanded in, the
-            // module that implements `$t`.
+            // SAFETY: `owner` is the module this is expanded in, which implements `$t`.
             unsafe { $crate::rmm::debugfs::ShowFileOps::<$t>::new(owner) }
         };
     };
@@ -208,11 +201,15 @@ unsafe impl<T: Show> Sync for File<T> {}
 
 impl<T: Show> File<T> {
     /// Creates `name` (mode 0400) in `parent`, showing `data`.
-    pub fn new(parent: &Arc<Dir>, name: &CStr, fops: &'static ShowFileOps<T>, data: Arc<T>) -> Self {
+    pub fn new(
+        parent: &Arc<Dir>,
+        name: &CStr,
+        fops: &'static ShowFileOps<T>,
+        data: Arc<T>,
+    ) -> Self {
         let data = data.into_foreign();
-        // SAFETY: `name` is a valid string, the parent is kept alive by the
-        // `Arc` stored below, `fops` is static, and `data` stays valid until
-        // the file is removed in `drop`.
+        // The parent is kept by the `Arc` stored below; `data` lives until `drop`.
+        // SAFETY: `name` is a valid string, `fops` is static, `data` outlives the file.
         let dentry = unsafe {
             rmm_bindings::debugfs_create_file(
                 name.as_char_ptr(),
@@ -234,11 +231,10 @@ impl<T: Show> File<T> {
 
 impl<T: Show> Drop for File<T> {
     fn drop(&mut self) {
-        // SAFETY: `debugfs_remove()` accepts error pointers, and waits for
-        // running callbacks of the file.
+        // SAFETY: `debugfs_remove()` accepts error pointers; it waits for running callbacks.
         unsafe { rmm_bindings::debugfs_remove(self.dentry) };
-        // SAFETY: `data` came from `into_foreign()`; no callback can use it
-        // any more (the file is gone), and this is the one place it is freed.
+        // The file is gone: no callback can use `data` any more.
+        // SAFETY: `data` came from `into_foreign()` and is freed only here.
         drop(unsafe { <Arc<T> as ForeignOwnable>::from_foreign(self.data) });
     }
 }

@@ -47,9 +47,9 @@
 //!    young callbacks)
 
 use super::{
+    bindings as rmm_bindings,
     mmu_notifier::{Event, InvalidateSeq, MmuNotifier, Range, Registration, Stable},
     page::{self, PageRef, PAGE_SIZE},
-    bindings as rmm_bindings,
 };
 use core::ptr::NonNull;
 use kernel::{bindings, new_spinlock, prelude::*, sync::SpinLock};
@@ -171,7 +171,10 @@ impl<H: MirrorHooks> Mirror<H> {
         if s >= e {
             return (0, 0);
         }
-        ((s - self.start) / PAGE_SIZE, (e - self.start).div_ceil(PAGE_SIZE))
+        (
+            (s - self.start) / PAGE_SIZE,
+            (e - self.start).div_ceil(PAGE_SIZE),
+        )
     }
 
     /// The index of the page at `addr`, `EINVAL` outside the mirror.
@@ -199,7 +202,11 @@ impl<H: MirrorHooks> Mirror<H> {
         }
         let g = self.inner.lock();
         for (o, e) in out.iter_mut().zip(&g.entries[first..]) {
-            *o = if e.page.is_some() { e.flags | flags::VALID } else { 0 };
+            *o = if e.page.is_some() {
+                e.flags | flags::VALID
+            } else {
+                0
+            };
         }
         Ok(())
     }
@@ -285,7 +292,14 @@ impl<H: MirrorHooks> MmuNotifier for Mirror<H> {
 }
 
 /// Installs the page of a fault as entry `i`.
-fn install(entries: &mut [Entry], valid: &mut usize, _stable: &Stable<'_>, i: usize, page: &PageRef, write: bool) {
+fn install(
+    entries: &mut [Entry],
+    valid: &mut usize,
+    _stable: &Stable<'_>,
+    i: usize,
+    page: &PageRef,
+    write: bool,
+) {
     let e = &mut entries[i];
     if e.page.is_none() {
         *valid += 1;
@@ -335,7 +349,14 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
             let inner = &mut *g;
             match inner.seq.read_retry(begin) {
                 Ok(stable) => {
-                    install(&mut inner.entries, &mut inner.valid, &stable, i, &page, write);
+                    install(
+                        &mut inner.entries,
+                        &mut inner.valid,
+                        &stable,
+                        i,
+                        &page,
+                        write,
+                    );
                     drop(g);
                     self.hooks.faulted(write);
                     return Ok(());
@@ -357,10 +378,9 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
     /// accessed bits.
     pub fn read(&self, addr: usize, out: &mut [u8]) -> Result {
         self.access(addr, out.len(), false, |page, off, at, len| {
-            // SAFETY: the entry's page is valid while the lock is held (see the
-            // module documentation); nobody else writes it through the mirror
-            // meanwhile (the lock), and CPU writes race as they would with a
-            // device.
+            // Nobody else writes it through the mirror (the lock); CPU writes race as
+            // they would with a device.
+            // SAFETY: the entry's page is valid while the lock is held (module docs).
             unsafe { page::read_page(page, off, &mut out[at..at + len]) }
         })
     }
@@ -369,8 +389,8 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
     /// faults entries in for writing, sets the accessed and dirty bits.
     pub fn write(&self, addr: usize, data: &[u8]) -> Result {
         self.access(addr, data.len(), true, |page, off, at, len| {
-            // SAFETY: as in `read`; the entry is writable, so the page is the
-            // process's own copy, dirty in its PTE.
+            // The entry is writable: the page is the process's own copy, dirty in its PTE.
+            // SAFETY: as in `read`.
             unsafe { page::write_page(page, off, &data[at..at + len]) }
         })
     }

@@ -35,10 +35,9 @@
 use super::bindings as rmm_bindings;
 use core::{marker::PhantomData, mem::MaybeUninit, pin::Pin};
 use kernel::{
-    bindings,
+    bindings, build_error,
     error::{to_result, VTABLE_DEFAULT_ERROR},
     ffi::{c_int, c_long, c_uint, c_ulong},
-    build_error,
     prelude::*,
     str::CStr,
     types::{ForeignOwnable, Opaque},
@@ -100,8 +99,7 @@ impl<T: MiscDevice> FileOps<T> {
                     None
                 },
                 llseek: Some(bindings::noop_llseek),
-                // SAFETY: all zeros is a valid `struct file_operations`: every
-                // other callback is absent.
+                // SAFETY: all zeros is a valid `struct file_operations` (no callback).
                 ..unsafe { MaybeUninit::zeroed().assume_init() }
             },
             _t: PhantomData,
@@ -114,11 +112,11 @@ impl<T: MiscDevice> FileOps<T> {
     /// with these operations: `file->private_data` points to the `struct
     /// miscdevice` of a live [`Registration<T>`], and `misc_mtx` is held.
     unsafe extern "C" fn open(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
-        // SAFETY: `misc_open()` set `private_data` to the registered `struct
-        // miscdevice` before calling us, as the safety contract says.
+        // `misc_open()` set `private_data` to the registered `struct miscdevice`.
+        // SAFETY: `file` is valid for the call (safety contract).
         let misc = unsafe { (*file).private_data }.cast::<rmm_bindings::miscdevice>();
-        // SAFETY: `misc` is the `inner` field of a `Registration<T>`, which
-        // stays alive while `misc_mtx` is held (deregistration takes it too).
+        // The registration stays alive while `misc_mtx` is held (deregistering takes it).
+        // SAFETY: `misc` is the `inner` field of a live `Registration<T>`.
         let reg = unsafe { &*kernel::container_of!(misc, Registration<T>, inner) };
 
         match T::open(&reg.shared) {
@@ -139,8 +137,7 @@ impl<T: MiscDevice> FileOps<T> {
     /// Called once by the VFS when the last reference to a file opened with a
     /// successful [`Self::open`] goes away.
     unsafe extern "C" fn release(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
-        // SAFETY: `open` stored a `T::Ptr` in `private_data`, and this is the
-        // one call that takes it back.
+        // SAFETY: `open` stored a `T::Ptr` in `private_data`; only this takes it back.
         let ptr = unsafe { T::Ptr::from_foreign((*file).private_data) };
         T::release(ptr);
         0
@@ -151,11 +148,10 @@ impl<T: MiscDevice> FileOps<T> {
     /// Called by the VFS on a file opened with a successful [`Self::open`] and
     /// not yet released.
     unsafe extern "C" fn ioctl(file: *mut bindings::file, cmd: c_uint, arg: c_ulong) -> c_long {
-        // SAFETY: `private_data` holds the `T::Ptr` stored by `open`, which
-        // `release` cannot take back while this call is running (the VFS holds
-        // a reference to the file).
+        // `release` cannot run meanwhile: the VFS holds a reference to the file.
+        // SAFETY: `private_data` holds the `T::Ptr` stored by `open`.
         let device = unsafe { T::Ptr::borrow((*file).private_data) };
-        match T::ioctl(device, cmd, arg as usize) {
+        match T::ioctl(device, cmd, arg) {
             Ok(ret) => ret as c_long,
             Err(e) => e.to_errno() as c_long,
         }
@@ -172,8 +168,7 @@ macro_rules! misc_file_operations {
     ($vis:vis static $name:ident: $t:ty) => {
         $vis static $name: $crate::rmm::miscdevice::FileOps<$t> = {
             let owner = $crate::rmm::this_module_ptr!();
-            // SAFETY: `owner` is the module this macro is expanded in, the
-            // module that implements `$t`.
+            // SAFETY: `owner` is the module this is expanded in, which implements `$t`.
             unsafe { $crate::rmm::miscdevice::FileOps::<$t>::new(owner) }
         };
     };
@@ -242,8 +237,7 @@ impl<T: MiscDevice> Registration<T> {
     ) -> impl PinInit<Self, Error> {
         let register = move |slot: *mut Opaque<rmm_bindings::miscdevice>| {
             let misc = Opaque::raw_get(slot);
-            // SAFETY: `misc` is valid for writes, and all zeros is a valid
-            // `struct miscdevice`.
+            // SAFETY: `misc` is valid for writes, and all zeros is a valid `struct miscdevice`.
             unsafe { misc.write(MaybeUninit::zeroed().assume_init()) };
             // SAFETY: `misc` was just initialised and is not shared yet.
             let m = unsafe { &mut *misc };
@@ -256,8 +250,8 @@ impl<T: MiscDevice> Registration<T> {
             // SAFETY: `misc` is a fully initialised, pinned `struct miscdevice`.
             to_result(unsafe { rmm_bindings::misc_register(misc) })
         };
-        // SAFETY: `register` fully initialises the slot when it returns `Ok`,
-        // and leaves nothing that needs dropping when it fails.
+        // On failure `register` leaves nothing that needs dropping.
+        // SAFETY: `register` fully initialises the slot when it returns `Ok`.
         let inner = unsafe { kernel::init::pin_init_from_closure(register) };
         try_pin_init!(Self {
             // `shared` first: `open` can run as soon as the device is registered.
@@ -275,8 +269,8 @@ impl<T: MiscDevice> Registration<T> {
 #[pinned_drop]
 impl<T: MiscDevice> PinnedDrop for Registration<T> {
     fn drop(self: Pin<&mut Self>) {
-        // SAFETY: the device is registered (type invariant); after this no new
-        // `open` can start, and a running one finished (`misc_mtx`).
+        // Afterwards no `open` can start, and a running one has finished (`misc_mtx`).
+        // SAFETY: the device is registered (type invariant).
         unsafe { rmm_bindings::misc_deregister(self.inner.get()) };
     }
 }

@@ -51,9 +51,10 @@ impl MmUser {
     pub unsafe fn get_not_zero(mm: *mut bindings::mm_struct) -> Option<Self> {
         // SAFETY: `mm` is allocated (caller).
         if unsafe { rmm_bindings::rmm_mmget_not_zero(mm) } {
-            // INVARIANT: we just took a users reference.
             // SAFETY: `mm` is valid, so non-null.
-            Some(Self { mm: unsafe { NonNull::new_unchecked(mm) } })
+            let mm = unsafe { NonNull::new_unchecked(mm) };
+            // INVARIANT: we just took a users reference.
+            Some(Self { mm })
         } else {
             None
         }
@@ -107,9 +108,8 @@ impl MmapReadGuard<'_> {
     pub fn get_user_page(&self, addr: usize, write: bool) -> Result<PageRef> {
         let flags = if write { bindings::FOLL_WRITE } else { 0 };
         let mut page: *mut bindings::page = core::ptr::null_mut();
-        // SAFETY: `mm` has users and its `mmap_lock` is held (type
-        // invariant); `page` has room for one page; `locked` is null, so the
-        // lock is not dropped.
+        // `page` has room for one page; a null `locked` keeps the lock held.
+        // SAFETY: `mm` has users and its `mmap_lock` is held (type invariant).
         let ret = unsafe {
             bindings::get_user_pages_remote(
                 self.mm.as_ptr(),

@@ -89,7 +89,7 @@ impl Event {
             bindings::mmu_notifier_event_MMU_NOTIFY_RELEASE => Self::Release,
             bindings::mmu_notifier_event_MMU_NOTIFY_MIGRATE => Self::Migrate,
             bindings::mmu_notifier_event_MMU_NOTIFY_EXCLUSIVE => Self::Exclusive,
-            other => Self::Other(other as u32),
+            other => Self::Other(other),
         }
     }
 
@@ -122,12 +122,12 @@ pub struct Range<'a> {
 impl Range<'_> {
     /// The first address of the range.
     pub fn start(&self) -> usize {
-        self.raw.start as usize
+        self.raw.start
     }
 
     /// The address just past the range.
     pub fn end(&self) -> usize {
-        self.raw.end as usize
+        self.raw.end
     }
 
     /// Why the range is invalidated.
@@ -237,9 +237,13 @@ impl<T: MmuNotifier> Registration<T> {
     /// # Context
     ///
     /// Takes `mmap_lock` for writing: may sleep; `mmap_lock` must not be held.
-    pub fn register(mm: &MmUser, _guard: &ModuleGuard, data: impl PinInit<T, Error>) -> Result<Self> {
-        // SAFETY: all zeros is a valid `struct mmu_notifier` before
-        // registration; `ops` is set right after.
+    pub fn register(
+        mm: &MmUser,
+        _guard: &ModuleGuard,
+        data: impl PinInit<T, Error>,
+    ) -> Result<Self> {
+        // `ops` is set right after zeroing.
+        // SAFETY: all zeros is a valid `struct mmu_notifier` before registration.
         let notifier = unsafe {
             Opaque::ffi_init(|n: *mut bindings::mmu_notifier| {
                 n.write(core::mem::zeroed());
@@ -253,15 +257,12 @@ impl<T: MmuNotifier> Registration<T> {
             }),
             GFP_KERNEL,
         )?;
-        // SAFETY: the allocation is never moved out of: it is freed as a
-        // `KBox` by `free_notifier` or below.
+        // SAFETY: never moved out of: freed as a `KBox` by `free_notifier` or below.
         let sub = KBox::into_raw(unsafe { Pin::into_inner_unchecked(sub) });
-        // SAFETY: `sub` is valid and pinned; `mm` has users, and we do not
-        // hold its `mmap_lock`.
+        // SAFETY: `sub` is valid and pinned; `mm` has users, and we do not hold its `mmap_lock`.
         let ret = unsafe { bindings::mmu_notifier_register((*sub).notifier.get(), mm.as_ptr()) };
         if let Err(e) = to_result(ret) {
-            // SAFETY: registration failed, so the core does not know `sub`;
-            // it is ours to free.
+            // SAFETY: registration failed, so the core does not know `sub`; it is ours to free.
             drop(unsafe { KBox::from_raw(sub) });
             return Err(e);
         }
@@ -277,8 +278,8 @@ impl<T: MmuNotifier> Registration<T> {
     pub fn mm_user(&self) -> Option<MmUser> {
         // SAFETY: `sub` is valid while registered (type invariant).
         let mm = unsafe { (*(*self.sub.as_ptr()).notifier.get()).mm };
-        // SAFETY: the core holds `mm_count` of a registered notifier's mm
-        // until the notifier is freed, after we are dropped.
+        // The core holds `mm_count` of a registered notifier's mm until it frees it.
+        // SAFETY: `mm` stays allocated: the notifier is freed only after we drop.
         unsafe { MmUser::get_not_zero(mm) }
     }
 }
@@ -315,8 +316,7 @@ impl ModuleGuard {
 
 impl Drop for ModuleGuard {
     fn drop(&mut self) {
-        // SAFETY: no locks held; waits for pending SRCU callbacks of the
-        // notifier core.
+        // SAFETY: no locks held; waits for pending SRCU callbacks of the notifier core.
         unsafe { bindings::mmu_notifier_synchronize() };
     }
 }
@@ -326,7 +326,11 @@ struct Ops<T: MmuNotifier>(PhantomData<T>);
 
 impl<T: MmuNotifier> Ops<T> {
     const TABLE: bindings::mmu_notifier_ops = bindings::mmu_notifier_ops {
-        release: if T::HAS_RELEASE { Some(Self::release) } else { None },
+        release: if T::HAS_RELEASE {
+            Some(Self::release)
+        } else {
+            None
+        },
         clear_flush_young: if T::HAS_CLEAR_FLUSH_YOUNG {
             Some(Self::clear_flush_young)
         } else {
@@ -367,8 +371,8 @@ impl<T: MmuNotifier> Ops<T> {
     /// calls callbacks only for registered notifiers, under SRCU, and frees
     /// after a grace period).
     unsafe fn data<'a>(n: *mut bindings::mmu_notifier) -> &'a T {
-        // SAFETY: `notifier` is the first field of the `repr(C)`
-        // `Subscription<T>` that `n` belongs to (safety contract).
+        // `notifier` is the first field of the `repr(C)` `Subscription<T>`.
+        // SAFETY: `n` is the notifier of a live `Subscription<T>` (safety contract).
         let sub = unsafe { &*n.cast::<Subscription<T>>() };
         &sub.data
     }
@@ -391,7 +395,7 @@ impl<T: MmuNotifier> Ops<T> {
         end: c_ulong,
     ) -> c_int {
         // SAFETY: as the safety contract says.
-        unsafe { Self::data(n) }.clear_flush_young(start as usize, end as usize) as c_int
+        unsafe { Self::data(n) }.clear_flush_young(start, end) as c_int
     }
 
     /// # Safety
@@ -404,7 +408,7 @@ impl<T: MmuNotifier> Ops<T> {
         end: c_ulong,
     ) -> c_int {
         // SAFETY: as the safety contract says.
-        unsafe { Self::data(n) }.clear_young(start as usize, end as usize) as c_int
+        unsafe { Self::data(n) }.clear_young(start, end) as c_int
     }
 
     /// # Safety
@@ -416,7 +420,7 @@ impl<T: MmuNotifier> Ops<T> {
         address: c_ulong,
     ) -> c_int {
         // SAFETY: as the safety contract says.
-        unsafe { Self::data(n) }.test_young(address as usize) as c_int
+        unsafe { Self::data(n) }.test_young(address) as c_int
     }
 
     /// # Safety
@@ -426,9 +430,10 @@ impl<T: MmuNotifier> Ops<T> {
         n: *mut bindings::mmu_notifier,
         range: *const bindings::mmu_notifier_range,
     ) -> c_int {
-        // INVARIANT: `range` is valid for the call.
-        // SAFETY: as the safety contract says.
-        let range = Range { raw: unsafe { &*range } };
+        // SAFETY: `range` is valid for the call (safety contract).
+        let raw = unsafe { &*range };
+        // INVARIANT: `raw` is valid for the call.
+        let range = Range { raw };
         // SAFETY: as the safety contract says.
         match unsafe { Self::data(n) }.invalidate_range_start(&range) {
             Ok(()) => 0,
@@ -444,9 +449,10 @@ impl<T: MmuNotifier> Ops<T> {
         n: *mut bindings::mmu_notifier,
         range: *const bindings::mmu_notifier_range,
     ) {
-        // INVARIANT: `range` is valid for the call.
-        // SAFETY: as the safety contract says.
-        let range = Range { raw: unsafe { &*range } };
+        // SAFETY: `range` is valid for the call (safety contract).
+        let raw = unsafe { &*range };
+        // INVARIANT: `raw` is valid for the call.
+        let range = Range { raw };
         // SAFETY: as the safety contract says.
         unsafe { Self::data(n) }.invalidate_range_end(&range);
     }
@@ -456,8 +462,8 @@ impl<T: MmuNotifier> Ops<T> {
     /// Called once by the notifier core, after `mmu_notifier_put()` and an
     /// SRCU grace period: no callback runs any more.
     unsafe extern "C" fn free_notifier(n: *mut bindings::mmu_notifier) {
-        // SAFETY: `n` is the first field of a `Subscription<T>` allocated as
-        // a `KBox` by `Registration::register`; nothing uses it any more.
+        // `n` is the first field of a `Subscription<T>` boxed by `Registration::register`.
+        // SAFETY: that box is ours to free: nothing uses it any more (safety contract).
         drop(unsafe { KBox::from_raw(n.cast::<Subscription<T>>()) });
     }
 }

@@ -123,7 +123,10 @@ pub trait MovableOperations: Sized + 'static {
     ) -> Result<Migrated>;
 
     /// Migration gave up on an isolated page: it is the driver's again.
-    fn putback_page(_private: <Self::Private as ForeignOwnable>::Borrowed<'_>, _page: LockedPage<'_>) {
+    fn putback_page(
+        _private: <Self::Private as ForeignOwnable>::Borrowed<'_>,
+        _page: LockedPage<'_>,
+    ) {
     }
 }
 
@@ -172,14 +175,13 @@ impl<'a, T: MovableOperations> Migration<'a, T> {
             return Err(EAGAIN);
         }
         let (src, dst) = (self.src.as_ptr(), self.dst.as_ptr());
-        // SAFETY: both pages are valid and locked (type invariant); nobody
-        // accesses the source contents (the caller holds `&mut page`) or the
-        // destination (a new page of the VM's).
+        // Nobody touches the source contents (we hold `&mut page`) or the new page.
+        // SAFETY: both pages are valid and locked (type invariant).
         unsafe { rmm_bindings::rmm_copy_highpage(dst, src) };
         // SAFETY: `dst` is valid; this reference becomes `page`'s.
         unsafe { rmm_bindings::rmm_get_page(dst) };
-        // SAFETY: both pages are locked; the private data moves from `src` to
-        // `dst` unchanged, so it stays owned exactly once.
+        // The private data moves from `src` to `dst` unchanged: still owned once.
+        // SAFETY: both pages are valid and locked.
         unsafe {
             rmm_bindings::rmm_set_page_private(dst, rmm_bindings::rmm_page_private(src));
             rmm_bindings::rmm_set_page_private(src, 0);
@@ -251,25 +253,25 @@ impl<T: MovableOperations> MovablePage<T> {
 
     /// The driver's data of this page.
     pub fn private(&self) -> <T::Private as ForeignOwnable>::Borrowed<'_> {
-        // SAFETY: `page->private` holds our `T::Private` while `self` exists
-        // (type invariant), and only `Drop` or `commit` (which needs `&mut`)
-        // move it.
-        unsafe { T::Private::borrow(rmm_bindings::rmm_page_private(self.as_ptr()) as *const c_void) }
+        // Only `Drop` and `commit` (which needs `&mut`) move it.
+        // SAFETY: `page->private` holds our `T::Private` while `self` exists.
+        unsafe {
+            T::Private::borrow(rmm_bindings::rmm_page_private(self.as_ptr()) as *const c_void)
+        }
     }
 
     /// Copies bytes of the page at `offset` into `out` (`EINVAL` if the range
     /// leaves the page).
     pub fn read(&self, offset: usize, out: &mut [u8]) -> Result {
-        // SAFETY: the page is valid; writers need `&mut self`, and the VM only
-        // reads the contents through `Migration::commit`, which needs it too.
+        // Writers need `&mut self`; the VM copies only through `commit`, which needs it too.
+        // SAFETY: the page is valid (type invariant) and has no concurrent writer.
         unsafe { page::read_page(self.as_ptr(), offset, out) }
     }
 
     /// Copies `data` into the page at `offset` (`EINVAL` if the range leaves
     /// the page).
     pub fn write(&mut self, offset: usize, data: &[u8]) -> Result {
-        // SAFETY: the page is valid, and `&mut self` excludes every other
-        // access to its contents.
+        // SAFETY: the page is valid, and `&mut self` excludes every other access to its contents.
         unsafe { page::write_page(self.as_ptr(), offset, data) }
     }
 }
@@ -289,8 +291,8 @@ impl<T: MovableOperations> Drop for MovablePage<T> {
         unsafe { rmm_bindings::rmm_lock_page(raw) };
         // SAFETY: the page is locked and movable with our operations.
         unsafe { rmm_bindings::__ClearPageMovable(raw) };
-        // SAFETY: the page is locked, and no callback can see it any more; the
-        // private data made by `into_foreign()` is taken back exactly once.
+        // No callback can see the page any more: it is locked and not movable.
+        // SAFETY: the private data made by `into_foreign()` is taken back once.
         let private = unsafe {
             let p = rmm_bindings::rmm_page_private(raw);
             rmm_bindings::rmm_set_page_private(raw, 0);
@@ -324,10 +326,11 @@ impl<T: MovableOperations> MovableOps<T> {
     ///
     /// `page` is valid, locked and movable with `T`'s operations, so its
     /// `page->private` holds a `T::Private`; it stays so during the call.
-    unsafe fn private<'a>(page: *mut bindings::page) -> <T::Private as ForeignOwnable>::Borrowed<'a> {
-        // SAFETY: by the safety contract, `page->private` came from
-        // `into_foreign()`, and it cannot be taken back while the page is
-        // locked by our caller.
+    unsafe fn private<'a>(
+        page: *mut bindings::page,
+    ) -> <T::Private as ForeignOwnable>::Borrowed<'a> {
+        // It cannot be taken back while our caller holds the page lock.
+        // SAFETY: `page->private` came from `into_foreign()` (safety contract).
         unsafe { T::Private::borrow(rmm_bindings::rmm_page_private(page) as *const c_void) }
     }
 
@@ -335,7 +338,10 @@ impl<T: MovableOperations> MovableOps<T> {
     ///
     /// Called by `isolate_movable_page()` with `page` locked, referenced and
     /// movable with `T`'s operations.
-    unsafe extern "C" fn isolate_page(page: *mut bindings::page, mode: bindings::isolate_mode_t) -> bool {
+    unsafe extern "C" fn isolate_page(
+        page: *mut bindings::page,
+        mode: bindings::isolate_mode_t,
+    ) -> bool {
         // SAFETY: as the safety contract says.
         let private = unsafe { Self::private(page) };
         // SAFETY: locked and referenced for the call.

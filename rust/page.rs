@@ -190,12 +190,11 @@ pub(crate) fn check_range(offset: usize, len: usize) -> Result {
 /// `page` must be valid, and nobody may write the range while it is read.
 pub(crate) unsafe fn read_page(page: *mut bindings::page, offset: usize, out: &mut [u8]) -> Result {
     check_range(offset, out.len())?;
-    // SAFETY: the page is valid (caller); the mapping is undone below, in
-    // reverse order of any other local mapping of this thread.
+    // The mapping is undone below, in reverse order of any other local mapping.
+    // SAFETY: the page is valid (caller).
     let base = unsafe { bindings::kmap_local_page(page) }.cast::<u8>();
-    // SAFETY: `[offset, offset + len)` is inside the mapped page (checked
-    // above) and has no concurrent writer (caller); `out` is a distinct
-    // kernel buffer.
+    // `[offset, offset + len)` is inside the mapped page (checked above).
+    // SAFETY: in bounds; no concurrent writer (caller); `out` is another buffer.
     unsafe { core::ptr::copy_nonoverlapping(base.add(offset), out.as_mut_ptr(), out.len()) };
     // SAFETY: `base` was mapped above by this thread.
     unsafe { bindings::kunmap_local(base.cast()) };
@@ -211,8 +210,7 @@ pub(crate) unsafe fn write_page(page: *mut bindings::page, offset: usize, data: 
     check_range(offset, data.len())?;
     // SAFETY: as in `read_page`.
     let base = unsafe { bindings::kmap_local_page(page) }.cast::<u8>();
-    // SAFETY: the range is inside the mapped page and accessed by nobody else
-    // (caller); `data` is a distinct kernel buffer.
+    // SAFETY: in bounds (checked above); no other access (caller); `data` is another buffer.
     unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), base.add(offset), data.len()) };
     // SAFETY: `base` was mapped above by this thread.
     unsafe { bindings::kunmap_local(base.cast()) };

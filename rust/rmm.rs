@@ -34,10 +34,10 @@
 pub mod bindings;
 #[path = "debugfs.rs"]
 pub mod debugfs;
-#[path = "miscdevice.rs"]
-pub mod miscdevice;
 #[path = "mirror.rs"]
 pub mod mirror;
+#[path = "miscdevice.rs"]
+pub mod miscdevice;
 #[path = "mm.rs"]
 pub mod mm;
 #[path = "mmu_notifier.rs"]
@@ -61,9 +61,9 @@ macro_rules! this_module_ptr {
             extern "C" {
                 static __this_module: ::kernel::types::Opaque<::kernel::bindings::module>;
             }
-            // SAFETY: only the address of `__this_module` is taken; the
-            // module loader defines it for every module.
+            // The module loader defines `__this_module` for every module.
             #[allow(unused_unsafe)]
+            // SAFETY: only the address of `__this_module` is taken, never its value.
             let module = unsafe { ::core::ptr::addr_of!(__this_module) };
             module.cast_mut().cast::<::kernel::bindings::module>()
         };
@@ -74,3 +74,52 @@ macro_rules! this_module_ptr {
 }
 #[allow(unused_imports)]
 pub(crate) use this_module_ptr;
+
+/// Defines a `repr(C)` struct of a uapi header, readable from and writable to
+/// user space (`FromBytes` and `AsBytes`).
+///
+/// The struct may only have fields that are themselves `FromBytes` and
+/// `AsBytes` (integers, arrays of them), and no padding: both are checked at
+/// compile time, which is what makes any byte pattern a valid value and every
+/// byte initialised.
+///
+/// ```ignore
+/// rmm::uapi_struct! {
+///     /// `struct rmisc_hello` of `rmisc_uapi.h`.
+///     struct Hello { magic: u32, opens: u32, cookie: u64 }
+/// }
+/// ```
+#[allow(unused_macros)]
+macro_rules! uapi_struct {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident {
+        $($(#[$fmeta:meta])* $fvis:vis $field:ident : $ty:ty),* $(,)?
+    }) => {
+        $(#[$meta])*
+        #[repr(C)]
+        #[derive(Clone, Copy, Default)]
+        $vis struct $name {
+            $($(#[$fmeta])* $fvis $field: $ty),*
+        }
+
+        const _: () = ::core::assert!(
+            ::core::mem::size_of::<$name>() == 0 $(+ ::core::mem::size_of::<$ty>())*,
+            "a uapi struct must have no padding"
+        );
+
+        // SAFETY: `repr(C)` with no padding (asserted above), and every field is `FromBytes`.
+        unsafe impl ::kernel::types::FromBytes for $name
+        where
+            $($ty: ::kernel::types::FromBytes),*
+        {
+        }
+
+        // SAFETY: `repr(C)` with no padding (asserted above), and every field is `AsBytes`.
+        unsafe impl ::kernel::types::AsBytes for $name
+        where
+            $($ty: ::kernel::types::AsBytes),*
+        {
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use uapi_struct;

@@ -13,14 +13,7 @@
 
 use super::bindings as rmm_bindings;
 use core::{ffi::c_void, marker::PhantomData, ptr::NonNull};
-use kernel::{
-    bindings,
-    ffi::c_ulong,
-    prelude::*,
-    str::CStr,
-    sync::Arc,
-    types::ForeignOwnable,
-};
+use kernel::{bindings, ffi::c_ulong, prelude::*, str::CStr, sync::Arc, types::ForeignOwnable};
 
 /// What a scan achieved.
 pub enum Scan {
@@ -59,13 +52,11 @@ impl<T: Shrinker> Registration<T> {
     /// Registers a shrinker named `name` (shown in
     /// `/sys/kernel/debug/shrinker/` with `CONFIG_SHRINKER_DEBUG`).
     pub fn register(name: &CStr, data: Arc<T>) -> Result<Self> {
-        // SAFETY: `name` is a valid C string; the helper calls
-        // `shrinker_alloc(0, "%s", name)`.
+        // SAFETY: `name` is a valid C string; the helper calls `shrinker_alloc(0, "%s", name)`.
         let shrinker = unsafe { rmm_bindings::rmm_shrinker_alloc(name.as_char_ptr()) };
         let shrinker = NonNull::new(shrinker).ok_or(ENOMEM)?;
         let s = shrinker.as_ptr();
-        // SAFETY: the shrinker is allocated and not registered yet: we are its
-        // only user.
+        // SAFETY: the shrinker is allocated and not registered yet: we are its only user.
         unsafe {
             (*s).count_objects = Some(Self::count_objects);
             (*s).scan_objects = Some(Self::scan_objects);
@@ -87,8 +78,8 @@ impl<T: Shrinker> Registration<T> {
         shrinker: *mut bindings::shrinker,
         _sc: *mut bindings::shrink_control,
     ) -> c_ulong {
-        // SAFETY: `private_data` owns an `Arc<T>` until `shrinker_free()`,
-        // which waits for running callbacks.
+        // `shrinker_free()` waits for running callbacks before we free it.
+        // SAFETY: `private_data` owns an `Arc<T>` made by `into_foreign()`.
         let this = unsafe { <Arc<T> as ForeignOwnable>::borrow((*shrinker).private_data) };
         this.count() as c_ulong
     }
@@ -103,9 +94,9 @@ impl<T: Shrinker> Registration<T> {
         // SAFETY: as in `count_objects`.
         let this = unsafe { <Arc<T> as ForeignOwnable>::borrow((*shrinker).private_data) };
         // SAFETY: `sc` is valid for the call.
-        let nr = unsafe { (*sc).nr_to_scan } as usize;
+        let nr = unsafe { (*sc).nr_to_scan };
         match this.scan(nr) {
-            Scan::Freed(n) => n as c_ulong,
+            Scan::Freed(n) => n,
             Scan::Stop => bindings::SHRINK_STOP as c_ulong,
         }
     }
@@ -116,11 +107,10 @@ impl<T: Shrinker> Drop for Registration<T> {
         let s = self.shrinker.as_ptr();
         // SAFETY: the data is read before the shrinker is freed.
         let data = unsafe { (*s).private_data } as *const c_void;
-        // SAFETY: registered by `register`; after this returns no callback
-        // runs and the shrinker is not used again.
+        // After this returns no callback runs and the shrinker is not used again.
+        // SAFETY: registered by `register` (type invariant).
         unsafe { rmm_bindings::shrinker_free(s) };
-        // SAFETY: made by `into_foreign()` in `register`; no callback can use
-        // it any more.
+        // SAFETY: made by `into_foreign()` in `register`; no callback can use it any more.
         drop(unsafe { <Arc<T> as ForeignOwnable>::from_foreign(data) });
     }
 }

@@ -10,7 +10,7 @@ set -eu
 
 . "$(dirname "$0")/lib.sh"
 
-DEB_PKGS="rustc-web rust-web-src clang-19 lld-19 llvm-19 libclang-19-dev
+DEB_PKGS="rustc-web rust-web-src rust-web-clippy rustfmt-web clang-19 lld-19 llvm-19 libclang-19-dev
 	qemu-system-x86 udev flex bison bc libelf-dev libssl-dev cpio kmod
 	linux-source-6.12 xz-utils make gcc python3-pip pkg-config busybox-static"
 BINDGEN_VERSION=0.69.5
@@ -71,7 +71,8 @@ link_debian_rust() {
 	mkdir -p "$RMM_BIN"
 	ln -sf /usr/bin/rustc "$RMM_BIN/rustc"
 	ln -sf /usr/bin/rustdoc "$RMM_BIN/rustdoc"
-	[ -x /usr/bin/rustfmt ] && ln -sf /usr/bin/rustfmt "$RMM_BIN/rustfmt" || true
+	ln -sf /usr/bin/rustfmt "$RMM_BIN/rustfmt"
+	ln -sf /usr/bin/clippy-driver "$RMM_BIN/clippy-driver"
 	[ -d /usr/lib/rustlib/src/rust/library ] ||
 		die "Debian's rust-web-src is missing /usr/lib/rustlib/src/rust/library"
 }

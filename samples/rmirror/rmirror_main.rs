@@ -45,8 +45,8 @@ use kernel::{
 mod rmm;
 
 use rmm::{
-    miscdevice::{self, MiscDevice, Options, Registration},
     mirror::{Mirror, MirrorHooks},
+    miscdevice::{self, MiscDevice, Options, Registration},
     mm::MmUser,
     mmu_notifier::{self, Event, ModuleGuard},
 };
@@ -63,53 +63,44 @@ const MAX_RW: usize = 1 << 20;
 
 // `struct rmirror_*` of rmirror_uapi.h.
 
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct URange {
-    addr: u64,
-    len: u64,
+rmm::uapi_struct! {
+    struct URange {
+        addr: u64,
+        len: u64,
+    }
 }
 
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct URw {
-    addr: u64,
-    buf: u64,
-    len: u64,
+rmm::uapi_struct! {
+    struct URw {
+        addr: u64,
+        buf: u64,
+        len: u64,
+    }
 }
 
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct USnapshot {
-    addr: u64,
-    buf: u64,
-    npages: u64,
+rmm::uapi_struct! {
+    struct USnapshot {
+        addr: u64,
+        buf: u64,
+        npages: u64,
+    }
 }
 
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct UStats {
-    start: u64,
-    end: u64,
-    mirrored: u64,
-    faults: u64,
-    write_faults: u64,
-    retries: u64,
-    young_calls: u64,
-    young: u64,
-    released: u64,
-    invalidations: [u64; Event::COUNT],
-    dropped: [u64; Event::COUNT],
+rmm::uapi_struct! {
+    struct UStats {
+        start: u64,
+        end: u64,
+        mirrored: u64,
+        faults: u64,
+        write_faults: u64,
+        retries: u64,
+        young_calls: u64,
+        young: u64,
+        released: u64,
+        invalidations: [u64; Event::COUNT],
+        dropped: [u64; Event::COUNT],
+    }
 }
-
-// SAFETY: `repr(C)` structs of `u64`s: no padding, any bytes valid.
-unsafe impl kernel::types::FromBytes for URange {}
-// SAFETY: as above.
-unsafe impl kernel::types::FromBytes for URw {}
-// SAFETY: as above.
-unsafe impl kernel::types::FromBytes for USnapshot {}
-// SAFETY: as above.
-unsafe impl kernel::types::AsBytes for UStats {}
 
 const IOC_MIRROR: u32 = _IOW::<URange>('M' as u32, 0x00);
 const IOC_READ: u32 = _IOW::<URw>('M' as u32, 0x01);
@@ -178,7 +169,10 @@ impl RmirrorFile {
         let (addr, len) = (req.addr as usize, req.len as usize);
         let mm = MmUser::current().ok_or(EINVAL)?;
         let init = Mirror::new(addr, len, Hooks::default())?;
-        let dev = Arc::new(mmu_notifier::Registration::register(&mm, &self.guard, init)?, GFP_KERNEL)?;
+        let dev = Arc::new(
+            mmu_notifier::Registration::register(&mm, &self.guard, init)?,
+            GFP_KERNEL,
+        )?;
         // Fault the whole range in for reading: EFAULT if any of it is
         // unmapped (the registration is dropped, nothing stays).
         let valid = dev.populate(addr, len, false)?;
@@ -268,7 +262,9 @@ impl MiscDevice for RmirrorFile {
                 let dev = file.dev()?;
                 let mut buf = zeroed(len)?;
                 dev.read(req.addr as usize, &mut buf)?;
-                UserSlice::new(req.buf as usize, len).writer().write_slice(&buf)?;
+                UserSlice::new(req.buf as usize, len)
+                    .writer()
+                    .write_slice(&buf)?;
                 Ok(0)
             }
             IOC_WRITE => {
@@ -276,7 +272,9 @@ impl MiscDevice for RmirrorFile {
                 let len = rw_len(&req)?;
                 let dev = file.dev()?;
                 let mut buf = zeroed(len)?;
-                UserSlice::new(req.buf as usize, len).reader().read_slice(&mut buf)?;
+                UserSlice::new(req.buf as usize, len)
+                    .reader()
+                    .read_slice(&mut buf)?;
                 dev.write(req.addr as usize, &buf)?;
                 Ok(0)
             }
@@ -289,7 +287,9 @@ impl MiscDevice for RmirrorFile {
                 }
                 let mut buf = zeroed(n)?;
                 dev.snapshot(req.addr as usize, &mut buf)?;
-                UserSlice::new(req.buf as usize, n).writer().write_slice(&buf)?;
+                UserSlice::new(req.buf as usize, n)
+                    .writer()
+                    .write_slice(&buf)?;
                 Ok(0)
             }
             IOC_STATS => {

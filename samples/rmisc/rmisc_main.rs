@@ -15,8 +15,9 @@
 
 use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::{
-    c_str, new_spinlock,
+    c_str,
     ioctl::{_IOC_SIZE, _IOR, _IOW},
+    new_spinlock,
     prelude::*,
     sync::{Arc, ArcBorrow, SpinLock},
     uaccess::UserSlice,
@@ -39,18 +40,14 @@ const RMISC_MAGIC: u32 = 0x726d_6d31;
 const IOC_HELLO: u32 = _IOR::<Hello>('R' as u32, 0x00);
 const IOC_SET_COOKIE: u32 = _IOW::<u64>('R' as u32, 0x01);
 
-/// `struct rmisc_hello` of `rmisc_uapi.h`.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct Hello {
-    magic: u32,
-    opens: u32,
-    cookie: u64,
+rmm::uapi_struct! {
+    /// `struct rmisc_hello` of `rmisc_uapi.h`.
+    struct Hello {
+        magic: u32,
+        opens: u32,
+        cookie: u64,
+    }
 }
-
-// SAFETY: `Hello` is `repr(C)` with no padding (4 + 4 + 8 bytes), so every byte
-// is initialised and any byte pattern is a valid value.
-unsafe impl kernel::types::AsBytes for Hello {}
 
 /// Counters shared by the device and every open file.
 struct Counters {

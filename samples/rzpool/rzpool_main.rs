@@ -61,9 +61,9 @@ use kernel::str::CString;
 use rmm::{
     debugfs::{self, Dir, SeqFile, Show},
     miscdevice::{self, MiscDevice, Options, Registration},
-    shrinker::{self, Scan, Shrinker},
     movable::{IsolateMode, MigrateMode, Migrated, Migration, MovableOperations, MovablePage},
     page::{LockedPage, PageRef, PAGE_SIZE},
+    shrinker::{self, Scan, Shrinker},
 };
 
 module! {
@@ -96,49 +96,39 @@ const OBJ_END: u32 = !OBJ_FREE;
 
 // `struct rzpool_*` of rzpool_uapi.h.
 
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct UAlloc {
-    size: u32,
-    flags: u32,
-    handle: u64,
+rmm::uapi_struct! {
+    struct UAlloc {
+        size: u32,
+        flags: u32,
+        handle: u64,
+    }
 }
 
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct URw {
-    handle: u64,
-    addr: u64,
-    offset: u32,
-    len: u32,
+rmm::uapi_struct! {
+    struct URw {
+        handle: u64,
+        addr: u64,
+        offset: u32,
+        len: u32,
+    }
 }
 
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct UStats {
-    pool_id: u32,
-    nr_classes: u32,
-    objs: u64,
-    bytes: u64,
-    pages: u64,
-    zspages: u64,
-    isolate: u64,
-    migrate: u64,
-    migrate_fail: u64,
-    putback: u64,
-    compact_freed: u64,
-    shrink_freed: u64,
+rmm::uapi_struct! {
+    struct UStats {
+        pool_id: u32,
+        nr_classes: u32,
+        objs: u64,
+        bytes: u64,
+        pages: u64,
+        zspages: u64,
+        isolate: u64,
+        migrate: u64,
+        migrate_fail: u64,
+        putback: u64,
+        compact_freed: u64,
+        shrink_freed: u64,
+    }
 }
-
-// SAFETY: `repr(C)` structs of integers with no padding: every byte is
-// initialised, and any bytes are a valid value.
-unsafe impl kernel::types::FromBytes for UAlloc {}
-// SAFETY: as above.
-unsafe impl kernel::types::AsBytes for UAlloc {}
-// SAFETY: as above.
-unsafe impl kernel::types::FromBytes for URw {}
-// SAFETY: as above.
-unsafe impl kernel::types::AsBytes for UStats {}
 
 const IOC_ALLOC: u32 = _IOWR::<UAlloc>('Z' as u32, 0x00);
 const IOC_FREE: u32 = _IOW::<u64>('Z' as u32, 0x01);
@@ -159,7 +149,11 @@ impl ClassShape {
     /// The zspage length (1 to `MAX_PAGES` pages) that wastes the least
     /// space for objects of `size` bytes, preferring fewer pages on ties.
     fn for_size(size: usize) -> Self {
-        let mut best = Self { size, pages: 1, objs: PAGE_SIZE / size };
+        let mut best = Self {
+            size,
+            pages: 1,
+            objs: PAGE_SIZE / size,
+        };
         for pages in 2..=MAX_PAGES {
             let objs = pages * PAGE_SIZE / size;
             // Used fraction objs * size / (pages * PAGE_SIZE), compared by
@@ -187,7 +181,10 @@ impl Classes {
     fn new() -> Result<Self> {
         let mut all = KVec::with_capacity(NR_SIZES, GFP_KERNEL)?;
         for step in 0..NR_SIZES {
-            all.push(ClassShape::for_size(MIN_SIZE + step * CLASS_STEP), GFP_KERNEL)?;
+            all.push(
+                ClassShape::for_size(MIN_SIZE + step * CLASS_STEP),
+                GFP_KERNEL,
+            )?;
         }
         // Walk from the largest down, keeping a class only where it differs
         // from the one kept before it.
@@ -243,8 +240,16 @@ fn zeroed(len: usize) -> Result<KVec<u8>> {
 /// Where a handle's object lives, or a free slot.
 #[derive(Clone, Copy)]
 enum Slot {
-    Free { next: u32, gen: u16 },
-    Used { gen: u16, size: u16, zspage: u32, obj: u16 },
+    Free {
+        next: u32,
+        gen: u16,
+    },
+    Used {
+        gen: u16,
+        size: u16,
+        zspage: u32,
+        obj: u16,
+    },
 }
 
 /// An entry of the zspage table.
@@ -277,7 +282,11 @@ impl MovableOperations for RzOps {
         true
     }
 
-    fn migrate_page(tag: &PageTag, migration: Migration<'_, Self>, _mode: MigrateMode) -> Result<Migrated> {
+    fn migrate_page(
+        tag: &PageTag,
+        migration: Migration<'_, Self>,
+        _mode: MigrateMode,
+    ) -> Result<Migrated> {
         let pool = &tag.pool;
         let mut inner = pool.inner.lock();
         // A zspage that is gone or not yet installed is being released or set
@@ -291,7 +300,11 @@ impl MovableOperations for RzOps {
             None => Err(EAGAIN),
         };
         drop(inner);
-        let counter = if res.is_ok() { &pool.stats.migrate } else { &pool.stats.migrate_fail };
+        let counter = if res.is_ok() {
+            &pool.stats.migrate
+        } else {
+            &pool.stats.migrate_fail
+        };
         counter.fetch_add(1, Ordering::Relaxed);
         res
     }
@@ -335,7 +348,11 @@ impl ZsPage {
         }
         let mut objs = KVec::with_capacity(shape.objs, GFP_KERNEL)?;
         for i in 0..shape.objs {
-            let next = if i + 1 < shape.objs { i as u32 + 1 } else { OBJ_END };
+            let next = if i + 1 < shape.objs {
+                i as u32 + 1
+            } else {
+                OBJ_END
+            };
             objs.push(OBJ_FREE | next, GFP_KERNEL)?;
         }
         Ok(KBox::new(
@@ -363,7 +380,11 @@ impl ZsPage {
     }
 
     fn free_obj(&mut self, obj: u16) {
-        let next = if self.free_head == NONE { OBJ_END } else { self.free_head };
+        let next = if self.free_head == NONE {
+            OBJ_END
+        } else {
+            self.free_head
+        };
         self.objs[obj as usize] = OBJ_FREE | next;
         self.free_head = obj as u32;
         self.inuse -= 1;
@@ -465,7 +486,9 @@ fn group_of(inuse: u32, objs: usize) -> usize {
         FULL
     } else {
         // `objs` is never 0 here; `checked_div` keeps a panic path out.
-        (inuse as usize * (NR_GROUPS - 1)).checked_div(objs).unwrap_or(0)
+        (inuse as usize * (NR_GROUPS - 1))
+            .checked_div(objs)
+            .unwrap_or(0)
     }
 }
 
@@ -540,7 +563,12 @@ impl PoolInner {
         let slot = handle as u32;
         let gen = (handle >> 32) as u16;
         match self.slots.get(slot as usize) {
-            Some(&Slot::Used { gen: g, size, zspage, obj }) if g == gen => Ok((slot, size, zspage, obj)),
+            Some(&Slot::Used {
+                gen: g,
+                size,
+                zspage,
+                obj,
+            }) if g == gen => Ok((slot, size, zspage, obj)),
             _ => Err(ENOENT),
         }
     }
@@ -624,7 +652,9 @@ impl PoolInner {
             slot
         } else {
             let slot = self.slots.len() as u32;
-            let _ = self.slots.push(Slot::Free { next: NONE, gen: 0 }, GFP_NOWAIT);
+            let _ = self
+                .slots
+                .push(Slot::Free { next: NONE, gen: 0 }, GFP_NOWAIT);
             slot
         };
         let gen = match self.slots[slot as usize] {
@@ -658,7 +688,10 @@ impl PoolInner {
     /// the lock.
     fn remove_zspage(&mut self, id: u32, shapes: &[ClassShape]) -> Option<KBox<ZsPage>> {
         self.unlink(id)?;
-        let old = core::mem::replace(&mut self.zspages[id as usize], ZsSlot::Free(self.free_zspage));
+        let old = core::mem::replace(
+            &mut self.zspages[id as usize],
+            ZsSlot::Free(self.free_zspage),
+        );
         self.free_zspage = id;
         match old {
             ZsSlot::Used(zs) => {
@@ -674,7 +707,13 @@ impl PoolInner {
 
     /// Frees the object of `slot`; returns its zspage if that became empty.
     fn free_slot_obj(&mut self, slot: u32, shapes: &[ClassShape]) -> Option<KBox<ZsPage>> {
-        let Slot::Used { gen, size, zspage, obj } = self.slots[slot as usize] else {
+        let Slot::Used {
+            gen,
+            size,
+            zspage,
+            obj,
+        } = self.slots[slot as usize]
+        else {
             return None;
         };
         self.slots[slot as usize] = Slot::Free {
@@ -716,7 +755,12 @@ impl PoolInner {
         pages
     }
 
-    fn compact_move(&mut self, class: usize, shapes: &[ClassShape], buf: &mut [u8]) -> Option<KBox<ZsPage>> {
+    fn compact_move(
+        &mut self,
+        class: usize,
+        shapes: &[ClassShape],
+        buf: &mut [u8],
+    ) -> Option<KBox<ZsPage>> {
         let shape = shapes[class];
         let c = &self.classes[class];
         let allocated = c.zspages * shape.objs as u64;
@@ -893,14 +937,23 @@ impl Pool {
 
     /// Checks `[offset, offset + len)` of the object and returns its zspage
     /// and byte position in the run.
-    fn locate(&self, inner: &PoolInner, handle: u64, offset: usize, len: usize) -> Result<(u32, usize)> {
+    fn locate(
+        &self,
+        inner: &PoolInner,
+        handle: u64,
+        offset: usize,
+        len: usize,
+    ) -> Result<(u32, usize)> {
         let (_, size, zspage, obj) = inner.lookup(self.id, handle)?;
         match offset.checked_add(len) {
             Some(end) if len > 0 && end <= size as usize => {}
             _ => return Err(EINVAL),
         }
         let class = inner.zspage(zspage).ok_or(EINVAL)?.class as usize;
-        Ok((zspage, obj as usize * self.classes.shapes[class].size + offset))
+        Ok((
+            zspage,
+            obj as usize * self.classes.shapes[class].size + offset,
+        ))
     }
 
     fn write(&self, handle: u64, offset: usize, data: &[u8]) -> Result {
@@ -980,8 +1033,18 @@ impl Show for Pool {
         writeln!(
             m,
             "{:>5} {:>5} {:>5} {:>5} {:>8} {:>10} {:>10} {:>6} {:>6} {:>6} {:>6} {:>6}",
-            "class", "size", "pages", "objs", "zspages", "objs_used", "objs_alloc", "0-25%", "-50%", "-75%",
-            "-99%", "full"
+            "class",
+            "size",
+            "pages",
+            "objs",
+            "zspages",
+            "objs_used",
+            "objs_alloc",
+            "0-25%",
+            "-50%",
+            "-75%",
+            "-99%",
+            "full"
         )?;
         let inner = self.inner.lock();
         for (i, (c, shape)) in inner.classes.iter().zip(shapes.iter()).enumerate() {
@@ -1121,7 +1184,9 @@ impl MiscDevice for RzpoolFile {
                     return Err(EINVAL);
                 }
                 let mut buf = KVec::with_capacity(len, GFP_KERNEL)?;
-                UserSlice::new(req.addr as usize, len).reader().read_all(&mut buf, GFP_KERNEL)?;
+                UserSlice::new(req.addr as usize, len)
+                    .reader()
+                    .read_all(&mut buf, GFP_KERNEL)?;
                 pool.write(req.handle, req.offset as usize, &buf)?;
             }
             IOC_READ => {
@@ -1132,7 +1197,9 @@ impl MiscDevice for RzpoolFile {
                 }
                 let mut buf = zeroed(len)?;
                 pool.read(req.handle, req.offset as usize, &mut buf)?;
-                UserSlice::new(req.addr as usize, len).writer().write_slice(&buf)?;
+                UserSlice::new(req.addr as usize, len)
+                    .writer()
+                    .write_slice(&buf)?;
             }
             IOC_COMPACT => {
                 let freed = pool.compact(u64::MAX);
