@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "../rmm_selftest.h"
 #include "rmirror_uapi.h"
 
 #define RMIRROR_DEV "/dev/rmirror"
@@ -147,18 +148,6 @@ static int is_zero(const char *buf, size_t len)
 		if (buf[i])
 			return 0;
 	return 1;
-}
-
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n < 0 ? -errno : 0;
 }
 
 static long read_long(const char *path)
@@ -754,26 +743,14 @@ TEST_F(rmirror, bad_input)
 /* The device node is root only. */
 TEST_F(rmirror, root_only)
 {
-	pid_t pid = fork();
-	int status;
-
-	ASSERT_GE(pid, 0);
-	if (pid == 0) {
-		if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
-			_exit(2);
-		_exit(open(RMIRROR_DEV, O_RDWR) < 0 && errno == EACCES ? 0 : 1);
-	}
-	ASSERT_EQ(waitpid(pid, &status, 0), pid);
-	ASSERT_TRUE(WIFEXITED(status));
-	ASSERT_EQ(WEXITSTATUS(status), 0);
+	ASSERT_EQ(nonroot_open_refused(RMIRROR_DEV), 0);
 }
 
 /* A live mirror pins the module: unloading is refused. */
 TEST_F(rmirror, unload_refused_while_mirroring)
 {
 	ASSERT_EQ(dev_mirror(self->fd, self->mem, NPAGES * PAGE_SZ), NPAGES);
-	ASSERT_EQ(syscall(SYS_delete_module, "rmirror", O_NONBLOCK), -1);
-	ASSERT_TRUE(errno == EWOULDBLOCK || errno == EBUSY);
+	ASSERT_TRUE(unload_refused("rmirror"));
 	ASSERT_EQ(dev_read(self->fd, self->mem, self->buf, PAGE_SZ), 0);
 	ASSERT_TRUE(pages_are(self->buf, 1, 1));
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "../rmm_selftest.h"
 #include "rmisc_uapi.h"
 
 #define RMISC_DEV "/dev/rmisc"
@@ -112,18 +113,7 @@ TEST_F(rmisc, bad_user_pointer)
 /* The device node is root only. */
 TEST_F(rmisc, root_only)
 {
-	pid_t pid = fork();
-	int status;
-
-	ASSERT_GE(pid, 0);
-	if (pid == 0) {
-		if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
-			_exit(2);
-		_exit(open(RMISC_DEV, O_RDWR) < 0 && errno == EACCES ? 0 : 1);
-	}
-	ASSERT_EQ(waitpid(pid, &status, 0), pid);
-	ASSERT_TRUE(WIFEXITED(status));
-	ASSERT_EQ(WEXITSTATUS(status), 0);
+	ASSERT_EQ(nonroot_open_refused(RMISC_DEV), 0);
 }
 
 /* An open file holds a reference on the module: unloading is refused. */
@@ -131,8 +121,7 @@ TEST_F(rmisc, open_file_pins_module)
 {
 	struct rmisc_hello h = { 0 };
 
-	ASSERT_EQ(syscall(SYS_delete_module, "rmisc", O_NONBLOCK), -1);
-	ASSERT_TRUE(errno == EWOULDBLOCK || errno == EBUSY);
+	ASSERT_TRUE(unload_refused("rmisc"));
 	/* Still there and answering. */
 	ASSERT_EQ(ioctl(self->fd, RMISC_IOC_HELLO, &h), 0);
 	ASSERT_EQ(h.magic, RMISC_MAGIC);

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "rzpool_uapi.h"
+#include "../rmm_selftest.h"
 
 #define RZPOOL_DEV "/dev/rzpool"
 #define PAGE_SZ 4096
@@ -117,18 +118,6 @@ static inline unsigned long vmstat(const char *name)
 			v = strtoul(line + n + 1, NULL, 10);
 	fclose(f);
 	return v;
-}
-
-static inline int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n < 0 ? -errno : 0;
 }
 
 struct obj {
@@ -328,22 +317,6 @@ struct offline_result {
 
 static void offline_alarm(int sig)
 {
-}
-
-/* Reads a small sysfs file into buf; returns 0 or -errno. */
-static inline int read_file(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = 0;
-	return 0;
 }
 
 /*
