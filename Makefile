@@ -5,6 +5,7 @@
 #   make run       set up, build the test kernel (cached) and the modules, boot
 #                  the guest and run the compaction-stress demo
 #   make check     same set-up, then every kselftest in the guest
+#   make bench     same set-up, then the benchmarks; report in report/
 #   make           the modules only, against $(KDIR)
 #
 # KDIR defaults to rmm's cached test kernel; any 6.12 build tree with
@@ -25,7 +26,10 @@ KDIR ?= $(shell $(TOP)/scripts/build-kernel.sh --print 2>/dev/null)
 # One selftest directory, or all of them: make check T=rmisc
 T ?=
 
-.PHONY: all modules setup kernel selftests run check clean help
+# Benchmark arguments: make bench BENCH_ARGS="-q" for a quick smoke run.
+BENCH_ARGS ?=
+
+.PHONY: all modules setup kernel selftests run check bench clean help
 
 all: modules
 
@@ -49,10 +53,14 @@ run:
 check:
 	@scripts/rmm.sh check $(T)
 
+bench:
+	@scripts/rmm.sh bench $(BENCH_ARGS)
+
 clean:
 	-$(MAKE) -C $(KDIR) M=$(TOP) clean
 	-$(MAKE) -C selftests clean
+	-$(MAKE) -C bench clean
 	rm -f rust/bindings_generated.rs rust/.bindings_generated.rs.cmd
 
 help:
-	@sed -n '3,12p' Makefile
+	@sed -n '3,13p' Makefile

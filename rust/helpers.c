@@ -20,14 +20,14 @@
 #include "helpers.h"
 
 /*
- * A zeroed page for a movable non-LRU user: __GFP_MOVABLE puts it in a
- * movable pageblock (or ZONE_MOVABLE), where compaction and memory offlining
- * look for pages to migrate. Zeroed, so that no old contents can reach user
- * space through a driver.
+ * A page for a movable non-LRU user: __GFP_MOVABLE puts it in a movable
+ * pageblock (or ZONE_MOVABLE), where compaction and memory offlining look
+ * for pages to migrate. Not zeroed: like zsmalloc, the user owns the
+ * contents, and must not let old ones reach user space.
  */
 struct page *rmm_alloc_movable_page(void)
 {
-	return alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_ZERO | __GFP_NOWARN);
+	return alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN);
 }
 
 void rmm_get_page(struct page *page)

@@ -35,7 +35,10 @@ unsafe impl Send for PageRef {}
 unsafe impl Sync for PageRef {}
 
 impl PageRef {
-    /// Allocates a zeroed page for movable use (`GFP_HIGHUSER_MOVABLE`).
+    /// Allocates a page for movable use (`GFP_HIGHUSER_MOVABLE`).
+    ///
+    /// The contents are whatever the page held before: never let them reach
+    /// user space unwritten.
     ///
     /// # Context
     ///

@@ -26,6 +26,7 @@
 //! - [`mmu_notifier`]: MMU notifiers and the invalidation retry protocol.
 //! - [`mirror`]: a secondary MMU's shadow table, kept by MMU notifiers.
 //! - [`debugfs`]: directories and read-only `seq_file` files.
+//! - [`kapi`]: a C-callable kernel API for object pools.
 //! - [`shrinker`]: shrinkers (`struct shrinker`).
 
 #![allow(dead_code, unreachable_pub)]
@@ -36,6 +37,8 @@ pub mod bindings;
 pub mod debugfs;
 #[path = "mirror.rs"]
 pub mod mirror;
+#[path = "kapi.rs"]
+pub mod kapi;
 #[path = "miscdevice.rs"]
 pub mod miscdevice;
 #[path = "mm.rs"]

@@ -8,6 +8,8 @@
 #
 #   guest.sh check OUT [TESTDIR...]   kselftests (all, or the named dirs)
 #   guest.sh run OUT                  the compaction-stress demo
+#   guest.sh bench OUT [ARGS...]      the benchmarks (RMM_KDIR: the kernel tree,
+#                                     for zsmalloc.ko and test_hmm.ko)
 
 set -u
 
@@ -55,9 +57,10 @@ load_modules() {
 	done
 }
 
+# In reverse order of loading: a module may use the symbols of an earlier one.
 unload_modules() {
 	local m err
-	for m in $MODULES; do
+	for m in $(echo "$MODULES" | tr ' ' '\n' | tac); do
 		grep -q "^$m " /proc/modules || continue
 		if err=$(rmmod "$m" 2>&1); then
 			result ok "rmmod $m"
@@ -154,9 +157,36 @@ do_run() {
 	echo "1..$n"
 }
 
+# The benchmarks: the C baselines' modules come from the kernel tree.
+do_bench() {
+	local m rc
+	echo "TAP version 13"
+	for m in mm/zsmalloc.ko lib/test_hmm.ko; do
+		if insmod "$RMM_KDIR/$m" 2>"$OUT/insmod.err"; then
+			result ok "insmod $(basename "$m")"
+		else
+			result fail "insmod $(basename "$m")" "$(cat "$OUT/insmod.err")"
+		fi
+	done
+	MODULES="rzpool rmirror rmm_bench"
+	load_modules
+	"$TOP/bench/rmm_bench" "$@" "$OUT/bench.json"
+	rc=$?
+	if [ "$rc" = 0 ]; then
+		result ok "rmm_bench"
+	else
+		result fail "rmm_bench" "exit $rc"
+	fi
+	unload_modules
+	rmmod test_hmm zsmalloc 2>/dev/null
+	check_dmesg
+	echo "1..$n"
+}
+
 case $MODE in
 check) do_check "$@" ;;
 run) do_run ;;
+bench) do_bench "$@" ;;
 *) echo "guest.sh: unknown mode $MODE" >&2; exit 2 ;;
 esac
 

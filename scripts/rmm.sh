@@ -6,6 +6,7 @@
 #
 #   scripts/rmm.sh check [TESTDIR...]   kselftests; last line "N passed, N failed"
 #   scripts/rmm.sh run                  the compaction-stress demo
+#   scripts/rmm.sh bench [-q] [-r RUNS] benchmarks against the kernel's C; report in ./report
 #
 # Environment: KDIR (use this build tree instead of the cached test kernel),
 # RMM_KVM=0|1 (skip KVM detection),
@@ -46,6 +47,8 @@ modules() {
 		{ cat "$LOGDIR/modules.log" >&2; die "module build failed (log: $LOGDIR/modules.log)"; }
 	make -s -C "$RMM_TOP/selftests" KDIR="$KDIR" >"$LOGDIR/selftests-build.log" 2>&1 ||
 		{ cat "$LOGDIR/selftests-build.log" >&2; die "selftest build failed (log: $LOGDIR/selftests-build.log)"; }
+	make -s -C "$RMM_TOP/bench" KDIR="$KDIR" >"$LOGDIR/bench-build.log" 2>&1 ||
+		{ cat "$LOGDIR/bench-build.log" >&2; die "benchmark build failed (log: $LOGDIR/bench-build.log)"; }
 	log "modules: $(cd "$RMM_TOP" && ls ./*.ko | tr '\n' ' ')"
 }
 
@@ -67,10 +70,15 @@ use_kvm() {
 	[ "$(sed -n 2p "$probe")" = kvm ]
 }
 
+# The report of a benchmark run: markdown and plots in ./report.
+report() {
+	"$RMM_VENV/bin/python" "$RMM_TOP/bench/report.py" "$LOGDIR/guest/bench.json" "$RMM_TOP/report"
+}
+
 main() {
 	local mode=${1:-check} summary pass fail skip
 	[ $# -gt 0 ] && shift
-	case $mode in check|run) ;; *) die "usage: $0 check [TESTDIR...] | run" ;; esac
+	case $mode in check|run|bench) ;; *) die "usage: $0 check [TESTDIR...] | run | bench [-q] [-r RUNS]" ;; esac
 
 	LOGDIR=$RMM_LOGS/$(date +%Y%m%d-%H%M%S)-$mode
 	mkdir -p "$LOGDIR/guest"
@@ -81,6 +89,9 @@ main() {
 	phase kernel kernel
 	phase modules modules
 	phase guest guest "$mode" "$@"
+	if [ "$mode" = bench ] && [ -f "$LOGDIR/guest/bench.json" ]; then
+		phase report report
+	fi
 
 	printf '\nphase      time\n%b' "$PHASES"
 	summary=$(cat "$LOGDIR/guest/summary" 2>/dev/null || echo "")
@@ -117,7 +128,7 @@ guest() {
 		--numa 1G,cpus=0-1 --numa 1G \
 		--append "movablecore=${RMM_GUEST_MOVABLE:-768M}" \
 		--rwdir="$LOGDIR" \
-		--exec "$RMM_TOP/scripts/guest.sh $mode $LOGDIR/guest $*" \
+		--exec "RMM_KDIR=$KDIR $RMM_TOP/scripts/guest.sh $mode $LOGDIR/guest $*" \
 		</dev/null 2>&1 | tee "$LOGDIR/console.log"
 	rc=${PIPESTATUS[0]}
 	set -e

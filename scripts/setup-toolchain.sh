@@ -53,15 +53,15 @@ install_bindgen() {
 }
 
 install_vng() {
-	if [ -x "$RMM_VENV/bin/vng" ]; then
-		log "virtme-ng: present"
+	if [ -x "$RMM_VENV/bin/vng" ] && "$RMM_VENV/bin/python" -c "import matplotlib" 2>/dev/null; then
+		log "virtme-ng, matplotlib: present"
 		return
 	fi
-	log "virtme-ng $VNG_VERSION: installing from PyPI into $RMM_VENV"
-	python3 -m venv "$RMM_VENV" ||
+	log "virtme-ng $VNG_VERSION, matplotlib (for bench reports): installing from PyPI into $RMM_VENV"
+	[ -x "$RMM_VENV/bin/pip" ] || python3 -m venv "$RMM_VENV" ||
 		die "python3 -m venv failed: install Debian's python3-venv"
-	"$RMM_VENV/bin/pip" install -q "virtme-ng==$VNG_VERSION" ||
-		die "pip install virtme-ng failed: is PyPI reachable?"
+	"$RMM_VENV/bin/pip" install -q "virtme-ng==$VNG_VERSION" matplotlib numpy ||
+		die "pip install virtme-ng matplotlib numpy failed: is PyPI reachable?"
 }
 
 # Debian's rustc (with core sources) must come first on PATH: rustup's rustc

@@ -2,6 +2,20 @@
 /*
  * Copyright (C) 2026 The rmm authors.
  *
- * rmm's C helpers, built into rzpool.ko (see rust/helpers.c).
+ * rmm's C helpers, built into rzpool.ko (see rust/helpers.c), and the
+ * exports of rzpool's in-kernel API, whose functions are defined in Rust
+ * (rmm::kapi::export_object_pool! in rzpool_main.rs).
  */
+#include <linux/export.h>
+
 #include "../../rust/helpers.c"
+#include "rzpool_kapi.h"
+
+EXPORT_SYMBOL_GPL(rzpool_create);
+EXPORT_SYMBOL_GPL(rzpool_destroy);
+EXPORT_SYMBOL_GPL(rzpool_malloc);
+EXPORT_SYMBOL_GPL(rzpool_free);
+EXPORT_SYMBOL_GPL(rzpool_write);
+EXPORT_SYMBOL_GPL(rzpool_read);
+EXPORT_SYMBOL_GPL(rzpool_total_pages);
+EXPORT_SYMBOL_GPL(rzpool_compact);

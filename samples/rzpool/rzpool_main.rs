@@ -9,7 +9,7 @@
 //! memory offlining migrates the pool's pages. Supported:
 //!
 //! - size classes from 32 bytes up to `PAGE_SIZE`, one per 16-byte step,
-//!   merged where two classes would waste the same; zspages of 1 to 4 pages
+//!   merged where two classes would waste the same; zspages of 1 to 8 pages
 //!   chosen to minimise waste; objects that span two pages;
 //! - O(1) alloc, free, read and write through handles;
 //! - page migration through the `rmm::movable` abstraction (isolate, migrate,
@@ -28,9 +28,9 @@
 //! between zspages of a class and updates their slots.
 //!
 //! A zspage's id is its index in the pool's zspage table. It is reserved under
-//! the pool lock before its pages are allocated outside it; each page carries a
-//! [`PageTag`] naming its pool, zspage and position, which is how a migration
-//! finds the page's owner.
+//! the pool lock before its pages are allocated outside it. Its pages carry a
+//! shared [`ZsTag`] naming the pool and the zspage, which is how a migration
+//! finds the page's owner (the page itself is one of the zspage's at most eight).
 //!
 //! # Lock order
 //!
@@ -49,7 +49,7 @@ use kernel::{
     ioctl::{_IOC_SIZE, _IOR, _IOW, _IOWR},
     new_mutex,
     prelude::*,
-    sync::{Arc, Mutex},
+    sync::{Arc, ArcBorrow, Mutex},
     uaccess::UserSlice,
 };
 
@@ -60,6 +60,7 @@ use core::fmt::{self, Write};
 use kernel::str::CString;
 use rmm::{
     debugfs::{self, Dir, SeqFile, Show},
+    kapi::{self, ObjectPool},
     miscdevice::{self, MiscDevice, Options, Registration},
     movable::{IsolateMode, MigrateMode, Migrated, Migration, MovableOperations, MovablePage},
     page::{LockedPage, PageRef, PAGE_SIZE},
@@ -83,7 +84,7 @@ const MAX_SIZE: usize = PAGE_SIZE;
 /// Number of class sizes before merging.
 const NR_SIZES: usize = (MAX_SIZE - MIN_SIZE) / CLASS_STEP + 1;
 /// The most pages in one zspage.
-const MAX_PAGES: usize = 4;
+const MAX_PAGES: usize = 8;
 /// Fullness groups: 0..3 by quarters of use, 4 for full.
 const NR_GROUPS: usize = 5;
 const FULL: usize = NR_GROUPS - 1;
@@ -93,6 +94,8 @@ const NONE: u32 = u32::MAX;
 const OBJ_FREE: u32 = 1 << 31;
 /// Ends the free list of a zspage's objects.
 const OBJ_END: u32 = !OBJ_FREE;
+/// What a new object of the device holds.
+static ZEROES: [u8; MAX_SIZE] = [0; MAX_SIZE];
 
 // `struct rzpool_*` of rzpool_uapi.h.
 
@@ -261,20 +264,20 @@ enum ZsSlot {
     Used(KBox<ZsPage>),
 }
 
-/// A page's owner, kept in `page->private`: how a migration finds it.
-struct PageTag {
+/// A zspage's owner, kept in `page->private` of each of its pages: how a
+/// migration finds the page's pool and zspage. One per zspage, shared.
+struct ZsTag {
     pool: Arc<Pool>,
     zspage: u32,
-    index: u8,
 }
 
 /// The movable operations of rzpool pages.
 struct RzOps;
 
 impl MovableOperations for RzOps {
-    type Private = KBox<PageTag>;
+    type Private = Arc<ZsTag>;
 
-    fn isolate_page(tag: &PageTag, _page: LockedPage<'_>, _mode: IsolateMode) -> bool {
+    fn isolate_page(tag: ArcBorrow<'_, ZsTag>, _page: LockedPage<'_>, _mode: IsolateMode) -> bool {
         // Nothing to do: the page stays in its zspage, readable and writable
         // under the pool lock, until migrate_page swaps it. A zspage being
         // freed may still be isolated: its release is safe at any time.
@@ -283,20 +286,20 @@ impl MovableOperations for RzOps {
     }
 
     fn migrate_page(
-        tag: &PageTag,
+        tag: ArcBorrow<'_, ZsTag>,
         migration: Migration<'_, Self>,
         _mode: MigrateMode,
     ) -> Result<Migrated> {
         let pool = &tag.pool;
+        let src = migration.src().as_ptr();
         let mut inner = pool.inner.lock();
         // A zspage that is gone or not yet installed is being released or set
-        // up outside the lock: try again later. `commit` also refuses a page
-        // that is not the source.
-        let res = match inner.zspage_mut(tag.zspage) {
-            Some(zs) => match zs.pages.get_mut(tag.index as usize) {
-                Some(page) => migration.commit(page),
-                None => Err(EAGAIN),
-            },
+        // up outside the lock: try again later.
+        let page = inner
+            .zspage_mut(tag.zspage)
+            .and_then(|zs| zs.pages.iter_mut().flatten().find(|p| p.as_ptr() == src));
+        let res = match page {
+            Some(page) => migration.commit(page),
             None => Err(EAGAIN),
         };
         drop(inner);
@@ -309,7 +312,7 @@ impl MovableOperations for RzOps {
         res
     }
 
-    fn putback_page(tag: &PageTag, _page: LockedPage<'_>) {
+    fn putback_page(tag: ArcBorrow<'_, ZsTag>, _page: LockedPage<'_>) {
         tag.pool.stats.putback.fetch_add(1, Ordering::Relaxed);
     }
 }
@@ -317,7 +320,9 @@ impl MovableOperations for RzOps {
 /// A run of pages holding objects of one class.
 struct ZsPage {
     class: u8,
-    pages: KVec<MovablePage<RzOps>>,
+    /// The first `nr_pages` are set.
+    pages: [Option<MovablePage<RzOps>>; MAX_PAGES],
+    nr_pages: u8,
     /// Per object: the handle slot of a used object, or `OBJ_FREE | next`.
     objs: KVec<u32>,
     free_head: u32,
@@ -331,20 +336,18 @@ struct ZsPage {
 impl ZsPage {
     /// Allocates and sets up the pages of zspage `id` of class `class`,
     /// outside the pool lock.
-    fn new(pool: &Arc<Pool>, id: u32, class: usize) -> Result<KBox<Self>> {
+    fn new(pool: ArcBorrow<'_, Pool>, id: u32, class: usize) -> Result<KBox<Self>> {
         let shape = pool.classes().shapes[class];
-        let mut pages = KVec::with_capacity(shape.pages, GFP_KERNEL)?;
-        for index in 0..shape.pages {
-            let tag = KBox::new(
-                PageTag {
-                    pool: pool.clone(),
-                    zspage: id,
-                    index: index as u8,
-                },
-                GFP_KERNEL,
-            )?;
-            let page = PageRef::alloc_movable()?;
-            pages.push(MovablePage::new(page, tag), GFP_KERNEL)?;
+        let tag = Arc::new(
+            ZsTag {
+                pool: pool.into(),
+                zspage: id,
+            },
+            GFP_KERNEL,
+        )?;
+        let mut pages: [Option<MovablePage<RzOps>>; MAX_PAGES] = Default::default();
+        for slot in pages.iter_mut().take(shape.pages) {
+            *slot = Some(MovablePage::new(PageRef::alloc_movable()?, tag.clone()));
         }
         let mut objs = KVec::with_capacity(shape.objs, GFP_KERNEL)?;
         for i in 0..shape.objs {
@@ -359,6 +362,7 @@ impl ZsPage {
             Self {
                 class: class as u8,
                 pages,
+                nr_pages: shape.pages as u8,
                 objs,
                 free_head: 0,
                 inuse: 0,
@@ -390,14 +394,22 @@ impl ZsPage {
         self.inuse -= 1;
     }
 
+    fn page(&self, i: usize) -> Result<&MovablePage<RzOps>> {
+        self.pages.get(i).and_then(Option::as_ref).ok_or(EINVAL)
+    }
+
+    fn page_mut(&mut self, i: usize) -> Result<&mut MovablePage<RzOps>> {
+        self.pages.get_mut(i).and_then(Option::as_mut).ok_or(EINVAL)
+    }
+
     /// Copies `out.len()` bytes at byte `at` of the run into `out`.
     fn read(&self, at: usize, out: &mut [u8]) -> Result {
         let (page, off) = (at / PAGE_SIZE, at % PAGE_SIZE);
         let first = out.len().min(PAGE_SIZE - off);
         let (a, b) = out.split_at_mut(first);
-        self.pages[page].read(off, a)?;
+        self.page(page)?.read(off, a)?;
         if !b.is_empty() {
-            self.pages[page + 1].read(0, b)?;
+            self.page(page + 1)?.read(0, b)?;
         }
         Ok(())
     }
@@ -407,9 +419,9 @@ impl ZsPage {
         let (page, off) = (at / PAGE_SIZE, at % PAGE_SIZE);
         let first = data.len().min(PAGE_SIZE - off);
         let (a, b) = data.split_at(first);
-        self.pages[page].write(off, a)?;
+        self.page_mut(page)?.write(off, a)?;
         if !b.is_empty() {
-            self.pages[page + 1].write(0, b)?;
+            self.page_mut(page + 1)?.write(0, b)?;
         }
         Ok(())
     }
@@ -581,6 +593,7 @@ impl PoolInner {
         shapes: &[ClassShape],
         class: usize,
         size: usize,
+        zero: bool,
         spare: &mut Spare,
     ) -> core::result::Result<u64, Need> {
         // Take what was prepared outside the lock.
@@ -665,6 +678,10 @@ impl PoolInner {
             return Err(Need::Corrupt);
         };
         let obj = zs.alloc_obj(slot);
+        if zero && zs.write(obj as usize * shapes[class].size, &ZEROES[..size]).is_err() {
+            zs.free_obj(obj);
+            return Err(Need::Corrupt);
+        }
         self.slots[slot as usize] = Slot::Used {
             gen,
             size: size as u16,
@@ -875,20 +892,23 @@ impl Pool {
         &self.classes
     }
 
-    fn alloc(self: &Arc<Self>, size: usize) -> Result<u64> {
+    /// Allocates an object; `zero` clears it (for user space, which must
+    /// never read what the pages held before).
+    fn alloc_handle(this_borrow: ArcBorrow<'_, Self>, size: usize, zero: bool) -> Result<u64> {
         if size == 0 {
             return Err(EINVAL);
         }
         if size > MAX_SIZE {
             return Err(E2BIG);
         }
-        let class = self.classes.of_size(size);
-        let shapes = &self.classes.shapes[..];
+        let this = &*this_borrow;
+        let class = this.classes.of_size(size);
+        let shapes = &this.classes.shapes[..];
         let mut spare = Spare::default();
         let res = loop {
             let need = {
-                let mut inner = self.inner.lock();
-                match inner.try_alloc(self.id, shapes, class, size, &mut spare) {
+                let mut inner = this.inner.lock();
+                match inner.try_alloc(this.id, shapes, class, size, zero, &mut spare) {
                     Ok(handle) => break Ok(handle),
                     Err(need) => need,
                 }
@@ -896,24 +916,24 @@ impl Pool {
             // Outside the lock: allocate what was missing.
             match need {
                 Need::Slots => {
-                    let cap = self.inner.lock().slots.capacity();
+                    let cap = this.inner.lock().slots.capacity();
                     match KVVec::with_capacity(cap * 2, GFP_KERNEL) {
                         Ok(v) => spare.slots = Some(v),
                         Err(e) => break Err(e.into()),
                     }
                 }
                 Need::ZsSlots => {
-                    let cap = self.inner.lock().zspages.capacity();
+                    let cap = this.inner.lock().zspages.capacity();
                     match KVVec::with_capacity(cap * 2, GFP_KERNEL) {
                         Ok(v) => spare.zs_slots = Some(v),
                         Err(e) => break Err(e.into()),
                     }
                 }
                 Need::Corrupt => break Err(EIO),
-                Need::Zspage(id) => match ZsPage::new(self, id, class) {
+                Need::Zspage(id) => match ZsPage::new(this_borrow, id, class) {
                     Ok(zs) => spare.zspage = Some((id, zs)),
                     Err(e) => {
-                        self.inner.lock().unreserve(id);
+                        this.inner.lock().unreserve(id);
                         break Err(e);
                     }
                 },
@@ -977,7 +997,7 @@ impl Pool {
             while freed < budget {
                 let empty = self.inner.lock().compact_step(class, shapes);
                 let Some(zs) = empty else { break };
-                freed += zs.pages.len() as u64;
+                freed += zs.nr_pages as u64;
                 // Released unlocked (page locks).
                 drop(zs);
             }
@@ -1107,10 +1127,62 @@ impl Show for StatsView {
 debugfs::show_file_operations!(static CLASSES_FOPS: Pool);
 debugfs::show_file_operations!(static STATS_FOPS: StatsView);
 
+/// Pool ids 1..=65535, wrapping; 0 is never a pool (so no handle is 0).
+fn next_pool_id() -> u16 {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    (NEXT.fetch_add(1, Ordering::Relaxed) % 0xffff + 1) as u16
+}
+
+/// The in-kernel API (`rzpool_kapi.h`), for C users such as the benchmark.
+impl ObjectPool for Pool {
+    fn create() -> Result<Arc<Self>> {
+        Pool::new(next_pool_id(), Arc::new(Classes::new()?, GFP_KERNEL)?)
+    }
+
+    fn destroy(&self) {
+        Pool::destroy(self)
+    }
+
+    fn alloc(this: ArcBorrow<'_, Self>, size: usize) -> Result<u64> {
+        // Like zs_malloc(): the caller owns the contents.
+        Pool::alloc_handle(this, size, false)
+    }
+
+    fn free(&self, handle: u64) -> Result {
+        Pool::free(self, handle)
+    }
+
+    fn write(&self, handle: u64, offset: usize, data: &[u8]) -> Result {
+        Pool::write(self, handle, offset, data)
+    }
+
+    fn read(&self, handle: u64, offset: usize, out: &mut [u8]) -> Result {
+        Pool::read(self, handle, offset, out)
+    }
+
+    fn total_pages(&self) -> u64 {
+        self.inner.lock().pages
+    }
+
+    fn compact(&self) -> u64 {
+        Pool::compact(self, u64::MAX)
+    }
+}
+
+kapi::export_object_pool!(Pool {
+    create: rzpool_create,
+    destroy: rzpool_destroy,
+    malloc: rzpool_malloc,
+    free: rzpool_free,
+    write: rzpool_write,
+    read: rzpool_read,
+    total_pages: rzpool_total_pages,
+    compact: rzpool_compact,
+});
+
 /// State shared by the device and every pool.
 struct Shared {
     classes: Arc<Classes>,
-    next_id: AtomicU32,
     debugfs: Arc<Dir>,
 }
 
@@ -1133,8 +1205,7 @@ impl MiscDevice for RzpoolFile {
     type Ptr = KBox<RzpoolFile>;
 
     fn open(shared: &Shared) -> Result<KBox<RzpoolFile>> {
-        // Pool ids 1..=65535, wrapping; 0 is never a pool.
-        let id = (shared.next_id.fetch_add(1, Ordering::Relaxed) % 0xffff + 1) as u16;
+        let id = next_pool_id();
         let pool = Pool::new(id, shared.classes.clone())?;
         let name = CString::try_from_fmt(kernel::fmt!("pool-{}", id))?;
         let dir = Dir::subdir(&shared.debugfs, &name)?;
@@ -1169,7 +1240,7 @@ impl MiscDevice for RzpoolFile {
                 if req.flags != 0 {
                     return Err(EINVAL);
                 }
-                req.handle = pool.alloc(req.size as usize)?;
+                req.handle = Pool::alloc_handle(pool.as_arc_borrow(), req.size as usize, true)?;
                 if let Err(e) = writer.write(&req) {
                     // The caller cannot learn the handle: do not leak it.
                     let _ = pool.free(req.handle);
@@ -1222,7 +1293,6 @@ impl kernel::Module for RzpoolModule {
         let nr = classes.shapes.len();
         let shared = Shared {
             classes,
-            next_id: AtomicU32::new(0),
             debugfs: Dir::new(c_str!("rzpool"))?,
         };
         let opts = Options {

@@ -1,0 +1,491 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Copyright (C) 2026 The rmm authors.
+ *
+ * rmm_bench: runs rmm's benchmarks inside one guest boot and writes raw
+ * samples as JSON for bench/report.py. Every comparison alternates its two
+ * (or three) sides run by run (A B A B ...), so both see the same machine.
+ *
+ *   rmm_bench [-r RUNS] [-q] [-g GROUPS] OUT.json
+ *     -r  runs per side (default 10)    -q  quick: smaller sizes, for a smoke test
+ *     -g  comma-separated groups to run (default all): ops, memory, migration,
+ *         notifier, faultin, young
+ *
+ * Pools (rzpool vs zsmalloc) run in the kernel through rmm_bench.ko; the
+ * notifier and young-bit benchmarks run here against rmirror.ko and
+ * test_hmm.ko's dmirror.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rmm_bench_uapi.h"
+#include "rmirror_uapi.h"
+#include "test_hmm_uapi.h"
+
+#define PAGE_SZ 4096UL
+
+static int runs = 10, quick;
+static const char *groups;
+
+/* Whether group g was asked for (-g), or all were. */
+static int want(const char *g)
+{
+	const char *p = groups;
+	size_t n = strlen(g);
+
+	if (!p)
+		return 1;
+	while ((p = strstr(p, g))) {
+		if ((p == groups || p[-1] == ',') && (p[n] == ',' || !p[n]))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+static FILE *out;
+static int first_record = 1;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "rmm_bench: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+/* One JSON record: {"group": ..., "key": ..., "side": ..., "unit": ..., "samples": [...]} */
+static void record(const char *group, const char *key, const char *side, const char *unit,
+		   const double *v, int n)
+{
+	int i;
+
+	fprintf(out, "%s\n  {\"group\": \"%s\", \"key\": \"%s\", \"side\": \"%s\", \"unit\": \"%s\", \"samples\": [",
+		first_record ? "" : ",", group, key, side, unit);
+	for (i = 0; i < n; i++)
+		fprintf(out, "%s%.3f", i ? ", " : "", v[i]);
+	fprintf(out, "]}");
+	first_record = 0;
+	fflush(out);
+}
+
+static unsigned long vmstat(const char *name)
+{
+	char line[256];
+	size_t n = strlen(name);
+	unsigned long v = 0;
+	FILE *f = fopen("/proc/vmstat", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, name, n) && line[n] == ' ')
+			v = strtoul(line + n + 1, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+static void write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY);
+
+	if (fd < 0 || write(fd, s, strlen(s)) < 0)
+		die(path);
+	close(fd);
+}
+
+/* --- pools, in the kernel --- */
+
+static int bench_fd = -1;
+
+static void bench_run(struct rmm_bench_req *req)
+{
+	if (ioctl(bench_fd, RMM_BENCH_RUN, req))
+		die("RMM_BENCH_RUN");
+}
+
+static const char *const pool_name[] = { "zsmalloc", "rzpool" };
+
+/* ALLOC_FREE and WRITE_READ: ns per operation pair, per batch and thread. */
+static void bench_ops(int test, const char *tname)
+{
+	static const unsigned int sizes[] = { 64, 700, 1632, 3264, 0 };
+	int si, threads, r, p, t, b;
+
+	for (si = 0; si < 5; si++) {
+		for (threads = 1; threads <= 2; threads++) {
+			static double v[2][RMM_BENCH_MAX_THREADS * RMM_BENCH_MAX_BATCHES * 64];
+			int n[2] = { 0, 0 };
+			char key[64];
+
+			for (r = 0; r < runs; r++) {
+				/* Alternate which side goes first, too. */
+				for (p = 0; p < 2; p++) {
+					int pool = (r + p) % 2;
+					struct rmm_bench_req req = {
+						.pool = pool, .test = test, .size = sizes[si],
+						.threads = threads, .nr_objs = quick ? 256 : 1024,
+						.batches = quick ? 4 : 8, .seed = 12345 + r,
+					};
+
+					bench_run(&req);
+					for (t = 0; t < threads; t++)
+						for (b = 0; b < (int)req.batches; b++)
+							v[pool][n[pool]++] = (double)req.ns[t][b] / req.nr_objs;
+				}
+			}
+			if (sizes[si])
+				snprintf(key, sizeof(key), "%u B, %d thread%s", sizes[si], threads,
+					 threads > 1 ? "s" : "");
+			else
+				snprintf(key, sizeof(key), "mixed, %d thread%s", threads,
+					 threads > 1 ? "s" : "");
+			for (p = 0; p < 2; p++)
+				record(tname, key, pool_name[p], "ns/op", v[p], n[p]);
+		}
+	}
+}
+
+/* Memory efficiency: pool bytes per stored byte, full, after freeing half, compacted. */
+static void bench_memory(void)
+{
+	double v[2][3][64];
+	int r, p, k;
+
+	for (r = 0; r < 3; r++) {
+		for (p = 0; p < 2; p++) {
+			int pool = (r + p) % 2;
+			struct rmm_bench_req req = {
+				.pool = pool, .test = RMM_BENCH_MEMORY, .threads = 1, .nr_objs = 1,
+				.batches = 1, .bytes = (quick ? 8UL : 64UL) << 20, .seed = 777 + r,
+			};
+			bench_run(&req);
+			v[pool][0][r] = (double)req.pages_full * PAGE_SZ / req.stored_full;
+			v[pool][1][r] = (double)req.pages_before * PAGE_SZ / req.stored;
+			v[pool][2][r] = (double)req.pages_after * PAGE_SZ / req.stored;
+		}
+	}
+	for (p = 0; p < 2; p++) {
+		static const char *const keys[] = { "filled", "half freed", "half freed, compacted" };
+
+		for (k = 0; k < 3; k++)
+			record("memory", keys[k], pool_name[p], "pool bytes/stored byte", v[p][k], 3);
+	}
+}
+
+/* Migration: time per migrated page while compaction moves a >= 256 MiB pool. */
+static void bench_migration(void)
+{
+	double per_page[2][64], pages[2][64], copy[64 * RMM_BENCH_MAX_BATCHES];
+	int r, p, b, nc = 0;
+
+	for (r = 0; r < runs; r++) {
+		for (p = 0; p < 2; p++) {
+			int pool = (r + p) % 2;
+			struct rmm_bench_req req = {
+				.pool = pool, .test = RMM_BENCH_FILL, .threads = 1, .nr_objs = 1,
+				.batches = 1, .bytes = (quick ? 32UL : 256UL) << 20, .seed = 4242 + r,
+			};
+			unsigned long m0, m1;
+			uint64_t t0, t1;
+
+			bench_run(&req);
+			m0 = vmstat("pgmigrate_success");
+			t0 = now_ns();
+			write_file("/proc/sys/vm/compact_memory", "1");
+			t1 = now_ns();
+			m1 = vmstat("pgmigrate_success");
+			pages[pool][r] = m1 - m0;
+			per_page[pool][r] = m1 > m0 ? (double)(t1 - t0) / (m1 - m0) : 0;
+			req.test = RMM_BENCH_DRAIN;
+			bench_run(&req);
+			if (req.errors) {
+				fprintf(stderr, "rmm_bench: %s: %llu objects corrupted by migration\n",
+					pool_name[pool], (unsigned long long)req.errors);
+				exit(1);
+			}
+		}
+		{
+			struct rmm_bench_req req = {
+				.test = RMM_BENCH_COPY_PAGE, .threads = 1, .nr_objs = 4096, .batches = 4,
+			};
+
+			bench_run(&req);
+			for (b = 0; b < 4; b++)
+				copy[nc++] = (double)req.ns[0][b] / req.nr_objs;
+		}
+	}
+	for (p = 0; p < 2; p++) {
+		record("migration", "ns per migrated page", pool_name[p], "ns/page", per_page[p], runs);
+		record("migration", "pages migrated", pool_name[p], "pages", pages[p], runs);
+	}
+	record("migration", "ns per migrated page", "copy_page floor", "ns/page", copy, nc);
+}
+
+/* --- MMU notifiers, from here --- */
+
+enum { NONE, DMIRROR, RMIRROR };
+static const char *const mode_name[] = { "no mirror", "dmirror", "rmirror" };
+
+static char *map_populated(size_t len)
+{
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap");
+	memset(p, 1, len);
+	return p;
+}
+
+/* Mirrors [p, p + len) with the given device, populated. Returns the fd. */
+static int mirror(int mode, char *p, size_t len, char *scratch)
+{
+	int fd;
+
+	if (mode == NONE)
+		return -1;
+	if (mode == RMIRROR) {
+		struct rmirror_range r = { .addr = (uintptr_t)p, .len = len };
+
+		fd = open("/dev/rmirror", O_RDWR);
+		if (fd < 0 || ioctl(fd, RMIRROR_IOC_MIRROR, &r) < 0)
+			die("rmirror MIRROR");
+	} else {
+		struct hmm_dmirror_cmd cmd = {
+			.addr = (uintptr_t)p, .ptr = (uintptr_t)scratch, .npages = len / PAGE_SZ,
+		};
+
+		fd = open("/dev/hmm_dmirror0", O_RDWR);
+		if (fd < 0 || ioctl(fd, HMM_DMIRROR_READ, &cmd) < 0)
+			die("dmirror READ");
+	}
+	return fd;
+}
+
+/*
+ * munmap and mprotect latency of populated, mirrored ranges. Small ranges
+ * are noisy under emulation: each run repeats them (16 times up to 1 MiB).
+ */
+static void bench_notifier(void)
+{
+	static const size_t sizes[] = { 4096, 64 << 10, 1 << 20, 16 << 20, 64 << 20 };
+	int nsz = quick ? 3 : 5, si, r, m, op, k;
+	char *scratch = map_populated(64 << 20);
+
+	for (op = 0; op < 2; op++) {
+		for (si = 0; si < nsz; si++) {
+			int reps = sizes[si] <= (1 << 20) ? 16 : 1, n[3] = { 0, 0, 0 };
+			static double v[3][64 * 16];
+			char key[32];
+
+			for (r = 0; r < runs; r++) {
+				for (m = 0; m < 3; m++) {
+					int mode = (r + m) % 3;
+
+					for (k = 0; k < reps; k++) {
+						char *p = map_populated(sizes[si]);
+						int fd = mirror(mode, p, sizes[si], scratch);
+						uint64_t t0 = now_ns();
+
+						if (op == 0)
+							munmap(p, sizes[si]);
+						else
+							mprotect(p, sizes[si], PROT_READ);
+						v[mode][n[mode]++] = (now_ns() - t0) / 1000.0;
+						if (op == 1)
+							munmap(p, sizes[si]);
+						if (fd >= 0)
+							close(fd);
+					}
+				}
+			}
+			if (sizes[si] >= 1 << 20)
+				snprintf(key, sizeof(key), "%zu MiB", sizes[si] >> 20);
+			else
+				snprintf(key, sizeof(key), "%zu KiB", sizes[si] >> 10);
+			for (m = 0; m < 3; m++)
+				record(op ? "mprotect" : "munmap", key, mode_name[m], "us", v[m], n[m]);
+		}
+	}
+	munmap(scratch, 64 << 20);
+}
+
+/* Fault-in: a device read of a fresh 16 MiB range, rmirror vs dmirror. */
+static void bench_faultin(void)
+{
+	size_t len = (quick ? 4 : 16) << 20;
+	char *scratch = map_populated(len);
+	double v[3][64];
+	int r, m;
+
+	for (r = 0; r < runs; r++) {
+		for (m = 1; m <= 2; m++) {
+			int mode = 1 + (r + m) % 2, fd;
+			char *p = map_populated(len);
+			uint64_t t0 = 0, t1;
+
+			if (mode == RMIRROR) {
+				struct rmirror_range rr = { .addr = (uintptr_t)p, .len = len };
+
+				fd = open("/dev/rmirror", O_RDWR);
+				t0 = now_ns();
+				if (fd < 0 || ioctl(fd, RMIRROR_IOC_MIRROR, &rr) < 0)
+					die("rmirror MIRROR");
+			} else {
+				struct hmm_dmirror_cmd cmd = {
+					.addr = (uintptr_t)p, .ptr = (uintptr_t)scratch, .npages = len / PAGE_SZ,
+				};
+
+				fd = open("/dev/hmm_dmirror0", O_RDWR);
+				t0 = now_ns();
+				if (fd < 0 || ioctl(fd, HMM_DMIRROR_READ, &cmd) < 0)
+					die("dmirror READ");
+			}
+			t1 = now_ns();
+			v[mode][r] = (len / PAGE_SZ) / ((t1 - t0) / 1e9);
+			close(fd);
+			munmap(p, len);
+		}
+	}
+	record("fault-in", "16 MiB, pages/s", "dmirror", "pages/s", v[DMIRROR], runs);
+	record("fault-in", "16 MiB, pages/s", "rmirror", "pages/s", v[RMIRROR], runs);
+	munmap(scratch, len);
+}
+
+/* Young harvesting: one page_idle pass (mark idle, read back) per page. */
+static void bench_young(void)
+{
+	size_t npages = quick ? 1024 : 4096, len = npages * PAGE_SZ, i;
+	uint64_t *pfn = calloc(npages, sizeof(*pfn)), lo, hi, *bits;
+	double v[3][64];
+	int r, m, idle, pm;
+
+	idle = open("/sys/kernel/mm/page_idle/bitmap", O_RDWR);
+	pm = open("/proc/self/pagemap", O_RDONLY);
+	if (idle < 0 || pm < 0 || !pfn)
+		die("page_idle");
+	for (r = 0; r < runs; r++) {
+		for (m = 0; m < 2; m++) {
+			int mode = (r + m) % 2 ? RMIRROR : NONE, fd;
+			char *p = map_populated(len);
+			char *buf = malloc(1 << 20);
+			size_t words;
+			uint64_t t0;
+
+			/* Drain the per-CPU LRU batches: page_idle sees LRU pages only. */
+			write_file("/proc/sys/vm/compact_memory", "1");
+			fd = mirror(mode, p, len, NULL);
+			lo = UINT64_MAX;
+			hi = 0;
+			for (i = 0; i < npages; i++) {
+				uint64_t e;
+
+				if (pread(pm, &e, 8, ((uintptr_t)p / PAGE_SZ + i) * 8) != 8)
+					die("pagemap");
+				pfn[i] = e & ((1ULL << 55) - 1);
+				lo = pfn[i] < lo ? pfn[i] : lo;
+				hi = pfn[i] > hi ? pfn[i] : hi;
+			}
+			lo &= ~63ULL;
+			words = (hi - lo) / 64 + 1;
+			bits = calloc(words, 8);
+			for (i = 0; i < npages; i++)
+				bits[(pfn[i] - lo) / 64] |= 1ULL << (pfn[i] % 64);
+			/* The device touches every page. */
+			if (mode == RMIRROR)
+				for (i = 0; i < len; i += 1 << 20) {
+					struct rmirror_rw rw = { .addr = (uintptr_t)p + i, .buf = (uintptr_t)buf,
+								 .len = 1 << 20 };
+
+					ioctl(fd, RMIRROR_IOC_READ, &rw);
+				}
+			t0 = now_ns();
+			if (pwrite(idle, bits, words * 8, lo / 64 * 8) < 0)
+				die("page_idle write");
+			if (pread(idle, bits, words * 8, lo / 64 * 8) < 0)
+				die("page_idle read");
+			v[mode][r] = (double)(now_ns() - t0) / npages;
+			free(bits);
+			free(buf);
+			if (fd >= 0)
+				close(fd);
+			munmap(p, len);
+		}
+	}
+	record("young", "page_idle pass", "no mirror", "ns/page", v[NONE], runs);
+	record("young", "page_idle pass", "rmirror", "ns/page", v[RMIRROR], runs);
+	close(idle);
+	close(pm);
+	free(pfn);
+}
+
+int main(int argc, char **argv)
+{
+	int opt;
+
+	while ((opt = getopt(argc, argv, "r:qg:")) != -1) {
+		switch (opt) {
+		case 'r': runs = atoi(optarg); break;
+		case 'q': quick = 1; break;
+		case 'g': groups = optarg; break;
+		default:
+			fprintf(stderr, "usage: %s [-r RUNS] [-q] [-g GROUPS] OUT.json\n", argv[0]);
+			return 2;
+		}
+	}
+	if (optind != argc - 1 || runs < 1 || runs > 64) {
+		fprintf(stderr, "usage: %s [-r RUNS (1..64)] [-q] [-g GROUPS] OUT.json\n", argv[0]);
+		return 2;
+	}
+	out = fopen(argv[optind], "w");
+	bench_fd = open("/dev/rmm_bench", O_RDWR);
+	if (!out || bench_fd < 0)
+		die("open");
+	fprintf(out, "{\"runs\": %d, \"quick\": %d, \"records\": [", runs, quick);
+
+	if (want("ops")) {
+		fprintf(stderr, "rmm_bench: pools: alloc+free\n");
+		bench_ops(RMM_BENCH_ALLOC_FREE, "alloc+free");
+		fprintf(stderr, "rmm_bench: pools: write+read\n");
+		bench_ops(RMM_BENCH_WRITE_READ, "write+read");
+	}
+	if (want("memory")) {
+		fprintf(stderr, "rmm_bench: pools: memory\n");
+		bench_memory();
+	}
+	if (want("migration")) {
+		fprintf(stderr, "rmm_bench: pools: migration\n");
+		bench_migration();
+	}
+	if (want("notifier")) {
+		fprintf(stderr, "rmm_bench: notifiers: munmap, mprotect\n");
+		bench_notifier();
+	}
+	if (want("faultin")) {
+		fprintf(stderr, "rmm_bench: notifiers: fault-in\n");
+		bench_faultin();
+	}
+	if (want("young")) {
+		fprintf(stderr, "rmm_bench: notifiers: young\n");
+		bench_young();
+	}
+
+	fprintf(out, "\n]}\n");
+	fclose(out);
+	return 0;
+}

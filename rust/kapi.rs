@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: GPL-2.0
+
+// Copyright (C) 2026 The rmm authors.
+
+//! A kernel API for object pools: lets C modules use a Rust pool.
+//!
+//! zsmalloc's users (zram, zswap) call it through plain C functions on an
+//! opaque `struct zs_pool *`. A Rust pool that implements [`ObjectPool`] gets
+//! the same shape with [`export_object_pool!`]: one `extern "C"` function per
+//! operation on an opaque pointer, under names the module chooses, which its C
+//! shim exports with `EXPORT_SYMBOL_GPL()` and declares in a header.
+//!
+//! # Safety contract of the C API
+//!
+//! The pool pointer must come from the module's create function and not have
+//! been passed to its destroy function yet. Buffers must be valid for `len`
+//! bytes, and may be `NULL` only when `len` is 0. The functions may sleep.
+
+/// An object pool usable from C through [`export_object_pool!`].
+pub trait ObjectPool: Send + Sync + Sized + 'static {
+    /// Makes a new, empty pool.
+    fn create() -> kernel::error::Result<kernel::sync::Arc<Self>>;
+    /// Frees every object (the C destroy function then drops the pool).
+    fn destroy(&self);
+    /// Allocates an object of `size` bytes; returns its handle (never 0).
+    /// Like `zs_malloc()`, the contents are undefined until written.
+    fn alloc(this: kernel::sync::ArcBorrow<'_, Self>, size: usize) -> kernel::error::Result<u64>;
+    /// Frees an object.
+    fn free(&self, handle: u64) -> kernel::error::Result;
+    /// Writes `data` at `offset` of an object.
+    fn write(&self, handle: u64, offset: usize, data: &[u8]) -> kernel::error::Result;
+    /// Reads `out.len()` bytes at `offset` of an object.
+    fn read(&self, handle: u64, offset: usize, out: &mut [u8]) -> kernel::error::Result;
+    /// Pages the pool holds.
+    fn total_pages(&self) -> u64;
+    /// Internal compaction; returns the pages freed.
+    fn compact(&self) -> u64;
+}
+
+/// Exports an [`ObjectPool`] as C functions with the given names:
+///
+/// ```ignore
+/// rmm::kapi::export_object_pool!(Pool {
+///     create: rzpool_create, destroy: rzpool_destroy, malloc: rzpool_malloc,
+///     free: rzpool_free, write: rzpool_write, read: rzpool_read,
+///     total_pages: rzpool_total_pages, compact: rzpool_compact,
+/// });
+/// ```
+///
+/// The C prototypes (see `samples/rzpool/rzpool_kapi.h`):
+///
+/// ```c
+/// struct pool *create(void);                     /* NULL on failure */
+/// void destroy(struct pool *);
+/// u64 malloc(struct pool *, size_t size);        /* 0 on failure */
+/// int free(struct pool *, u64 handle);
+/// int write(struct pool *, u64 handle, size_t offset, const void *src, size_t len);
+/// int read(struct pool *, u64 handle, size_t offset, void *dst, size_t len);
+/// unsigned long total_pages(struct pool *);
+/// unsigned long compact(struct pool *);
+/// ```
+#[allow(unused_macros)]
+macro_rules! export_object_pool {
+    ($ty:ty {
+        create: $create:ident, destroy: $destroy:ident, malloc: $malloc:ident,
+        free: $free:ident, write: $write:ident, read: $read:ident,
+        total_pages: $pages:ident, compact: $compact:ident $(,)?
+    }) => {
+        const _: () = {
+            use ::core::ffi::c_void;
+            use ::kernel::{
+                error::code::EINVAL,
+                ffi::c_int,
+                sync::{Arc, ArcBorrow},
+                types::ForeignOwnable,
+            };
+            use $crate::rmm::kapi::ObjectPool;
+
+            /// # Safety
+            ///
+            /// `pool` comes from the create function and is not destroyed.
+            unsafe fn pool<'a>(pool: *mut c_void) -> ArcBorrow<'a, $ty> {
+                // SAFETY: `pool` came from `Arc::into_foreign()` in `create`, and lives
+                // until `destroy` (contract).
+                unsafe { <Arc<$ty> as ForeignOwnable>::borrow(pool) }
+            }
+
+            #[no_mangle]
+            extern "C" fn $create() -> *mut c_void {
+                match <$ty as ObjectPool>::create() {
+                    Ok(p) => p.into_foreign().cast_mut(),
+                    Err(_) => ::core::ptr::null_mut(),
+                }
+            }
+
+            /// # Safety
+            ///
+            /// See the module documentation.
+            #[no_mangle]
+            unsafe extern "C" fn $destroy(p: *mut c_void) {
+                // SAFETY: `p` is a live pool (contract).
+                <$ty as ObjectPool>::destroy(&*unsafe { pool(p) });
+                // SAFETY: made by `into_foreign()` in `create`; this is its last use.
+                drop(unsafe { <Arc<$ty> as ForeignOwnable>::from_foreign(p) });
+            }
+
+            /// # Safety
+            ///
+            /// See the module documentation.
+            #[no_mangle]
+            unsafe extern "C" fn $malloc(p: *mut c_void, size: usize) -> u64 {
+                // SAFETY: `p` is a live pool (contract).
+                <$ty as ObjectPool>::alloc(unsafe { pool(p) }, size).unwrap_or(0)
+            }
+
+            /// # Safety
+            ///
+            /// See the module documentation.
+            #[no_mangle]
+            unsafe extern "C" fn $free(p: *mut c_void, handle: u64) -> c_int {
+                // SAFETY: `p` is a live pool (contract).
+                match <$ty as ObjectPool>::free(&*unsafe { pool(p) }, handle) {
+                    Ok(()) => 0,
+                    Err(e) => e.to_errno(),
+                }
+            }
+
+            /// # Safety
+            ///
+            /// See the module documentation.
+            #[no_mangle]
+            unsafe extern "C" fn $write(
+                p: *mut c_void,
+                handle: u64,
+                offset: usize,
+                src: *const c_void,
+                len: usize,
+            ) -> c_int {
+                if src.is_null() || len == 0 {
+                    return EINVAL.to_errno();
+                }
+                // SAFETY: `src` is valid for `len` bytes (contract) and not null.
+                let data = unsafe { ::core::slice::from_raw_parts(src.cast::<u8>(), len) };
+                // SAFETY: `p` is a live pool (contract).
+                match <$ty as ObjectPool>::write(&*unsafe { pool(p) }, handle, offset, data) {
+                    Ok(()) => 0,
+                    Err(e) => e.to_errno(),
+                }
+            }
+
+            /// # Safety
+            ///
+            /// See the module documentation.
+            #[no_mangle]
+            unsafe extern "C" fn $read(
+                p: *mut c_void,
+                handle: u64,
+                offset: usize,
+                dst: *mut c_void,
+                len: usize,
+            ) -> c_int {
+                if dst.is_null() || len == 0 {
+                    return EINVAL.to_errno();
+                }
+                // SAFETY: `dst` is valid for `len` bytes (contract), not null, ours alone.
+                let out = unsafe { ::core::slice::from_raw_parts_mut(dst.cast::<u8>(), len) };
+                // SAFETY: `p` is a live pool (contract).
+                match <$ty as ObjectPool>::read(&*unsafe { pool(p) }, handle, offset, out) {
+                    Ok(()) => 0,
+                    Err(e) => e.to_errno(),
+                }
+            }
+
+            /// # Safety
+            ///
+            /// See the module documentation.
+            #[no_mangle]
+            unsafe extern "C" fn $pages(p: *mut c_void) -> usize {
+                // SAFETY: `p` is a live pool (contract).
+                <$ty as ObjectPool>::total_pages(&*unsafe { pool(p) }) as usize
+            }
+
+            /// # Safety
+            ///
+            /// See the module documentation.
+            #[no_mangle]
+            unsafe extern "C" fn $compact(p: *mut c_void) -> usize {
+                // SAFETY: `p` is a live pool (contract).
+                <$ty as ObjectPool>::compact(&*unsafe { pool(p) }) as usize
+            }
+        };
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use export_object_pool;

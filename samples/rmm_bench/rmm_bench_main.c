@@ -1,0 +1,609 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Copyright (C) 2026 The rmm authors.
+ *
+ * rmm_bench: in-kernel benchmarks of rzpool against zsmalloc.
+ *
+ * Both pools sit behind one table of operations, so the loops, the timing
+ * and the size stream are the same code for each: zsmalloc through the
+ * kernel's own zs_*() API (as zram uses it), rzpool through its in-kernel
+ * API (rzpool_kapi.h). Nothing goes through a system call inside a timed
+ * loop. User space (bench/) runs the tests in alternation and computes the
+ * statistics; /dev/rmm_bench (root only) runs one test per ioctl.
+ *
+ * Lock order: bench_mutex (one test at a time), then the pools' own locks.
+ */
+
+#include <linux/completion.h>
+#include <linux/highmem.h>
+#include <linux/kthread.h>
+#include <linux/miscdevice.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/zsmalloc.h>
+
+#include "../rzpool/rzpool_kapi.h"
+#include "rmm_bench_uapi.h"
+
+/* One pool of either kind. */
+struct pool_ops {
+	const char *name;
+	void *(*create)(void);
+	void (*destroy)(void *pool);
+	u64 (*malloc)(void *pool, size_t size);		/* 0 on failure */
+	void (*free)(void *pool, u64 handle);
+	void (*write)(void *pool, u64 handle, const void *src, size_t len);
+	void (*read)(void *pool, u64 handle, void *dst, size_t len);
+	unsigned long (*total_pages)(void *pool);
+	unsigned long (*compact)(void *pool);
+};
+
+/* --- zsmalloc, as zram uses it --- */
+
+static void *zs_op_create(void)
+{
+	return zs_create_pool("rmm_bench");
+}
+
+static void zs_op_destroy(void *pool)
+{
+	zs_destroy_pool(pool);
+}
+
+static u64 zs_op_malloc(void *pool, size_t size)
+{
+	unsigned long h = zs_malloc(pool, size, GFP_NOIO | __GFP_HIGHMEM | __GFP_MOVABLE);
+
+	return IS_ERR_VALUE(h) ? 0 : h;
+}
+
+static void zs_op_free(void *pool, u64 handle)
+{
+	zs_free(pool, handle);
+}
+
+static void zs_op_write(void *pool, u64 handle, const void *src, size_t len)
+{
+	void *dst = zs_map_object(pool, handle, ZS_MM_WO);
+
+	memcpy(dst, src, len);
+	zs_unmap_object(pool, handle);
+}
+
+static void zs_op_read(void *pool, u64 handle, void *dst, size_t len)
+{
+	void *src = zs_map_object(pool, handle, ZS_MM_RO);
+
+	memcpy(dst, src, len);
+	zs_unmap_object(pool, handle);
+}
+
+static unsigned long zs_op_total_pages(void *pool)
+{
+	return zs_get_total_pages(pool);
+}
+
+static unsigned long zs_op_compact(void *pool)
+{
+	return zs_compact(pool);
+}
+
+/* --- rzpool, through its in-kernel API --- */
+
+static void *rz_op_create(void)
+{
+	return rzpool_create();
+}
+
+static void rz_op_destroy(void *pool)
+{
+	rzpool_destroy(pool);
+}
+
+static u64 rz_op_malloc(void *pool, size_t size)
+{
+	return rzpool_malloc(pool, size);
+}
+
+static void rz_op_free(void *pool, u64 handle)
+{
+	rzpool_free(pool, handle);
+}
+
+static void rz_op_write(void *pool, u64 handle, const void *src, size_t len)
+{
+	rzpool_write(pool, handle, 0, src, len);
+}
+
+static void rz_op_read(void *pool, u64 handle, void *dst, size_t len)
+{
+	rzpool_read(pool, handle, 0, dst, len);
+}
+
+static unsigned long rz_op_total_pages(void *pool)
+{
+	return rzpool_total_pages(pool);
+}
+
+static unsigned long rz_op_compact(void *pool)
+{
+	return rzpool_compact(pool);
+}
+
+static const struct pool_ops pools[] = {
+	[RMM_BENCH_ZSMALLOC] = {
+		"zsmalloc", zs_op_create, zs_op_destroy, zs_op_malloc, zs_op_free,
+		zs_op_write, zs_op_read, zs_op_total_pages, zs_op_compact,
+	},
+	[RMM_BENCH_RZPOOL] = {
+		"rzpool", rz_op_create, rz_op_destroy, rz_op_malloc, rz_op_free,
+		rz_op_write, rz_op_read, rz_op_total_pages, rz_op_compact,
+	},
+};
+
+/*
+ * The size stream: a fixed size, or sizes spread over 32 .. PAGE_SIZE bytes
+ * from a seeded xorshift, the same for both pools.
+ */
+static u32 next_size(u32 fixed, u64 *state)
+{
+	u64 x = *state;
+
+	if (fixed)
+		return fixed;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	*state = x;
+	return 32 + x % (PAGE_SIZE - 32 + 1);
+}
+
+/* Contents of object i of a kept pool, checked when it is drained. */
+static void fill_obj(u8 *buf, u32 len, u64 i)
+{
+	memset(buf, (u8)(i * 31 + 7), len);
+	memcpy(buf, &i, min_t(u32, len, sizeof(i)));
+}
+
+/* One thread's share of a timed test. */
+struct worker {
+	const struct rmm_bench_req *req;
+	const struct pool_ops *ops;
+	void *pool;
+	int id;
+	u64 ns[RMM_BENCH_MAX_BATCHES];
+	int ret;
+	atomic_t *start;
+	struct completion done;
+};
+
+static int run_alloc_free(struct worker *w, u64 *h, u32 *sz)
+{
+	const struct rmm_bench_req *req = w->req;
+	u64 state = req->seed + w->id;
+	u32 b, i;
+
+	for (i = 0; i < req->nr_objs; i++)
+		sz[i] = next_size(req->size, &state);
+	for (b = 0; b < req->batches; b++) {
+		u64 t0 = ktime_get_ns();
+
+		for (i = 0; i < req->nr_objs; i++) {
+			h[i] = w->ops->malloc(w->pool, sz[i]);
+			if (!h[i])
+				return -ENOMEM;
+		}
+		for (i = 0; i < req->nr_objs; i++)
+			w->ops->free(w->pool, h[i]);
+		w->ns[b] = ktime_get_ns() - t0;
+		cond_resched();
+	}
+	return 0;
+}
+
+static int run_write_read(struct worker *w, u64 *h, u32 *sz)
+{
+	const struct rmm_bench_req *req = w->req;
+	u64 state = req->seed + w->id;
+	u8 *src, *dst;
+	u32 b, i;
+	int ret = 0;
+
+	src = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	dst = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!src || !dst) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	get_random_bytes(src, PAGE_SIZE);
+	for (i = 0; i < req->nr_objs; i++) {
+		sz[i] = next_size(req->size, &state);
+		h[i] = w->ops->malloc(w->pool, sz[i]);
+		if (!h[i]) {
+			ret = -ENOMEM;
+			goto free;
+		}
+	}
+	for (b = 0; b < req->batches; b++) {
+		u64 t0 = ktime_get_ns();
+
+		for (i = 0; i < req->nr_objs; i++) {
+			w->ops->write(w->pool, h[i], src, sz[i]);
+			w->ops->read(w->pool, h[i], dst, sz[i]);
+		}
+		w->ns[b] = ktime_get_ns() - t0;
+		/* Not timed: the pool returned what it was given. */
+		if (memcmp(src, dst, sz[req->nr_objs - 1]))
+			ret = -EILSEQ;
+		cond_resched();
+	}
+free:
+	while (i--)
+		w->ops->free(w->pool, h[i]);
+out:
+	kfree(src);
+	kfree(dst);
+	return ret;
+}
+
+static int worker_run(struct worker *w)
+{
+	u64 *h = kvmalloc_array(w->req->nr_objs, sizeof(*h), GFP_KERNEL);
+	u32 *sz = kvmalloc_array(w->req->nr_objs, sizeof(*sz), GFP_KERNEL);
+	int ret = -ENOMEM;
+
+	/* Start together: a two-thread run measures contention. */
+	atomic_dec(w->start);
+	while (atomic_read(w->start) > 0)
+		cpu_relax();
+	if (h && sz) {
+		if (w->req->test == RMM_BENCH_ALLOC_FREE)
+			ret = run_alloc_free(w, h, sz);
+		else
+			ret = run_write_read(w, h, sz);
+	}
+	kvfree(h);
+	kvfree(sz);
+	return ret;
+}
+
+static int worker_thread(void *arg)
+{
+	struct worker *w = arg;
+
+	w->ret = worker_run(w);
+	complete(&w->done);
+	return 0;
+}
+
+/* ALLOC_FREE and WRITE_READ: threads on one pool, ns per batch each. */
+static int run_timed(struct rmm_bench_req *req, const struct pool_ops *ops)
+{
+	struct worker *w;
+	atomic_t start;
+	void *pool;
+	int t, ret = 0;
+
+	w = kcalloc(req->threads, sizeof(*w), GFP_KERNEL);
+	pool = ops->create();
+	if (!w || !pool) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	atomic_set(&start, req->threads);
+	for (t = 0; t < req->threads; t++) {
+		w[t] = (struct worker){ .req = req, .ops = ops, .pool = pool, .id = t, .start = &start };
+		init_completion(&w[t].done);
+	}
+	/* Thread 0 runs here; the others in kthreads. */
+	for (t = 1; t < req->threads; t++) {
+		struct task_struct *k = kthread_run(worker_thread, &w[t], "rmm_bench/%d", t);
+
+		if (IS_ERR(k)) {
+			/* Let the started ones go, then report the failure. */
+			atomic_sub(req->threads - t, &start);
+			ret = PTR_ERR(k);
+			req->threads = t;
+			break;
+		}
+	}
+	w[0].ret = worker_run(&w[0]);
+	for (t = 1; t < req->threads; t++)
+		wait_for_completion(&w[t].done);
+	for (t = 0; t < req->threads; t++) {
+		memcpy(req->ns[t], w[t].ns, sizeof(w[t].ns));
+		if (!ret)
+			ret = w[t].ret;
+	}
+out:
+	if (pool)
+		ops->destroy(pool);
+	kfree(w);
+	return ret;
+}
+
+/* MEMORY: fill, free every other object, compact; count pages. */
+static int run_memory(struct rmm_bench_req *req, const struct pool_ops *ops)
+{
+	size_t cap = 1 << 16, n = 0, i;
+	u64 state = req->seed, stored = 0;
+	u64 *h = NULL;
+	u32 *sz = NULL;
+	u8 *buf;
+	void *pool;
+	int ret = 0;
+
+	buf = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	pool = ops->create();
+	h = kvmalloc_array(cap, sizeof(*h), GFP_KERNEL);
+	sz = kvmalloc_array(cap, sizeof(*sz), GFP_KERNEL);
+	if (!buf || !pool || !h || !sz) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	while (stored < req->bytes && n < cap) {
+		sz[n] = next_size(req->size, &state);
+		h[n] = ops->malloc(pool, sz[n]);
+		if (!h[n]) {
+			ret = -ENOMEM;
+			goto free;
+		}
+		fill_obj(buf, sz[n], n);
+		ops->write(pool, h[n], buf, sz[n]);
+		stored += sz[n++];
+		cond_resched();
+	}
+	req->pages_full = ops->total_pages(pool);
+	req->stored_full = stored;
+	for (i = 0; i < n; i += 2) {
+		ops->free(pool, h[i]);
+		stored -= sz[i];
+	}
+	req->stored = stored;
+	req->objs = n / 2;
+	req->pages_before = ops->total_pages(pool);
+	ops->compact(pool);
+	req->pages_after = ops->total_pages(pool);
+free:
+	for (i = 1; i < n; i += 2)
+		ops->free(pool, h[i]);
+out:
+	if (pool)
+		ops->destroy(pool);
+	kvfree(h);
+	kvfree(sz);
+	kfree(buf);
+	return ret;
+}
+
+/* The pool FILL keeps for user space to migrate, and DRAIN checks. */
+static struct {
+	const struct pool_ops *ops;
+	void *pool;
+	u64 *h;
+	u32 *sz;
+	size_t n;
+} kept;
+
+static void kept_free(void)
+{
+	if (kept.pool)
+		kept.ops->destroy(kept.pool);
+	kvfree(kept.h);
+	kvfree(kept.sz);
+	memset(&kept, 0, sizeof(kept));
+}
+
+static int run_fill(struct rmm_bench_req *req, const struct pool_ops *ops)
+{
+	const u64 step = 4 << 20;
+	size_t cap = req->bytes / 32 + 1;
+	u64 state = req->seed, stored = 0, next_frag = step;
+	LIST_HEAD(frag);
+	struct page *p, *tmp;
+	u8 *buf;
+	int ret = 0;
+
+	if (kept.pool)
+		return -EBUSY;
+	buf = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	kept.ops = ops;
+	kept.pool = ops->create();
+	kept.h = kvmalloc_array(cap, sizeof(*kept.h), GFP_KERNEL);
+	kept.sz = kvmalloc_array(cap, sizeof(*kept.sz), GFP_KERNEL);
+	if (!buf || !kept.pool || !kept.h || !kept.sz) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	while (stored < req->bytes && kept.n < cap) {
+		size_t i = kept.n;
+
+		kept.sz[i] = next_size(req->size, &state);
+		kept.h[i] = ops->malloc(kept.pool, kept.sz[i]);
+		if (!kept.h[i]) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		fill_obj(buf, kept.sz[i], i);
+		ops->write(kept.pool, kept.h[i], buf, kept.sz[i]);
+		stored += kept.sz[kept.n++];
+		/* Every 4 MiB, 4 MiB of movable pages between the pool's. */
+		if (stored >= next_frag) {
+			int j;
+
+			for (j = 0; j < step / PAGE_SIZE; j++) {
+				p = alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN);
+				if (p)
+					list_add(&p->lru, &frag);
+			}
+			next_frag += step;
+			cond_resched();
+		}
+	}
+	req->stored_full = stored;
+	req->objs = kept.n;
+	req->pages_full = ops->total_pages(kept.pool);
+out:
+	/* The holes: free the pages between the pool's. */
+	list_for_each_entry_safe(p, tmp, &frag, lru) {
+		list_del(&p->lru);
+		__free_page(p);
+	}
+	kfree(buf);
+	if (ret)
+		kept_free();
+	return ret;
+}
+
+static int run_drain(struct rmm_bench_req *req)
+{
+	u8 *want, *got;
+	size_t i;
+
+	if (!kept.pool)
+		return -ENOENT;
+	want = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	got = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!want || !got) {
+		kfree(want);
+		kfree(got);
+		return -ENOMEM;
+	}
+	req->objs = kept.n;
+	req->pages_full = kept.ops->total_pages(kept.pool);
+	for (i = 0; i < kept.n; i++) {
+		fill_obj(want, kept.sz[i], i);
+		kept.ops->read(kept.pool, kept.h[i], got, kept.sz[i]);
+		if (memcmp(want, got, kept.sz[i]))
+			req->errors++;
+		kept.ops->free(kept.pool, kept.h[i]);
+		cond_resched();
+	}
+	kept_free();
+	kfree(want);
+	kfree(got);
+	return 0;
+}
+
+/* COPY_PAGE: the floor a page migration cannot beat. */
+static int run_copy_page(struct rmm_bench_req *req)
+{
+	struct page *src = alloc_page(GFP_HIGHUSER_MOVABLE);
+	struct page *dst = alloc_page(GFP_HIGHUSER_MOVABLE);
+	u32 b, i;
+
+	if (!src || !dst) {
+		if (src)
+			__free_page(src);
+		if (dst)
+			__free_page(dst);
+		return -ENOMEM;
+	}
+	for (b = 0; b < req->batches; b++) {
+		u64 t0 = ktime_get_ns();
+
+		for (i = 0; i < req->nr_objs; i++)
+			copy_highpage(dst, src);
+		req->ns[0][b] = ktime_get_ns() - t0;
+		cond_resched();
+	}
+	__free_page(src);
+	__free_page(dst);
+	return 0;
+}
+
+static DEFINE_MUTEX(bench_mutex);
+
+static int bench_check(const struct rmm_bench_req *req)
+{
+	if (req->pool >= ARRAY_SIZE(pools) || req->test > RMM_BENCH_COPY_PAGE)
+		return -EINVAL;
+	if (req->size > PAGE_SIZE || !req->threads || req->threads > RMM_BENCH_MAX_THREADS)
+		return -EINVAL;
+	if (!req->batches || req->batches > RMM_BENCH_MAX_BATCHES)
+		return -EINVAL;
+	if (!req->nr_objs || req->nr_objs > (1 << 20))
+		return -EINVAL;
+	if (req->bytes > (1ULL << 31))
+		return -EINVAL;
+	return 0;
+}
+
+static long bench_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct rmm_bench_req *req;
+	int ret;
+
+	if (cmd != RMM_BENCH_RUN)
+		return -ENOTTY;
+	req = memdup_user((void __user *)arg, sizeof(*req));
+	if (IS_ERR(req))
+		return PTR_ERR(req);
+	ret = bench_check(req);
+	if (ret)
+		goto out;
+	memset(req->ns, 0, sizeof(req->ns));
+	req->pages_full = req->pages_before = req->pages_after = 0;
+	req->stored_full = req->stored = req->objs = req->errors = 0;
+
+	mutex_lock(&bench_mutex);
+	switch (req->test) {
+	case RMM_BENCH_ALLOC_FREE:
+	case RMM_BENCH_WRITE_READ:
+		ret = run_timed(req, &pools[req->pool]);
+		break;
+	case RMM_BENCH_MEMORY:
+		ret = run_memory(req, &pools[req->pool]);
+		break;
+	case RMM_BENCH_FILL:
+		ret = run_fill(req, &pools[req->pool]);
+		break;
+	case RMM_BENCH_DRAIN:
+		ret = run_drain(req);
+		break;
+	case RMM_BENCH_COPY_PAGE:
+		ret = run_copy_page(req);
+		break;
+	}
+	mutex_unlock(&bench_mutex);
+	if (!ret && copy_to_user((void __user *)arg, req, sizeof(*req)))
+		ret = -EFAULT;
+out:
+	kfree(req);
+	return ret;
+}
+
+static const struct file_operations bench_fops = {
+	.owner = THIS_MODULE,
+	.unlocked_ioctl = bench_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};
+
+static struct miscdevice bench_dev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "rmm_bench",
+	.fops = &bench_fops,
+	.mode = 0600,
+};
+
+static int __init bench_init(void)
+{
+	return misc_register(&bench_dev);
+}
+
+static void __exit bench_exit(void)
+{
+	misc_deregister(&bench_dev);
+	mutex_lock(&bench_mutex);
+	kept_free();
+	mutex_unlock(&bench_mutex);
+}
+
+module_init(bench_init);
+module_exit(bench_exit);
+MODULE_AUTHOR("The rmm authors");
+MODULE_DESCRIPTION("rmm: in-kernel benchmarks of rzpool against zsmalloc");
+MODULE_LICENSE("GPL");

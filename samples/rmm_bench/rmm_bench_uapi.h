@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * Copyright (C) 2026 The rmm authors.
+ *
+ * ioctl interface of /dev/rmm_bench: in-kernel benchmarks of rzpool against
+ * zsmalloc through the same harness. Shared with bench/.
+ */
+#ifndef _RMM_BENCH_UAPI_H
+#define _RMM_BENCH_UAPI_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+enum rmm_bench_pool {
+	RMM_BENCH_ZSMALLOC,
+	RMM_BENCH_RZPOOL,
+};
+
+enum rmm_bench_test {
+	/* Per batch: nr_objs allocations, then nr_objs frees; ns per pair. */
+	RMM_BENCH_ALLOC_FREE,
+	/* nr_objs objects; per batch: write then read each; ns per pair. */
+	RMM_BENCH_WRITE_READ,
+	/* Fill bytes of the size stream, free half (every other object); pages
+	 * before and after the pool's own compaction. */
+	RMM_BENCH_MEMORY,
+	/* Fill a pool kept by the module with bytes of the size stream,
+	 * interleaved with pages that are then freed (fragmentation). */
+	RMM_BENCH_FILL,
+	/* Check and free the kept pool. */
+	RMM_BENCH_DRAIN,
+	/* Per batch: nr_objs copy_page() calls; ns per copy. */
+	RMM_BENCH_COPY_PAGE,
+};
+
+#define RMM_BENCH_MAX_BATCHES 64
+#define RMM_BENCH_MAX_THREADS 2
+
+struct rmm_bench_req {
+	__u32 pool;		/* enum rmm_bench_pool */
+	__u32 test;		/* enum rmm_bench_test */
+	__u32 size;		/* object size; 0: the mixed stream */
+	__u32 threads;		/* 1 .. RMM_BENCH_MAX_THREADS, each on the same pool */
+	__u32 nr_objs;		/* objects (or copies) per batch */
+	__u32 batches;		/* 1 .. RMM_BENCH_MAX_BATCHES */
+	__u64 bytes;		/* MEMORY, FILL: bytes to store */
+	__u64 seed;		/* of the mixed stream */
+	/* out */
+	__u64 ns[RMM_BENCH_MAX_THREADS][RMM_BENCH_MAX_BATCHES];	/* per batch */
+	__u64 pages_full;	/* MEMORY, FILL: pool pages when filled */
+	__u64 pages_before;	/* MEMORY: after freeing half, before compaction */
+	__u64 pages_after;	/* MEMORY: after compaction */
+	__u64 stored_full;	/* MEMORY, FILL: bytes stored when filled */
+	__u64 stored;		/* MEMORY: bytes stored after freeing half */
+	__u64 objs;		/* MEMORY, FILL: objects stored */
+	__u64 errors;		/* DRAIN: objects whose contents were wrong */
+};
+
+#define RMM_BENCH_RUN	_IOWR('B', 0x00, struct rmm_bench_req)
+
+#endif /* _RMM_BENCH_UAPI_H */
