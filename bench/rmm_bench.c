@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "rmm_bench_uapi.h"
+#include "rmm_selftest.h"
 #include "rmirror_uapi.h"
 #include "test_hmm_uapi.h"
 
@@ -81,31 +82,6 @@ static void record(const char *group, const char *key, const char *side, const c
 	fprintf(out, "]}");
 	first_record = 0;
 	fflush(out);
-}
-
-static unsigned long vmstat(const char *name)
-{
-	char line[256];
-	size_t n = strlen(name);
-	unsigned long v = 0;
-	FILE *f = fopen("/proc/vmstat", "r");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, name, n) && line[n] == ' ')
-			v = strtoul(line + n + 1, NULL, 10);
-	fclose(f);
-	return v;
-}
-
-static void write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY);
-
-	if (fd < 0 || write(fd, s, strlen(s)) < 0)
-		die(path);
-	close(fd);
 }
 
 /* --- pools, in the kernel --- */
@@ -206,7 +182,8 @@ static void bench_migration(void)
 			bench_run(&req);
 			m0 = vmstat("pgmigrate_success");
 			t0 = now_ns();
-			write_file("/proc/sys/vm/compact_memory", "1");
+			if (write_file("/proc/sys/vm/compact_memory", "1"))
+				die("compact_memory");
 			t1 = now_ns();
 			m1 = vmstat("pgmigrate_success");
 			pages[pool][r] = m1 - m0;
@@ -388,7 +365,8 @@ static void bench_young(void)
 			uint64_t t0;
 
 			/* Drain the per-CPU LRU batches: page_idle sees LRU pages only. */
-			write_file("/proc/sys/vm/compact_memory", "1");
+			if (write_file("/proc/sys/vm/compact_memory", "1"))
+				die("compact_memory");
 			fd = mirror(mode, p, len, NULL);
 			lo = UINT64_MAX;
 			hi = 0;

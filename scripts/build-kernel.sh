@@ -8,42 +8,60 @@
 #
 #   scripts/build-kernel.sh            # build if needed, print KDIR
 #   scripts/build-kernel.sh --print    # print KDIR of the current key, build nothing
+#   RMM_KERNEL=bench scripts/build-kernel.sh   # the benchmark kernel:
+#                                      # selftests/config + bench/config
 
 set -eu
 
 . "$(dirname "$0")/lib.sh"
 
-FRAGMENT=$RMM_TOP/selftests/config
+VARIANT=${RMM_KERNEL:-test}
+case $VARIANT in
+test) FRAGMENTS="$RMM_TOP/selftests/config" ;;
+bench) FRAGMENTS="$RMM_TOP/selftests/config $RMM_TOP/bench/config" ;;
+*) die "RMM_KERNEL=$VARIANT: expected test or bench" ;;
+esac
 
 cache_key() {
 	{
 		kernel_source_version
-		cat "$FRAGMENT"
+		# shellcheck disable=SC2086
+		cat $FRAGMENTS
 		rustc --version
 		"$BINDGEN" --version
 		clang-19 --version | head -n 1
 	} | sha256sum | cut -c1-12
 }
 
-# Every CONFIG_X=y/m in the fragment must be in .config as asked: Kconfig
-# drops an option silently when a dependency is missing.
+# Every option of the merged fragment must be in .config as asked (the last
+# setting of an option wins, as in Kconfig): Kconfig drops an option silently
+# when a dependency is missing.
 check_config() {
-	local out=$1 bad="" line
-	while IFS= read -r line; do
-		case "$line" in
-		CONFIG_*=*)
-			grep -qx "$line" "$out/.config" || bad="$bad $line"
-			;;
-		esac
-	done <"$FRAGMENT"
-	[ -z "$bad" ] || die "Kconfig dropped:$bad (a dependency is missing from $FRAGMENT)"
+	local out=$1 merged=$2 bad
+	bad=$(awk -v cfg="$out/.config" '
+		/^CONFIG_[A-Za-z0-9_]+=/ { split($0, a, "="); want[a[1]] = $0; next }
+		/^# CONFIG_[A-Za-z0-9_]+ is not set/ { want[$2] = "unset"; next }
+		END {
+			while ((getline line < cfg) > 0) {
+				if (line ~ /^CONFIG_/) { split(line, a, "="); have[a[1]] = line }
+			}
+			for (o in want) {
+				if (want[o] == "unset" ? (o in have) : have[o] != want[o])
+					printf " %s", (want[o] == "unset" ? "# " o " is not set" : want[o])
+			}
+		}' "$merged")
+	[ -z "$bad" ] || die "Kconfig did not take:$bad (see $FRAGMENTS)"
 }
 
 configure() {
 	local out=$1
-	log "kernel: configuring (allnoconfig + selftests/config)"
-	make -s -C "$RMM_SRC" O="$out" LLVM=-19 KCONFIG_ALLCONFIG="$FRAGMENT" allnoconfig >/dev/null
-	check_config "$out"
+	# shellcheck disable=SC2086
+	cat $FRAGMENTS >"$out/rmm.config"
+	log "kernel: configuring the $VARIANT kernel (allnoconfig + $(echo $FRAGMENTS | sed "s|$RMM_TOP/||g"))"
+	# Overrides of the bench fragment make Kconfig warn: keep that in a log.
+	make -s -C "$RMM_SRC" O="$out" LLVM=-19 KCONFIG_ALLCONFIG="$out/rmm.config" allnoconfig \
+		>"$out/config.log" 2>&1 || { cat "$out/config.log" >&2; die "kernel configuration failed"; }
+	check_config "$out" "$out/rmm.config"
 }
 
 build() {
@@ -63,6 +81,7 @@ main() {
 	[ -f "$RMM_SRC/Makefile" ] || die "no kernel source in $RMM_SRC: run scripts/setup-toolchain.sh first"
 	key=$(cache_key)
 	out=$RMM_CACHE/kernel/$(kernel_source_version)-$key
+	[ "$VARIANT" = test ] || out=$RMM_CACHE/kernel/$(kernel_source_version)-$VARIANT-$key
 	if [ "${1:-}" = --print ]; then
 		echo "$out"
 		return

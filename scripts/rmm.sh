@@ -37,19 +37,40 @@ kernel() {
 	if [ -n "${KDIR:-}" ]; then
 		log "kernel: using KDIR=$KDIR"
 	else
-		KDIR=$("$RMM_TOP/scripts/build-kernel.sh")
+		KDIR=$(RMM_KERNEL=$VARIANT "$RMM_TOP/scripts/build-kernel.sh")
 	fi
 	[ -f "$KDIR/arch/x86/boot/bzImage" ] || die "$KDIR has no arch/x86/boot/bzImage: not a built kernel tree"
 }
 
+# The benchmark kernel's modules are built in a copy of the tree, so that
+# they never replace the test kernel's in the work tree.
+build_tree() {
+	if [ "$VARIANT" = test ]; then
+		BUILD_TOP=$RMM_TOP
+		return
+	fi
+	BUILD_TOP=$RMM_CACHE/build-$VARIANT
+	mkdir -p "$BUILD_TOP"
+	# The sources (tracked, or new and not ignored), mtimes kept: make
+	# rebuilds only what changed.
+	if git -C "$RMM_TOP" rev-parse --git-dir >/dev/null 2>&1; then
+		(cd "$RMM_TOP" && git ls-files -co --exclude-standard -z | tar --null -cf - -T -) |
+			tar -C "$BUILD_TOP" -xf -
+	else
+		tar -C "$RMM_TOP" --exclude=./logs --exclude=./report -cf - . | tar -C "$BUILD_TOP" -xf -
+	fi
+	log "modules: building in $BUILD_TOP"
+}
+
 modules() {
-	make -s -C "$RMM_TOP" KDIR="$KDIR" modules >"$LOGDIR/modules.log" 2>&1 ||
+	build_tree
+	make -s -C "$BUILD_TOP" KDIR="$KDIR" modules >"$LOGDIR/modules.log" 2>&1 ||
 		{ cat "$LOGDIR/modules.log" >&2; die "module build failed (log: $LOGDIR/modules.log)"; }
-	make -s -C "$RMM_TOP/selftests" KDIR="$KDIR" >"$LOGDIR/selftests-build.log" 2>&1 ||
+	make -s -C "$BUILD_TOP/selftests" KDIR="$KDIR" >"$LOGDIR/selftests-build.log" 2>&1 ||
 		{ cat "$LOGDIR/selftests-build.log" >&2; die "selftest build failed (log: $LOGDIR/selftests-build.log)"; }
-	make -s -C "$RMM_TOP/bench" KDIR="$KDIR" >"$LOGDIR/bench-build.log" 2>&1 ||
+	make -s -C "$BUILD_TOP/bench" KDIR="$KDIR" >"$LOGDIR/bench-build.log" 2>&1 ||
 		{ cat "$LOGDIR/bench-build.log" >&2; die "benchmark build failed (log: $LOGDIR/bench-build.log)"; }
-	log "modules: $(cd "$RMM_TOP" && ls ./*.ko | tr '\n' ' ')"
+	log "modules: $(cd "$BUILD_TOP" && ls ./*.ko | tr '\n' ' ')"
 }
 
 # KVM hangs on some machines (the guest never gets past "Decompressing
@@ -79,6 +100,9 @@ main() {
 	local mode=${1:-check} summary pass fail skip
 	[ $# -gt 0 ] && shift
 	case $mode in check|run|bench) ;; *) die "usage: $0 check [TESTDIR...] | run | bench [-q] [-r RUNS]" ;; esac
+	# Benchmarks run on a kernel without lock and VM debugging.
+	VARIANT=test
+	[ "$mode" != bench ] || VARIANT=bench
 
 	LOGDIR=$RMM_LOGS/$(date +%Y%m%d-%H%M%S)-$mode
 	mkdir -p "$LOGDIR/guest"
@@ -128,7 +152,7 @@ guest() {
 		--numa 1G,cpus=0-1 --numa 1G \
 		--append "movablecore=${RMM_GUEST_MOVABLE:-768M}" \
 		--rwdir="$LOGDIR" \
-		--exec "RMM_KDIR=$KDIR $RMM_TOP/scripts/guest.sh $mode $LOGDIR/guest $*" \
+		--exec "RMM_KDIR=$KDIR $BUILD_TOP/scripts/guest.sh $mode $LOGDIR/guest $*" \
 		</dev/null 2>&1 | tee "$LOGDIR/console.log"
 	rc=${PIPESTATUS[0]}
 	set -e

@@ -10,11 +10,29 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/* A counter of /proc/vmstat, or 0. */
+static inline unsigned long vmstat(const char *name)
+{
+	char line[256];
+	size_t n = strlen(name);
+	unsigned long v = 0;
+	FILE *f = fopen("/proc/vmstat", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, name, n) && line[n] == ' ')
+			v = strtoul(line + n + 1, NULL, 10);
+	fclose(f);
+	return v;
+}
 
 /* Writes s to a sysfs or procfs file; returns 0 or -errno. */
 static inline int write_file(const char *path, const char *s)

@@ -104,22 +104,6 @@ static inline int put(int fd, uint64_t handle, uint32_t size, uint64_t seed)
 	return rz_write(fd, handle, 0, buf, size);
 }
 
-static inline unsigned long vmstat(const char *name)
-{
-	char line[256];
-	size_t n = strlen(name);
-	unsigned long v = 0;
-	FILE *f = fopen("/proc/vmstat", "r");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, name, n) && line[n] == ' ')
-			v = strtoul(line + n + 1, NULL, 10);
-	fclose(f);
-	return v;
-}
-
 struct obj {
 	uint64_t handle;
 	uint32_t size;
