@@ -215,7 +215,7 @@ def main():
         ("migration", "Migration during compact_memory of a 256 MiB pool", "migration.png"),
         ("munmap", "munmap latency of populated ranges", "munmap.png"),
         ("mprotect", "mprotect(PROT_READ) latency of populated ranges", "mprotect.png"),
-        ("fault-in", "Mirror fault-in throughput", None),
+        ("fault-in", "Mirror fault-in throughput: a device read that faults every page in", None),
         ("young", "Young harvesting: one page_idle pass (mark idle + read) per page", None),
     ]
     for name, title, png in sections:
@@ -224,6 +224,18 @@ def main():
         md += ["", f"## {title}", "", table(name, groups[name])]
         if png:
             md += ["", f"![{name}]({png})"]
+    profiles = []
+    for pool in ("zsmalloc", "rzpool"):
+        path = os.path.join(os.path.dirname(sys.argv[1]), f"profile-{pool}.txt")
+        if os.path.exists(path):
+            with open(path) as f:
+                profiles.append((pool, f.read().rstrip()))
+    if profiles:
+        md += ["", "## Profile: alloc+free, 3264 bytes, 1 thread", "",
+               "`perf record` of the benchmark task for this one case per pool: kernel "
+               "self time by symbol (>= 0.7%), Rust symbols v0-mangled:"]
+        for pool, text in profiles:
+            md += ["", f"### {pool}", "", "```", text, "```"]
     with open(os.path.join(out, "README.md"), "w") as f:
         f.write("\n".join(md) + "\n")
 

@@ -10,6 +10,9 @@
  *     -r  runs per side (default 10)    -q  quick: smaller sizes, for a smoke test
  *     -g  comma-separated groups to run (default all): ops, memory, migration,
  *         notifier, faultin, young
+ *     -P POOL, -S SIZE, -T THREADS, -O TEST: run only that pool (zsmalloc,
+ *         rzpool), object size, thread count or test (alloc+free, write+read)
+ *         of the ops group: for profiling one case
  *
  * Pools (rzpool vs zsmalloc) run in the kernel through rmm_bench.ko; the
  * notifier and young-bit benchmarks run here against rmirror.ko and
@@ -36,6 +39,7 @@
 
 static int runs = 10, quick;
 static const char *groups;
+static int only_pool = -1, only_size = -1, only_threads, only_test = -1;
 
 /* Whether group g was asked for (-g), or all were. */
 static int want(const char *g)
@@ -102,16 +106,25 @@ static void bench_ops(int test, const char *tname)
 	static const unsigned int sizes[] = { 64, 700, 1632, 3264, 0 };
 	int si, threads, r, p, t, b;
 
+	if (only_test >= 0 && only_test != test)
+		return;
 	for (si = 0; si < 5; si++) {
+		if (only_size >= 0 && (int)sizes[si] != only_size)
+			continue;
 		for (threads = 1; threads <= 2; threads++) {
 			static double v[2][RMM_BENCH_MAX_THREADS * RMM_BENCH_MAX_BATCHES * 64];
 			int n[2] = { 0, 0 };
 			char key[64];
 
+			if (only_threads && threads != only_threads)
+				continue;
 			for (r = 0; r < runs; r++) {
 				/* Alternate which side goes first, too. */
 				for (p = 0; p < 2; p++) {
 					int pool = (r + p) % 2;
+
+					if (only_pool >= 0 && pool != only_pool)
+						continue;
 					struct rmm_bench_req req = {
 						.pool = pool, .test = test, .size = sizes[si],
 						.threads = threads, .nr_objs = quick ? 256 : 1024,
@@ -131,7 +144,8 @@ static void bench_ops(int test, const char *tname)
 				snprintf(key, sizeof(key), "mixed, %d thread%s", threads,
 					 threads > 1 ? "s" : "");
 			for (p = 0; p < 2; p++)
-				record(tname, key, pool_name[p], "ns/op", v[p], n[p]);
+				if (n[p])
+					record(tname, key, pool_name[p], "ns/op", v[p], n[p]);
 		}
 	}
 }
@@ -302,10 +316,14 @@ static void bench_notifier(void)
 	munmap(scratch, 64 << 20);
 }
 
-/* Fault-in: a device read of a fresh 16 MiB range, rmirror vs dmirror. */
+/*
+ * Fault-in: a device read of a fresh 16 MiB range into a buffer, faulting
+ * every page in: dmirror's READ, against rmirror's MIRROR (which faults the
+ * range in) plus READ (which copies it), for the same work.
+ */
 static void bench_faultin(void)
 {
-	size_t len = (quick ? 4 : 16) << 20;
+	size_t len = (quick ? 4 : 16) << 20, off;
 	char *scratch = map_populated(len);
 	double v[3][64];
 	int r, m;
@@ -323,6 +341,15 @@ static void bench_faultin(void)
 				t0 = now_ns();
 				if (fd < 0 || ioctl(fd, RMIRROR_IOC_MIRROR, &rr) < 0)
 					die("rmirror MIRROR");
+				for (off = 0; off < len; off += RMIRROR_MAX_RW) {
+					struct rmirror_rw rw = {
+						.addr = (uintptr_t)p + off, .buf = (uintptr_t)scratch + off,
+						.len = RMIRROR_MAX_RW,
+					};
+
+					if (ioctl(fd, RMIRROR_IOC_READ, &rw))
+						die("rmirror READ");
+				}
 			} else {
 				struct hmm_dmirror_cmd cmd = {
 					.addr = (uintptr_t)p, .ptr = (uintptr_t)scratch, .npages = len / PAGE_SZ,
@@ -339,8 +366,8 @@ static void bench_faultin(void)
 			munmap(p, len);
 		}
 	}
-	record("fault-in", "16 MiB, pages/s", "dmirror", "pages/s", v[DMIRROR], runs);
-	record("fault-in", "16 MiB, pages/s", "rmirror", "pages/s", v[RMIRROR], runs);
+	record("fault-in", "16 MiB read, pages/s", "dmirror", "pages/s", v[DMIRROR], runs);
+	record("fault-in", "16 MiB read, pages/s", "rmirror", "pages/s", v[RMIRROR], runs);
 	munmap(scratch, len);
 }
 
@@ -416,11 +443,16 @@ int main(int argc, char **argv)
 {
 	int opt;
 
-	while ((opt = getopt(argc, argv, "r:qg:")) != -1) {
+	while ((opt = getopt(argc, argv, "r:qg:P:S:T:O:")) != -1) {
 		switch (opt) {
 		case 'r': runs = atoi(optarg); break;
 		case 'q': quick = 1; break;
 		case 'g': groups = optarg; break;
+		case 'P': only_pool = !strcmp(optarg, "rzpool"); break;
+		case 'S': only_size = atoi(optarg); break;
+		case 'T': only_threads = atoi(optarg); break;
+		case 'O': only_test = strcmp(optarg, "alloc+free") ? RMM_BENCH_WRITE_READ
+								   : RMM_BENCH_ALLOC_FREE; break;
 		default:
 			fprintf(stderr, "usage: %s [-r RUNS] [-q] [-g GROUPS] OUT.json\n", argv[0]);
 			return 2;

@@ -157,6 +157,29 @@ do_run() {
 	echo "1..$n"
 }
 
+# Where the time goes in one case of each pool: alloc+free of 3264-byte
+# objects, one thread (a kernel-wide perf profile of the run).
+profile() {
+	local pool
+	if ! command -v perf >/dev/null || [ ! -e /proc/sys/kernel/perf_event_paranoid ]; then
+		echo "# profile: skipped (no perf, or no CONFIG_PERF_EVENTS)"
+		return
+	fi
+	cp /proc/kallsyms "$OUT/kallsyms"
+	for pool in zsmalloc rzpool; do
+		# Only the benchmark task (the pool runs in its ioctls), long enough
+		# for thousands of samples.
+		perf record -q -F 10000 -g -o "$OUT/perf-$pool.data" -- sh -c "
+			for i in 1 2 3 4 5 6 7 8; do
+				$TOP/bench/rmm_bench -g ops -O alloc+free -S 3264 -T 1 -P $pool -r 64 /dev/null
+			done" >/dev/null 2>"$OUT/perf-$pool.err" &&
+			perf report -i "$OUT/perf-$pool.data" --kallsyms="$OUT/kallsyms" --stdio \
+				--no-children --sort symbol --percent-limit 0.7 2>/dev/null |
+				grep -E '^ +[0-9.]+% +\[k\]' | head -n 30 >"$OUT/profile-$pool.txt"
+		echo "# profile of $pool: $(wc -l <"$OUT/profile-$pool.txt" 2>/dev/null || echo 0) kernel symbols"
+	done
+}
+
 # The benchmarks: the C baselines' modules come from the kernel tree.
 do_bench() {
 	local m rc
@@ -177,6 +200,7 @@ do_bench() {
 	else
 		result fail "rmm_bench" "exit $rc"
 	fi
+	profile
 	unload_modules
 	rmmod test_hmm zsmalloc 2>/dev/null
 	check_dmesg

@@ -10,7 +10,7 @@ set -eu
 
 . "$(dirname "$0")/lib.sh"
 
-DEB_PKGS="rustc-web rust-web-src rust-web-clippy rustfmt-web clang-19 lld-19 llvm-19 libclang-19-dev
+DEB_PKGS="rustc-web rust-web-src rust-web-clippy rustfmt-web linux-perf clang-19 lld-19 llvm-19 libclang-19-dev
 	qemu-system-x86 udev flex bison bc libelf-dev libssl-dev cpio kmod
 	linux-source-6.12 xz-utils make gcc python3-pip pkg-config busybox-static"
 BINDGEN_VERSION=0.69.5

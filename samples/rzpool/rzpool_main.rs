@@ -493,14 +493,21 @@ struct Pool {
     stats: Stats,
 }
 
+/// The fullness group of a zspage with `inuse` of `objs` objects used: 0..3
+/// by quarters, `FULL` when full. Called on every alloc and free: compares
+/// with multiples of `objs` rather than dividing.
 fn group_of(inuse: u32, objs: usize) -> usize {
+    let q = inuse as usize * (NR_GROUPS - 1);
     if inuse as usize >= objs {
         FULL
+    } else if q >= 3 * objs {
+        3
+    } else if q >= 2 * objs {
+        2
+    } else if q >= objs {
+        1
     } else {
-        // `objs` is never 0 here; `checked_div` keeps a panic path out.
-        (inuse as usize * (NR_GROUPS - 1))
-            .checked_div(objs)
-            .unwrap_or(0)
+        0
     }
 }
 
