@@ -80,8 +80,8 @@ macro_rules! export_object_pool {
             ///
             /// `pool` comes from the create function and is not destroyed.
             unsafe fn pool<'a>(pool: *mut c_void) -> ArcBorrow<'a, $ty> {
-                // SAFETY: `pool` came from `Arc::into_foreign()` in `create`, and lives
-                // until `destroy` (contract).
+                // It lives until `destroy` (contract).
+                // SAFETY: `pool` came from `Arc::into_foreign()` in `create`.
                 unsafe { <Arc<$ty> as ForeignOwnable>::borrow(pool) }
             }
 

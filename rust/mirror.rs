@@ -312,22 +312,35 @@ fn install(
 
 /// Device access: what a device would do through its page table.
 impl<H: MirrorHooks> Registration<Mirror<H>> {
-    /// Makes sure the entry of `addr` is valid (and writable for `write`),
-    /// faulting it in from the registered address space if needed.
+    /// Makes sure the entries of the `npages` pages from `addr` are valid (and
+    /// writable for `write`), faulting missing ones in from the registered
+    /// address space, up to 64 pages per GUP call.
     ///
-    /// `ESRCH` once the address space is gone; `EFAULT` if `addr` is not
+    /// `ESRCH` once the address space is gone; `EFAULT` if a page is not
     /// mapped with the needed permission.
-    fn fault(&self, addr: usize, write: bool) -> Result {
-        let i = self.index(addr)?;
+    fn fault(&self, addr: usize, npages: usize, write: bool) -> Result {
+        const BATCH: usize = 64;
         let need = if write { flags::WRITE } else { 0 };
-        loop {
+        let first = self.index(addr)?;
+        let end = first.checked_add(npages).ok_or(EINVAL)?;
+        if end > self.npages {
+            return Err(EINVAL);
+        }
+        let mut i = first;
+        while i < end {
             let begin = {
                 let g = self.inner.lock();
                 if g.dead {
                     return Err(ESRCH);
                 }
-                let e = g.entries[i];
-                if e.page.is_some() && e.flags & need == need {
+                // Skip what is already valid.
+                while i < end && {
+                    let e = g.entries[i];
+                    e.page.is_some() && e.flags & need == need
+                } {
+                    i += 1;
+                }
+                if i == end {
                     return Ok(());
                 }
                 if g.seq.is_active() {
@@ -339,9 +352,15 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
                 }
                 g.seq.read_begin()
             };
-            // Fault the page in with no lock of ours held (GUP sleeps).
+            // Fault a batch in with no lock of ours held (GUP sleeps).
+            let mut pages: [Option<PageRef>; BATCH] = [const { None }; BATCH];
+            let want = (end - i).min(BATCH);
             let mm = self.mm_user().ok_or(ESRCH)?;
-            let page = mm.read_lock().get_user_page(addr, write)?;
+            let got = mm.read_lock().get_user_pages(
+                self.start() + i * PAGE_SIZE,
+                write,
+                &mut pages[..want],
+            )?;
             let mut g = self.inner.lock();
             if g.dead {
                 return Err(ESRCH);
@@ -349,28 +368,35 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
             let inner = &mut *g;
             match inner.seq.read_retry(begin) {
                 Ok(stable) => {
-                    install(
-                        &mut inner.entries,
-                        &mut inner.valid,
-                        &stable,
-                        i,
-                        &page,
-                        write,
-                    );
+                    for (k, page) in pages[..got].iter().enumerate() {
+                        if let Some(page) = page {
+                            install(
+                                &mut inner.entries,
+                                &mut inner.valid,
+                                &stable,
+                                i + k,
+                                page,
+                                write,
+                            );
+                        }
+                    }
                     drop(g);
-                    self.hooks.faulted(write);
-                    return Ok(());
+                    for _ in 0..got {
+                        self.hooks.faulted(write);
+                    }
+                    i += got;
                 }
                 Err(_) => {
                     drop(g);
                     self.hooks.retried();
                 }
             }
-            // `page` and `mm` drop here, unlocked: the reference was only
-            // needed until the entry was installed or the fault retried.
-            drop(page);
+            // The references drop here, unlocked: they were only needed until
+            // the entries were installed or the fault retried.
+            drop(pages);
             drop(mm);
         }
+        Ok(())
     }
 
     /// Copies bytes at `addr` of the mirrored range into `out`, as a device
@@ -398,12 +424,10 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
     /// Faults in every page of `[addr, addr + len)`; returns how many entries
     /// are valid afterwards.
     pub fn populate(&self, addr: usize, len: usize, write: bool) -> Result<usize> {
-        let end = addr.checked_add(len).ok_or(EINVAL)?;
-        let mut a = addr;
-        while a < end {
-            self.fault(a, write)?;
-            a += PAGE_SIZE;
+        if len == 0 || addr % PAGE_SIZE != 0 {
+            return Err(EINVAL);
         }
+        self.fault(addr, len.div_ceil(PAGE_SIZE), write)?;
         Ok(self.counts().valid)
     }
 
@@ -420,24 +444,30 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
         if len == 0 || addr < self.start() || end > self.end() {
             return Err(EINVAL);
         }
+        // Fault the whole range in first, in batches; the copy loop below
+        // faults a page again only if an invalidation dropped it meanwhile.
+        let first = addr - addr % PAGE_SIZE;
+        self.fault(first, (end - first).div_ceil(PAGE_SIZE), write)?;
         let mut at = 0;
         while at < len {
             let a = addr + at;
             let off = a % PAGE_SIZE;
             let n = (PAGE_SIZE - off).min(len - at);
             let i = self.index(a)?;
-            self.fault(a, write)?;
             let mut g = self.inner.lock();
             let e = &mut g.entries[i];
-            // An invalidation may have dropped the entry since `fault`.
-            let Some(p) = e.page else { continue };
-            if write && e.flags & flags::WRITE == 0 {
-                continue;
+            match e.page {
+                Some(p) if !write || e.flags & flags::WRITE != 0 => {
+                    copy(p.as_ptr(), off, at, n)?;
+                    e.flags |= flags::ACCESSED | if write { flags::DIRTY } else { 0 };
+                    at += n;
+                }
+                _ => {
+                    // An invalidation dropped the entry since: fault it again.
+                    drop(g);
+                    self.fault(a - off, 1, write)?;
+                }
             }
-            copy(p.as_ptr(), off, at, n)?;
-            e.flags |= flags::ACCESSED | if write { flags::DIRTY } else { 0 };
-            drop(g);
-            at += n;
         }
         Ok(())
     }

@@ -131,6 +131,48 @@ impl MmapReadGuard<'_> {
     }
 }
 
+impl MmapReadGuard<'_> {
+    /// Faults in up to `out.len()` pages from `addr`, as
+    /// [`Self::get_user_page`] does for one, and stores a reference to each in
+    /// `out`. Returns how many: fewer when the range stops being mapped with
+    /// the needed permission, `EFAULT` if the first page is not.
+    pub fn get_user_pages(
+        &self,
+        addr: usize,
+        write: bool,
+        out: &mut [Option<PageRef>],
+    ) -> Result<usize> {
+        const BATCH: usize = 64;
+        let mut raw = [core::ptr::null_mut::<bindings::page>(); BATCH];
+        let n = out.len().min(BATCH);
+        let flags = if write { bindings::FOLL_WRITE } else { 0 };
+        // `raw` has room for `n` pages; a null `locked` keeps the lock held.
+        // SAFETY: `mm` has users and its `mmap_lock` is held (type invariant).
+        let ret = unsafe {
+            bindings::get_user_pages_remote(
+                self.mm.as_ptr(),
+                addr as _,
+                n as _,
+                flags as _,
+                raw.as_mut_ptr(),
+                core::ptr::null_mut(),
+            )
+        };
+        if ret < 0 {
+            return Err(Error::from_errno(ret as i32));
+        }
+        let got = (ret as usize).min(n);
+        for (slot, page) in out.iter_mut().zip(&raw[..got]) {
+            // SAFETY: GUP returned these pages, each with a reference that is ours.
+            *slot = NonNull::new(*page).map(|p| unsafe { PageRef::from_raw(p) });
+        }
+        if got == 0 {
+            return Err(EFAULT);
+        }
+        Ok(got)
+    }
+}
+
 impl Drop for MmapReadGuard<'_> {
     fn drop(&mut self) {
         // SAFETY: we hold the lock for reading (type invariant).

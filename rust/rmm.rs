@@ -35,10 +35,10 @@
 pub mod bindings;
 #[path = "debugfs.rs"]
 pub mod debugfs;
-#[path = "mirror.rs"]
-pub mod mirror;
 #[path = "kapi.rs"]
 pub mod kapi;
+#[path = "mirror.rs"]
+pub mod mirror;
 #[path = "miscdevice.rs"]
 pub mod miscdevice;
 #[path = "mm.rs"]

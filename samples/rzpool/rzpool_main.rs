@@ -685,7 +685,11 @@ impl PoolInner {
             return Err(Need::Corrupt);
         };
         let obj = zs.alloc_obj(slot);
-        if zero && zs.write(obj as usize * shapes[class].size, &ZEROES[..size]).is_err() {
+        if zero
+            && zs
+                .write(obj as usize * shapes[class].size, &ZEROES[..size])
+                .is_err()
+        {
             zs.free_obj(obj);
             return Err(Need::Corrupt);
         }
