@@ -163,7 +163,8 @@ def boxes(groups, name, sides, path, ylabel, log=False):
     for i, s in enumerate(sides):
         data = [groups[name][k][s][1] for k in keys if s in groups[name][k]]
         pos = [j + (i - (len(sides) - 1) / 2) * width for j, k in enumerate(keys) if s in groups[name][k]]
-        bp = ax.boxplot(data, positions=pos, widths=width * 0.9, patch_artist=True, showfliers=True)
+        bp = ax.boxplot(data, positions=pos, widths=width * 0.9, patch_artist=True, showfliers=True,
+                        medianprops={"color": "black"})
         color = f"C{i}"
         for patch in bp["boxes"]:
             patch.set_facecolor(color)
