@@ -33,9 +33,17 @@ BENCH_ARGS ?=
 
 all: modules
 
+# Objects built against one kernel tree are not rebuilt for another by Kbuild
+# (its C command lines use objtree-relative paths), and loading them fails
+# with "Invalid module format": remember the tree, clean when it changes.
 modules:
 	@test -n "$(KDIR)" && test -f "$(KDIR)/Makefile" || \
 		{ echo "make: no kernel build tree: run 'make kernel' or pass KDIR=/path/to/linux" >&2; exit 1; }
+	@if [ -f .kdir ] && [ "$$(cat .kdir)" != "$(KDIR)" ]; then \
+		echo "make: KDIR changed from $$(cat .kdir): cleaning the old objects"; \
+		$(MAKE) -s -C $(KDIR) M=$(TOP) LLVM=$(LLVM) clean; \
+	fi
+	@echo "$(KDIR)" > .kdir
 	$(MAKE) -C $(KDIR) M=$(TOP) LLVM=$(LLVM) modules
 
 setup:
@@ -60,7 +68,7 @@ clean:
 	-$(MAKE) -C $(KDIR) M=$(TOP) clean
 	-$(MAKE) -C selftests clean
 	-$(MAKE) -C bench clean
-	rm -f rust/bindings_generated.rs rust/.bindings_generated.rs.cmd
+	rm -f rust/bindings_generated.rs rust/.bindings_generated.rs.cmd .kdir
 
 help:
 	@sed -n '3,13p' Makefile

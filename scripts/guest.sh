@@ -143,7 +143,7 @@ do_run() {
 	local rc
 	echo "TAP version 13"
 	load_modules
-	echo "# rmisc answers: $("$TOP/selftests/rmisc/rmisc_test" -r rmisc.hello 2>&1 | grep -c '^ok') hello ok"
+	echo "# rmisc answers: $("$TOP/selftests/rmisc/rmisc_test" -r rmisc.hello 2>&1 | grep '^ok' | grep -vc SKIP) hello ok"
 	echo "# rzpool compaction stress (selftests/rzpool/rzpool_stress):"
 	"$TOP/selftests/rzpool/rzpool_stress" -m 256 -r 3 2>&1 | tee "$OUT/rzpool_stress.txt" | sed 's/^/#   /'
 	rc=${PIPESTATUS[0]}
@@ -151,6 +151,23 @@ do_run() {
 		result ok "rzpool_stress"
 	else
 		result fail "rzpool_stress" "exit $rc"
+	fi
+	echo "# rmirror: what each change of the mapping sent the mirror (event, entries dropped):"
+	"$TOP/selftests/rmirror/rmirror_test" \
+		-r rmirror.munmap_invalidates -r rmirror.mprotect_invalidates \
+		-r rmirror.dontneed_invalidates -r rmirror.mremap_invalidates \
+		-r rmirror.fork_cow_invalidates -r rmirror.thp_split_invalidates \
+		-r rmirror.ksm_merge_invalidates -r rmirror.migration_invalidates \
+		-r rmirror.young_through_page_idle -r rmirror.invalidate_storm_vs_reads \
+		>"$OUT/rmirror_demo.tap" 2>&1
+	rc=$?
+	sed -n 's/^# rmirror\/rmirror_test.c:[0-9]*:[a-z_]*:/#   /p' "$OUT/rmirror_demo.tap"
+	if grep -q '# SKIP' "$OUT/rmirror_demo.tap"; then
+		result fail "rmirror invalidations" "skipped: is rmirror.ko loaded?"
+	elif [ "$rc" = 0 ]; then
+		result ok "rmirror invalidations"
+	else
+		result fail "rmirror invalidations" "exit $rc, see $OUT/rmirror_demo.tap"
 	fi
 	unload_modules
 	check_dmesg
