@@ -29,7 +29,7 @@ T ?=
 # Benchmark arguments: make bench BENCH_ARGS="-q" for a quick smoke run.
 BENCH_ARGS ?=
 
-.PHONY: all modules setup kernel selftests run check bench clean help
+.PHONY: all modules setup kernel selftests run check bench rust-analyzer clean help
 
 all: modules
 
@@ -45,6 +45,11 @@ modules:
 	fi
 	@echo "$(KDIR)" > .kdir
 	$(MAKE) -C $(KDIR) M=$(TOP) LLVM=$(LLVM) modules
+
+# rust-project.json for rust-analyzer: scripts/rust-analyzer.sh says why not
+# the kernel's `make M=... rust-analyzer`.
+rust-analyzer:
+	@scripts/rust-analyzer.sh $(KDIR)
 
 setup:
 	@scripts/setup-toolchain.sh
