@@ -18,7 +18,7 @@ MODE=$1
 OUT=$2
 shift 2
 
-MODULES="rmisc rzpool rmirror"
+MODULES="rmisc rzpool rmirror rmm_bench"
 ALL_TESTS="rmisc rzpool rmirror"
 
 # n numbers our top-level TAP lines; pass/fail/skip count test cases: each
@@ -122,9 +122,16 @@ check_dmesg() {
 	fi
 }
 
+# zsmalloc.ko of the kernel tree, for rmm_bench (the kernel API's test).
+load_zsmalloc() {
+	[ -n "${RMM_KDIR:-}" ] && [ -f "$RMM_KDIR/mm/zsmalloc.ko" ] || return 0
+	grep -q "^zsmalloc " /proc/modules || insmod "$RMM_KDIR/mm/zsmalloc.ko"
+}
+
 do_check() {
 	local d bin tests=${*:-$ALL_TESTS}
 	echo "TAP version 13"
+	load_zsmalloc
 	load_modules
 	for d in $tests; do
 		[ -d "$TOP/selftests/$d" ] || { result fail "selftests: rmm: $d" "no such test directory"; continue; }
@@ -134,6 +141,7 @@ do_check() {
 		done
 	done
 	unload_modules
+	rmmod zsmalloc 2>/dev/null
 	check_dmesg
 	echo "1..$n"
 }
@@ -142,6 +150,7 @@ do_check() {
 do_run() {
 	local rc
 	echo "TAP version 13"
+	load_zsmalloc
 	load_modules
 	echo "# rmisc answers: $("$TOP/selftests/rmisc/rmisc_test" -r rmisc.hello 2>&1 | grep '^ok' | grep -vc SKIP) hello ok"
 	echo "# rzpool compaction stress (selftests/rzpool/rzpool_stress):"

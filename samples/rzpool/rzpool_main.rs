@@ -1109,6 +1109,24 @@ impl Show for Pool {
     }
 }
 
+/// `rzpool/pool-<id>/pfns`: the page frame number of every page the pool
+/// holds, one per line (where its pages are, e.g. in which memory block).
+struct PfnsView(Arc<Pool>);
+
+impl Show for PfnsView {
+    fn show(&self, m: &mut SeqFile<'_>) -> fmt::Result {
+        let inner = self.0.inner.lock();
+        for slot in inner.zspages.iter() {
+            if let ZsSlot::Used(zs) = slot {
+                for page in zs.pages.iter().flatten() {
+                    writeln!(m, "{}", page.pfn())?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// `rzpool/pool-<id>/stats`: the counters, one per line.
 struct StatsView(Arc<Pool>);
 
@@ -1137,6 +1155,7 @@ impl Show for StatsView {
 
 debugfs::show_file_operations!(static CLASSES_FOPS: Pool);
 debugfs::show_file_operations!(static STATS_FOPS: StatsView);
+debugfs::show_file_operations!(static PFNS_FOPS: PfnsView);
 
 /// Pool ids 1..=65535, wrapping; 0 is never a pool (so no handle is 0).
 fn next_pool_id() -> u16 {
@@ -1204,6 +1223,7 @@ struct RzpoolFile {
     _shrinker: shrinker::Registration<Pool>,
     _classes: debugfs::File<Pool>,
     _stats: debugfs::File<StatsView>,
+    _pfns: debugfs::File<PfnsView>,
     _dir: Arc<Dir>,
     pool: Arc<Pool>,
 }
@@ -1223,6 +1243,8 @@ impl MiscDevice for RzpoolFile {
         let classes = debugfs::File::new(&dir, c_str!("classes"), &CLASSES_FOPS, pool.clone());
         let view = Arc::new(StatsView(pool.clone()), GFP_KERNEL)?;
         let stats = debugfs::File::new(&dir, c_str!("stats"), &STATS_FOPS, view);
+        let pfns = Arc::new(PfnsView(pool.clone()), GFP_KERNEL)?;
+        let pfns = debugfs::File::new(&dir, c_str!("pfns"), &PFNS_FOPS, pfns);
         let name = CString::try_from_fmt(kernel::fmt!("rzpool-{}", id))?;
         let shrinker = shrinker::Registration::register(&name, pool.clone())?;
         Ok(KBox::new(
@@ -1230,6 +1252,7 @@ impl MiscDevice for RzpoolFile {
                 _shrinker: shrinker,
                 _classes: classes,
                 _stats: stats,
+                _pfns: pfns,
                 _dir: dir,
                 pool,
             },

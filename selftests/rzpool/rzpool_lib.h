@@ -292,11 +292,18 @@ static inline int compact_memory(void *arg)
 
 #define MEMORY_DIR "/sys/devices/system/memory"
 
-/* What offline_movable_blocks() did. */
+/* What offline_movable_blocks() is to do, and did. */
 struct offline_result {
-	int blocks;		/* movable online blocks found */
+	const unsigned char *only;	/* in: if set, only blocks b with only[b] */
+	size_t nr_only;
+	int blocks;		/* out: movable online blocks tried */
 	int offlined;		/* offlined and onlined again */
-	int failed;		/* offline refused or timed out */
+	int unfit;		/* refused at once, before any page is migrated:
+				 * EBUSY (unmovable memory in the block) or
+				 * EINVAL (holes in the block) */
+	int failed;		/* any other failure, a 20 s timeout included */
+	int last_block;		/* the last that failed, and why (errno) */
+	int last_errno;
 };
 
 static void offline_alarm(int sig)
@@ -306,9 +313,12 @@ static void offline_alarm(int sig)
 /*
  * Offlines, then onlines again, every online memory block of ZONE_MOVABLE
  * (boot with movablecore= for one): offlining must migrate every movable
- * page of the block, the pool's included. A block that does not offline
- * within 20 s is interrupted (the kernel retries offlining forever while a
- * page cannot be migrated) and counted as failed.
+ * page of the block, the pool's included. A block with unmovable memory
+ * (boot-time reservations) is refused at once with EBUSY, one with holes
+ * (firmware areas at the top of RAM) with EINVAL, before any page is
+ * migrated. A block that does not offline within 20 s is interrupted (the
+ * kernel retries offlining forever while a page cannot be migrated) and
+ * counted as failed.
  */
 static inline int offline_movable_blocks(void *arg)
 {
@@ -317,14 +327,22 @@ static inline int offline_movable_blocks(void *arg)
 	char path[300], buf[128];
 	struct dirent *d;
 	DIR *dir;
+	int ret;
 
-	memset(res, 0, sizeof(*res));
+	res->blocks = res->offlined = res->unfit = res->failed = 0;
+	res->last_block = -1;
+	res->last_errno = 0;
 	dir = opendir(MEMORY_DIR);
 	if (!dir)
 		return -errno;
 	sigaction(SIGALRM, &sa, NULL);	/* no SA_RESTART: the write fails with EINTR */
 	while ((d = readdir(dir))) {
+		long b;
+
 		if (strncmp(d->d_name, "memory", 6) || !strchr("0123456789", d->d_name[6]))
+			continue;
+		b = strtol(d->d_name + 6, NULL, 10);
+		if (res->only && (b < 0 || (size_t)b >= res->nr_only || !res->only[b]))
 			continue;
 		snprintf(path, sizeof(path), MEMORY_DIR "/%s/valid_zones", d->d_name);
 		if (read_file(path, buf, sizeof(buf)) || strncmp(buf, "Movable", 7))
@@ -334,9 +352,16 @@ static inline int offline_movable_blocks(void *arg)
 			continue;
 		res->blocks++;
 		alarm(20);
-		if (write_file(path, "offline")) {
-			alarm(0);
+		ret = write_file(path, "offline");
+		alarm(0);
+		if (ret == -EBUSY || ret == -EINVAL) {
+			res->unfit++;
+			continue;
+		}
+		if (ret) {
 			res->failed++;
+			res->last_block = b;
+			res->last_errno = -ret;
 			continue;
 		}
 		alarm(0);

@@ -42,7 +42,7 @@ int main(int argc, char **argv)
 {
 	unsigned long mib = 256, rounds = 3, r, vm0;
 	struct rzpool_stats s0, s1, s2;
-	struct offline_result off;
+	struct offline_result off = { 0 };
 	struct stress st;
 	int opt, fd, ret, offline = 1;
 	size_t bad;
@@ -98,9 +98,11 @@ int main(int argc, char **argv)
 		ret = stress_round(&st, offline_movable_blocks, &off);
 		rz_stats(fd, &s2);
 		row("offline blocks", &s1, &s2, vmstat("pgmigrate_success") - vm0, &st, now() - t);
-		printf("  %d ZONE_MOVABLE blocks: %d offlined and onlined again, %d refused%s\n",
-		       off.blocks, off.offlined, off.failed,
+		printf("  %d ZONE_MOVABLE blocks: %d offlined and onlined again, %d not offlinable (unmovable memory or holes), %d failed%s\n",
+		       off.blocks, off.offlined, off.unfit, off.failed,
 		       off.blocks ? "" : " (boot with movablecore= to have some)");
+		if (off.failed)
+			printf("  last failure: memory%d: %s\n", off.last_block, strerror(off.last_errno));
 		if (ret) {
 			fprintf(stderr, "offline round: %s\n", strerror(-ret));
 			return 1;

@@ -24,6 +24,7 @@
 
 #include "kselftest_harness.h"
 #include "rzpool_lib.h"
+#include "rmm_bench_uapi.h"
 
 #define STRESS_BYTES (256UL << 20)	/* at least 256 MiB of objects */
 #define STRESS_ROUNDS 3
@@ -410,37 +411,141 @@ TEST_F(rzpool, compaction_stress)
 	free(stress.objs);
 }
 
+/* Marks in want[] the memory blocks that hold pages of the pool; 0 or -errno. */
+static int pool_blocks(int fd, unsigned char *want, size_t nr, size_t *pages)
+{
+	struct rzpool_stats st;
+	unsigned long long pfn;
+	char path[128], buf[64];
+	unsigned long block_pages;
+	FILE *f;
+
+	if (rz_stats(fd, &st) || read_file(MEMORY_DIR "/block_size_bytes", buf, sizeof(buf)))
+		return -ENOENT;
+	block_pages = strtoul(buf, NULL, 16) / PAGE_SZ;
+	snprintf(path, sizeof(path), "/sys/kernel/debug/rzpool/pool-%u/pfns", st.pool_id);
+	f = fopen(path, "r");
+	if (!f || !block_pages)
+		return -ENOENT;
+	*pages = 0;
+	while (fscanf(f, "%llu", &pfn) == 1) {
+		if (pfn / block_pages < nr)
+			want[pfn / block_pages] = 1;
+		(*pages)++;
+	}
+	fclose(f);
+	return 0;
+}
+
 /*
  * Offlining a memory block must migrate every movable page in it: offline
- * each block of ZONE_MOVABLE (where the pool's pages go) under concurrent
- * use, and check the pool's pages moved and every object is intact.
+ * exactly the ZONE_MOVABLE blocks that hold pool pages (rzpool/pool-<id>/pfns
+ * says which), under concurrent use. Every one must go offline, the pool's
+ * pages must have moved, and every object must be intact.
  */
 TEST_F(rzpool, offline_memory_migrates_pool)
 {
-	struct offline_result off;
+	static unsigned char want[1 << 16];
+	struct offline_result off = { .only = want, .nr_only = sizeof(want) };
 	struct rzpool_stats st0, st;
 	struct stress stress;
-	size_t bad = 0;
+	size_t bad = 0, pages = 0;
 	char buf[64];
 
 	if (read_file(MEMORY_DIR "/auto_online_blocks", buf, sizeof(buf)))
 		SKIP(return, "no memory hotplug in this kernel (%s)", MEMORY_DIR);
+	if (access("/sys/kernel/debug/rzpool", F_OK))
+		mount("none", "/sys/kernel/debug", "debugfs", 0, NULL);
 	ASSERT_EQ(stress_fill(&stress, self->fd, 64UL << 20), 0);
+	if (pool_blocks(self->fd, want, sizeof(want), &pages)) {
+		free(stress.objs);
+		SKIP(return, "no debugfs: cannot tell which memory blocks hold the pool");
+	}
 	ASSERT_EQ(rz_stats(self->fd, &st0), 0);
 	ASSERT_EQ(stress_round(&stress, offline_movable_blocks, &off), 0);
 	ASSERT_EQ(rz_stats(self->fd, &st), 0);
-	TH_LOG("offline: %d movable blocks, %d offlined and onlined, %d refused; "
-	       "rzpool pages migrated %llu (of %llu)",
-	       off.blocks, off.offlined, off.failed,
-	       (unsigned long long)(st.migrate - st0.migrate), (unsigned long long)st.pages);
-	if (!off.blocks)
-		SKIP(goto out, "no ZONE_MOVABLE memory block: boot with movablecore=");
-	ASSERT_GT(off.offlined, 0);
+	TH_LOG("offline: %d ZONE_MOVABLE blocks hold pool pages: %d offlined and onlined, "
+	       "%d not offlinable (unmovable memory or holes), %d failed; rzpool pages migrated %llu (of %zu)",
+	       off.blocks, off.offlined, off.unfit, off.failed,
+	       (unsigned long long)(st.migrate - st0.migrate), pages);
+	if (!off.blocks) {
+		free(stress.objs);
+		SKIP(return, "no pool page is in ZONE_MOVABLE: boot with movablecore=");
+	}
+	/*
+	 * Only EBUSY or EINVAL, found before any migration, may stop a block: a
+	 * page of ours that does not migrate makes the offline retry until the
+	 * timeout.
+	 */
+	ASSERT_EQ(off.failed, 0)
+		TH_LOG("memory%d: %s", off.last_block, strerror(off.last_errno));
+	if (!off.offlined) {
+		free(stress.objs);
+		SKIP(return, "every block holding pool pages holds unmovable memory or holes");
+	}
 	ASSERT_GT(st.migrate - st0.migrate, 0);
 	ASSERT_EQ(stress_verify(&stress, &bad), 0)
 		TH_LOG("object %zu of %zu is corrupt", bad, stress.n);
-out:
 	free(stress.objs);
+}
+
+/*
+ * rzpool's in-kernel API (rzpool_kapi.h), through rmm_bench.ko, the C module
+ * that uses it: accounting and compaction, then objects kept through
+ * compact_memory and checked when drained. zsmalloc through the same harness
+ * is the control.
+ */
+TEST(kernel_api)
+{
+	static const char *const names[] = { "zsmalloc", "rzpool" };
+	int fd = open("/dev/rmm_bench", O_RDWR), pool;
+
+	if (fd < 0)
+		SKIP(return, "/dev/rmm_bench does not exist: rmm_bench.ko is not loaded");
+	for (pool = RMM_BENCH_ZSMALLOC; pool <= RMM_BENCH_RZPOOL; pool++) {
+		struct rmm_bench_req req = {
+			.pool = pool, .test = RMM_BENCH_MEMORY, .threads = 1, .nr_objs = 1,
+			.batches = 1, .bytes = 8 << 20, .seed = 1,
+		};
+
+		ASSERT_EQ(ioctl(fd, RMM_BENCH_RUN, &req), 0);
+		TH_LOG("%s: %llu bytes in %llu pages; half freed %llu pages, compacted %llu",
+		       names[pool], (unsigned long long)req.stored_full,
+		       (unsigned long long)req.pages_full, (unsigned long long)req.pages_before,
+		       (unsigned long long)req.pages_after);
+		ASSERT_GE(req.stored_full, 8 << 20);
+		/* At least the bytes stored, and not absurdly more. */
+		ASSERT_GE(req.pages_full * PAGE_SZ, req.stored_full);
+		ASSERT_LT(req.pages_full * PAGE_SZ, req.stored_full * 2);
+		ASSERT_LT(req.pages_after, req.pages_before);
+
+		req.test = RMM_BENCH_FILL;
+		req.bytes = 16 << 20;
+		ASSERT_EQ(ioctl(fd, RMM_BENCH_RUN, &req), 0);
+		ASSERT_GT(req.objs, 0);
+		ASSERT_EQ(write_file("/proc/sys/vm/compact_memory", "1"), 0);
+		req.test = RMM_BENCH_DRAIN;
+		ASSERT_EQ(ioctl(fd, RMM_BENCH_RUN, &req), 0);
+		ASSERT_EQ(req.errors, 0);
+	}
+	/* Bad requests: unknown pool, test or thread count, and no kept pool. */
+	{
+		struct rmm_bench_req bad = {
+			.pool = 7, .test = RMM_BENCH_MEMORY, .threads = 1, .nr_objs = 1, .batches = 1,
+		};
+
+		ASSERT_EQ(ioctl(fd, RMM_BENCH_RUN, &bad), -1);
+		ASSERT_EQ(errno, EINVAL);
+		bad.pool = RMM_BENCH_RZPOOL;
+		bad.threads = 3;
+		ASSERT_EQ(ioctl(fd, RMM_BENCH_RUN, &bad), -1);
+		ASSERT_EQ(errno, EINVAL);
+		bad.threads = 1;
+		bad.test = RMM_BENCH_DRAIN;
+		ASSERT_EQ(ioctl(fd, RMM_BENCH_RUN, &bad), -1);
+		ASSERT_EQ(errno, ENOENT);
+	}
+	close(fd);
 }
 
 TEST_HARNESS_MAIN
