@@ -85,6 +85,16 @@ void rmm_set_page_private(struct page *page, unsigned long private)
 	set_page_private(page, private);
 }
 
+unsigned long rmm_page_index(struct page *page)
+{
+	return page->index;
+}
+
+void rmm_set_page_index(struct page *page, unsigned long index)
+{
+	page->index = index;
+}
+
 unsigned long rmm_page_to_pfn(struct page *page)
 {
 	return page_to_pfn(page);

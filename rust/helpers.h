@@ -25,6 +25,8 @@ bool rmm_page_movable(struct page *page);
 unsigned long rmm_page_private(struct page *page);
 void rmm_set_page_private(struct page *page, unsigned long private);
 unsigned long rmm_page_to_pfn(struct page *page);
+unsigned long rmm_page_index(struct page *page);
+void rmm_set_page_index(struct page *page, unsigned long index);
 void rmm_copy_highpage(struct page *to, struct page *from);
 bool rmm_is_err_or_null(const void *ptr);
 struct shrinker *rmm_shrinker_alloc(const char *name);

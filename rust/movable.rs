@@ -41,8 +41,10 @@
 //!   all of it, and is the only way to produce the [`Migrated`] token that
 //!   `migrate_page` must return to report success.
 //! - **Callbacks see the driver's data only while it exists**: each page
-//!   carries a [`MovableOperations::Private`] in `page->private`, installed
-//!   and taken back under the page lock. Callbacks run under the page lock and
+//!   carries a [`MovableOperations::Private`] in `page->private`, and an
+//!   index word of the driver's in `page->index` (free for non-LRU movable
+//!   pages; zsmalloc uses it too), installed and taken back under the page
+//!   lock. Callbacks run under the page lock and
 //!   only while the page is movable, so the borrow they get cannot dangle.
 //! - **Module lifetime**: the VM reaches the callbacks only through pages that
 //!   are movable. Once every [`MovablePage`] of a module is dropped, no page
@@ -185,6 +187,8 @@ impl<'a, T: MovableOperations> Migration<'a, T> {
         unsafe {
             rmm_bindings::rmm_set_page_private(dst, rmm_bindings::rmm_page_private(src));
             rmm_bindings::rmm_set_page_private(src, 0);
+            rmm_bindings::rmm_set_page_index(dst, rmm_bindings::rmm_page_index(src));
+            rmm_bindings::rmm_set_page_index(src, 0);
         }
         // SAFETY: `dst` is locked, and `T`'s table lives as long as the module.
         unsafe { rmm_bindings::__SetPageMovable(dst, MovableOps::<T>::table()) };
@@ -219,14 +223,17 @@ unsafe impl<T: MovableOperations> Send for MovablePage<T> {}
 unsafe impl<T: MovableOperations> Sync for MovablePage<T> {}
 
 impl<T: MovableOperations> MovablePage<T> {
-    /// Makes `page` movable with `T`'s operations, keeping `private` with it.
+    /// Makes `page` movable with `T`'s operations, keeping `private` and the
+    /// driver's `index` word with it ([`LockedPage::index`] in callbacks).
     ///
     /// # Context
     ///
     /// Takes the page lock: may sleep.
-    pub fn new(page: PageRef, private: T::Private) -> Self {
+    pub fn new(page: PageRef, private: T::Private, index: usize) -> Self {
         let guard = page.lock();
         let raw = guard.page().as_ptr();
+        // SAFETY: the page is locked and ours; `index` is the driver's word.
+        unsafe { rmm_bindings::rmm_set_page_index(raw, index as _) };
         // SAFETY: the page is locked; nobody else uses `private` of our page.
         unsafe { rmm_bindings::rmm_set_page_private(raw, private.into_foreign() as usize as _) };
         // SAFETY: the page is locked, and the table lives as long as the module.
@@ -296,6 +303,7 @@ impl<T: MovableOperations> Drop for MovablePage<T> {
         let private = unsafe {
             let p = rmm_bindings::rmm_page_private(raw);
             rmm_bindings::rmm_set_page_private(raw, 0);
+            rmm_bindings::rmm_set_page_index(raw, 0);
             T::Private::from_foreign(p as *const c_void)
         };
         // SAFETY: we locked the page above.

@@ -144,6 +144,13 @@ impl<'a> LockedPage<'a> {
         unsafe { rmm_bindings::rmm_page_to_pfn(self.as_ptr()) as usize }
     }
 
+    /// The driver's index word of a movable page (`page->index`), as set by
+    /// [`super::movable::MovablePage::new`].
+    pub fn index(&self) -> usize {
+        // SAFETY: the page is valid by the type invariant.
+        unsafe { rmm_bindings::rmm_page_index(self.as_ptr()) as usize }
+    }
+
     /// Whether the VM has isolated the page for migration (`PG_isolated`).
     ///
     /// The flag belongs to the VM: drivers read it, never set or clear it.

@@ -28,9 +28,10 @@
 //! between zspages of a class and updates their slots.
 //!
 //! A zspage's id is its index in the pool's zspage table. It is reserved under
-//! the pool lock before its pages are allocated outside it. Its pages carry a
-//! shared [`ZsTag`] naming the pool and the zspage, which is how a migration
-//! finds the page's owner (the page itself is one of the zspage's at most eight).
+//! the pool lock before its pages are allocated outside it. Each of its pages
+//! holds the pool (`page->private`) and the zspage id (its index word), which
+//! is how a migration finds the page's owner; the page itself is one of the
+//! zspage's at most eight.
 //!
 //! # Lock order
 //!
@@ -264,39 +265,32 @@ enum ZsSlot {
     Used(KBox<ZsPage>),
 }
 
-/// A zspage's owner, kept in `page->private` of each of its pages: how a
-/// migration finds the page's pool and zspage. One per zspage, shared.
-struct ZsTag {
-    pool: Arc<Pool>,
-    zspage: u32,
-}
-
 /// The movable operations of rzpool pages.
 struct RzOps;
 
 impl MovableOperations for RzOps {
-    type Private = Arc<ZsTag>;
+    /// Each page holds its pool; its index word is its zspage's id.
+    type Private = Arc<Pool>;
 
-    fn isolate_page(tag: ArcBorrow<'_, ZsTag>, _page: LockedPage<'_>, _mode: IsolateMode) -> bool {
+    fn isolate_page(pool: ArcBorrow<'_, Pool>, _page: LockedPage<'_>, _mode: IsolateMode) -> bool {
         // Nothing to do: the page stays in its zspage, readable and writable
         // under the pool lock, until migrate_page swaps it. A zspage being
         // freed may still be isolated: its release is safe at any time.
-        tag.pool.stats.isolate.fetch_add(1, Ordering::Relaxed);
+        pool.stats.isolate.fetch_add(1, Ordering::Relaxed);
         true
     }
 
     fn migrate_page(
-        tag: ArcBorrow<'_, ZsTag>,
+        pool: ArcBorrow<'_, Pool>,
         migration: Migration<'_, Self>,
         _mode: MigrateMode,
     ) -> Result<Migrated> {
-        let pool = &tag.pool;
-        let src = migration.src().as_ptr();
+        let (src, zspage) = (migration.src().as_ptr(), migration.src().index() as u32);
         let mut inner = pool.inner.lock();
         // A zspage that is gone or not yet installed is being released or set
         // up outside the lock: try again later.
         let page = inner
-            .zspage_mut(tag.zspage)
+            .zspage_mut(zspage)
             .and_then(|zs| zs.pages.iter_mut().flatten().find(|p| p.as_ptr() == src));
         let res = match page {
             Some(page) => migration.commit(page),
@@ -312,8 +306,45 @@ impl MovableOperations for RzOps {
         res
     }
 
-    fn putback_page(tag: ArcBorrow<'_, ZsTag>, _page: LockedPage<'_>) {
-        tag.pool.stats.putback.fetch_add(1, Ordering::Relaxed);
+    fn putback_page(pool: ArcBorrow<'_, Pool>, _page: LockedPage<'_>) {
+        pool.stats.putback.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Object maps of up to this many entries live in the zspage itself (every
+/// class of 512 bytes and more): one allocation per zspage, as zsmalloc's.
+const INLINE_OBJS: usize = 64;
+
+/// A zspage's object map.
+enum ObjMap {
+    Inline([u32; INLINE_OBJS], usize),
+    Heap(KVec<u32>),
+}
+
+impl ObjMap {
+    fn new(n: usize) -> Result<Self> {
+        if n <= INLINE_OBJS {
+            return Ok(Self::Inline([0; INLINE_OBJS], n));
+        }
+        let mut v = KVec::with_capacity(n, GFP_KERNEL)?;
+        for _ in 0..n {
+            v.push(0, GFP_KERNEL)?;
+        }
+        Ok(Self::Heap(v))
+    }
+
+    fn as_slice(&self) -> &[u32] {
+        match self {
+            Self::Inline(map, n) => &map[..*n],
+            Self::Heap(v) => v,
+        }
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [u32] {
+        match self {
+            Self::Inline(map, n) => &mut map[..*n],
+            Self::Heap(v) => v,
+        }
     }
 }
 
@@ -324,7 +355,7 @@ struct ZsPage {
     pages: [Option<MovablePage<RzOps>>; MAX_PAGES],
     nr_pages: u8,
     /// Per object: the handle slot of a used object, or `OBJ_FREE | next`.
-    objs: KVec<u32>,
+    objs: ObjMap,
     free_head: u32,
     inuse: u32,
     /// Fullness group and the links of its list.
@@ -338,25 +369,20 @@ impl ZsPage {
     /// outside the pool lock.
     fn new(pool: ArcBorrow<'_, Pool>, id: u32, class: usize) -> Result<KBox<Self>> {
         let shape = pool.classes().shapes[class];
-        let tag = Arc::new(
-            ZsTag {
-                pool: pool.into(),
-                zspage: id,
-            },
-            GFP_KERNEL,
-        )?;
         let mut pages: [Option<MovablePage<RzOps>>; MAX_PAGES] = Default::default();
         for slot in pages.iter_mut().take(shape.pages) {
-            *slot = Some(MovablePage::new(PageRef::alloc_movable()?, tag.clone()));
+            let page = PageRef::alloc_movable()?;
+            *slot = Some(MovablePage::new(page, pool.into(), id as usize));
         }
-        let mut objs = KVec::with_capacity(shape.objs, GFP_KERNEL)?;
-        for i in 0..shape.objs {
+        let mut objs = ObjMap::new(shape.objs)?;
+        let map = objs.as_mut_slice();
+        for (i, o) in map.iter_mut().enumerate() {
             let next = if i + 1 < shape.objs {
                 i as u32 + 1
             } else {
                 OBJ_END
             };
-            objs.push(OBJ_FREE | next, GFP_KERNEL)?;
+            *o = OBJ_FREE | next;
         }
         Ok(KBox::new(
             Self {
@@ -376,9 +402,9 @@ impl ZsPage {
 
     fn alloc_obj(&mut self, slot: u32) -> u16 {
         let obj = self.free_head;
-        let next = self.objs[obj as usize] & !OBJ_FREE;
+        let next = self.objs.as_slice()[obj as usize] & !OBJ_FREE;
         self.free_head = if next == OBJ_END { NONE } else { next };
-        self.objs[obj as usize] = slot;
+        self.objs.as_mut_slice()[obj as usize] = slot;
         self.inuse += 1;
         obj as u16
     }
@@ -389,7 +415,7 @@ impl ZsPage {
         } else {
             self.free_head
         };
-        self.objs[obj as usize] = OBJ_FREE | next;
+        self.objs.as_mut_slice()[obj as usize] = OBJ_FREE | next;
         self.free_head = obj as u32;
         self.inuse -= 1;
     }
@@ -819,8 +845,9 @@ impl PoolInner {
             // The first used object of `src`.
             let (obj, slot) = {
                 let zs = self.used(src)?;
-                let obj = zs.objs.iter().position(|&o| o & OBJ_FREE == 0)?;
-                (obj, zs.objs[obj])
+                let map = zs.objs.as_slice();
+                let obj = map.iter().position(|&o| o & OBJ_FREE == 0)?;
+                (obj, map[obj])
             };
             let Slot::Used { gen, size, .. } = self.slots[slot as usize] else {
                 return None;
