@@ -316,6 +316,8 @@ impl MovableOperations for RzOps {
 const INLINE_OBJS: usize = 64;
 
 /// A zspage's object map.
+// The inline variant is large on purpose: it saves an allocation per zspage.
+#[allow(clippy::large_enum_variant)]
 enum ObjMap {
     Inline([u32; INLINE_OBJS], usize),
     Heap(KVec<u32>),
