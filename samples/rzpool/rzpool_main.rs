@@ -36,7 +36,7 @@
 //! # Lock order
 //!
 //! 1. page lock (held by the VM around every movable callback)
-//! 2. `Pool::inner` (a mutex)
+//! 2. `Pool::inner` (a spinlock)
 //!
 //! Nothing that can sleep on a page lock or enter reclaim runs under
 //! `Pool::inner`: pages are allocated, made movable and released outside it;
@@ -48,9 +48,9 @@ use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use kernel::{
     c_str,
     ioctl::{_IOC_SIZE, _IOR, _IOW, _IOWR},
-    new_mutex,
+    new_spinlock,
     prelude::*,
-    sync::{Arc, ArcBorrow, Mutex},
+    sync::{Arc, ArcBorrow, SpinLock},
     uaccess::UserSlice,
 };
 
@@ -517,7 +517,7 @@ struct Pool {
     id: u16,
     classes: Arc<Classes>,
     #[pin]
-    inner: Mutex<PoolInner>,
+    inner: SpinLock<PoolInner>,
     stats: Stats,
 }
 
@@ -921,7 +921,7 @@ impl Pool {
             pin_init!(Pool {
                 id,
                 classes,
-                inner <- new_mutex!(inner, "rzpool::Pool::inner"),
+                inner <- new_spinlock!(inner, "rzpool::Pool::inner"),
                 stats: Stats::default(),
             }),
             GFP_KERNEL,
