@@ -45,34 +45,14 @@ void rmm_lock_page(struct page *page)
 	lock_page(page);
 }
 
-bool rmm_trylock_page(struct page *page)
-{
-	return trylock_page(page);
-}
-
 void rmm_unlock_page(struct page *page)
 {
 	unlock_page(page);
 }
 
-bool rmm_page_locked(struct page *page)
-{
-	return PageLocked(page);
-}
-
 bool rmm_page_isolated(struct page *page)
 {
 	return PageIsolated(page);
-}
-
-/*
- * PageMovable() is not exported: the same test from its inline parts. The
- * caller holds the page lock, as PageMovable() requires.
- */
-bool rmm_page_movable(struct page *page)
-{
-	VM_BUG_ON_PAGE(!PageLocked(page), page);
-	return __PageMovable(page) && page_movable_ops(page);
 }
 
 unsigned long rmm_page_private(struct page *page)
@@ -103,11 +83,6 @@ unsigned long rmm_page_to_pfn(struct page *page)
 void rmm_copy_highpage(struct page *to, struct page *from)
 {
 	copy_highpage(to, from);
-}
-
-bool rmm_is_err_or_null(const void *ptr)
-{
-	return IS_ERR_OR_NULL(ptr);
 }
 
 /* shrinker_alloc() is variadic: a fixed-argument form for Rust. */
