@@ -78,6 +78,18 @@ macro_rules! this_module_ptr {
 #[allow(unused_imports)]
 pub(crate) use this_module_ptr;
 
+/// A zeroed buffer of `len` bytes (`kvmalloc`), e.g. a bounce buffer for
+/// user copies.
+pub fn zeroed_buf(len: usize) -> kernel::error::Result<kernel::alloc::KVVec<u8>> {
+    const CHUNK: [u8; 64] = [0; 64];
+    let mut buf = kernel::alloc::KVVec::with_capacity(len, kernel::alloc::flags::GFP_KERNEL)?;
+    while buf.len() < len {
+        let n = (len - buf.len()).min(CHUNK.len());
+        buf.extend_from_slice(&CHUNK[..n], kernel::alloc::flags::GFP_KERNEL)?;
+    }
+    Ok(buf)
+}
+
 /// Defines a `repr(C)` struct of a uapi header, readable from and writable to
 /// user space (`FromBytes` and `AsBytes`).
 ///

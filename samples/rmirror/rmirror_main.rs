@@ -219,17 +219,6 @@ fn rw_len(req: &URw) -> Result<usize> {
     Ok(len)
 }
 
-/// A zeroed kernel buffer of `len` bytes.
-fn zeroed(len: usize) -> Result<KVVec<u8>> {
-    const CHUNK: [u8; 64] = [0; 64];
-    let mut buf = KVVec::with_capacity(len, GFP_KERNEL)?;
-    while buf.len() < len {
-        let n = (len - buf.len()).min(CHUNK.len());
-        buf.extend_from_slice(&CHUNK[..n], GFP_KERNEL)?;
-    }
-    Ok(buf)
-}
-
 /// Shared by every open file.
 struct Shared {
     guard: Arc<ModuleGuard>,
@@ -260,7 +249,7 @@ impl MiscDevice for RmirrorFile {
                 let req: URw = user.reader().read()?;
                 let len = rw_len(&req)?;
                 let dev = file.dev()?;
-                let mut buf = zeroed(len)?;
+                let mut buf = rmm::zeroed_buf(len)?;
                 dev.read(req.addr as usize, &mut buf)?;
                 UserSlice::new(req.buf as usize, len)
                     .writer()
@@ -271,7 +260,7 @@ impl MiscDevice for RmirrorFile {
                 let req: URw = user.reader().read()?;
                 let len = rw_len(&req)?;
                 let dev = file.dev()?;
-                let mut buf = zeroed(len)?;
+                let mut buf = rmm::zeroed_buf(len)?;
                 UserSlice::new(req.buf as usize, len)
                     .reader()
                     .read_slice(&mut buf)?;
@@ -285,7 +274,7 @@ impl MiscDevice for RmirrorFile {
                 if n == 0 || n > Mirror::<Hooks>::MAX_LEN / kernel::page::PAGE_SIZE {
                     return Err(EINVAL);
                 }
-                let mut buf = zeroed(n)?;
+                let mut buf = rmm::zeroed_buf(n)?;
                 dev.snapshot(req.addr as usize, &mut buf)?;
                 UserSlice::new(req.buf as usize, n)
                     .writer()

@@ -230,17 +230,6 @@ fn keep_last(keep: &KVec<usize>) -> usize {
     keep[keep.len() - 1]
 }
 
-/// A zeroed bounce buffer of `len` bytes.
-fn zeroed(len: usize) -> Result<KVec<u8>> {
-    const CHUNK: [u8; 64] = [0; 64];
-    let mut buf = KVec::with_capacity(len, GFP_KERNEL)?;
-    while buf.len() < len {
-        let n = (len - buf.len()).min(CHUNK.len());
-        buf.extend_from_slice(&CHUNK[..n], GFP_KERNEL)?;
-    }
-    Ok(buf)
-}
-
 /// Where a handle's object lives, or a free slot.
 #[derive(Clone, Copy)]
 enum Slot {
@@ -497,7 +486,7 @@ struct PoolInner {
     nr_zspages: u64,
     /// Bounce buffer of internal compaction, allocated with the pool so that
     /// the shrinker never allocates.
-    compact_buf: KVec<u8>,
+    compact_buf: KVVec<u8>,
 }
 
 /// Counters, readable without the lock.
@@ -794,7 +783,7 @@ impl PoolInner {
     /// sparsest zspage into its fullest ones until the sparse one is empty,
     /// and returns it. `None` when no zspage can be emptied.
     fn compact_step(&mut self, class: usize, shapes: &[ClassShape]) -> Option<KBox<ZsPage>> {
-        let mut buf = core::mem::take(&mut self.compact_buf);
+        let mut buf = core::mem::replace(&mut self.compact_buf, KVVec::new());
         let res = self.compact_move(class, shapes, &mut buf);
         self.compact_buf = buf;
         res
@@ -915,7 +904,7 @@ impl Pool {
             bytes: 0,
             pages: 0,
             nr_zspages: 0,
-            compact_buf: zeroed(MAX_SIZE)?,
+            compact_buf: rmm::zeroed_buf(MAX_SIZE)?,
         };
         Arc::pin_init(
             pin_init!(Pool {
@@ -1329,7 +1318,7 @@ impl MiscDevice for RzpoolFile {
                 if len == 0 || len > MAX_SIZE {
                     return Err(EINVAL);
                 }
-                let mut buf = zeroed(len)?;
+                let mut buf = rmm::zeroed_buf(len)?;
                 pool.read(req.handle, req.offset as usize, &mut buf)?;
                 UserSlice::new(req.addr as usize, len)
                     .writer()
