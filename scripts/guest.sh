@@ -122,10 +122,18 @@ check_dmesg() {
 	fi
 }
 
-# zsmalloc.ko of the kernel tree, for rmm_bench (the kernel API's test).
+# Loads a module of the kernel tree (RMM_KDIR), e.g. mm/zsmalloc.ko, unless
+# it is loaded already; insmod's error goes to $OUT/insmod.err.
+load_kdir_module() {
+	[ -n "${RMM_KDIR:-}" ] && [ -f "$RMM_KDIR/$1" ] || { echo "no $RMM_KDIR/$1" >"$OUT/insmod.err"; return 1; }
+	grep -q "^$(basename "$1" .ko) " /proc/modules && return 0
+	insmod "$RMM_KDIR/$1" 2>"$OUT/insmod.err"
+}
+
+# zsmalloc.ko for rmm_bench (the kernel API's test); rmm_bench's own insmod
+# reports a failure.
 load_zsmalloc() {
-	[ -n "${RMM_KDIR:-}" ] && [ -f "$RMM_KDIR/mm/zsmalloc.ko" ] || return 0
-	grep -q "^zsmalloc " /proc/modules || insmod "$RMM_KDIR/mm/zsmalloc.ko"
+	load_kdir_module mm/zsmalloc.ko || true
 }
 
 do_check() {
@@ -211,7 +219,7 @@ do_bench() {
 	local m rc
 	echo "TAP version 13"
 	for m in mm/zsmalloc.ko lib/test_hmm.ko; do
-		if insmod "$RMM_KDIR/$m" 2>"$OUT/insmod.err"; then
+		if load_kdir_module "$m"; then
 			result ok "insmod $(basename "$m")"
 		else
 			result fail "insmod $(basename "$m")" "$(cat "$OUT/insmod.err")"
