@@ -171,6 +171,7 @@ impl<T: Show> ShowFileOps<T> {
 #[allow(unused_macros)]
 macro_rules! show_file_operations {
     ($vis:vis static $name:ident: $t:ty) => {
+        #[allow(unsafe_code)]
         $vis static $name: $crate::rmm::debugfs::ShowFileOps<$t> = {
             let owner = $crate::rmm::this_module_ptr!();
             // SAFETY: `owner` is the module this is expanded in, which implements `$t`.

@@ -9,6 +9,10 @@
  */
 
 #include <linux/gfp.h>
+#include <linux/memcontrol.h>
+#include <linux/module.h>
+#include <linux/sched/signal.h>
+#include <linux/cacheflush.h>
 #include <linux/highmem.h>
 #include <linux/migrate.h>
 #include <linux/mmap_lock.h>
@@ -20,14 +24,86 @@
 #include "helpers.h"
 
 /*
- * A page for a movable non-LRU user: __GFP_MOVABLE puts it in a movable
- * pageblock (or ZONE_MOVABLE), where compaction and memory offlining look
- * for pages to migrate. Not zeroed: like zsmalloc, the user owns the
- * contents, and must not let old ones reach user space.
+ * An order-0 page for a movable non-LRU user, with the caller's flags:
+ * __GFP_MOVABLE puts it in a movable pageblock or ZONE_MOVABLE, where
+ * compaction and memory offlining look for pages to migrate; __GFP_ACCOUNT
+ * (if account) charges it to the current (or active) memory cgroup. Not
+ * zeroed: like zsmalloc, the user owns the contents, and must
+ * not let old ones reach user space.
  */
-struct page *rmm_alloc_movable_page(void)
+struct page *rmm_alloc_movable_page(gfp_t gfp, bool account)
 {
-	return alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN);
+	gfp |= __GFP_MOVABLE | __GFP_HIGHMEM | __GFP_NOWARN;
+	if (account)
+		gfp |= __GFP_ACCOUNT;
+	return alloc_page(gfp);
+}
+
+bool rmm_trylock_page(struct page *page)
+{
+	return trylock_page(page);
+}
+
+bool rmm_try_module_get(struct module *module)
+{
+	return try_module_get(module);
+}
+
+/*
+ * Moves the memory cgroup charge of a kmem-accounted page (__GFP_ACCOUNT)
+ * to the page that replaces it in migration: the charge and its obj_cgroup
+ * reference live in ->memcg_data, which free_pages() uncharges. Both pages
+ * are locked by migration and the driver's alone.
+ */
+void rmm_page_move_memcg(struct page *dst, struct page *src)
+{
+#ifdef CONFIG_MEMCG
+	struct folio *d = page_folio(dst), *s = page_folio(src);
+
+	if (!folio_memcg_kmem(s))
+		return;
+	VM_WARN_ON_ONCE_FOLIO(d->memcg_data, d);
+	d->memcg_data = s->memcg_data;
+	s->memcg_data = 0;
+#endif
+}
+
+/* Whether the current task has a fatal signal pending (SIGKILL). */
+bool rmm_fatal_signal_pending(void)
+{
+	return fatal_signal_pending(current);
+}
+
+/* The memory cgroup of current's mm with a reference, or NULL. */
+void *rmm_get_current_memcg(void)
+{
+#ifdef CONFIG_MEMCG
+	if (mem_cgroup_disabled() || !current->mm)
+		return NULL;
+	return get_mem_cgroup_from_mm(current->mm);
+#else
+	return NULL;
+#endif
+}
+
+void rmm_mem_cgroup_put(void *memcg)
+{
+	mem_cgroup_put(memcg);
+}
+
+void *rmm_set_active_memcg(void *memcg)
+{
+	return set_active_memcg(memcg);
+}
+
+bool rmm_current_mm_is(struct mm_struct *mm)
+{
+	return current->mm == mm;
+}
+
+void rmm_flush_dcache_page(struct page *page)
+{
+	flush_dcache_page(page);
 }
 
 void rmm_get_page(struct page *page)

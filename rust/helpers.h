@@ -13,7 +13,18 @@
 struct mm_struct;
 struct page;
 
-struct page *rmm_alloc_movable_page(void);
+struct module;
+
+struct page *rmm_alloc_movable_page(gfp_t gfp, bool account);
+bool rmm_trylock_page(struct page *page);
+bool rmm_try_module_get(struct module *module);
+void rmm_page_move_memcg(struct page *dst, struct page *src);
+bool rmm_fatal_signal_pending(void);
+void rmm_flush_dcache_page(struct page *page);
+bool rmm_current_mm_is(struct mm_struct *mm);
+void *rmm_get_current_memcg(void);
+void rmm_mem_cgroup_put(void *memcg);
+void *rmm_set_active_memcg(void *memcg);
 void rmm_get_page(struct page *page);
 void rmm_put_page(struct page *page);
 void rmm_lock_page(struct page *page);

@@ -37,17 +37,22 @@ pub trait ObjectPool: Send + Sync + Sized + 'static {
     fn compact(&self) -> u64;
 }
 
-/// Exports an [`ObjectPool`] as C functions with the given names:
+/// Exports an [`ObjectPool`] as C functions with the given names, checked at
+/// build time against the prototypes of the module's C header:
 ///
 /// ```ignore
-/// rmm::kapi::export_object_pool!(Pool {
+/// rmm::kapi::export_object_pool!(Pool, uapi::rzpool {
 ///     create: rzpool_create, destroy: rzpool_destroy, malloc: rzpool_malloc,
 ///     free: rzpool_free, write: rzpool_write, read: rzpool_read,
 ///     total_pages: rzpool_total_pages, compact: rzpool_compact,
 /// });
 /// ```
 ///
-/// The C prototypes (see `samples/rzpool/rzpool_kapi.h`):
+/// `uapi` is the module our bindgen pass generated from the header (see
+/// `rust/rmm.kbuild`), and `rzpool` the opaque struct the header declares.
+/// Each exported function must have exactly the type of the header's
+/// prototype of the same name, or the build fails. The C prototypes (see
+/// `samples/rzpool/rzpool_kapi.h`):
 ///
 /// ```c
 /// struct pool *create(void);                     /* NULL on failure */
@@ -61,34 +66,50 @@ pub trait ObjectPool: Send + Sync + Sized + 'static {
 /// ```
 #[allow(unused_macros)]
 macro_rules! export_object_pool {
-    ($ty:ty {
+    ($ty:ty, $m:ident :: $opaque:ident {
         create: $create:ident, destroy: $destroy:ident, malloc: $malloc:ident,
         free: $free:ident, write: $write:ident, read: $read:ident,
         total_pages: $pages:ident, compact: $compact:ident $(,)?
     }) => {
+        #[allow(unsafe_code)]
         const _: () = {
             use ::core::ffi::c_void;
             use ::kernel::{
                 error::code::EINVAL,
-                ffi::c_int,
+                ffi::{c_int, c_ulong},
                 sync::{Arc, ArcBorrow},
                 types::ForeignOwnable,
             };
             use $crate::rmm::kapi::ObjectPool;
 
+            type Opaque = $m::$opaque;
+
+            /// Every exported function has the type of the header's prototype.
+            #[allow(dead_code)]
+            fn check_prototypes() {
+                let _ = if true { $m::$create } else { $create };
+                let _ = if true { $m::$destroy } else { $destroy };
+                let _ = if true { $m::$malloc } else { $malloc };
+                let _ = if true { $m::$free } else { $free };
+                let _ = if true { $m::$write } else { $write };
+                let _ = if true { $m::$read } else { $read };
+                let _ = if true { $m::$pages } else { $pages };
+                let _ = if true { $m::$compact } else { $compact };
+            }
+
             /// # Safety
             ///
             /// `pool` comes from the create function and is not destroyed.
-            unsafe fn pool<'a>(pool: *mut c_void) -> ArcBorrow<'a, $ty> {
+            unsafe fn pool<'a>(pool: *mut Opaque) -> ArcBorrow<'a, $ty> {
                 // It lives until `destroy` (contract).
                 // SAFETY: `pool` came from `Arc::into_foreign()` in `create`.
-                unsafe { <Arc<$ty> as ForeignOwnable>::borrow(pool) }
+                unsafe { <Arc<$ty> as ForeignOwnable>::borrow(pool.cast::<c_void>()) }
             }
 
             #[no_mangle]
-            extern "C" fn $create() -> *mut c_void {
+            unsafe extern "C" fn $create() -> *mut Opaque {
                 match <$ty as ObjectPool>::create() {
-                    Ok(p) => p.into_foreign().cast_mut(),
+                    Ok(p) => p.into_foreign().cast_mut().cast::<Opaque>(),
                     Err(_) => ::core::ptr::null_mut(),
                 }
             }
@@ -97,18 +118,18 @@ macro_rules! export_object_pool {
             ///
             /// See the module documentation.
             #[no_mangle]
-            unsafe extern "C" fn $destroy(p: *mut c_void) {
+            unsafe extern "C" fn $destroy(p: *mut Opaque) {
                 // SAFETY: `p` is a live pool (contract).
                 <$ty as ObjectPool>::destroy(&*unsafe { pool(p) });
                 // SAFETY: made by `into_foreign()` in `create`; this is its last use.
-                drop(unsafe { <Arc<$ty> as ForeignOwnable>::from_foreign(p) });
+                drop(unsafe { <Arc<$ty> as ForeignOwnable>::from_foreign(p.cast::<c_void>()) });
             }
 
             /// # Safety
             ///
             /// See the module documentation.
             #[no_mangle]
-            unsafe extern "C" fn $malloc(p: *mut c_void, size: usize) -> u64 {
+            unsafe extern "C" fn $malloc(p: *mut Opaque, size: usize) -> u64 {
                 // SAFETY: `p` is a live pool (contract).
                 <$ty as ObjectPool>::alloc(unsafe { pool(p) }, size).unwrap_or(0)
             }
@@ -117,7 +138,7 @@ macro_rules! export_object_pool {
             ///
             /// See the module documentation.
             #[no_mangle]
-            unsafe extern "C" fn $free(p: *mut c_void, handle: u64) -> c_int {
+            unsafe extern "C" fn $free(p: *mut Opaque, handle: u64) -> c_int {
                 // SAFETY: `p` is a live pool (contract).
                 match <$ty as ObjectPool>::free(&*unsafe { pool(p) }, handle) {
                     Ok(()) => 0,
@@ -130,7 +151,7 @@ macro_rules! export_object_pool {
             /// See the module documentation.
             #[no_mangle]
             unsafe extern "C" fn $write(
-                p: *mut c_void,
+                p: *mut Opaque,
                 handle: u64,
                 offset: usize,
                 src: *const c_void,
@@ -153,7 +174,7 @@ macro_rules! export_object_pool {
             /// See the module documentation.
             #[no_mangle]
             unsafe extern "C" fn $read(
-                p: *mut c_void,
+                p: *mut Opaque,
                 handle: u64,
                 offset: usize,
                 dst: *mut c_void,
@@ -175,18 +196,18 @@ macro_rules! export_object_pool {
             ///
             /// See the module documentation.
             #[no_mangle]
-            unsafe extern "C" fn $pages(p: *mut c_void) -> usize {
+            unsafe extern "C" fn $pages(p: *mut Opaque) -> c_ulong {
                 // SAFETY: `p` is a live pool (contract).
-                <$ty as ObjectPool>::total_pages(&*unsafe { pool(p) }) as usize
+                <$ty as ObjectPool>::total_pages(&*unsafe { pool(p) }) as c_ulong
             }
 
             /// # Safety
             ///
             /// See the module documentation.
             #[no_mangle]
-            unsafe extern "C" fn $compact(p: *mut c_void) -> usize {
+            unsafe extern "C" fn $compact(p: *mut Opaque) -> c_ulong {
                 // SAFETY: `p` is a live pool (contract).
-                <$ty as ObjectPool>::compact(&*unsafe { pool(p) }) as usize
+                <$ty as ObjectPool>::compact(&*unsafe { pool(p) }) as c_ulong
             }
         };
     };

@@ -40,27 +40,54 @@
 //! would be seen young N times for N mappings (seed thread 003, the `|` in
 //! `age_page`).
 //!
+//! # Who may use a mirror
+//!
+//! Only the process whose address space is mirrored: every device access
+//! from another mm (a child after `fork`, a process that received the file
+//! over a socket) fails with `EIO`, as KVM does for a VM fd used outside its
+//! mm. Otherwise holding the file would be a way to read and write another
+//! process's memory.
+//!
+//! # Faults that wait
+//!
+//! A fault that finds an invalidation running sleeps until it ends (it is
+//! woken by `invalidate_range_end`), and retries; like `hmm_range_fault()`'s
+//! callers it gives up with `EBUSY` after [`FAULT_TIMEOUT_MS`], returns
+//! `EINTR` at once on a fatal signal, and `ERESTARTSYS` on another signal.
+//!
 //! # Lock order
 //!
-//! 1. `mmap_lock` (faulting, never held with 2)
-//! 2. `Mirror::inner` (a spinlock; taken under the page table lock by the
-//!    young callbacks)
+//! 1. `mmap_lock`, the rmap locks (`i_mmap_rwsem`, anon_vma lock) and the
+//!    page table lock: the notifier core calls the callbacks under them
+//!    (the young callbacks under the PT lock, invalidations under the rmap
+//!    locks).
+//! 2. `Mirror::inner` (a spinlock). Faulting (GUP) takes `mmap_lock` with it
+//!    not held. Nothing allocates or sleeps under it.
 
 use super::{
-    bindings as rmm_bindings,
-    mmu_notifier::{Event, InvalidateSeq, MmuNotifier, Range, Registration, Stable},
+    mmu_notifier::{Again, Event, InvalidateSeq, MmuNotifier, Range, Registration, Stable},
     page::{self, PageRef, PAGE_SIZE},
 };
 use core::ptr::NonNull;
-use kernel::{bindings, new_spinlock, prelude::*, sync::SpinLock};
+use kernel::{
+    bindings, new_condvar, new_spinlock,
+    prelude::*,
+    sync::{CondVar, SpinLock},
+    time::{self, Ktime},
+};
+
+/// How long a device fault waits for invalidations before it fails with
+/// `EBUSY` (`HMM_RANGE_DEFAULT_TIMEOUT`).
+pub const FAULT_TIMEOUT_MS: i64 = 1000;
 
 /// What a driver learns of its mirror's events (for statistics).
 pub trait MirrorHooks: Send + Sync + 'static {
-    /// An overlapping range was invalidated; `dropped` entries were valid.
-    fn invalidated(&self, _event: Event, _dropped: usize) {}
+    /// An overlapping range was invalidated; `dropped` entries were valid;
+    /// `blockable` is false for a non-blockable one (the OOM reaper's).
+    fn invalidated(&self, _event: Event, _dropped: usize, _blockable: bool) {}
     /// A young callback answered `young`.
     fn young(&self, _young: bool) {}
-    /// An entry was faulted in (for writing if `write`).
+    /// An entry was faulted in, or made writable (for writing if `write`).
     fn faulted(&self, _write: bool) {}
     /// A fault lost a race with an invalidation and was retried.
     fn retried(&self) {}
@@ -97,10 +124,71 @@ struct Entry {
 // lock, from any thread.
 unsafe impl Send for Entry {}
 
-struct Inner {
-    seq: InvalidateSeq,
+/// The shadow table.
+///
+/// # Invariants
+///
+/// `valid` is the number of entries with a page.
+struct Table {
     entries: KVVec<Entry>,
     valid: usize,
+}
+
+impl Table {
+    /// Drops the entries `[first, last)`; returns how many were valid.
+    fn drop_entries(&mut self, first: usize, last: usize) -> usize {
+        let mut n = 0;
+        for e in &mut self.entries[first..last] {
+            if e.page.take().is_some() {
+                n += 1;
+            }
+            e.flags = 0;
+        }
+        self.valid -= n;
+        n
+    }
+
+    /// Installs the page a fault found for entry `i`, for writing if
+    /// `write`: only through the [`Stable`] proof that it is still mapped
+    /// there. An entry that is valid already keeps its bits (a write fault
+    /// only adds `WRITE`). Returns whether the entry changed.
+    fn install(stable: &mut Stable<'_, Table>, i: usize, page: &PageRef, write: bool) -> bool {
+        let t = stable.table();
+        let Some(e) = t.entries.get_mut(i) else {
+            return false;
+        };
+        let new = NonNull::new(page.as_ptr());
+        match e.page {
+            // Still the page it maps (no invalidation since, by `stable`).
+            Some(p) if Some(p) == new => {
+                if write && e.flags & flags::WRITE == 0 {
+                    e.flags |= flags::WRITE;
+                    return true;
+                }
+                false
+            }
+            Some(_) => {
+                // Cannot happen: an entry is dropped before its page changes.
+                pr_warn!("rmm: mirror entry {} maps another page: replaced\n", i);
+                // INVARIANT: `page` is mapped at the entry's address (`stable`).
+                e.page = new;
+                e.flags = if write { flags::WRITE } else { 0 };
+                true
+            }
+            None => {
+                // INVARIANT: `page` is mapped at the entry's address: it was
+                // faulted in there, and `stable` proves no invalidation ran since.
+                e.page = new;
+                e.flags = if write { flags::WRITE } else { 0 };
+                t.valid += 1;
+                true
+            }
+        }
+    }
+}
+
+struct Inner {
+    seq: InvalidateSeq<Table>,
     dead: bool,
 }
 
@@ -120,6 +208,9 @@ pub struct Mirror<H: MirrorHooks> {
     npages: usize,
     #[pin]
     inner: SpinLock<Inner>,
+    /// Faults waiting for invalidations to end.
+    #[pin]
+    settled: CondVar,
     /// The driver's hooks.
     pub hooks: H,
 }
@@ -137,19 +228,16 @@ impl<H: MirrorHooks> Mirror<H> {
         }
         let npages = len / PAGE_SIZE;
         let mut entries = KVVec::with_capacity(npages, GFP_KERNEL)?;
-        for _ in 0..npages {
-            entries.push(Entry::default(), GFP_KERNEL)?;
-        }
+        entries.extend_with(npages, Entry::default(), GFP_KERNEL)?;
         let inner = Inner {
-            seq: InvalidateSeq::default(),
-            entries,
-            valid: 0,
+            seq: InvalidateSeq::new(Table { entries, valid: 0 }),
             dead: false,
         };
         Ok(try_pin_init!(Self {
             start,
             npages,
             inner <- new_spinlock!(inner, "rmm::mirror::Mirror::inner"),
+            settled <- new_condvar!("rmm::mirror::Mirror::settled"),
             hooks,
         }))
     }
@@ -189,19 +277,19 @@ impl<H: MirrorHooks> Mirror<H> {
     pub fn counts(&self) -> Counts {
         let g = self.inner.lock();
         Counts {
-            valid: g.valid,
+            valid: g.seq.table().valid,
             released: g.dead,
         }
     }
 
     /// The flags (see [`flags`]) of each page from `addr`, into `out`.
-    pub fn snapshot(&self, addr: usize, out: &mut [u8]) -> Result {
+    fn snapshot_table(&self, addr: usize, out: &mut [u8]) -> Result {
         let first = self.index(addr)?;
         if out.len() > self.npages - first {
             return Err(EINVAL);
         }
         let g = self.inner.lock();
-        for (o, e) in out.iter_mut().zip(&g.entries[first..]) {
+        for (o, e) in out.iter_mut().zip(&g.seq.table().entries[first..]) {
             *o = if e.page.is_some() {
                 e.flags | flags::VALID
             } else {
@@ -211,26 +299,13 @@ impl<H: MirrorHooks> Mirror<H> {
         Ok(())
     }
 
-    /// Drops the entries `[first, last)`; returns how many were valid.
-    fn drop_entries(inner: &mut Inner, first: usize, last: usize) -> usize {
-        let mut n = 0;
-        for e in &mut inner.entries[first..last] {
-            if e.page.take().is_some() {
-                n += 1;
-            }
-            e.flags = 0;
-        }
-        inner.valid -= n;
-        n
-    }
-
     fn harvest_young(&self, start: usize, end: usize) -> bool {
         let (first, last) = self.span(start, end);
         let mut young = false;
         if first < last {
             let mut g = self.inner.lock();
             // Every bit is cleared before answering: no short cut.
-            for e in &mut g.entries[first..last] {
+            for e in &mut g.seq.table_mut().entries[first..last] {
                 young |= e.flags & flags::ACCESSED != 0;
                 e.flags &= !flags::ACCESSED;
             }
@@ -238,28 +313,56 @@ impl<H: MirrorHooks> Mirror<H> {
         self.hooks.young(young);
         young
     }
+
+    /// Starts an invalidation of the whole table by the device itself, as a
+    /// device TLB shootdown would: every entry is dropped, and faults wait
+    /// (see the module documentation) until the returned guard is dropped.
+    pub fn invalidate_all(&self) -> DeviceInvalidation<'_, H> {
+        let mut g = self.inner.lock();
+        let n = self.npages;
+        g.seq.invalidate_start().drop_entries(0, n);
+        DeviceInvalidation { mirror: self }
+    }
+
+    fn end_invalidation(&self) {
+        self.inner.lock().seq.invalidate_end();
+        self.settled.notify_all();
+    }
+}
+
+/// An invalidation of a whole mirror by its device, running until dropped
+/// ([`Mirror::invalidate_all`]).
+pub struct DeviceInvalidation<'a, H: MirrorHooks> {
+    mirror: &'a Mirror<H>,
+}
+
+impl<H: MirrorHooks> Drop for DeviceInvalidation<'_, H> {
+    fn drop(&mut self) {
+        self.mirror.end_invalidation();
+    }
 }
 
 #[vtable]
 impl<H: MirrorHooks> MmuNotifier for Mirror<H> {
-    fn invalidate_range_start(&self, range: &Range<'_>) -> Result<(), super::mmu_notifier::Again> {
+    fn invalidate_range_start<'a>(&self, range: &Range<'a>) -> Result<(), Again<'a, Self>> {
         let (first, last) = self.span(range.start(), range.end());
         if first == last {
             return Ok(());
         }
         let mut g = self.inner.lock();
-        g.seq.invalidate_start();
-        let dropped = Self::drop_entries(&mut g, first, last);
+        let dropped = g.seq.invalidate_start().drop_entries(first, last);
         drop(g);
-        self.hooks.invalidated(range.event(), dropped);
-        // Only a spinlock: this never needs to block, so never fails.
+        self.hooks
+            .invalidated(range.event(), dropped, range.may_block());
+        // Only a spinlock: this never needs to block, so never fails (and the
+        // type forbids failing: this notifier has `invalidate_range_end`).
         Ok(())
     }
 
     fn invalidate_range_end(&self, range: &Range<'_>) {
         let (first, last) = self.span(range.start(), range.end());
         if first < last {
-            self.inner.lock().seq.invalidate_end();
+            self.end_invalidation();
         }
     }
 
@@ -274,7 +377,7 @@ impl<H: MirrorHooks> MmuNotifier for Mirror<H> {
 
     fn test_young(&self, address: usize) -> bool {
         let young = match self.index(address) {
-            Ok(i) => self.inner.lock().entries[i].flags & flags::ACCESSED != 0,
+            Ok(i) => self.inner.lock().seq.table().entries[i].flags & flags::ACCESSED != 0,
             Err(_) => false,
         };
         self.hooks.young(young);
@@ -284,40 +387,35 @@ impl<H: MirrorHooks> MmuNotifier for Mirror<H> {
     fn release(&self) {
         let mut g = self.inner.lock();
         g.dead = true;
-        let n = g.entries.len();
-        Self::drop_entries(&mut g, 0, n);
+        let n = self.npages;
+        g.seq.table_mut().drop_entries(0, n);
         drop(g);
+        // Waiting faults see `dead` and give up.
+        self.settled.notify_all();
         self.hooks.released();
     }
 }
 
-/// Installs the page of a fault as entry `i`.
-fn install(
-    entries: &mut [Entry],
-    valid: &mut usize,
-    _stable: &Stable<'_>,
-    i: usize,
-    page: &PageRef,
-    write: bool,
-) {
-    let e = &mut entries[i];
-    if e.page.is_none() {
-        *valid += 1;
-    }
-    // INVARIANT: `page` is mapped at the entry's address: it was faulted in
-    // there, and `_stable` proves no invalidation ran since.
-    e.page = NonNull::new(page.as_ptr());
-    e.flags = if write { flags::WRITE } else { 0 };
-}
-
 /// Device access: what a device would do through its page table.
 impl<H: MirrorHooks> Registration<Mirror<H>> {
+    /// `EIO` unless the caller is the mirrored process (see the module
+    /// documentation).
+    fn check_caller(&self) -> Result {
+        if self.is_current_mm() {
+            Ok(())
+        } else {
+            Err(EIO)
+        }
+    }
+
     /// Makes sure the entries of the `npages` pages from `addr` are valid (and
     /// writable for `write`), faulting missing ones in from the registered
-    /// address space, up to 64 pages per GUP call.
+    /// address space, up to 64 pages per GUP call. Entries that are valid
+    /// already are left as they are.
     ///
     /// `ESRCH` once the address space is gone; `EFAULT` if a page is not
-    /// mapped with the needed permission.
+    /// mapped with the needed permission; `EBUSY` if invalidations kept it
+    /// from completing for [`FAULT_TIMEOUT_MS`]; `EINTR` on a fatal signal.
     fn fault(&self, addr: usize, npages: usize, write: bool) -> Result {
         const BATCH: usize = 64;
         let need = if write { flags::WRITE } else { 0 };
@@ -326,16 +424,23 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
         if end > self.npages {
             return Err(EINVAL);
         }
+        let t0 = Ktime::ktime_get();
         let mut i = first;
         while i < end {
+            if super::fatal_signal_pending() {
+                return Err(EINTR);
+            }
+            if time::ktime_ms_delta(Ktime::ktime_get(), t0) > FAULT_TIMEOUT_MS {
+                return Err(EBUSY);
+            }
             let begin = {
-                let g = self.inner.lock();
+                let mut g = self.inner.lock();
                 if g.dead {
                     return Err(ESRCH);
                 }
                 // Skip what is already valid.
                 while i < end && {
-                    let e = g.entries[i];
+                    let e = g.seq.table().entries[i];
                     e.page.is_some() && e.flags & need == need
                 } {
                     i += 1;
@@ -344,10 +449,19 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
                     return Ok(());
                 }
                 if g.seq.is_active() {
-                    // Faulting now would only have to be retried.
+                    // Faulting now would only have to be retried: sleep until
+                    // the invalidation ends, the time is up or a signal comes.
+                    let left = FAULT_TIMEOUT_MS - time::ktime_ms_delta(Ktime::ktime_get(), t0);
+                    let jiffies = time::msecs_to_jiffies(left.clamp(1, FAULT_TIMEOUT_MS) as u32);
+                    let res = self.settled.wait_interruptible_timeout(&mut g, jiffies);
                     drop(g);
-                    // SAFETY: no lock is held.
-                    unsafe { rmm_bindings::rmm_cond_resched() };
+                    if let kernel::sync::CondVarTimeoutResult::Signal { .. } = res {
+                        return Err(if super::fatal_signal_pending() {
+                            EINTR
+                        } else {
+                            ERESTARTSYS
+                        });
+                    }
                     continue;
                 }
                 g.seq.read_begin()
@@ -365,23 +479,16 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
             if g.dead {
                 return Err(ESRCH);
             }
-            let inner = &mut *g;
-            match inner.seq.read_retry(begin) {
-                Ok(stable) => {
+            match g.seq.read_retry(begin) {
+                Ok(mut stable) => {
+                    let mut changed = 0;
                     for (k, page) in pages[..got].iter().enumerate() {
                         if let Some(page) = page {
-                            install(
-                                &mut inner.entries,
-                                &mut inner.valid,
-                                &stable,
-                                i + k,
-                                page,
-                                write,
-                            );
+                            changed += Table::install(&mut stable, i + k, page, write) as usize;
                         }
                     }
                     drop(g);
-                    for _ in 0..got {
+                    for _ in 0..changed {
                         self.hooks.faulted(write);
                     }
                     i += got;
@@ -403,6 +510,7 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
     /// read through its page table: faults missing entries in, sets the
     /// accessed bits.
     pub fn read(&self, addr: usize, out: &mut [u8]) -> Result {
+        self.check_caller()?;
         self.access(addr, out.len(), false, |page, off, at, len| {
             // Nobody else writes it through the mirror (the lock); CPU writes race as
             // they would with a device.
@@ -414,6 +522,7 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
     /// Copies `data` to `addr` of the mirrored range, as a device write:
     /// faults entries in for writing, sets the accessed and dirty bits.
     pub fn write(&self, addr: usize, data: &[u8]) -> Result {
+        self.check_caller()?;
         self.access(addr, data.len(), true, |page, off, at, len| {
             // The entry is writable: the page is the process's own copy, dirty in its PTE.
             // SAFETY: as in `read`.
@@ -424,11 +533,19 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
     /// Faults in every page of `[addr, addr + len)`; returns how many entries
     /// are valid afterwards.
     pub fn populate(&self, addr: usize, len: usize, write: bool) -> Result<usize> {
+        self.check_caller()?;
         if len == 0 || addr % PAGE_SIZE != 0 {
             return Err(EINVAL);
         }
         self.fault(addr, len.div_ceil(PAGE_SIZE), write)?;
         Ok(self.counts().valid)
+    }
+
+    /// The flags (see [`flags`]) of each page from `addr`, into `out`, for
+    /// the mirrored process only.
+    pub fn snapshot(&self, addr: usize, out: &mut [u8]) -> Result {
+        self.check_caller()?;
+        self.snapshot_table(addr, out)
     }
 
     /// Runs `copy(page, offset_in_page, offset_in_buffer, len)` for each page
@@ -455,7 +572,7 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
             let n = (PAGE_SIZE - off).min(len - at);
             let i = self.index(a)?;
             let mut g = self.inner.lock();
-            let e = &mut g.entries[i];
+            let e = &mut g.seq.table_mut().entries[i];
             match e.page {
                 Some(p) if !write || e.flags & flags::WRITE != 0 => {
                     copy(p.as_ptr(), off, at, n)?;

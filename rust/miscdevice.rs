@@ -166,6 +166,7 @@ impl<T: MiscDevice> FileOps<T> {
 #[allow(unused_macros)]
 macro_rules! misc_file_operations {
     ($vis:vis static $name:ident: $t:ty) => {
+        #[allow(unsafe_code)]
         $vis static $name: $crate::rmm::miscdevice::FileOps<$t> = {
             let owner = $crate::rmm::this_module_ptr!();
             // SAFETY: `owner` is the module this is expanded in, which implements `$t`.

@@ -48,7 +48,7 @@ impl MmUser {
     ///
     /// `mm` must point to an `mm_struct` kept allocated (`mm_count`) for the
     /// duration of the call.
-    pub unsafe fn get_not_zero(mm: *mut bindings::mm_struct) -> Option<Self> {
+    pub(in crate::rmm) unsafe fn get_not_zero(mm: *mut bindings::mm_struct) -> Option<Self> {
         // SAFETY: `mm` is allocated (caller).
         if unsafe { rmm_bindings::rmm_mmget_not_zero(mm) } {
             // SAFETY: `mm` is valid, so non-null.
@@ -61,7 +61,7 @@ impl MmUser {
     }
 
     /// Returns the raw pointer.
-    pub fn as_ptr(&self) -> *mut bindings::mm_struct {
+    pub(in crate::rmm) fn as_ptr(&self) -> *mut bindings::mm_struct {
         self.mm.as_ptr()
     }
 

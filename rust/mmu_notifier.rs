@@ -21,29 +21,44 @@
 //!
 //! - **Non-blocking invalidations.** The OOM reaper invalidates with
 //!   `MMU_NOTIFIER_RANGE_BLOCKABLE` clear. Only then may `invalidate_range_start`
-//!   fail with `-EAGAIN`, and after a failure no `invalidate_range_end` follows.
-//!   Failing needs an [`Again`], which only [`Range::cannot_block`] makes, and
-//!   only for such a range.
+//!   fail with `-EAGAIN`. Failing needs an [`Again`], which only
+//!   [`Range::cannot_block`] makes, only for such a range, and only for the
+//!   call whose range it is: it is bound to that call's lifetime (invariant,
+//!   neither `Send` nor `Sync`), so it cannot be kept and returned from a later,
+//!   blockable call.
+//! - **A notifier that can fail has no `invalidate_range_end`.** After a
+//!   failed start the core still calls `invalidate_range_end` of every
+//!   notifier of the mm, the failed one included (it cannot know which
+//!   failed), and warns if the failed one has an end callback.
+//!   [`Range::cannot_block`] refuses to compile for a notifier with
+//!   `invalidate_range_end`.
 //! - **Retry protocol.** A secondary MMU faults a page in without the
 //!   notifier's lock (GUP may sleep), then installs its entry under the lock.
 //!   An invalidation between the two would leave a stale entry. [`InvalidateSeq`]
 //!   does what `mmu_interval_read_begin()`/`mmu_interval_read_retry()` and
-//!   KVM's `mmu_invalidate_seq` do. [`InvalidateSeq::read_begin`] gives a
-//!   `#[must_use]` [`ReadBegin`]; only [`InvalidateSeq::read_retry`] turns it
-//!   into the [`Stable`] proof an install must take, and only if no
+//!   KVM's `mmu_invalidate_seq` do. [`InvalidateSeq`] owns the table it
+//!   protects: [`InvalidateSeq::read_begin`] gives a `#[must_use]`
+//!   [`ReadBegin`] that names its sequence; only [`InvalidateSeq::read_retry`]
+//!   of that same sequence turns it into the [`Stable`] guard through which
+//!   alone the table is written with what was read, and only if no
 //!   invalidation ran or is running.
 //! - **Lifetime.** A [`Registration`] holds the notifier registered on an mm
-//!   (the core keeps that mm allocated). Dropping it calls `mmu_notifier_put()`,
-//!   and the data is freed by `free_notifier` after an SRCU grace period, when
-//!   no callback can still be running. Those frees run module code, so a module
-//!   must wait for them before it goes away: it holds a [`ModuleGuard`], whose
-//!   drop calls `mmu_notifier_synchronize()`.
+//!   (the core keeps that mm allocated). Dropping it unregisters the notifier
+//!   synchronously (`mmu_notifier_unregister()`: `release` if the mm is still
+//!   alive, then an SRCU grace period) and frees the data in the dropping
+//!   thread: no callback and no deferred free of ours runs after the drop
+//!   returns, so no module code can run after the module is unloaded, and `T`
+//!   is dropped in process context.
 //! - **Context.** `clear_flush_young` and friends are called under the page
 //!   table lock, and `invalidate_range_start` may be called non-blockable. Only
 //!   spinlocks and non-sleeping work belong in them.
 
 use super::mm::MmUser;
-use core::{marker::PhantomData, ptr::NonNull};
+use core::{
+    marker::PhantomData,
+    ptr::NonNull,
+    sync::atomic::{AtomicU64, Ordering},
+};
 use kernel::{
     bindings,
     error::to_result,
@@ -119,7 +134,7 @@ pub struct Range<'a> {
     raw: &'a bindings::mmu_notifier_range,
 }
 
-impl Range<'_> {
+impl<'a> Range<'a> {
     /// The first address of the range.
     pub fn start(&self) -> usize {
         self.raw.start
@@ -140,13 +155,25 @@ impl Range<'_> {
         self.raw.flags & bindings::MMU_NOTIFIER_RANGE_BLOCKABLE != 0
     }
 
-    /// For a non-blockable range only: the token that lets
-    /// `invalidate_range_start` fail with `-EAGAIN`.
-    pub fn cannot_block(&self) -> Option<Again> {
+    /// For a non-blockable range only: the token that lets notifier `T`'s
+    /// `invalidate_range_start` fail with `-EAGAIN` in this call.
+    ///
+    /// Does not compile for a `T` with `invalidate_range_end` (see the module
+    /// documentation).
+    pub fn cannot_block<T: MmuNotifier>(&self) -> Option<Again<'a, T>> {
+        const {
+            assert!(
+                !T::HAS_INVALIDATE_RANGE_END,
+                "a notifier with invalidate_range_end must not fail invalidate_range_start"
+            )
+        };
         if self.may_block() {
             None
         } else {
-            Some(Again(()))
+            Some(Again {
+                _bound: PhantomData,
+                _t: PhantomData,
+            })
         }
     }
 
@@ -156,9 +183,13 @@ impl Range<'_> {
     }
 }
 
-/// Permission to fail a non-blockable invalidation with `-EAGAIN`; made only
-/// by [`Range::cannot_block`].
-pub struct Again(());
+/// Permission for notifier `T` to fail a non-blockable invalidation with
+/// `-EAGAIN`; made only by [`Range::cannot_block`], valid only for the call
+/// that received the range (invariant in `'a`, neither `Send` nor `Sync`).
+pub struct Again<'a, T: MmuNotifier> {
+    _bound: PhantomData<(*mut (), fn(&'a ()) -> &'a ())>,
+    _t: PhantomData<fn() -> T>,
+}
 
 /// The callbacks of an MMU notifier.
 ///
@@ -170,8 +201,9 @@ pub trait MmuNotifier: Send + Sync + Sized + 'static {
     /// mapping of it, and create none until the matching
     /// `invalidate_range_end`.
     ///
-    /// May fail only for a non-blockable range that would have to sleep.
-    fn invalidate_range_start(&self, _range: &Range<'_>) -> Result<(), Again> {
+    /// May fail only for a non-blockable range that would have to sleep, and
+    /// only in a notifier without `invalidate_range_end`.
+    fn invalidate_range_start<'a>(&self, _range: &Range<'a>) -> Result<(), Again<'a, Self>> {
         Ok(())
     }
 
@@ -196,8 +228,11 @@ pub trait MmuNotifier: Send + Sync + Sized + 'static {
     }
 
     /// The address space is going away: drop every secondary mapping and
-    /// create none again. Called once, from `exit_mmap()` or when the
-    /// notifier is unregistered.
+    /// create none again. Called at most once: from `exit_mmap()` when the
+    /// process exits, or, if the mm is still alive, when the [`Registration`]
+    /// is dropped (`mmu_notifier_unregister()`). Other callbacks may still be
+    /// running on other CPUs while it runs, and none starts after the drop of
+    /// the [`Registration`] returns.
     fn release(&self) {}
 }
 
@@ -217,8 +252,8 @@ struct Subscription<T: MmuNotifier> {
 /// # Invariants
 ///
 /// `sub` points to a `Subscription<T>` allocated by [`Registration::register`]
-/// as a `KBox`, whose notifier is registered with one user (ours). It is
-/// freed by `free_notifier` after `mmu_notifier_put()` in `drop`.
+/// as a `KBox`, whose notifier is registered; it is ours to unregister and
+/// free, which `drop` does.
 pub struct Registration<T: MmuNotifier> {
     sub: NonNull<Subscription<T>>,
 }
@@ -231,17 +266,10 @@ unsafe impl<T: MmuNotifier> Sync for Registration<T> {}
 impl<T: MmuNotifier> Registration<T> {
     /// Registers a notifier with data `data` on `mm`.
     ///
-    /// The module must hold a [`ModuleGuard`] (proven by `_guard`), so that
-    /// it waits for the deferred free of this notifier before it unloads.
-    ///
     /// # Context
     ///
     /// Takes `mmap_lock` for writing: may sleep; `mmap_lock` must not be held.
-    pub fn register(
-        mm: &MmUser,
-        _guard: &ModuleGuard,
-        data: impl PinInit<T, Error>,
-    ) -> Result<Self> {
+    pub fn register(mm: &MmUser, data: impl PinInit<T, Error>) -> Result<Self> {
         // `ops` is set right after zeroing.
         // SAFETY: all zeros is a valid `struct mmu_notifier` before registration.
         let notifier = unsafe {
@@ -257,7 +285,7 @@ impl<T: MmuNotifier> Registration<T> {
             }),
             GFP_KERNEL,
         )?;
-        // SAFETY: never moved out of: freed as a `KBox` by `free_notifier` or below.
+        // SAFETY: never moved out of: freed as a `KBox` by `drop` or below.
         let sub = KBox::into_raw(unsafe { Pin::into_inner_unchecked(sub) });
         // SAFETY: `sub` is valid and pinned; `mm` has users, and we do not hold its `mmap_lock`.
         let ret = unsafe { bindings::mmu_notifier_register((*sub).notifier.get(), mm.as_ptr()) };
@@ -266,7 +294,7 @@ impl<T: MmuNotifier> Registration<T> {
             drop(unsafe { KBox::from_raw(sub) });
             return Err(e);
         }
-        // INVARIANT: registered with one user; freed by `free_notifier`.
+        // INVARIANT: registered; unregistered and freed by `drop`.
         Ok(Self {
             // SAFETY: `KBox::into_raw` never returns null.
             sub: unsafe { NonNull::new_unchecked(sub) },
@@ -278,9 +306,21 @@ impl<T: MmuNotifier> Registration<T> {
     pub fn mm_user(&self) -> Option<MmUser> {
         // SAFETY: `sub` is valid while registered (type invariant).
         let mm = unsafe { (*(*self.sub.as_ptr()).notifier.get()).mm };
-        // The core holds `mm_count` of a registered notifier's mm until it frees it.
-        // SAFETY: `mm` stays allocated: the notifier is freed only after we drop.
+        // The core holds `mm_count` of a registered notifier's mm until it is
+        // unregistered.
+        // SAFETY: `mm` stays allocated: we unregister only when we drop.
         unsafe { MmUser::get_not_zero(mm) }
+    }
+}
+
+impl<T: MmuNotifier> Registration<T> {
+    /// Whether the calling task's address space is the one this notifier is
+    /// registered on.
+    pub fn is_current_mm(&self) -> bool {
+        // SAFETY: `sub` is valid while registered (type invariant).
+        let mm = unsafe { (*(*self.sub.as_ptr()).notifier.get()).mm };
+        // SAFETY: only compares pointers; `current` is always valid.
+        unsafe { super::bindings::rmm_current_mm_is(mm) }
     }
 }
 
@@ -294,30 +334,26 @@ impl<T: MmuNotifier> core::ops::Deref for Registration<T> {
 }
 
 impl<T: MmuNotifier> Drop for Registration<T> {
-    /// Drops our user of the notifier. No callback starts after this returns;
-    /// running ones finish, and `free_notifier` frees the data after an SRCU
-    /// grace period.
+    /// Unregisters the notifier and frees its data. `release` runs first if
+    /// the address space is still alive; when this returns no callback runs
+    /// and none will.
+    ///
+    /// # Context
+    ///
+    /// Sleeps (an SRCU grace period): never drop a `Registration` from one of
+    /// its own callbacks or with a spinlock held.
     fn drop(&mut self) {
-        // SAFETY: registered with our one user (type invariant).
-        unsafe { bindings::mmu_notifier_put((*self.sub.as_ptr()).notifier.get()) };
-    }
-}
-
-/// Held by a module that registers notifiers: dropping it (at module exit)
-/// waits for every deferred `free_notifier`, which runs module code.
-pub struct ModuleGuard(());
-
-impl ModuleGuard {
-    /// Makes the guard; keep it in the module's state, dropped at exit.
-    pub fn new() -> Self {
-        Self(())
-    }
-}
-
-impl Drop for ModuleGuard {
-    fn drop(&mut self) {
-        // SAFETY: no locks held; waits for pending SRCU callbacks of the notifier core.
-        unsafe { bindings::mmu_notifier_synchronize() };
+        let sub = self.sub.as_ptr();
+        // SAFETY: registered (type invariant): the core holds `mm_count` of
+        // its mm, so `mm` is valid until the unregister below drops it.
+        let n = unsafe { (*sub).notifier.get() };
+        // SAFETY: as above.
+        let mm = unsafe { (*n).mm };
+        // After this, no callback runs: SRCU readers are waited for.
+        // SAFETY: registered by `register` on `mm`, unregistered once, here.
+        unsafe { bindings::mmu_notifier_unregister(n, mm) };
+        // SAFETY: the box of `register`; the core no longer knows it.
+        drop(unsafe { KBox::from_raw(sub) });
     }
 }
 
@@ -358,7 +394,7 @@ impl<T: MmuNotifier> Ops<T> {
         },
         arch_invalidate_secondary_tlbs: None,
         alloc_notifier: None,
-        free_notifier: Some(Self::free_notifier),
+        free_notifier: None,
     };
 
     fn table() -> &'static bindings::mmu_notifier_ops {
@@ -437,8 +473,9 @@ impl<T: MmuNotifier> Ops<T> {
         // SAFETY: as the safety contract says.
         match unsafe { Self::data(n) }.invalidate_range_start(&range) {
             Ok(()) => 0,
-            // An `Again` exists only for a non-blockable range.
-            Err(Again(())) => EAGAIN.to_errno(),
+            // An `Again` exists only for a non-blockable range of this call,
+            // and only in a notifier without `invalidate_range_end`.
+            Err(Again { .. }) => EAGAIN.to_errno(),
         }
     }
 
@@ -456,39 +493,35 @@ impl<T: MmuNotifier> Ops<T> {
         // SAFETY: as the safety contract says.
         unsafe { Self::data(n) }.invalidate_range_end(&range);
     }
-
-    /// # Safety
-    ///
-    /// Called once by the notifier core, after `mmu_notifier_put()` and an
-    /// SRCU grace period: no callback runs any more.
-    unsafe extern "C" fn free_notifier(n: *mut bindings::mmu_notifier) {
-        // `n` is the first field of a `Subscription<T>` boxed by `Registration::register`.
-        // SAFETY: that box is ours to free: nothing uses it any more (safety contract).
-        drop(unsafe { KBox::from_raw(n.cast::<Subscription<T>>()) });
-    }
 }
 
-/// The invalidation sequence of a secondary MMU: lives inside the lock that
-/// also protects its entries.
+/// The invalidation sequence of a secondary MMU and the table `D` it
+/// protects: lives inside the lock that also protects the table.
+///
+/// The table is read and invalidated through [`Self::table`] and
+/// [`Self::table_mut`]; what a fault read is written into it only through the
+/// [`Stable`] guard of [`Self::read_retry`].
 ///
 /// ```ignore
-/// let begin = lock.lock().seq.read_begin();   // no lock held while faulting
+/// let begin = lock.lock().read_begin();   // no lock held while faulting
 /// let page = fault_in(addr)?;
 /// let mut g = lock.lock();
-/// match g.seq.read_retry(begin) {
-///     Ok(stable) => g.table.install(stable, addr, &page),
+/// match g.read_retry(begin) {
+///     Ok(mut stable) => Table::install(&mut stable, addr, &page),
 ///     Err(Retry) => { /* an invalidation ran: fault again */ }
 /// }
 /// ```
-#[derive(Default)]
-pub struct InvalidateSeq {
+pub struct InvalidateSeq<D> {
+    id: u64,
     seq: u64,
     active: u32,
+    table: D,
 }
 
 /// A snapshot of an [`InvalidateSeq`], taken before faulting a page in.
 #[must_use = "a fault must be checked with read_retry before its result is installed"]
 pub struct ReadBegin {
+    id: u64,
     seq: u64,
 }
 
@@ -497,24 +530,69 @@ pub struct ReadBegin {
 #[derive(Debug)]
 pub struct Retry;
 
-/// Proof that no invalidation ran since a [`ReadBegin`] and none is running,
-/// valid while the lock protecting the sequence stays held.
-pub struct Stable<'a> {
-    _seq: PhantomData<&'a InvalidateSeq>,
+/// Proof that no invalidation ran since a [`ReadBegin`] of this very
+/// sequence and none is running, while the lock protecting it stays held:
+/// the only way to write into the table what the fault read.
+pub struct Stable<'a, D> {
+    table: &'a mut D,
 }
 
-impl InvalidateSeq {
+impl<D> core::ops::Deref for Stable<'_, D> {
+    type Target = D;
+
+    fn deref(&self) -> &D {
+        self.table
+    }
+}
+
+impl<D> Stable<'_, D> {
+    /// The table, to install what the fault read.
+    pub fn table(&mut self) -> &mut D {
+        self.table
+    }
+}
+
+impl<D> InvalidateSeq<D> {
+    /// A sequence protecting `table`.
+    pub fn new(table: D) -> Self {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        Self {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            seq: 0,
+            active: 0,
+            table,
+        }
+    }
+
+    /// The table, to read it.
+    pub fn table(&self) -> &D {
+        &self.table
+    }
+
+    /// The table, to drop or update entries (never to install a fault's
+    /// result: that needs [`Stable`]).
+    pub fn table_mut(&mut self) -> &mut D {
+        &mut self.table
+    }
+
     /// Call from `invalidate_range_start` for a range that overlaps the
-    /// mirror, with the lock held, before dropping entries.
-    pub fn invalidate_start(&mut self) {
+    /// table, with the lock held, before dropping entries.
+    pub fn invalidate_start(&mut self) -> &mut D {
         self.active += 1;
         self.seq = self.seq.wrapping_add(1);
+        &mut self.table
     }
 
     /// Call from `invalidate_range_end` for the same ranges as
-    /// [`Self::invalidate_start`].
+    /// [`Self::invalidate_start`]. An end without a start is a bug of the
+    /// caller: it is reported and ignored, never allowed to end an
+    /// invalidation that is still running.
     pub fn invalidate_end(&mut self) {
-        self.active = self.active.saturating_sub(1);
+        if self.active == 0 {
+            pr_warn!("rmm: invalidate_end without invalidate_start: ignored\n");
+            return;
+        }
+        self.active -= 1;
         self.seq = self.seq.wrapping_add(1);
     }
 
@@ -525,15 +603,25 @@ impl InvalidateSeq {
 
     /// Starts a read: snapshot before faulting a page in.
     pub fn read_begin(&self) -> ReadBegin {
-        ReadBegin { seq: self.seq }
+        ReadBegin {
+            id: self.id,
+            seq: self.seq,
+        }
     }
 
-    /// Ends a read: `Ok` with the proof to install what was read, or `Retry`
-    /// if an invalidation ran or is running.
-    pub fn read_retry(&self, begin: ReadBegin) -> Result<Stable<'_>, Retry> {
+    /// Ends a read: `Ok` with the guard to install what was read, or `Retry`
+    /// if an invalidation ran or is running (or `begin` is another
+    /// sequence's).
+    pub fn read_retry(&mut self, begin: ReadBegin) -> Result<Stable<'_, D>, Retry> {
+        if begin.id != self.id {
+            pr_warn!("rmm: read_retry with another sequence's read_begin\n");
+            return Err(Retry);
+        }
         if self.active != 0 || self.seq != begin.seq {
             return Err(Retry);
         }
-        Ok(Stable { _seq: PhantomData })
+        Ok(Stable {
+            table: &mut self.table,
+        })
     }
 }

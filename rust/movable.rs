@@ -35,32 +35,65 @@
 //!   exactly that, so "release while isolated" needs no special case. (The 2016
 //!   rule of the seed thread, clear `PG_isolated` but not `PG_movable`, is gone:
 //!   `PG_isolated` is no longer the driver's.)
+//! - **Only the driver's own pages become movable.** `__SetPageMovable()`
+//!   overwrites `->mapping`, and a movable page's `->private` and `->index`
+//!   are the driver's: on an LRU, page-cache, compound or already movable page
+//!   that corrupts the VM. [`MovablePage::new`] takes a [`NewPage`], which
+//!   only the page allocator wrapper makes (order 0, our reference alone, no
+//!   mapping) and which is consumed, so no page is made movable twice.
 //! - **What migrate must do**: on success, copy the contents, take a
 //!   reference on `dst`, set `dst` movable with the driver's data, clear movable
 //!   on `src` and drop the driver's reference on it. [`Migration::commit`] does
 //!   all of it, and is the only way to produce the [`Migrated`] token that
 //!   `migrate_page` must return to report success.
+//! - **After a commit, success is the only answer.** On failure the VM keeps
+//!   its own state in `dst->private` (`__migrate_folio_record()`), which would
+//!   overwrite the data a commit stored there. The callback returns
+//!   [`Outcome`]: `Ok(Migrated)` only from a commit, `Err(Refused)` only from
+//!   [`Migration::refuse`] or a commit that changed nothing, and both consume
+//!   the [`Migration`]. Both tokens are bound to the callback's own lifetime
+//!   (invariant, neither `Send` nor `Sync`), so none can be kept and returned
+//!   from a later call.
+//! - **Module lifetime**: every [`MovablePage`] holds a reference on the
+//!   module (`try_module_get()`), so a module with a movable page cannot be
+//!   unloaded, even if a `MovablePage` is leaked (`mem::forget`, an `Arc`
+//!   cycle, a C user of the module that never frees its pool). Once every
+//!   `MovablePage` is dropped, no page points to the module's table, and the
+//!   module may go away, even while the VM still holds some of those pages
+//!   isolated.
+//! - **Releasing in reclaim.** Migration holds the source page locked while it
+//!   allocates the target, possibly entering reclaim and the driver's
+//!   shrinker. A release that sleeps on that page lock would never wake up.
+//!   Dropping a [`MovablePage`] sleeps on the lock (for process context);
+//!   [`MovablePage::try_lock`] never sleeps and lets reclaim skip or defer a
+//!   page whose lock is taken.
+//! - **Memory cgroups**: a page allocated with `__GFP_ACCOUNT` is charged to a
+//!   memory cgroup; a commit moves the charge with the contents.
 //! - **Callbacks see the driver's data only while it exists**: each page
 //!   carries a [`MovableOperations::Private`] in `page->private`, and an
 //!   index word of the driver's in `page->index` (free for non-LRU movable
 //!   pages; zsmalloc uses it too), installed and taken back under the page
 //!   lock. Callbacks run under the page lock and
 //!   only while the page is movable, so the borrow they get cannot dangle.
-//! - **Module lifetime**: the VM reaches the callbacks only through pages that
-//!   are movable. Once every [`MovablePage`] of a module is dropped, no page
-//!   points to its table, and the module may go away, even while the VM still
-//!   holds some of those pages isolated.
 
 use super::bindings as rmm_bindings;
-use super::page::{self, LockedPage, PageRef};
-use core::{ffi::c_void, marker::PhantomData, ptr::NonNull};
+use super::page::{self, LockedPage, NewPage};
+use core::{ffi::c_void, marker::PhantomData, mem::ManuallyDrop, ptr::NonNull};
 use kernel::{
     bindings,
-    error::code::EAGAIN,
+    error::code::{EAGAIN, ENODEV},
     ffi::{c_int, c_uint},
     prelude::*,
     types::ForeignOwnable,
 };
+
+/// Binds a value to one callback invocation: invariant in `'a`, neither
+/// `Send` nor `Sync`.
+type CallbackBound<'a> = PhantomData<(*mut (), fn(&'a ()) -> &'a ())>;
+
+/// What [`MovableOperations::migrate_page`] returns: a commit, or a refusal
+/// that changed nothing.
+pub type Outcome<'a> = core::result::Result<Migrated<'a>, Refused<'a>>;
 
 /// How the VM isolates (`isolate_mode_t`).
 #[derive(Clone, Copy, Debug)]
@@ -116,13 +149,13 @@ pub trait MovableOperations: Sized + 'static {
     /// `migration.src()` and call [`Migration::commit`] on it, under whatever
     /// lock keeps the driver's users off the page contents.
     ///
-    /// Return `EAGAIN` for a temporary failure: the VM retries, and puts the
-    /// page back after its last try.
-    fn migrate_page(
-        private: <Self::Private as ForeignOwnable>::Borrowed<'_>,
-        migration: Migration<'_, Self>,
+    /// Refuse with [`Migration::refuse`] (`EAGAIN` for a temporary failure:
+    /// the VM retries, and puts the page back after its last try).
+    fn migrate_page<'a>(
+        private: <Self::Private as ForeignOwnable>::Borrowed<'a>,
+        migration: Migration<'a, Self>,
         mode: MigrateMode,
-    ) -> Result<Migrated>;
+    ) -> Outcome<'a>;
 
     /// Migration gave up on an isolated page: it is the driver's again.
     fn putback_page(
@@ -133,8 +166,17 @@ pub trait MovableOperations: Sized + 'static {
 }
 
 /// Proof that [`Migration::commit`] ran: the only success value of
-/// [`MovableOperations::migrate_page`].
-pub struct Migrated(());
+/// [`MovableOperations::migrate_page`], valid only for the call that made it.
+pub struct Migrated<'a> {
+    _bound: CallbackBound<'a>,
+}
+
+/// A migration refused before anything changed: the only failure value of
+/// [`MovableOperations::migrate_page`], valid only for the call that made it.
+pub struct Refused<'a> {
+    err: Error,
+    _bound: CallbackBound<'a>,
+}
 
 /// A migration in progress: the VM holds both pages locked.
 ///
@@ -147,6 +189,7 @@ pub struct Migration<'a, T: MovableOperations> {
     src: NonNull<bindings::page>,
     dst: NonNull<bindings::page>,
     _p: PhantomData<(&'a bindings::page, T)>,
+    _bound: CallbackBound<'a>,
 }
 
 impl<'a, T: MovableOperations> Migration<'a, T> {
@@ -170,11 +213,11 @@ impl<'a, T: MovableOperations> Migration<'a, T> {
     /// `page` is the destination page. The `&mut` borrow is the proof that no
     /// user of the driver reads or writes the contents during the copy.
     ///
-    /// Fails with `EAGAIN`, changing nothing, if `page` is not the source page
-    /// (a stale lookup: the VM retries later).
-    pub fn commit(self, page: &mut MovablePage<T>) -> Result<Migrated> {
+    /// Refuses with `EAGAIN`, changing nothing, if `page` is not the source
+    /// page (a stale lookup: the VM retries later).
+    pub fn commit(self, page: &mut MovablePage<T>) -> Outcome<'a> {
         if page.page != self.src {
-            return Err(EAGAIN);
+            return Err(self.refuse(EAGAIN));
         }
         let (src, dst) = (self.src.as_ptr(), self.dst.as_ptr());
         // Nobody touches the source contents (we hold `&mut page`) or the new page.
@@ -190,7 +233,11 @@ impl<'a, T: MovableOperations> Migration<'a, T> {
             rmm_bindings::rmm_set_page_index(dst, rmm_bindings::rmm_page_index(src));
             rmm_bindings::rmm_set_page_index(src, 0);
         }
-        // SAFETY: `dst` is locked, and `T`'s table lives as long as the module.
+        // A memory cgroup charge of `src` (`__GFP_ACCOUNT`) moves to `dst`.
+        // SAFETY: both pages are locked and ours: nobody else reads the word.
+        unsafe { rmm_bindings::rmm_page_move_memcg(dst, src) };
+        // SAFETY: `dst` is locked, and `T`'s table lives as long as the module
+        // (a `MovablePage` holds a module reference).
         unsafe { rmm_bindings::__SetPageMovable(dst, MovableOps::<T>::table()) };
         // SAFETY: `src` is locked and movable (type invariant).
         unsafe { rmm_bindings::__ClearPageMovable(src) };
@@ -199,7 +246,18 @@ impl<'a, T: MovableOperations> Migration<'a, T> {
         page.page = self.dst;
         // SAFETY: our reference on `src`, now given up; the VM holds its own.
         unsafe { rmm_bindings::rmm_put_page(src) };
-        Ok(Migrated(()))
+        Ok(Migrated {
+            _bound: PhantomData,
+        })
+    }
+
+    /// Refuses the migration, changing nothing: `EAGAIN` to let the VM retry,
+    /// or another error to give up on the page now.
+    pub fn refuse(self, err: Error) -> Refused<'a> {
+        Refused {
+            err,
+            _bound: PhantomData,
+        }
     }
 }
 
@@ -207,10 +265,12 @@ impl<'a, T: MovableOperations> Migration<'a, T> {
 ///
 /// # Invariants
 ///
-/// `page` is a valid page on which we own one reference. While this object
-/// exists the page is movable with `T`'s operations and its `page->private`
-/// holds a `T::Private` made by `into_foreign()`, owned by this object. The
-/// page may be isolated by the VM at any time.
+/// `page` is a valid order-0 page on which we own one reference; the driver
+/// allocated it ([`NewPage`]). While this object exists the page is movable
+/// with `T`'s operations and its `page->private` holds a `T::Private` made by
+/// `into_foreign()`, owned by this object, and we hold one reference on the
+/// module whose code `T`'s table points to. The page may be isolated by the
+/// VM at any time.
 pub struct MovablePage<T: MovableOperations> {
     page: NonNull<bindings::page>,
     _t: PhantomData<T::Private>,
@@ -226,29 +286,67 @@ impl<T: MovableOperations> MovablePage<T> {
     /// Makes `page` movable with `T`'s operations, keeping `private` and the
     /// driver's `index` word with it ([`LockedPage::index`] in callbacks).
     ///
+    /// Takes a reference on the module for as long as the page is movable;
+    /// fails with `ENODEV` if the module is going away.
+    ///
     /// # Context
     ///
-    /// Takes the page lock: may sleep.
-    pub fn new(page: PageRef, private: T::Private, index: usize) -> Self {
-        let guard = page.lock();
-        let raw = guard.page().as_ptr();
+    /// Takes the page lock of a page nobody else knows: does not sleep.
+    pub fn new(page: NewPage, private: T::Private, index: usize) -> Result<Self> {
+        let module = super::this_module_ptr!();
+        // SAFETY: `module` is this module (or null when built in).
+        if !unsafe { rmm_bindings::rmm_try_module_get(module) } {
+            return Err(ENODEV);
+        }
+        let raw = page.as_ptr();
+        // Nobody else has a reference: the lock is free.
+        // SAFETY: the page is valid (type invariant of `NewPage`).
+        let locked = unsafe { rmm_bindings::rmm_trylock_page(raw) };
+        if !locked {
+            // SAFETY: the reference taken above.
+            unsafe { rmm_bindings::module_put(module) };
+            pr_warn!("rmm: a new page is locked by someone else: not made movable\n");
+            return Err(EAGAIN);
+        }
         // SAFETY: the page is locked and ours; `index` is the driver's word.
         unsafe { rmm_bindings::rmm_set_page_index(raw, index as _) };
         // SAFETY: the page is locked; nobody else uses `private` of our page.
         unsafe { rmm_bindings::rmm_set_page_private(raw, private.into_foreign() as usize as _) };
-        // SAFETY: the page is locked, and the table lives as long as the module.
+        // SAFETY: the page is locked, order 0 and unmapped (`NewPage`), and the
+        // table lives as long as the module, which we hold.
         unsafe { rmm_bindings::__SetPageMovable(raw, MovableOps::<T>::table()) };
-        drop(guard);
-        // INVARIANT: the reference of `page` is ours; the page is movable with
-        // our data.
-        Self {
+        // SAFETY: we locked it above.
+        unsafe { rmm_bindings::rmm_unlock_page(raw) };
+        // INVARIANT: the reference of `page` and the module reference are
+        // ours; the page is movable with our data.
+        Ok(Self {
             page: page.into_raw(),
             _t: PhantomData,
+        })
+    }
+
+    /// Whether this is `page` (in a callback: the page the VM passed).
+    pub fn is(&self, page: &LockedPage<'_>) -> bool {
+        self.page.as_ptr() == page.as_ptr()
+    }
+
+    /// Takes the page lock without sleeping, for a release from reclaim
+    /// context ([`LockedMovablePage`]); gives `self` back if the lock is
+    /// taken.
+    pub fn try_lock(self) -> core::result::Result<LockedMovablePage<T>, Self> {
+        // SAFETY: the page is valid by the type invariant.
+        if unsafe { rmm_bindings::rmm_trylock_page(self.page.as_ptr()) } {
+            // INVARIANT: we hold the lock just taken.
+            Ok(LockedMovablePage {
+                page: ManuallyDrop::new(self),
+            })
+        } else {
+            Err(self)
         }
     }
 
     /// Returns the raw `struct page` pointer.
-    pub fn as_ptr(&self) -> *mut bindings::page {
+    pub(in crate::rmm) fn as_ptr(&self) -> *mut bindings::page {
         self.page.as_ptr()
     }
 
@@ -256,6 +354,35 @@ impl<T: MovableOperations> MovablePage<T> {
     pub fn pfn(&self) -> usize {
         // SAFETY: the page is valid by the type invariant.
         unsafe { rmm_bindings::rmm_page_to_pfn(self.as_ptr()) as usize }
+    }
+
+    /// Releases the page, whose lock the caller holds: clears movable, takes
+    /// the private data back, unlocks, drops our page and module references.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the page lock, and does not use `self` again.
+    unsafe fn release_locked(&mut self) {
+        let raw = self.page.as_ptr();
+        // SAFETY: the page is locked (caller) and movable with our operations.
+        unsafe { rmm_bindings::__ClearPageMovable(raw) };
+        // No callback can see the page any more: it is locked and not movable.
+        // SAFETY: the private data made by `into_foreign()` is taken back once.
+        let private = unsafe {
+            let p = rmm_bindings::rmm_page_private(raw);
+            rmm_bindings::rmm_set_page_private(raw, 0);
+            rmm_bindings::rmm_set_page_index(raw, 0);
+            T::Private::from_foreign(p as *const c_void)
+        };
+        // SAFETY: the caller holds the lock.
+        unsafe { rmm_bindings::rmm_unlock_page(raw) };
+        drop(private);
+        // SAFETY: our reference, given up.
+        unsafe { rmm_bindings::rmm_put_page(raw) };
+        // The module's code is still running (our caller): its own users or
+        // its exit path keep it loaded until that returns.
+        // SAFETY: the reference taken in `new`.
+        unsafe { rmm_bindings::module_put(super::this_module_ptr!()) };
     }
 
     /// The driver's data of this page.
@@ -285,32 +412,50 @@ impl<T: MovableOperations> MovablePage<T> {
 
 impl<T: MovableOperations> Drop for MovablePage<T> {
     /// Releases the page: clears movable and takes the private data back under
-    /// the page lock, then drops our reference. If the VM has the page
-    /// isolated, it sees it released and frees it when it is done.
+    /// the page lock, then drops our page and module references. If the VM has
+    /// the page isolated, it sees it released and frees it when it is done.
     ///
     /// # Context
     ///
-    /// Takes the page lock: may sleep. Never drop a `MovablePage` with a
-    /// spinlock held or from a movable callback.
+    /// Sleeps on the page lock: never drop a `MovablePage` with a spinlock
+    /// held, from a movable callback, or from reclaim (a shrinker): use
+    /// [`MovablePage::try_lock`] there.
     fn drop(&mut self) {
-        let raw = self.page.as_ptr();
         // SAFETY: the page is valid; our reference keeps it so.
-        unsafe { rmm_bindings::rmm_lock_page(raw) };
-        // SAFETY: the page is locked and movable with our operations.
-        unsafe { rmm_bindings::__ClearPageMovable(raw) };
-        // No callback can see the page any more: it is locked and not movable.
-        // SAFETY: the private data made by `into_foreign()` is taken back once.
-        let private = unsafe {
-            let p = rmm_bindings::rmm_page_private(raw);
-            rmm_bindings::rmm_set_page_private(raw, 0);
-            rmm_bindings::rmm_set_page_index(raw, 0);
-            T::Private::from_foreign(p as *const c_void)
-        };
-        // SAFETY: we locked the page above.
-        unsafe { rmm_bindings::rmm_unlock_page(raw) };
-        drop(private);
-        // SAFETY: our reference, given up.
-        unsafe { rmm_bindings::rmm_put_page(raw) };
+        unsafe { rmm_bindings::rmm_lock_page(self.page.as_ptr()) };
+        // SAFETY: locked just above; `self` is not used after `drop`.
+        unsafe { self.release_locked() };
+    }
+}
+
+/// A [`MovablePage`] whose lock we took without sleeping
+/// ([`MovablePage::try_lock`]). Dropping it releases the page, never
+/// sleeping; [`Self::unlock`] keeps it.
+///
+/// # Invariants
+///
+/// We hold the page lock of `page`.
+pub struct LockedMovablePage<T: MovableOperations> {
+    page: ManuallyDrop<MovablePage<T>>,
+}
+
+impl<T: MovableOperations> LockedMovablePage<T> {
+    /// Unlocks the page and keeps it movable.
+    pub fn unlock(self) -> MovablePage<T> {
+        let mut this = ManuallyDrop::new(self);
+        // SAFETY: we hold the lock (type invariant).
+        unsafe { rmm_bindings::rmm_unlock_page(this.page.page.as_ptr()) };
+        // SAFETY: `this` is never dropped, so the page is moved out once.
+        unsafe { ManuallyDrop::take(&mut this.page) }
+    }
+}
+
+impl<T: MovableOperations> Drop for LockedMovablePage<T> {
+    /// Releases the page without sleeping.
+    fn drop(&mut self) {
+        // SAFETY: we hold the lock (type invariant); the inner page is never
+        // dropped (`ManuallyDrop`) nor used again.
+        unsafe { self.page.release_locked() };
     }
 }
 
@@ -375,10 +520,11 @@ impl<T: MovableOperations> MovableOps<T> {
             // SAFETY: valid pointers are not null.
             dst: unsafe { NonNull::new_unchecked(dst) },
             _p: PhantomData,
+            _bound: PhantomData,
         };
         match T::migrate_page(private, migration, MigrateMode::from_raw(mode)) {
-            Ok(Migrated(())) => rmm_bindings::MIGRATEPAGE_SUCCESS as c_int,
-            Err(e) => e.to_errno(),
+            Ok(Migrated { .. }) => rmm_bindings::MIGRATEPAGE_SUCCESS as c_int,
+            Err(refused) => refused.err.to_errno(),
         }
     }
 

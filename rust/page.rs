@@ -35,30 +35,13 @@ unsafe impl Send for PageRef {}
 unsafe impl Sync for PageRef {}
 
 impl PageRef {
-    /// Allocates a page for movable use (`GFP_HIGHUSER_MOVABLE`).
-    ///
-    /// The contents are whatever the page held before: never let them reach
-    /// user space unwritten.
-    ///
-    /// # Context
-    ///
-    /// May sleep.
-    pub fn alloc_movable() -> Result<Self, AllocError> {
-        // SAFETY: the helper only calls `alloc_page()`.
-        let page = unsafe { rmm_bindings::rmm_alloc_movable_page() };
-        // INVARIANT: a new page comes with one reference, now ours.
-        Ok(Self {
-            page: NonNull::new(page).ok_or(AllocError)?,
-        })
-    }
-
     /// Returns the raw `struct page` pointer.
-    pub fn as_ptr(&self) -> *mut bindings::page {
+    pub(in crate::rmm) fn as_ptr(&self) -> *mut bindings::page {
         self.page.as_ptr()
     }
 
     /// Gives up ownership of the reference, returning the raw pointer.
-    pub fn into_raw(self) -> NonNull<bindings::page> {
+    pub(in crate::rmm) fn into_raw(self) -> NonNull<bindings::page> {
         let page = self.page;
         core::mem::forget(self);
         page
@@ -70,7 +53,7 @@ impl PageRef {
     ///
     /// `page` must point to a valid `struct page` and the caller must own one
     /// reference on it, which moves to the new object.
-    pub unsafe fn from_raw(page: NonNull<bindings::page>) -> Self {
+    pub(in crate::rmm) unsafe fn from_raw(page: NonNull<bindings::page>) -> Self {
         // INVARIANT: guaranteed by the caller.
         Self { page }
     }
@@ -104,6 +87,84 @@ impl Drop for PageRef {
     }
 }
 
+/// Flags of a page allocation (`gfp_t`): how it may wait and reclaim.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Gfp(bindings::gfp_t);
+
+impl Gfp {
+    /// May sleep and reclaim (`GFP_KERNEL`).
+    pub const KERNEL: Self = Self(bindings::GFP_KERNEL);
+    /// Never sleeps nor enters direct reclaim (`GFP_NOWAIT`).
+    pub const NOWAIT: Self = Self(bindings::GFP_NOWAIT);
+
+    /// Flags a C caller passed (e.g. through an ops table).
+    pub(in crate::rmm) fn from_raw(gfp: bindings::gfp_t) -> Self {
+        Self(gfp)
+    }
+}
+
+/// A page this module allocated and is the only user of: order 0, one
+/// reference (ours), not on the LRU, no `->mapping`, no `->private`.
+///
+/// Only [`NewPage::alloc_movable`] makes one, and nothing turns a
+/// [`PageRef`] (a user page from GUP, say) into one, so only such a page can
+/// become a [`super::movable::MovablePage`]: making an LRU, page-cache or
+/// compound page movable would overwrite fields the VM owns.
+///
+/// # Invariants
+///
+/// `page` is a valid order-0 page freshly returned by the page allocator: we
+/// own its only reference, and its `mapping`, `private` and `index` fields are
+/// the allocator's (unused).
+pub struct NewPage {
+    page: NonNull<bindings::page>,
+}
+
+// SAFETY: an unshared page may be used and freed from any thread.
+unsafe impl Send for NewPage {}
+
+impl NewPage {
+    /// Allocates a page for movable use (`__GFP_MOVABLE`, highmem allowed),
+    /// with the caller's other GFP flags ([`Gfp::KERNEL`], or [`Gfp::NOWAIT`]
+    /// where reclaim is not allowed). `account` charges the page to the
+    /// current memory cgroup (`__GFP_ACCOUNT`).
+    ///
+    /// The contents are whatever the page held before: never let them reach
+    /// user space unwritten.
+    ///
+    /// # Context
+    ///
+    /// May sleep if `gfp` allows it.
+    pub fn alloc_movable(gfp: Gfp, account: bool) -> Result<Self, AllocError> {
+        // SAFETY: the helper only calls `alloc_page()`.
+        let page = unsafe { rmm_bindings::rmm_alloc_movable_page(gfp.0, account) };
+        // INVARIANT: a new order-0 page comes with one reference, now ours,
+        // and fields the allocator cleared.
+        Ok(Self {
+            page: NonNull::new(page).ok_or(AllocError)?,
+        })
+    }
+
+    /// Returns the raw `struct page` pointer.
+    pub(in crate::rmm) fn as_ptr(&self) -> *mut bindings::page {
+        self.page.as_ptr()
+    }
+
+    /// Gives up ownership of the reference, returning the raw pointer.
+    pub(in crate::rmm) fn into_raw(self) -> NonNull<bindings::page> {
+        let page = self.page;
+        core::mem::forget(self);
+        page
+    }
+}
+
+impl Drop for NewPage {
+    fn drop(&mut self) {
+        // SAFETY: we own the only reference by the type invariant.
+        unsafe { rmm_bindings::rmm_put_page(self.as_ptr()) };
+    }
+}
+
 /// A page whose lock is held for the lifetime `'a`.
 ///
 /// Either we took the lock ([`PageGuard`]) or C code holds it for the whole of
@@ -124,7 +185,7 @@ impl<'a> LockedPage<'a> {
     /// # Safety
     ///
     /// `page` must be valid, locked and referenced for the whole of `'a`.
-    pub unsafe fn from_raw(page: *mut bindings::page) -> Self {
+    pub(in crate::rmm) unsafe fn from_raw(page: *mut bindings::page) -> Self {
         // INVARIANT: guaranteed by the caller.
         Self {
             // SAFETY: the caller guarantees a valid, hence non-null, pointer.
@@ -134,7 +195,7 @@ impl<'a> LockedPage<'a> {
     }
 
     /// Returns the raw `struct page` pointer.
-    pub fn as_ptr(&self) -> *mut bindings::page {
+    pub(in crate::rmm) fn as_ptr(&self) -> *mut bindings::page {
         self.page.as_ptr()
     }
 
@@ -186,7 +247,7 @@ impl Drop for PageGuard<'_> {
 }
 
 /// Checks that `[offset, offset + len)` lies within one page.
-pub(crate) fn check_range(offset: usize, len: usize) -> Result {
+pub(in crate::rmm) fn check_range(offset: usize, len: usize) -> Result {
     match offset.checked_add(len) {
         Some(end) if end <= PAGE_SIZE => Ok(()),
         _ => Err(EINVAL),
@@ -198,7 +259,7 @@ pub(crate) fn check_range(offset: usize, len: usize) -> Result {
 /// # Safety
 ///
 /// `page` must be valid, and nobody may write the range while it is read.
-pub(crate) unsafe fn read_page(page: *mut bindings::page, offset: usize, out: &mut [u8]) -> Result {
+pub(in crate::rmm) unsafe fn read_page(page: *mut bindings::page, offset: usize, out: &mut [u8]) -> Result {
     check_range(offset, out.len())?;
     // The mapping is undone below, in reverse order of any other local mapping.
     // SAFETY: the page is valid (caller).
@@ -216,7 +277,7 @@ pub(crate) unsafe fn read_page(page: *mut bindings::page, offset: usize, out: &m
 /// # Safety
 ///
 /// `page` must be valid, and nobody else may access the range meanwhile.
-pub(crate) unsafe fn write_page(page: *mut bindings::page, offset: usize, data: &[u8]) -> Result {
+pub(in crate::rmm) unsafe fn write_page(page: *mut bindings::page, offset: usize, data: &[u8]) -> Result {
     check_range(offset, data.len())?;
     // SAFETY: as in `read_page`.
     let base = unsafe { bindings::kmap_local_page(page) }.cast::<u8>();
@@ -224,5 +285,8 @@ pub(crate) unsafe fn write_page(page: *mut bindings::page, offset: usize, data: 
     unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), base.add(offset), data.len()) };
     // SAFETY: `base` was mapped above by this thread.
     unsafe { bindings::kunmap_local(base.cast()) };
+    // What the kernel wrote may be mapped to user space: as `memcpy_to_page()`.
+    // SAFETY: the page is valid (caller).
+    unsafe { rmm_bindings::rmm_flush_dcache_page(page) };
     Ok(())
 }

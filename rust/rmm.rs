@@ -28,8 +28,15 @@
 //! - [`debugfs`]: directories and read-only `seq_file` files.
 //! - [`kapi`]: a C-callable kernel API for object pools.
 //! - [`shrinker`]: shrinkers (`struct shrinker`).
+//! - [`memcg`]: charging pages to a memory cgroup.
+//! - [`vec`]: vector operations that never allocate (for spinlocked code).
 
-#![allow(dead_code, unreachable_pub)]
+//! Every `unsafe` of a module lives here: the drivers are built with
+//! `-Dunsafe_code` (see the top-level `Kbuild`), and this tree alone allows
+//! it. Macros that expand into a driver and need `unsafe` allow it on the
+//! items they generate.
+
+#![allow(dead_code, unreachable_pub, unsafe_code)]
 
 #[path = "bindings.rs"]
 pub mod bindings;
@@ -37,6 +44,8 @@ pub mod bindings;
 pub mod debugfs;
 #[path = "kapi.rs"]
 pub mod kapi;
+#[path = "memcg.rs"]
+pub mod memcg;
 #[path = "mirror.rs"]
 pub mod mirror;
 #[path = "miscdevice.rs"]
@@ -51,6 +60,8 @@ pub mod movable;
 pub mod page;
 #[path = "shrinker.rs"]
 pub mod shrinker;
+#[path = "vec.rs"]
+pub mod vec;
 
 /// The `struct module` of the module this is expanded in, as a raw pointer
 /// (null when built in): what C writes as `THIS_MODULE`, usable in the
@@ -65,7 +76,7 @@ macro_rules! this_module_ptr {
                 static __this_module: ::kernel::types::Opaque<::kernel::bindings::module>;
             }
             // The module loader defines `__this_module` for every module.
-            #[allow(unused_unsafe)]
+            #[allow(unused_unsafe, unsafe_code)]
             // SAFETY: only the address of `__this_module` is taken, never its value.
             let module = unsafe { ::core::ptr::addr_of!(__this_module) };
             module.cast_mut().cast::<::kernel::bindings::module>()
@@ -77,6 +88,19 @@ macro_rules! this_module_ptr {
 }
 #[allow(unused_imports)]
 pub(crate) use this_module_ptr;
+
+/// Whether the current task has a fatal signal pending (it is being killed).
+pub fn fatal_signal_pending() -> bool {
+    // SAFETY: the helper only reads `current`'s signal state.
+    unsafe { bindings::rmm_fatal_signal_pending() }
+}
+
+/// Sleeps for `ms` milliseconds unless a signal comes first; returns the
+/// milliseconds left (0 if the whole time passed).
+pub fn msleep_interruptible(ms: u32) -> u32 {
+    // SAFETY: sleeping is allowed in process context, where drivers call it.
+    unsafe { bindings::msleep_interruptible(ms) as u32 }
+}
 
 /// A zeroed buffer of `len` bytes (`kvmalloc`), e.g. a bounce buffer for
 /// user copies.
@@ -122,6 +146,7 @@ macro_rules! uapi_struct {
         );
 
         // SAFETY: `repr(C)` with no padding (asserted above), and every field is `FromBytes`.
+        #[allow(unsafe_code)]
         unsafe impl ::kernel::types::FromBytes for $name
         where
             $($ty: ::kernel::types::FromBytes),*
@@ -129,6 +154,7 @@ macro_rules! uapi_struct {
         }
 
         // SAFETY: `repr(C)` with no padding (asserted above), and every field is `AsBytes`.
+        #[allow(unsafe_code)]
         unsafe impl ::kernel::types::AsBytes for $name
         where
             $($ty: ::kernel::types::AsBytes),*
@@ -138,3 +164,71 @@ macro_rules! uapi_struct {
 }
 #[allow(unused_imports)]
 pub(crate) use uapi_struct;
+
+/// Makes a struct that bindgen generated from a uapi header readable from
+/// and writable to user space (`FromBytes` and `AsBytes`).
+///
+/// Every field must be listed with its type: a field missing from the list,
+/// or of another type, or padding in the struct, fails to compile. So the
+/// header (shared with user space) stays the only definition, and a change
+/// to it that this code has not seen cannot slip through.
+///
+/// ```ignore
+/// rmm::uapi_bytes!(uapi::rmisc_hello { magic: u32, opens: u32, cookie: u64 });
+/// ```
+#[allow(unused_macros)]
+macro_rules! uapi_bytes {
+    ($ty:path { $($field:ident : $fty:ty),* $(,)? }) => {
+        const _: () = {
+            // Each listed field exists with the listed type.
+            #[allow(dead_code)]
+            fn fields(v: &$ty) {
+                $(let _: &$fty = &v.$field;)*
+            }
+            // The listed fields fill the struct: none is missing, no padding.
+            ::core::assert!(
+                ::core::mem::size_of::<$ty>() == 0 $(+ ::core::mem::size_of::<$fty>())*,
+                "a uapi struct must list every field and have no padding"
+            );
+        };
+
+        // SAFETY: a C struct whose listed fields (all `FromBytes`) fill it, with
+        // no padding (asserted above).
+        #[allow(unsafe_code)]
+        unsafe impl ::kernel::types::FromBytes for $ty where $($fty: ::kernel::types::FromBytes),* {}
+
+        // SAFETY: as above, with every field `AsBytes`.
+        #[allow(unsafe_code)]
+        unsafe impl ::kernel::types::AsBytes for $ty where $($fty: ::kernel::types::AsBytes),* {}
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use uapi_bytes;
+
+/// Includes the bindings our bindgen pass generated from a driver's
+/// `<driver>_uapi_rs.h` (see `rust/rmm.kbuild`), as a module; the path is
+/// relative to the driver's source:
+/// `rmm::uapi_module!(uapi, "../../rust/uapi/rzpool_uapi_generated.rs");`.
+///
+/// The generated code is bindgen's (it may implement `Default` with
+/// `unsafe`), not the driver's: the module allows `unsafe_code`.
+#[allow(unused_macros)]
+macro_rules! uapi_module {
+    ($name:ident, $file:literal) => {
+        #[allow(
+            dead_code,
+            non_camel_case_types,
+            non_upper_case_globals,
+            unreachable_pub,
+            missing_docs,
+            unsafe_code,
+            unused_imports,
+            clippy::all
+        )]
+        mod $name {
+            include!($file);
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use uapi_module;

@@ -73,6 +73,23 @@ modules() {
 	log "modules: $(cd "$BUILD_TOP" && ls ./*.ko | tr '\n' ' ')"
 }
 
+# The compile-fail cases (selftests/compile_fail): rules the types must
+# enforce, proven by code that must not build. Counted with the guest's.
+compile_fail() {
+	CF_PASS=0 CF_FAIL=0
+	"$RMM_TOP/scripts/compile-fail.sh" "$KDIR" "$LOGDIR" | tee "$LOGDIR/compile-fail.tap" || true
+	read -r CF_PASS CF_FAIL <"$LOGDIR/compile-fail.summary" || CF_FAIL=1
+	# `unsafe` outside rust/: the compiler refuses it in the drivers, and
+	# no file of samples/ may even say it.
+	if grep -rn unsafe "$RMM_TOP/samples" --include='*.rs' --include='*.c' --include='*.h' >"$LOGDIR/unsafe-in-samples.txt"; then
+		echo "not ok no unsafe in samples/ # $(head -n 1 "$LOGDIR/unsafe-in-samples.txt")"
+		CF_FAIL=$((CF_FAIL + 1))
+	else
+		echo "ok no unsafe in samples/"
+		CF_PASS=$((CF_PASS + 1))
+	fi
+}
+
 # KVM hangs on some machines (the guest never gets past "Decompressing
 # Linux"): probe it once per host boot with a short timeout and remember.
 use_kvm() {
@@ -112,6 +129,8 @@ main() {
 	phase toolchain toolchain
 	phase kernel kernel
 	phase modules modules
+	CF_PASS=0 CF_FAIL=0
+	[ "$mode" != check ] || [ $# != 0 ] || phase compile-fail compile_fail
 	phase guest guest "$mode" "$@"
 	if [ "$mode" = bench ] && [ -f "$LOGDIR/guest/bench.json" ]; then
 		phase report report
@@ -125,6 +144,7 @@ main() {
 		exit 1
 	fi
 	read -r pass fail skip <<<"$summary"
+	pass=$((pass + CF_PASS)) fail=$((fail + CF_FAIL))
 	echo "logs: $LOGDIR"
 	if [ "$skip" != 0 ]; then
 		echo "$pass passed, $fail failed, $skip skipped"

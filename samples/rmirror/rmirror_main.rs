@@ -18,23 +18,29 @@
 //!   bit of a range cleared before answering;
 //! - `release` when the process exits; closing the file does the same;
 //! - per-file statistics (`RMIRROR_IOC_STATS`) and a per-page snapshot of the
-//!   shadow table (`RMIRROR_IOC_SNAPSHOT`).
+//!   shadow table (`RMIRROR_IOC_SNAPSHOT`);
+//! - a device-initiated invalidation of the whole table held for a while
+//!   (`RMIRROR_IOC_INVALIDATE`), during which device accesses sleep;
+//! - only the mirrored process may use the device (`EIO` from any other).
 //!
 //! The shadow table, its invalidation and its retry protocol are
 //! `rmm::mirror`; this driver is the device around it.
 //!
 //! # Lock order
 //!
-//! 1. `mmap_lock` (the notifier core and GUP take it)
-//! 2. `rmm::mirror::Mirror::inner` (spinlock)
+//! 1. `mmap_lock`, the rmap locks and the page table lock (the notifier core
+//!    calls the mirror's callbacks under them; GUP takes `mmap_lock`)
+//! 2. `rmm::mirror::Mirror::inner` (spinlock; nothing allocates or sleeps
+//!    under it)
 //!
 //! `RmirrorFile::mirror` (a spinlock) only guards the set-once slot and is
 //! never held with another lock.
 
+
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use kernel::{
     c_str,
-    ioctl::{_IOC_SIZE, _IOR, _IOW},
+    ioctl::_IOC_SIZE,
     new_spinlock,
     prelude::*,
     sync::{Arc, ArcBorrow, SpinLock},
@@ -48,7 +54,7 @@ use rmm::{
     mirror::{Mirror, MirrorHooks},
     miscdevice::{self, MiscDevice, Options, Registration},
     mm::MmUser,
-    mmu_notifier::{self, Event, ModuleGuard},
+    mmu_notifier::{self, Event},
 };
 
 module! {
@@ -59,54 +65,49 @@ module! {
     license: "GPL",
 }
 
-const MAX_RW: usize = 1 << 20;
+// The uapi structs, ioctl numbers and limits come from rmirror_uapi.h,
+// through our bindgen pass.
+rmm::uapi_module!(uapi, "../../rust/uapi/rmirror_uapi_generated.rs");
+rmm::uapi_bytes!(uapi::rmirror_range { addr: u64, len: u64 });
+rmm::uapi_bytes!(uapi::rmirror_rw {
+    addr: u64,
+    buf: u64,
+    len: u64,
+});
+rmm::uapi_bytes!(uapi::rmirror_snapshot {
+    addr: u64,
+    buf: u64,
+    npages: u64,
+});
+rmm::uapi_bytes!(uapi::rmirror_stats {
+    start: u64,
+    end: u64,
+    mirrored: u64,
+    faults: u64,
+    write_faults: u64,
+    retries: u64,
+    young_calls: u64,
+    young: u64,
+    released: u64,
+    invalidations: [u64; Event::COUNT],
+    dropped: [u64; Event::COUNT],
+    nonblock: u64,
+});
+use uapi::{
+    rmirror_range as URange, rmirror_rw as URw, rmirror_snapshot as USnapshot,
+    rmirror_stats as UStats,
+};
 
-// `struct rmirror_*` of rmirror_uapi.h.
-
-rmm::uapi_struct! {
-    struct URange {
-        addr: u64,
-        len: u64,
-    }
-}
-
-rmm::uapi_struct! {
-    struct URw {
-        addr: u64,
-        buf: u64,
-        len: u64,
-    }
-}
-
-rmm::uapi_struct! {
-    struct USnapshot {
-        addr: u64,
-        buf: u64,
-        npages: u64,
-    }
-}
-
-rmm::uapi_struct! {
-    struct UStats {
-        start: u64,
-        end: u64,
-        mirrored: u64,
-        faults: u64,
-        write_faults: u64,
-        retries: u64,
-        young_calls: u64,
-        young: u64,
-        released: u64,
-        invalidations: [u64; Event::COUNT],
-        dropped: [u64; Event::COUNT],
-    }
-}
-
-const IOC_MIRROR: u32 = _IOW::<URange>('M' as u32, 0x00);
-const IOC_READ: u32 = _IOW::<URw>('M' as u32, 0x01);
-const IOC_WRITE: u32 = _IOW::<URw>('M' as u32, 0x02);
-const IOC_SNAPSHOT: u32 = _IOW::<USnapshot>('M' as u32, 0x03);
-const IOC_STATS: u32 = _IOR::<UStats>('M' as u32, 0x04);
+const MAX_RW: usize = uapi::RMIRROR_MAX_RW as usize;
+const MAX_HOLD_MS: u32 = uapi::RMIRROR_MAX_HOLD_MS;
+const IOC_MIRROR: u32 = uapi::RMIRROR_IOCTL_MIRROR;
+const IOC_READ: u32 = uapi::RMIRROR_IOCTL_READ;
+const IOC_WRITE: u32 = uapi::RMIRROR_IOCTL_WRITE;
+const IOC_SNAPSHOT: u32 = uapi::RMIRROR_IOCTL_SNAPSHOT;
+const IOC_STATS: u32 = uapi::RMIRROR_IOCTL_STATS;
+const IOC_INVALIDATE: u32 = uapi::RMIRROR_IOCTL_INVALIDATE;
+const _: () = assert!(Event::COUNT == uapi::RMIRROR_NR_EVENTS as usize);
+const _: () = assert!(uapi::RMIRROR_MAX_LEN as usize == Mirror::<Hooks>::MAX_LEN);
 
 /// The device's counters, updated from the notifier callbacks.
 #[derive(Default)]
@@ -119,11 +120,13 @@ struct Hooks {
     young_calls: AtomicU64,
     young: AtomicU64,
     released: AtomicBool,
+    nonblock: AtomicU64,
 }
 
 impl MirrorHooks for Hooks {
-    fn invalidated(&self, event: Event, dropped: usize) {
+    fn invalidated(&self, event: Event, dropped: usize, blockable: bool) {
         self.invalidations[event.index()].fetch_add(1, Ordering::Relaxed);
+        self.nonblock.fetch_add(!blockable as u64, Ordering::Relaxed);
         self.dropped[event.index()].fetch_add(dropped as u64, Ordering::Relaxed);
     }
 
@@ -151,7 +154,6 @@ type Dev = mmu_notifier::Registration<Mirror<Hooks>>;
 /// One open file: one device, mirroring once it is set up.
 #[pin_data]
 struct RmirrorFile {
-    guard: Arc<ModuleGuard>,
     #[pin]
     mirror: SpinLock<Option<Arc<Dev>>>,
 }
@@ -169,10 +171,7 @@ impl RmirrorFile {
         let (addr, len) = (req.addr as usize, req.len as usize);
         let mm = MmUser::current().ok_or(EINVAL)?;
         let init = Mirror::new(addr, len, Hooks::default())?;
-        let dev = Arc::new(
-            mmu_notifier::Registration::register(&mm, &self.guard, init)?,
-            GFP_KERNEL,
-        )?;
+        let dev = Arc::new(mmu_notifier::Registration::register(&mm, init)?, GFP_KERNEL)?;
         // Fault the whole range in for reading: EFAULT if any of it is
         // unmapped (the registration is dropped, nothing stays).
         let valid = dev.populate(addr, len, false)?;
@@ -200,6 +199,7 @@ impl RmirrorFile {
             young_calls: h.young_calls.load(Ordering::Relaxed),
             young: h.young.load(Ordering::Relaxed),
             released: h.released.load(Ordering::Relaxed) as u64,
+            nonblock: h.nonblock.load(Ordering::Relaxed),
             ..UStats::default()
         };
         for i in 0..Event::COUNT {
@@ -219,10 +219,8 @@ fn rw_len(req: &URw) -> Result<usize> {
     Ok(len)
 }
 
-/// Shared by every open file.
-struct Shared {
-    guard: Arc<ModuleGuard>,
-}
+/// Shared by every open file (nothing yet).
+struct Shared;
 
 miscdevice::misc_file_operations!(static FOPS: RmirrorFile);
 
@@ -231,10 +229,9 @@ impl MiscDevice for RmirrorFile {
     type Shared = Shared;
     type Ptr = Arc<RmirrorFile>;
 
-    fn open(shared: &Shared) -> Result<Arc<RmirrorFile>> {
+    fn open(_shared: &Shared) -> Result<Arc<RmirrorFile>> {
         Arc::pin_init(
             pin_init!(RmirrorFile {
-                guard: shared.guard.clone(),
                 mirror <- new_spinlock!(None, "rmirror::RmirrorFile::mirror"),
             }),
             GFP_KERNEL,
@@ -285,6 +282,21 @@ impl MiscDevice for RmirrorFile {
                 user.writer().write(&file.stats())?;
                 Ok(0)
             }
+            IOC_INVALIDATE => {
+                let ms: u32 = user.reader().read()?;
+                if ms > MAX_HOLD_MS {
+                    return Err(EINVAL);
+                }
+                let dev = file.dev()?;
+                if !dev.is_current_mm() {
+                    return Err(EIO);
+                }
+                let _held = dev.invalidate_all();
+                if rmm::msleep_interruptible(ms) != 0 {
+                    return Err(EINTR);
+                }
+                Ok(0)
+            }
             _ => Err(ENOTTY),
         }
     }
@@ -296,9 +308,7 @@ struct RmirrorModule {
 
 impl kernel::Module for RmirrorModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let shared = Shared {
-            guard: Arc::new(ModuleGuard::new(), GFP_KERNEL)?,
-        };
+        let shared = Shared;
         let opts = Options {
             name: c_str!("rmirror"),
             mode: 0o600,

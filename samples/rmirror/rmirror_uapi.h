@@ -67,6 +67,7 @@ struct rmirror_stats {
 	__u64 released;		/* 1 once the mirrored address space went away */
 	__u64 invalidations[RMIRROR_NR_EVENTS];	/* overlapping invalidations */
 	__u64 dropped[RMIRROR_NR_EVENTS];	/* valid entries they dropped */
+	__u64 nonblock;		/* of the invalidations, non-blockable ones (OOM reaper) */
 };
 
 #define RMIRROR_IOC_MIRROR	_IOW('M', 0x00, struct rmirror_range)
@@ -74,5 +75,17 @@ struct rmirror_stats {
 #define RMIRROR_IOC_WRITE	_IOW('M', 0x02, struct rmirror_rw)
 #define RMIRROR_IOC_SNAPSHOT	_IOW('M', 0x03, struct rmirror_snapshot)
 #define RMIRROR_IOC_STATS	_IOR('M', 0x04, struct rmirror_stats)
+/*
+ * The device invalidates its whole table itself (a slow device TLB
+ * shootdown) and holds the invalidation for msecs milliseconds (at most
+ * RMIRROR_MAX_HOLD_MS) unless a signal comes: device accesses meanwhile wait,
+ * and fail with EBUSY after a second.
+ */
+#define RMIRROR_IOC_INVALIDATE	_IOW('M', 0x05, __u32)
+#define RMIRROR_MAX_HOLD_MS	10000
+/*
+ * Only the mirrored process may use the device: READ, WRITE, SNAPSHOT and
+ * INVALIDATE from another address space fail with EIO.
+ */
 
 #endif /* _RMIRROR_UAPI_H */

@@ -13,10 +13,11 @@
 //! Lock order: none (one atomic counter, per-file state behind a spinlock
 //! that is never held with another lock).
 
+
 use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::{
     c_str,
-    ioctl::{_IOC_SIZE, _IOR, _IOW},
+    ioctl::_IOC_SIZE,
     new_spinlock,
     prelude::*,
     sync::{Arc, ArcBorrow, SpinLock},
@@ -36,18 +37,17 @@ module! {
     license: "GPL",
 }
 
-const RMISC_MAGIC: u32 = 0x726d_6d31;
-const IOC_HELLO: u32 = _IOR::<Hello>('R' as u32, 0x00);
-const IOC_SET_COOKIE: u32 = _IOW::<u64>('R' as u32, 0x01);
+// `struct rmisc_hello`, the ioctl numbers and the magic come from
+// rmisc_uapi.h, through our bindgen pass.
+rmm::uapi_module!(uapi, "../../rust/uapi/rmisc_uapi_generated.rs");
+rmm::uapi_bytes!(uapi::rmisc_hello {
+    magic: u32,
+    opens: u32,
+    cookie: u64,
+});
 
-rmm::uapi_struct! {
-    /// `struct rmisc_hello` of `rmisc_uapi.h`.
-    struct Hello {
-        magic: u32,
-        opens: u32,
-        cookie: u64,
-    }
-}
+const IOC_HELLO: u32 = uapi::RMISC_IOCTL_HELLO;
+const IOC_SET_COOKIE: u32 = uapi::RMISC_IOCTL_SET_COOKIE;
 
 /// Counters shared by the device and every open file.
 struct Counters {
@@ -83,8 +83,8 @@ impl MiscDevice for RmiscFile {
     fn ioctl(file: ArcBorrow<'_, RmiscFile>, cmd: u32, arg: usize) -> Result<isize> {
         match cmd {
             IOC_HELLO => {
-                let hello = Hello {
-                    magic: RMISC_MAGIC,
+                let hello = uapi::rmisc_hello {
+                    magic: uapi::RMISC_MAGIC,
                     opens: file.counters.opens.load(Ordering::Relaxed),
                     cookie: *file.cookie.lock(),
                 };

@@ -19,7 +19,7 @@
 //!
 //! # Design
 //!
-//! A handle is `pool id << 48 | generation << 32 | slot`. The slot records
+//! A handle ([`Handle`]) is `pool id << 48 | generation << 32 | slot`. The slot records
 //! where the object is: its zspage and its index there. A zspage is a run of
 //! pages holding `objs` objects of one class back to back; object `i` starts at
 //! byte `i * size` of the run and may cross into the next page. Migration of a
@@ -33,21 +33,34 @@
 //! is how a migration finds the page's owner; the page itself is one of the
 //! zspage's at most eight.
 //!
+//! A slot's generation grows on every free; a slot whose generation would
+//! wrap is retired instead of reused, so a stale handle never names a newer
+//! object.
+//!
 //! # Lock order
 //!
 //! 1. page lock (held by the VM around every movable callback)
 //! 2. `Pool::inner` (a spinlock)
+//! 3. page lock, only with `trylock` (releasing an empty zspage)
 //!
 //! Nothing that can sleep on a page lock or enter reclaim runs under
-//! `Pool::inner`: pages are allocated, made movable and released outside it;
-//! tables grow into vectors allocated outside it; user copies go through a
-//! bounce buffer outside it. That keeps the pool usable from the shrinker
-//! (reclaim context) and from migration (page lock held).
+//! `Pool::inner`: pages are allocated and made movable outside it; tables
+//! grow into vectors allocated outside it and are moved into them by code
+//! that cannot fail; user copies go through a bounce buffer outside it.
+//!
+//! An empty zspage is released only if every one of its pages can be locked
+//! without waiting (`trylock`), under `Pool::inner`; otherwise it stays in
+//! the pool, empty, to be reused or released later. Migration holds a page
+//! locked while it allocates the target page, which may enter reclaim and
+//! this pool's shrinker: sleeping there on that page's lock would hang
+//! reclaim for good. Only pool teardown (process context, no page locked)
+//! sleeps on page locks.
+
 
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use kernel::{
     c_str,
-    ioctl::{_IOC_SIZE, _IOR, _IOW, _IOWR},
+    ioctl::_IOC_SIZE,
     new_spinlock,
     prelude::*,
     sync::{Arc, ArcBorrow, SpinLock},
@@ -63,8 +76,13 @@ use rmm::{
     debugfs::{self, Dir, SeqFile, Show},
     kapi::{self, ObjectPool},
     miscdevice::{self, MiscDevice, Options, Registration},
-    movable::{IsolateMode, MigrateMode, Migrated, Migration, MovableOperations, MovablePage},
-    page::{LockedPage, PageRef, PAGE_SIZE},
+    memcg::MemCgroup,
+    movable::{
+        IsolateMode, LockedMovablePage, MigrateMode, Migration, MovableOperations, MovablePage,
+        Outcome,
+    },
+    page::{Gfp, LockedPage, NewPage, PAGE_SIZE},
+    vec::{append_within_capacity, push_within_capacity},
     shrinker::{self, Scan, Shrinker},
 };
 
@@ -98,48 +116,85 @@ const OBJ_END: u32 = !OBJ_FREE;
 /// What a new object of the device holds.
 static ZEROES: [u8; MAX_SIZE] = [0; MAX_SIZE];
 
-// `struct rzpool_*` of rzpool_uapi.h.
+// The index of an object in its zspage is a `u16`, and so is a class index:
+// both must fit for this `PAGE_SIZE` (64 KiB pages: 16,384 objects, 4,095
+// classes before merging).
+const _: () = assert!(MAX_PAGES * PAGE_SIZE / MIN_SIZE <= 1 << 16);
+const _: () = assert!(NR_SIZES <= 1 << 16);
 
-rmm::uapi_struct! {
-    struct UAlloc {
-        size: u32,
-        flags: u32,
-        handle: u64,
+/// Pages held by every pool of this module (zsmalloc's `pages_allocated`,
+/// summed).
+static ALL_PAGES: AtomicU64 = AtomicU64::new(0);
+
+/// An object's handle: `pool << 48 | gen << 32 | slot`, never 0 (pool ids
+/// start at 1).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Handle {
+    /// The pool the object belongs to.
+    pool: u16,
+    /// The generation of the slot when the object was allocated.
+    gen: u16,
+    /// The index of the slot in the pool's slot table.
+    slot: u32,
+}
+
+impl Handle {
+    const POOL_SHIFT: u32 = 48;
+    const GEN_SHIFT: u32 = 32;
+
+    fn encode(self) -> u64 {
+        (self.pool as u64) << Self::POOL_SHIFT | (self.gen as u64) << Self::GEN_SHIFT | self.slot as u64
+    }
+
+    fn decode(raw: u64) -> Self {
+        Self {
+            pool: (raw >> Self::POOL_SHIFT) as u16,
+            gen: (raw >> Self::GEN_SHIFT) as u16,
+            slot: raw as u32,
+        }
     }
 }
 
-rmm::uapi_struct! {
-    struct URw {
-        handle: u64,
-        addr: u64,
-        offset: u32,
-        len: u32,
-    }
-}
+// The uapi structs, ioctl numbers and limits come from rzpool_uapi.h, and
+// the kernel API's prototypes from rzpool_kapi.h, through our bindgen pass.
+rmm::uapi_module!(uapi, "../../rust/uapi/rzpool_uapi_generated.rs");
+rmm::uapi_bytes!(uapi::rzpool_alloc {
+    size: u32,
+    flags: u32,
+    handle: u64,
+});
+rmm::uapi_bytes!(uapi::rzpool_rw {
+    handle: u64,
+    addr: u64,
+    offset: u32,
+    len: u32,
+});
+rmm::uapi_bytes!(uapi::rzpool_stats {
+    pool_id: u32,
+    nr_classes: u32,
+    objs: u64,
+    bytes: u64,
+    pages: u64,
+    zspages: u64,
+    isolate: u64,
+    migrate: u64,
+    migrate_fail: u64,
+    putback: u64,
+    compact_freed: u64,
+    shrink_freed: u64,
+    release_busy: u64,
+});
+use uapi::{rzpool_alloc as UAlloc, rzpool_rw as URw, rzpool_stats as UStats};
 
-rmm::uapi_struct! {
-    struct UStats {
-        pool_id: u32,
-        nr_classes: u32,
-        objs: u64,
-        bytes: u64,
-        pages: u64,
-        zspages: u64,
-        isolate: u64,
-        migrate: u64,
-        migrate_fail: u64,
-        putback: u64,
-        compact_freed: u64,
-        shrink_freed: u64,
-    }
-}
-
-const IOC_ALLOC: u32 = _IOWR::<UAlloc>('Z' as u32, 0x00);
-const IOC_FREE: u32 = _IOW::<u64>('Z' as u32, 0x01);
-const IOC_WRITE: u32 = _IOW::<URw>('Z' as u32, 0x02);
-const IOC_READ: u32 = _IOW::<URw>('Z' as u32, 0x03);
-const IOC_COMPACT: u32 = _IOR::<u64>('Z' as u32, 0x04);
-const IOC_STATS: u32 = _IOR::<UStats>('Z' as u32, 0x05);
+const IOC_ALLOC: u32 = uapi::RZPOOL_IOCTL_ALLOC;
+const IOC_FREE: u32 = uapi::RZPOOL_IOCTL_FREE;
+const IOC_WRITE: u32 = uapi::RZPOOL_IOCTL_WRITE;
+const IOC_READ: u32 = uapi::RZPOOL_IOCTL_READ;
+const IOC_COMPACT: u32 = uapi::RZPOOL_IOCTL_COMPACT;
+const IOC_STATS: u32 = uapi::RZPOOL_IOCTL_STATS;
+/// The largest object of the device (the kernel API takes up to `PAGE_SIZE`).
+const DEV_MAX_SIZE: usize = uapi::RZPOOL_MAX_SIZE as usize;
+const _: () = assert!(DEV_MAX_SIZE <= MAX_SIZE);
 
 /// The shape of a size class.
 #[derive(Clone, Copy)]
@@ -175,7 +230,7 @@ struct Classes {
     /// The merged classes, smallest first.
     shapes: KVec<ClassShape>,
     /// For each size step, the index of its class in `shapes`.
-    of_step: KVec<u8>,
+    of_step: KVec<u16>,
 }
 
 impl Classes {
@@ -214,7 +269,7 @@ impl Classes {
             while shapes[class].size < size {
                 class += 1;
             }
-            of_step.push(class as u8, GFP_KERNEL)?;
+            of_step.push(class as u16, GFP_KERNEL)?;
         }
         Ok(Self { shapes, of_step })
     }
@@ -233,16 +288,17 @@ fn keep_last(keep: &KVec<usize>) -> usize {
 /// Where a handle's object lives, or a free slot.
 #[derive(Clone, Copy)]
 enum Slot {
-    Free {
-        next: u32,
-        gen: u16,
-    },
+    /// On the free list, to be used with generation `gen`.
+    Free { next: u32, gen: u16 },
+    /// Holds object `obj` of zspage `zspage`, of `size` bytes.
     Used {
         gen: u16,
-        size: u16,
+        size: u32,
         zspage: u32,
         obj: u16,
     },
+    /// Its generation would wrap: never used again.
+    Retired,
 }
 
 /// An entry of the zspage table.
@@ -269,21 +325,22 @@ impl MovableOperations for RzOps {
         true
     }
 
-    fn migrate_page(
-        pool: ArcBorrow<'_, Pool>,
-        migration: Migration<'_, Self>,
+    fn migrate_page<'a>(
+        pool: ArcBorrow<'a, Pool>,
+        migration: Migration<'a, Self>,
         _mode: MigrateMode,
-    ) -> Result<Migrated> {
-        let (src, zspage) = (migration.src().as_ptr(), migration.src().index() as u32);
+    ) -> Outcome<'a> {
+        let src = migration.src();
+        let zspage = src.index() as u32;
         let mut inner = pool.inner.lock();
         // A zspage that is gone or not yet installed is being released or set
         // up outside the lock: try again later.
         let page = inner
             .zspage_mut(zspage)
-            .and_then(|zs| zs.pages.iter_mut().flatten().find(|p| p.as_ptr() == src));
+            .and_then(|zs| zs.pages.iter_mut().flatten().find(|p| p.is(&src)));
         let res = match page {
             Some(page) => migration.commit(page),
-            None => Err(EAGAIN),
+            None => Err(migration.refuse(EAGAIN)),
         };
         drop(inner);
         let counter = if res.is_ok() {
@@ -340,8 +397,16 @@ impl ObjMap {
 }
 
 /// A run of pages holding objects of one class.
+///
+/// # Invariants
+///
+/// The first `nr_pages` of `pages` are set, the others not. `objs` has one
+/// entry per object of the class; the free ones form a list from
+/// `free_head` (`OBJ_FREE | next`, ended by `OBJ_END`), the used ones hold
+/// their handle slot; `inuse` counts the used ones. `group` is the
+/// fullness list the zspage is on, and `prev`/`next` its neighbours there.
 struct ZsPage {
-    class: u8,
+    class: u16,
     /// The first `nr_pages` are set.
     pages: [Option<MovablePage<RzOps>>; MAX_PAGES],
     nr_pages: u8,
@@ -357,13 +422,15 @@ struct ZsPage {
 
 impl ZsPage {
     /// Allocates and sets up the pages of zspage `id` of class `class`,
-    /// outside the pool lock.
+    /// outside the pool lock, charged to the pool's memory cgroup if it has
+    /// one.
     fn new(pool: ArcBorrow<'_, Pool>, id: u32, class: usize) -> Result<KBox<Self>> {
         let shape = pool.classes().shapes[class];
         let mut pages: [Option<MovablePage<RzOps>>; MAX_PAGES] = Default::default();
+        let _charge = pool.memcg.as_ref().map(MemCgroup::charge_scope);
         for slot in pages.iter_mut().take(shape.pages) {
-            let page = PageRef::alloc_movable()?;
-            *slot = Some(MovablePage::new(page, pool.into(), id as usize));
+            let page = NewPage::alloc_movable(Gfp::KERNEL, pool.memcg.is_some())?;
+            *slot = Some(MovablePage::new(page, pool.into(), id as usize)?);
         }
         let mut objs = ObjMap::new(shape.objs)?;
         let map = objs.as_mut_slice();
@@ -377,7 +444,7 @@ impl ZsPage {
         }
         Ok(KBox::new(
             Self {
-                class: class as u8,
+                class: class as u16,
                 pages,
                 nr_pages: shape.pages as u8,
                 objs,
@@ -444,6 +511,42 @@ impl ZsPage {
     }
 }
 
+/// The pages of an empty zspage taken out of the pool, all locked without
+/// waiting: dropping it releases them without sleeping.
+struct DeadZsPage {
+    _pages: [Option<LockedMovablePage<RzOps>>; MAX_PAGES],
+    nr_pages: u8,
+}
+
+impl ZsPage {
+    /// Locks every page without waiting, or none: `None` if one is locked
+    /// by someone else (the zspage is unchanged).
+    fn try_lock_all(&mut self) -> Option<DeadZsPage> {
+        let mut locked: [Option<LockedMovablePage<RzOps>>; MAX_PAGES] = Default::default();
+        for i in 0..MAX_PAGES {
+            let Some(page) = self.pages[i].take() else {
+                continue;
+            };
+            match page.try_lock() {
+                Ok(l) => locked[i] = Some(l),
+                Err(page) => {
+                    self.pages[i] = Some(page);
+                    for (slot, l) in self.pages.iter_mut().zip(locked.iter_mut()) {
+                        if let Some(l) = l.take() {
+                            *slot = Some(l.unlock());
+                        }
+                    }
+                    return None;
+                }
+            }
+        }
+        Some(DeadZsPage {
+            _pages: locked,
+            nr_pages: self.nr_pages,
+        })
+    }
+}
+
 /// What `try_alloc` needs before it can succeed; found under the lock,
 /// prepared outside it.
 enum Need {
@@ -453,7 +556,8 @@ enum Need {
     ZsSlots,
     /// A new zspage of the class (its id is reserved).
     Zspage(u32),
-    /// The tables are inconsistent: fail with `EIO` rather than crash.
+    /// The tables are inconsistent: fail with `EIO` rather than crash
+    /// (nothing was taken).
     Corrupt,
 }
 
@@ -474,6 +578,15 @@ struct ClassState {
 }
 
 /// The state behind the pool lock.
+///
+/// # Invariants
+///
+/// `slots` and `zspages` are the handle slot and zspage tables; their free
+/// entries are linked from `free_slot` and `free_zspage`. A used slot names
+/// a used zspage and one of its used objects, whose map entry names the slot
+/// back. Every used zspage is on exactly one fullness list of its class, the
+/// one `group_of` gives for its use. The counters are the sums over the
+/// used slots and zspages.
 struct PoolInner {
     classes: KVec<ClassState>,
     slots: KVVec<Slot>,
@@ -482,7 +595,6 @@ struct PoolInner {
     free_zspage: u32,
     objs: u64,
     bytes: u64,
-    pages: u64,
     nr_zspages: u64,
     /// Bounce buffer of internal compaction, allocated with the pool so that
     /// the shrinker never allocates.
@@ -498,6 +610,8 @@ struct Stats {
     putback: AtomicU64,
     compact_freed: AtomicU64,
     shrink_freed: AtomicU64,
+    /// Empty zspages kept because a page of theirs was locked.
+    release_busy: AtomicU64,
 }
 
 /// One pool: the state of one open file.
@@ -505,8 +619,12 @@ struct Stats {
 struct Pool {
     id: u16,
     classes: Arc<Classes>,
+    /// The memory cgroup the pool's pages are charged to, if any.
+    memcg: Option<MemCgroup>,
     #[pin]
     inner: SpinLock<PoolInner>,
+    /// Pages held (zsmalloc's `pages_allocated`), readable without the lock.
+    pages: AtomicU64,
     stats: Stats,
 }
 
@@ -591,20 +709,20 @@ impl PoolInner {
         Some(())
     }
 
-    /// Checks a handle of pool `pool_id` and returns its slot index.
-    fn lookup(&self, pool_id: u16, handle: u64) -> Result<(u32, u16, u32, u16)> {
-        if (handle >> 48) as u16 != pool_id {
+    /// Checks a handle of pool `pool_id` and returns its slot index, size,
+    /// zspage and object.
+    fn lookup(&self, pool_id: u16, handle: u64) -> Result<(u32, u32, u32, u16)> {
+        let h = Handle::decode(handle);
+        if h.pool != pool_id {
             return Err(EINVAL);
         }
-        let slot = handle as u32;
-        let gen = (handle >> 32) as u16;
-        match self.slots.get(slot as usize) {
+        match self.slots.get(h.slot as usize) {
             Some(&Slot::Used {
-                gen: g,
+                gen,
                 size,
                 zspage,
                 obj,
-            }) if g == gen => Ok((slot, size, zspage, obj)),
+            }) if gen == h.gen => Ok((h.slot, size, zspage, obj)),
             _ => Err(ENOENT),
         }
     }
@@ -613,40 +731,37 @@ impl PoolInner {
     /// allocated first; otherwise says what.
     fn try_alloc(
         &mut self,
-        pool_id: u16,
+        pool: &Pool,
         shapes: &[ClassShape],
         class: usize,
         size: usize,
         zero: bool,
         spare: &mut Spare,
     ) -> core::result::Result<u64, Need> {
-        // Take what was prepared outside the lock.
+        // Take what was prepared outside the lock. Moving the tables cannot
+        // fail (`append_within_capacity` checks the room first and moves
+        // nothing without it), so no entry is ever dropped under the lock.
         if let Some(mut bigger) = spare.slots.take() {
-            if bigger.capacity() > self.slots.capacity() {
-                for s in self.slots.iter() {
-                    // Cannot fail: `bigger` has the capacity.
-                    let _ = bigger.push(*s, GFP_NOWAIT);
-                }
+            if append_within_capacity(&mut bigger, &mut self.slots).is_ok() {
                 core::mem::swap(&mut self.slots, &mut bigger);
             }
             spare.slots = Some(bigger);
         }
         if let Some(mut bigger) = spare.zs_slots.take() {
-            if bigger.capacity() > self.zspages.capacity() {
-                for s in self.zspages.iter_mut() {
-                    let s = core::mem::replace(s, ZsSlot::Reserved);
-                    let _ = bigger.push(s, GFP_NOWAIT);
-                }
+            if append_within_capacity(&mut bigger, &mut self.zspages).is_ok() {
                 core::mem::swap(&mut self.zspages, &mut bigger);
             }
             spare.zs_slots = Some(bigger);
         }
         if let Some((id, zs)) = spare.zspage.take() {
+            let nr_pages = zs.nr_pages as u64;
             self.zspages[id as usize] = ZsSlot::Used(zs);
-            let _ = self.link(id, 0);
+            if self.link(id, 0).is_none() {
+                return Err(Need::Corrupt);
+            }
             self.classes[class].zspages += 1;
             self.nr_zspages += 1;
-            self.pages += shapes[class].pages as u64;
+            pool.add_pages(nr_pages);
         }
 
         // A handle slot.
@@ -667,52 +782,51 @@ impl PoolInner {
                 let id = self.free_zspage;
                 self.free_zspage = match self.zspages[id as usize] {
                     ZsSlot::Free(next) => next,
-                    _ => NONE,
+                    _ => return Err(Need::Corrupt),
                 };
                 self.zspages[id as usize] = ZsSlot::Reserved;
                 return Err(Need::Zspage(id));
             }
-            if self.zspages.len() == self.zspages.capacity() {
+            let id = self.zspages.len() as u32;
+            if push_within_capacity(&mut self.zspages, ZsSlot::Reserved).is_err() {
                 return Err(Need::ZsSlots);
             }
-            let id = self.zspages.len() as u32;
-            let _ = self.zspages.push(ZsSlot::Reserved, GFP_NOWAIT);
             return Err(Need::Zspage(id));
+        }
+        // Check the zspage before taking anything: on `Corrupt` nothing leaks.
+        match self.used(id) {
+            Some(zs) if zs.free_head != NONE => {}
+            _ => return Err(Need::Corrupt),
         }
 
         let slot = if self.free_slot != NONE {
             let slot = self.free_slot;
-            self.free_slot = match self.slots[slot as usize] {
-                Slot::Free { next, .. } => next,
-                Slot::Used { .. } => NONE,
+            let Slot::Free { next, .. } = self.slots[slot as usize] else {
+                return Err(Need::Corrupt);
             };
+            self.free_slot = next;
             slot
         } else {
             let slot = self.slots.len() as u32;
-            let _ = self
-                .slots
-                .push(Slot::Free { next: NONE, gen: 0 }, GFP_NOWAIT);
+            if push_within_capacity(&mut self.slots, Slot::Free { next: NONE, gen: 0 }).is_err() {
+                return Err(Need::Slots);
+            }
             slot
         };
-        let gen = match self.slots[slot as usize] {
-            Slot::Free { gen, .. } => gen,
-            Slot::Used { gen, .. } => gen,
+        let Slot::Free { gen, .. } = self.slots[slot as usize] else {
+            return Err(Need::Corrupt);
         };
         let Some(zs) = self.used(id) else {
             return Err(Need::Corrupt);
         };
         let obj = zs.alloc_obj(slot);
-        if zero
-            && zs
-                .write(obj as usize * shapes[class].size, &ZEROES[..size])
-                .is_err()
-        {
-            zs.free_obj(obj);
-            return Err(Need::Corrupt);
+        if zero {
+            // In bounds: the object is in its zspage, `size` within its class.
+            let _ = zs.write(obj as usize * shapes[class].size, &ZEROES[..size]);
         }
         self.slots[slot as usize] = Slot::Used {
             gen,
-            size: size as u16,
+            size: size as u32,
             zspage: id,
             obj,
         };
@@ -720,7 +834,12 @@ impl PoolInner {
         self.classes[class].objs_used += 1;
         self.objs += 1;
         self.bytes += size as u64;
-        Ok((pool_id as u64) << 48 | (gen as u64) << 32 | slot as u64)
+        Ok(Handle {
+            pool: pool.id,
+            gen,
+            slot,
+        }
+        .encode())
     }
 
     /// Gives back a reserved zspage id whose pages could not be allocated.
@@ -729,9 +848,14 @@ impl PoolInner {
         self.free_zspage = id;
     }
 
-    /// Takes an empty zspage out of the pool; the caller drops it outside
-    /// the lock.
-    fn remove_zspage(&mut self, id: u32, shapes: &[ClassShape]) -> Option<KBox<ZsPage>> {
+    /// Takes an empty zspage out of the pool, if each of its pages can be
+    /// locked without waiting; the caller drops it (releasing the pages,
+    /// never sleeping) outside the lock. `None` leaves it in the pool.
+    fn remove_zspage(&mut self, pool: &Pool, id: u32) -> Option<DeadZsPage> {
+        let Some(dead) = self.used(id)?.try_lock_all() else {
+            pool.stats.release_busy.fetch_add(1, Ordering::Relaxed);
+            return None;
+        };
         self.unlink(id)?;
         let old = core::mem::replace(
             &mut self.zspages[id as usize],
@@ -743,15 +867,17 @@ impl PoolInner {
                 let class = zs.class as usize;
                 self.classes[class].zspages -= 1;
                 self.nr_zspages -= 1;
-                self.pages -= shapes[class].pages as u64;
-                Some(zs)
+                pool.sub_pages(zs.nr_pages as u64);
+                Some(dead)
             }
             _ => None,
         }
     }
 
-    /// Frees the object of `slot`; returns its zspage if that became empty.
-    fn free_slot_obj(&mut self, slot: u32, shapes: &[ClassShape]) -> Option<KBox<ZsPage>> {
+    /// Frees the object of `slot`; returns its zspage if that became empty
+    /// and could be taken out.
+    fn free_slot_obj(&mut self, pool: &Pool, slot: u32) -> Option<DeadZsPage> {
+        let shapes = &pool.classes.shapes;
         let Slot::Used {
             gen,
             size,
@@ -761,30 +887,36 @@ impl PoolInner {
         else {
             return None;
         };
-        self.slots[slot as usize] = Slot::Free {
-            next: self.free_slot,
-            gen: gen.wrapping_add(1),
-        };
-        self.free_slot = slot;
+        match gen.checked_add(1) {
+            Some(gen) => {
+                self.slots[slot as usize] = Slot::Free {
+                    next: self.free_slot,
+                    gen,
+                };
+                self.free_slot = slot;
+            }
+            // Reusing it would give old handles of this slot a new object.
+            None => self.slots[slot as usize] = Slot::Retired,
+        }
         let zs = self.used(zspage)?;
         zs.free_obj(obj);
         let (class, empty) = (zs.class as usize, zs.inuse == 0);
         self.classes[class].objs_used -= 1;
         self.objs -= 1;
         self.bytes -= size as u64;
-        if empty {
-            return self.remove_zspage(zspage, shapes);
-        }
         self.regroup(zspage, shapes[class].objs);
+        if empty {
+            return self.remove_zspage(pool, zspage);
+        }
         None
     }
 
     /// One step of internal compaction in `class`: moves objects from its
     /// sparsest zspage into its fullest ones until the sparse one is empty,
     /// and returns it. `None` when no zspage can be emptied.
-    fn compact_step(&mut self, class: usize, shapes: &[ClassShape]) -> Option<KBox<ZsPage>> {
+    fn compact_step(&mut self, pool: &Pool, class: usize) -> Option<DeadZsPage> {
         let mut buf = core::mem::replace(&mut self.compact_buf, KVVec::new());
-        let res = self.compact_move(class, shapes, &mut buf);
+        let res = self.compact_move(pool, class, &mut buf);
         self.compact_buf = buf;
         res
     }
@@ -800,13 +932,8 @@ impl PoolInner {
         pages
     }
 
-    fn compact_move(
-        &mut self,
-        class: usize,
-        shapes: &[ClassShape],
-        buf: &mut [u8],
-    ) -> Option<KBox<ZsPage>> {
-        let shape = shapes[class];
+    fn compact_move(&mut self, pool: &Pool, class: usize, buf: &mut [u8]) -> Option<DeadZsPage> {
+        let shape = pool.classes.shapes[class];
         let c = &self.classes[class];
         let allocated = c.zspages * shape.objs as u64;
         // Only if the free objects of the class add up to a whole zspage.
@@ -816,7 +943,7 @@ impl PoolInner {
         let src = (0..FULL).map(|g| c.groups[g]).find(|&id| id != NONE)?;
         loop {
             if self.used(src)?.inuse == 0 {
-                return self.remove_zspage(src, shapes);
+                return self.remove_zspage(pool, src);
             }
             // The fullest zspage with room, other than `src`.
             let mut dst = NONE;
@@ -869,7 +996,6 @@ impl PoolInner {
         self.free_zspage = NONE;
         self.objs = 0;
         self.bytes = 0;
-        self.pages = 0;
         self.nr_zspages = 0;
         for c in self.classes.iter_mut() {
             c.groups = [NONE; NR_GROUPS];
@@ -882,7 +1008,7 @@ impl PoolInner {
 }
 
 impl Pool {
-    fn new(id: u16, classes: Arc<Classes>) -> Result<Arc<Self>> {
+    fn new(id: u16, classes: Arc<Classes>, memcg: Option<MemCgroup>) -> Result<Arc<Self>> {
         let mut states = KVec::with_capacity(classes.shapes.len(), GFP_KERNEL)?;
         for _ in 0..classes.shapes.len() {
             states.push(
@@ -902,7 +1028,6 @@ impl Pool {
             free_zspage: NONE,
             objs: 0,
             bytes: 0,
-            pages: 0,
             nr_zspages: 0,
             compact_buf: rmm::zeroed_buf(MAX_SIZE)?,
         };
@@ -910,7 +1035,9 @@ impl Pool {
             pin_init!(Pool {
                 id,
                 classes,
+                memcg,
                 inner <- new_spinlock!(inner, "rzpool::Pool::inner"),
+                pages: AtomicU64::new(0),
                 stats: Stats::default(),
             }),
             GFP_KERNEL,
@@ -919,6 +1046,16 @@ impl Pool {
 
     fn classes(&self) -> &Classes {
         &self.classes
+    }
+
+    fn add_pages(&self, n: u64) {
+        self.pages.fetch_add(n, Ordering::Relaxed);
+        ALL_PAGES.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn sub_pages(&self, n: u64) {
+        self.pages.fetch_sub(n, Ordering::Relaxed);
+        ALL_PAGES.fetch_sub(n, Ordering::Relaxed);
     }
 
     /// Allocates an object; `zero` clears it (for user space, which must
@@ -937,7 +1074,7 @@ impl Pool {
         let res = loop {
             let need = {
                 let mut inner = this.inner.lock();
-                match inner.try_alloc(this.id, shapes, class, size, zero, &mut spare) {
+                match inner.try_alloc(this, shapes, class, size, zero, &mut spare) {
                     Ok(handle) => break Ok(handle),
                     Err(need) => need,
                 }
@@ -977,9 +1114,9 @@ impl Pool {
         let empty = {
             let mut inner = self.inner.lock();
             let (slot, ..) = inner.lookup(self.id, handle)?;
-            inner.free_slot_obj(slot, &self.classes.shapes)
+            inner.free_slot_obj(self, slot)
         };
-        // An empty zspage's pages are released here, unlocked (page locks).
+        // An empty zspage's pages are released here, outside the pool lock.
         drop(empty);
         Ok(())
     }
@@ -1020,14 +1157,13 @@ impl Pool {
     /// Internal compaction of every class until `budget` pages are freed;
     /// returns the pages freed. Never allocates: the shrinker calls it.
     fn compact(&self, budget: u64) -> u64 {
-        let shapes = &self.classes.shapes[..];
         let mut freed = 0;
-        for class in 0..shapes.len() {
+        for class in 0..self.classes.shapes.len() {
             while freed < budget {
-                let empty = self.inner.lock().compact_step(class, shapes);
+                let empty = self.inner.lock().compact_step(self, class);
                 let Some(zs) = empty else { break };
                 freed += zs.nr_pages as u64;
-                // Released unlocked (page locks).
+                // Released outside the pool lock, without sleeping.
                 drop(zs);
             }
         }
@@ -1042,7 +1178,7 @@ impl Pool {
             nr_classes: self.classes.shapes.len() as u32,
             objs: inner.objs,
             bytes: inner.bytes,
-            pages: inner.pages,
+            pages: self.pages.load(Ordering::Relaxed),
             zspages: inner.nr_zspages,
             isolate: self.stats.isolate.load(Ordering::Relaxed),
             migrate: self.stats.migrate.load(Ordering::Relaxed),
@@ -1050,6 +1186,7 @@ impl Pool {
             putback: self.stats.putback.load(Ordering::Relaxed),
             compact_freed: self.stats.compact_freed.load(Ordering::Relaxed),
             shrink_freed: self.stats.shrink_freed.load(Ordering::Relaxed),
+            release_busy: self.stats.release_busy.load(Ordering::Relaxed),
         }
     }
 
@@ -1057,7 +1194,10 @@ impl Pool {
     /// pool, so this is what lets the pool itself be freed.
     fn destroy(&self) {
         let all = self.inner.lock().take_all();
-        // Released unlocked: each page is locked, cleared movable and put.
+        let pages = self.pages.load(Ordering::Relaxed);
+        self.sub_pages(pages);
+        // Released outside the pool lock: each page is locked (sleeping:
+        // teardown runs in process context), cleared movable and put.
         drop(all);
     }
 }
@@ -1132,16 +1272,34 @@ impl Show for Pool {
 struct PfnsView(Arc<Pool>);
 
 impl Show for PfnsView {
+    /// Walks the zspage table a few entries at a time, printing with the pool
+    /// lock dropped: the pool stays usable while a large table is listed.
     fn show(&self, m: &mut SeqFile<'_>) -> fmt::Result {
-        let inner = self.0.inner.lock();
-        for slot in inner.zspages.iter() {
-            if let ZsSlot::Used(zs) = slot {
-                for page in zs.pages.iter().flatten() {
-                    writeln!(m, "{}", page.pfn())?;
+        const CHUNK: usize = 32;
+        let mut next = 0;
+        loop {
+            let mut pfns = [0usize; CHUNK * MAX_PAGES];
+            let mut n = 0;
+            {
+                let inner = self.0.inner.lock();
+                let end = (next + CHUNK).min(inner.zspages.len());
+                if next >= end {
+                    return Ok(());
                 }
+                for slot in &inner.zspages[next..end] {
+                    if let ZsSlot::Used(zs) = slot {
+                        for page in zs.pages.iter().flatten() {
+                            pfns[n] = page.pfn();
+                            n += 1;
+                        }
+                    }
+                }
+                next = end;
+            }
+            for pfn in &pfns[..n] {
+                writeln!(m, "{}", pfn)?;
             }
         }
-        Ok(())
     }
 }
 
@@ -1151,7 +1309,7 @@ struct StatsView(Arc<Pool>);
 impl Show for StatsView {
     fn show(&self, m: &mut SeqFile<'_>) -> fmt::Result {
         let s = self.0.stats();
-        let rows: [(&str, u64); 11] = [
+        let rows: [(&str, u64); 13] = [
             ("objs", s.objs),
             ("bytes", s.bytes),
             ("pages", s.pages),
@@ -1163,6 +1321,8 @@ impl Show for StatsView {
             ("compact_freed", s.compact_freed),
             ("shrink_freed", s.shrink_freed),
             ("classes", s.nr_classes as u64),
+            ("release_busy", s.release_busy),
+            ("all_pools_pages", ALL_PAGES.load(Ordering::Relaxed)),
         ];
         for (name, v) in rows {
             writeln!(m, "{name} {v}")?;
@@ -1184,7 +1344,9 @@ fn next_pool_id() -> u16 {
 /// The in-kernel API (`rzpool_kapi.h`), for C users such as the benchmark.
 impl ObjectPool for Pool {
     fn create() -> Result<Arc<Self>> {
-        Pool::new(next_pool_id(), Arc::new(Classes::new()?, GFP_KERNEL)?)
+        // Kernel users (zswap, the benchmark) account for their memory
+        // themselves, as with zsmalloc: no memory cgroup charge here.
+        Pool::new(next_pool_id(), Arc::new(Classes::new()?, GFP_KERNEL)?, None)
     }
 
     fn destroy(&self) {
@@ -1209,7 +1371,7 @@ impl ObjectPool for Pool {
     }
 
     fn total_pages(&self) -> u64 {
-        self.inner.lock().pages
+        self.pages.load(Ordering::Relaxed)
     }
 
     fn compact(&self) -> u64 {
@@ -1217,7 +1379,7 @@ impl ObjectPool for Pool {
     }
 }
 
-kapi::export_object_pool!(Pool {
+kapi::export_object_pool!(Pool, uapi::rzpool {
     create: rzpool_create,
     destroy: rzpool_destroy,
     malloc: rzpool_malloc,
@@ -1255,7 +1417,8 @@ impl MiscDevice for RzpoolFile {
 
     fn open(shared: &Shared) -> Result<KBox<RzpoolFile>> {
         let id = next_pool_id();
-        let pool = Pool::new(id, shared.classes.clone())?;
+        // The opener's memory cgroup pays for the pool's pages.
+        let pool = Pool::new(id, shared.classes.clone(), MemCgroup::of_current())?;
         let name = CString::try_from_fmt(kernel::fmt!("pool-{}", id))?;
         let dir = Dir::subdir(&shared.debugfs, &name)?;
         let classes = debugfs::File::new(&dir, c_str!("classes"), &CLASSES_FOPS, pool.clone());
@@ -1292,6 +1455,9 @@ impl MiscDevice for RzpoolFile {
                 if req.flags != 0 {
                     return Err(EINVAL);
                 }
+                if req.size as usize > DEV_MAX_SIZE {
+                    return Err(E2BIG);
+                }
                 req.handle = Pool::alloc_handle(pool.as_arc_borrow(), req.size as usize, true)?;
                 if let Err(e) = writer.write(&req) {
                     // The caller cannot learn the handle: do not leak it.
@@ -1303,7 +1469,7 @@ impl MiscDevice for RzpoolFile {
             IOC_WRITE => {
                 let req: URw = user.reader().read()?;
                 let len = req.len as usize;
-                if len == 0 || len > MAX_SIZE {
+                if len == 0 || len > DEV_MAX_SIZE {
                     return Err(EINVAL);
                 }
                 let mut buf = KVec::with_capacity(len, GFP_KERNEL)?;
@@ -1315,7 +1481,7 @@ impl MiscDevice for RzpoolFile {
             IOC_READ => {
                 let req: URw = user.reader().read()?;
                 let len = req.len as usize;
-                if len == 0 || len > MAX_SIZE {
+                if len == 0 || len > DEV_MAX_SIZE {
                     return Err(EINVAL);
                 }
                 let mut buf = rmm::zeroed_buf(len)?;

@@ -41,6 +41,7 @@ struct rzpool_stats {
 	__u64 putback;		/* putback_page calls */
 	__u64 compact_freed;	/* pages freed by internal compaction */
 	__u64 shrink_freed;	/* of which by the shrinker */
+	__u64 release_busy;	/* empty zspages kept: a page was locked */
 };
 
 #define RZPOOL_IOC_ALLOC	_IOWR('Z', 0x00, struct rzpool_alloc)

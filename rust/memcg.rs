@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: GPL-2.0
+
+// Copyright (C) 2026 The rmm authors.
+
+//! Memory cgroups: charging a driver's pages to the cgroup of a user.
+//!
+//! C header: [`include/linux/memcontrol.h`](srctree/include/linux/memcontrol.h),
+//! [`include/linux/sched/mm.h`](srctree/include/linux/sched/mm.h)
+//! (`set_active_memcg()`).
+//!
+//! A page allocated with `__GFP_ACCOUNT` is charged to the current task's
+//! memory cgroup, or to the *active* one if the task set one. A driver that
+//! allocates on behalf of whoever opened a file remembers the opener's cgroup
+//! ([`MemCgroup::of_current`]) and makes it active around its allocations
+//! ([`MemCgroup::charge_scope`]). The charge lives in the page and is given
+//! back when the page is freed; [`super::movable`] moves it along when a
+//! page migrates.
+
+use core::{ffi::c_void, marker::PhantomData, ptr::NonNull};
+
+/// A memory cgroup with a reference on it.
+///
+/// # Invariants
+///
+/// `memcg` is a `struct mem_cgroup` on which we hold a css reference.
+pub struct MemCgroup {
+    memcg: NonNull<c_void>,
+}
+
+// SAFETY: a css reference may be used and dropped on any thread.
+unsafe impl Send for MemCgroup {}
+// SAFETY: the `&self` methods only pass the pointer to C, which locks.
+unsafe impl Sync for MemCgroup {}
+
+impl MemCgroup {
+    /// The memory cgroup of the calling task's address space; `None` without
+    /// one (memory cgroups disabled, or a kernel thread).
+    pub fn of_current() -> Option<Self> {
+        // SAFETY: the helper calls `get_mem_cgroup_from_mm(current->mm)`.
+        let memcg = unsafe { super::bindings::rmm_get_current_memcg() };
+        // INVARIANT: `get_mem_cgroup_from_mm()` returns a reference.
+        NonNull::new(memcg).map(|memcg| Self { memcg })
+    }
+
+    /// Makes this cgroup the one `__GFP_ACCOUNT` allocations of the calling
+    /// task are charged to, until the returned guard drops.
+    pub fn charge_scope(&self) -> ChargeScope<'_> {
+        // SAFETY: `memcg` is referenced (type invariant) for the guard's life.
+        let old = unsafe { super::bindings::rmm_set_active_memcg(self.memcg.as_ptr()) };
+        ChargeScope {
+            old,
+            _p: PhantomData,
+        }
+    }
+}
+
+impl Drop for MemCgroup {
+    fn drop(&mut self) {
+        // SAFETY: our reference (type invariant).
+        unsafe { super::bindings::rmm_mem_cgroup_put(self.memcg.as_ptr()) };
+    }
+}
+
+/// The active memory cgroup of the calling task, set by
+/// [`MemCgroup::charge_scope`]; the previous one comes back on drop. Bound
+/// to the task that made it (not `Send`).
+pub struct ChargeScope<'a> {
+    old: *mut c_void,
+    _p: PhantomData<&'a MemCgroup>,
+}
+
+impl Drop for ChargeScope<'_> {
+    fn drop(&mut self) {
+        // SAFETY: restores what `charge_scope` replaced, on the same task.
+        unsafe { super::bindings::rmm_set_active_memcg(self.old) };
+    }
+}

@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: GPL-2.0
+
+// Copyright (C) 2026 The rmm authors.
+
+//! Vector operations that cannot allocate, for use under spinlocks.
+//!
+//! `Vec::push` with `GFP_NOWAIT` under a spinlock "cannot fail" only as long
+//! as a capacity check elsewhere stays right; if it did fail, the element
+//! would be dropped under the lock, and dropping can sleep (a zspage releases
+//! its pages). These functions never allocate: with no room they give the
+//! element back, or move nothing.
+
+use kernel::alloc::{Allocator, Vec};
+
+/// Appends `v` if `vec` has room for it without allocating; otherwise gives
+/// `v` back untouched.
+pub fn push_within_capacity<T, A: Allocator>(vec: &mut Vec<T, A>, v: T) -> Result<(), T> {
+    match vec.spare_capacity_mut().first_mut() {
+        Some(slot) => {
+            slot.write(v);
+            let len = vec.len();
+            // SAFETY: the element at `len` was initialised just above.
+            unsafe { vec.set_len(len + 1) };
+            Ok(())
+        }
+        None => Err(v),
+    }
+}
+
+/// Moves every element of `src` to the end of `dst`, in order, if `dst` has
+/// room for all of them without allocating; otherwise moves nothing and
+/// fails. `src` is left empty on success.
+pub fn append_within_capacity<T, A: Allocator, B: Allocator>(
+    dst: &mut Vec<T, A>,
+    src: &mut Vec<T, B>,
+) -> Result<(), ()> {
+    let n = src.len();
+    let spare = dst.spare_capacity_mut();
+    if spare.len() < n {
+        return Err(());
+    }
+    // SAFETY: `src` holds `n` initialised elements and `spare` room for at
+    // least `n`; the two buffers are distinct allocations.
+    unsafe {
+        core::ptr::copy_nonoverlapping(src.as_ptr(), spare.as_mut_ptr().cast::<T>(), n)
+    };
+    // SAFETY: the `n` elements were moved out bitwise: `src` no longer owns
+    // them, and they are initialised in `dst` past its old length.
+    unsafe {
+        src.set_len(0);
+        let len = dst.len();
+        dst.set_len(len + n);
+    }
+    Ok(())
+}

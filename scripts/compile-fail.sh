@@ -1,0 +1,84 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Compile-fail tests: every selftests/compile_fail/<case>.rs is a driver crate
+# root that must NOT compile, and must fail with the error its `// expect:`
+# line names (an extended regular expression matched against rustc's
+# output). Each is built as the crate root of a scratch module with the rmm
+# tree, exactly as a driver of samples/ is. A case that compiles, or fails
+# for another reason, fails the test.
+#
+#   scripts/compile-fail.sh KDIR OUTDIR [CASE...]
+#
+# Prints one TAP line per case and writes "pass fail" to OUTDIR/compile-fail.summary.
+
+set -u
+
+. "$(dirname "$0")/lib.sh"
+
+KDIR=$1
+OUT=$2
+shift 2
+CASES_DIR=$RMM_TOP/selftests/compile_fail
+WORK=$RMM_CACHE/compile-fail
+pass=0 fail=0
+
+# The scratch module: the rmm tree, the rmisc uapi header (for the uapi
+# cases) and one crate root, built with rust/rmm.kbuild like the drivers.
+setup() {
+	rm -rf "$WORK"
+	mkdir -p "$WORK/samples/cf" "$WORK/samples/rmisc"
+	(cd "$RMM_TOP" && git ls-files -co --exclude-standard rust | tar -cf - -T -) | tar -C "$WORK" -xf -
+	cp "$RMM_TOP"/samples/rmisc/rmisc_uapi*.h "$WORK/samples/rmisc/"
+	echo '#include "../../rust/helpers.c"' >"$WORK/samples/cf/cf_helpers.c"
+	cat >"$WORK/Kbuild" <<'KBUILD'
+obj-m := cf.o
+cf-y := samples/cf/cf_main.o samples/cf/cf_helpers.o
+rustflags-y += -Dunsafe_code
+include $(src)/rust/rmm.kbuild
+$(eval $(call rmm_uapi_rule,rmisc))
+$(obj)/samples/cf/cf_main.o: $(rmm_bindings) $(obj)/rust/uapi/rmisc_uapi_generated.rs
+KBUILD
+}
+
+run_case() {
+	local f=$1 name expect log
+	name=$(basename "$f" .rs)
+	expect=$(sed -n 's|^// expect: ||p' "$f")
+	log=$OUT/compile-fail-$name.log
+	cp "$f" "$WORK/samples/cf/cf_main.rs"
+	rm -f "$WORK/samples/cf/cf_main.o"
+	if make -s -C "$KDIR" M="$WORK" LLVM=-19 samples/cf/cf_main.o >"$log" 2>&1; then
+		fail=$((fail + 1))
+		echo "not ok compile-fail: $name # it compiled"
+	elif [ -z "$expect" ]; then
+		fail=$((fail + 1))
+		echo "not ok compile-fail: $name # no '// expect:' line"
+	elif grep -Eq -- "$expect" "$log"; then
+		pass=$((pass + 1))
+		echo "ok compile-fail: $name"
+	else
+		fail=$((fail + 1))
+		echo "not ok compile-fail: $name # failed, but not with /$expect/ (see $log)"
+		grep -E '^error' "$log" | head -n 3 | sed 's/^/#   /'
+	fi
+}
+
+main() {
+	local f cases=("$@")
+	mkdir -p "$OUT"
+	setup
+	if [ ${#cases[@]} = 0 ]; then
+		cases=("$CASES_DIR"/*.rs)
+	else
+		cases=("${cases[@]/#/$CASES_DIR/}")
+		cases=("${cases[@]/%/.rs}")
+	fi
+	for f in "${cases[@]}"; do
+		run_case "$f"
+	done
+	echo "$pass $fail" >"$OUT/compile-fail.summary"
+	[ "$fail" = 0 ]
+}
+
+main "$@"

@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: GPL-2.0
+
+// Copyright (C) 2026 The rmm authors.
+
+//! Must not compile: an `Again` kept from a non-blockable invalidation, to
+//! be returned from a later (blockable) one.
+// expect: lifetime may not live long enough|borrowed data escapes
+
+
+use kernel::prelude::*;
+
+#[path = "../../rust/rmm.rs"]
+mod rmm;
+
+use rmm::mmu_notifier::{Again, MmuNotifier, Range};
+
+module! {
+    type: Cf,
+    name: "cf",
+    author: "The rmm authors",
+    description: "compile-fail case",
+    license: "GPL",
+}
+
+struct Notifier;
+
+fn keep(again: Again<'_, Notifier>) -> Again<'static, Notifier> {
+    again
+}
+
+#[vtable]
+impl MmuNotifier for Notifier {
+    fn invalidate_range_start<'a>(&self, range: &Range<'a>) -> Result<(), Again<'a, Self>> {
+        if let Some(again) = range.cannot_block::<Self>() {
+            let _kept = keep(again);
+        }
+        Ok(())
+    }
+}
+
+struct Cf;
+
+impl kernel::Module for Cf {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        Ok(Cf)
+    }
+}
