@@ -399,9 +399,12 @@ impl<H: MirrorHooks> MmuNotifier for Mirror<H> {
 /// Device access: what a device would do through its page table.
 impl<H: MirrorHooks> Registration<Mirror<H>> {
     /// `EIO` unless the caller is the mirrored process (see the module
-    /// documentation).
+    /// documentation); `ESRCH` once that process's address space is gone
+    /// (which tells nobody anything about it).
     fn check_caller(&self) -> Result {
-        if self.is_current_mm() {
+        if self.inner.lock().dead {
+            Err(ESRCH)
+        } else if self.is_current_mm() {
             Ok(())
         } else {
             Err(EIO)

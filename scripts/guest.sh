@@ -18,7 +18,7 @@ MODE=$1
 OUT=$2
 shift 2
 
-MODULES="rmisc rzpool rmirror rmm_bench"
+MODULES="rmisc rzpool rmirror rmm_bench rmm_page_lock"
 ALL_TESTS="rmisc rzpool rmirror"
 
 # n numbers our top-level TAP lines; pass/fail/skip count test cases: each
@@ -108,12 +108,19 @@ run_selftest() {
 	fi
 }
 
-# Any lockdep report, WARN, BUG or Oops fails the run. The lockdep banner
-# at boot mentions "lockdep": look for reports, not words.
+# Any lockdep report, KASAN report, WARN, BUG or Oops fails the run. The
+# lockdep and kmemleak banners at boot mention "lockdep" and "leak": look
+# for reports, not words. An OOM kill that a test causes on purpose prints
+# a stack dump ("Call Trace:"): the tests put "rmm: oom test begin/end"
+# markers around it, and stack dumps between them are not splats (a WARN or
+# BUG there still is).
 check_dmesg() {
 	local bad
 	dmesg >"$OUT/dmesg.txt"
-	bad=$(grep -E 'WARNING:|BUG:|Oops|cut here|general protection|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked|Call Trace:|kernel BUG|UBSAN|leak' "$OUT/dmesg.txt" | head -n 5)
+	bad=$(awk '/rmm: oom test begin/ { oom = 1 } /rmm: oom test end/ { oom = 0 }
+		!(oom && /Call Trace:/)' "$OUT/dmesg.txt" |
+		grep -E 'WARNING:|BUG:|Oops|cut here|general protection|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked|Call Trace:|kernel BUG|UBSAN|KASAN|unreferenced object|memory leak' |
+		head -n 5)
 	if [ -n "$bad" ]; then
 		echo "$bad" | sed 's/^/# dmesg: /'
 		result fail "dmesg clean" "splat in dmesg, see $OUT/dmesg.txt"
@@ -122,9 +129,56 @@ check_dmesg() {
 	fi
 }
 
+# kmemleak: forget what boot left (clear), and after the tests report what
+# is unreferenced (two scans, as kmemleak ages objects between them).
+KMEMLEAK=/sys/kernel/debug/kmemleak
+
+kmemleak_clear() {
+	[ -e "$KMEMLEAK" ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null
+	[ -w "$KMEMLEAK" ] && echo clear >"$KMEMLEAK"
+}
+
+kmemleak_check() {
+	local n
+	if [ ! -w "$KMEMLEAK" ]; then
+		result skip "kmemleak clean" "no $KMEMLEAK (CONFIG_DEBUG_KMEMLEAK off)"
+		return
+	fi
+	echo scan >"$KMEMLEAK"
+	sleep 6
+	echo scan >"$KMEMLEAK"
+	cat "$KMEMLEAK" >"$OUT/kmemleak.txt"
+	n=$(grep -c 'unreferenced object' "$OUT/kmemleak.txt")
+	if [ "$n" = 0 ]; then
+		result ok "kmemleak clean"
+	else
+		sed -n '1,12p' "$OUT/kmemleak.txt" | sed 's/^/# kmemleak: /'
+		result fail "kmemleak clean" "$n unreferenced objects, see $OUT/kmemleak.txt"
+	fi
+}
+
+# A module leaks a pool it made through rzpool's kernel API (its pages stay
+# movable, pointing at rzpool's code): rzpool must refuse to unload, and
+# compaction must go on safely. Last, since rzpool then stays loaded.
+leaked_pool_pins_rzpool() {
+	local err
+	if ! err=$({ insmod "$TOP/rzpool.ko" && insmod "$TOP/rzpool_leak.ko" && rmmod rzpool_leak; } 2>&1); then
+		result fail "leaked pool pins rzpool" "setup: $err"
+		return
+	fi
+	if err=$(rmmod rzpool 2>&1); then
+		result fail "leaked pool pins rzpool" "rmmod rzpool succeeded with a leaked pool"
+	else
+		result ok "leaked pool pins rzpool" "${err##*: }"
+	fi
+	echo 1 >/proc/sys/vm/compact_memory
+	result ok "compaction with a leaked pool"
+}
+
 # Loads a module of the kernel tree (RMM_KDIR), e.g. mm/zsmalloc.ko, unless
-# it is loaded already; insmod's error goes to $OUT/insmod.err.
+# it is loaded already or built in; insmod's error goes to $OUT/insmod.err.
 load_kdir_module() {
+	[ -n "${RMM_KDIR:-}" ] && grep -q "/$1\$" "$RMM_KDIR/modules.builtin" 2>/dev/null && return 0
 	[ -n "${RMM_KDIR:-}" ] && [ -f "$RMM_KDIR/$1" ] || { echo "no $RMM_KDIR/$1" >"$OUT/insmod.err"; return 1; }
 	grep -q "^$(basename "$1" .ko) " /proc/modules && return 0
 	insmod "$RMM_KDIR/$1" 2>"$OUT/insmod.err"
@@ -139,6 +193,7 @@ load_zsmalloc() {
 do_check() {
 	local d bin tests=${*:-$ALL_TESTS}
 	echo "TAP version 13"
+	kmemleak_clear
 	load_zsmalloc
 	load_modules
 	for d in $tests; do
@@ -150,6 +205,8 @@ do_check() {
 	done
 	unload_modules
 	rmmod zsmalloc 2>/dev/null
+	kmemleak_check
+	[ $# != 0 ] || leaked_pool_pins_rzpool
 	check_dmesg
 	echo "1..$n"
 }

@@ -11,7 +11,7 @@
 # Environment: KDIR (use this build tree instead of the cached test kernel),
 # RMM_KVM=0|1 (skip KVM detection),
 # RMM_GUEST_MOVABLE (ZONE_MOVABLE size, default 768M), RMM_GUEST_TIMEOUT
-# (seconds, default 2400), RMM_LOGS (default ./logs).
+# (seconds, default 4800), RMM_LOGS (default ./logs).
 
 set -eu
 
@@ -159,7 +159,7 @@ main() {
 guest() {
 	local mode=$1
 	shift
-	local t=${RMM_GUEST_TIMEOUT:-2400} accel=() rc
+	local t=${RMM_GUEST_TIMEOUT:-4800} accel=() rc
 	if use_kvm; then
 		log "guest: KVM"
 	else

@@ -618,6 +618,8 @@ struct Stats {
 #[pin_data]
 struct Pool {
     id: u16,
+    /// Owns `id` while the pool lives.
+    _id: PoolId,
     classes: Arc<Classes>,
     /// The memory cgroup the pool's pages are charged to, if any.
     memcg: Option<MemCgroup>,
@@ -887,6 +889,11 @@ impl PoolInner {
         else {
             return None;
         };
+        // The zspage first: with the tables inconsistent, change nothing.
+        if self.used(zspage).is_none() {
+            pr_warn!("rzpool: slot {} names zspage {}, which is not in use\n", slot, zspage);
+            return None;
+        }
         match gen.checked_add(1) {
             Some(gen) => {
                 self.slots[slot as usize] = Slot::Free {
@@ -1008,7 +1015,7 @@ impl PoolInner {
 }
 
 impl Pool {
-    fn new(id: u16, classes: Arc<Classes>, memcg: Option<MemCgroup>) -> Result<Arc<Self>> {
+    fn new(pool_id: PoolId, classes: Arc<Classes>, memcg: Option<MemCgroup>) -> Result<Arc<Self>> {
         let mut states = KVec::with_capacity(classes.shapes.len(), GFP_KERNEL)?;
         for _ in 0..classes.shapes.len() {
             states.push(
@@ -1033,7 +1040,8 @@ impl Pool {
         };
         Arc::pin_init(
             pin_init!(Pool {
-                id,
+                id: pool_id.0,
+                _id: pool_id,
                 classes,
                 memcg,
                 inner <- new_spinlock!(inner, "rzpool::Pool::inner"),
@@ -1335,10 +1343,45 @@ debugfs::show_file_operations!(static CLASSES_FOPS: Pool);
 debugfs::show_file_operations!(static STATS_FOPS: StatsView);
 debugfs::show_file_operations!(static PFNS_FOPS: PfnsView);
 
-/// Pool ids 1..=65535, wrapping; 0 is never a pool (so no handle is 0).
-fn next_pool_id() -> u16 {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    (NEXT.fetch_add(1, Ordering::Relaxed) % 0xffff + 1) as u16
+/// The ids of live pools, one bit each: id 0 is never a pool (so no handle
+/// is 0), and no two live pools share an id (a handle of one would name an
+/// object of the other).
+static POOL_IDS: [AtomicU64; 1024] = [const { AtomicU64::new(0) }; 1024];
+
+/// A pool id, unique among live pools, 1 to 65535; freed on drop.
+///
+/// # Invariants
+///
+/// Bit `id` of `POOL_IDS` is set, and owned by this object.
+struct PoolId(u16);
+
+impl PoolId {
+    /// The lowest free id after the last one handed out (ids are reused as
+    /// late as possible); `ENOSPC` when 65,535 pools are alive.
+    fn new() -> Result<Self> {
+        static NEXT: AtomicU32 = AtomicU32::new(1);
+        let start = NEXT.load(Ordering::Relaxed) as usize;
+        for k in 0..(1usize << 16) {
+            let id = (start + k) & 0xffff;
+            if id == 0 {
+                continue;
+            }
+            let (word, bit) = (&POOL_IDS[id / 64], 1u64 << (id % 64));
+            if word.fetch_or(bit, Ordering::Relaxed) & bit == 0 {
+                NEXT.store(id as u32 + 1, Ordering::Relaxed);
+                // INVARIANT: we set the bit.
+                return Ok(Self(id as u16));
+            }
+        }
+        Err(ENOSPC)
+    }
+}
+
+impl Drop for PoolId {
+    fn drop(&mut self) {
+        let id = self.0 as usize;
+        POOL_IDS[id / 64].fetch_and(!(1u64 << (id % 64)), Ordering::Relaxed);
+    }
 }
 
 /// The in-kernel API (`rzpool_kapi.h`), for C users such as the benchmark.
@@ -1346,7 +1389,7 @@ impl ObjectPool for Pool {
     fn create() -> Result<Arc<Self>> {
         // Kernel users (zswap, the benchmark) account for their memory
         // themselves, as with zsmalloc: no memory cgroup charge here.
-        Pool::new(next_pool_id(), Arc::new(Classes::new()?, GFP_KERNEL)?, None)
+        Pool::new(PoolId::new()?, Arc::new(Classes::new()?, GFP_KERNEL)?, None)
     }
 
     fn destroy(&self) {
@@ -1416,9 +1459,9 @@ impl MiscDevice for RzpoolFile {
     type Ptr = KBox<RzpoolFile>;
 
     fn open(shared: &Shared) -> Result<KBox<RzpoolFile>> {
-        let id = next_pool_id();
         // The opener's memory cgroup pays for the pool's pages.
-        let pool = Pool::new(id, shared.classes.clone(), MemCgroup::of_current())?;
+        let pool = Pool::new(PoolId::new()?, shared.classes.clone(), MemCgroup::of_current())?;
+        let id = pool.id;
         let name = CString::try_from_fmt(kernel::fmt!("pool-{}", id))?;
         let dir = Dir::subdir(&shared.debugfs, &name)?;
         let classes = debugfs::File::new(&dir, c_str!("classes"), &CLASSES_FOPS, pool.clone());

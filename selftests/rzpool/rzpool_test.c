@@ -20,14 +20,28 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
 #include "rzpool_lib.h"
 #include "rmm_bench_uapi.h"
 
+/* rmm_page_lock.ko's control file (selftests/modules/rmm_page_lock.c). */
+#define PAGE_LOCK_CTL "/sys/kernel/debug/rmm_page_lock/ctl"
+
 #define STRESS_BYTES (256UL << 20)	/* at least 256 MiB of objects */
 #define STRESS_ROUNDS 3
+
+/*
+ * Time limits of the long cases, sized by their work rather than by one
+ * machine's speed: compaction_stress fills 256 MiB of objects and compacts
+ * all memory three times; it took ~100 s under TCG with KASAN on a fast
+ * machine, and machines of the same kind differ up to 13x. The harness
+ * kills a case at its limit (30 s by default).
+ */
+#define STRESS_TIMEOUT 1800
+#define OFFLINE_TIMEOUT 1800
 
 FIXTURE(rzpool)
 {
@@ -375,7 +389,7 @@ TEST_F(rzpool, debugfs_files)
 
 /* --- compaction stress --- */
 
-TEST_F(rzpool, compaction_stress)
+TEST_F_TIMEOUT(rzpool, compaction_stress, STRESS_TIMEOUT)
 {
 	struct rzpool_stats st0, st;
 	unsigned long mig0, mig, round;
@@ -438,12 +452,36 @@ static int pool_blocks(int fd, unsigned char *want, size_t nr, size_t *pages)
 }
 
 /*
+ * Makes this task's allocations prefer the nodes with a ZONE_MOVABLE
+ * (MPOL_PREFERRED_MANY): the pool allocates its pages in our ioctls, under
+ * our memory policy.
+ */
+static void prefer_movable_nodes(void)
+{
+	unsigned long mask = 0;
+	char line[256];
+	int node = -1;
+	FILE *f = fopen("/proc/zoneinfo", "r");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Node %d, zone Movable", &node) == 1 &&
+		    strstr(line, "Movable") && node >= 0 && node < 64)
+			mask |= 1UL << node;
+	}
+	fclose(f);
+	if (mask)
+		syscall(SYS_set_mempolicy, 5 /* MPOL_PREFERRED_MANY */, &mask, 64);
+}
+
+/*
  * Offlining a memory block must migrate every movable page in it: offline
  * exactly the ZONE_MOVABLE blocks that hold pool pages (rzpool/pool-<id>/pfns
  * says which), under concurrent use. Every one must go offline, the pool's
  * pages must have moved, and every object must be intact.
  */
-TEST_F(rzpool, offline_memory_migrates_pool)
+TEST_F_TIMEOUT(rzpool, offline_memory_migrates_pool, OFFLINE_TIMEOUT)
 {
 	static unsigned char want[1 << 16];
 	struct offline_result off = { .only = want, .nr_only = sizeof(want) };
@@ -456,7 +494,14 @@ TEST_F(rzpool, offline_memory_migrates_pool)
 		SKIP(return, "no memory hotplug in this kernel (%s)", MEMORY_DIR);
 	if (access("/sys/kernel/debug/rzpool", F_OK))
 		mount("none", "/sys/kernel/debug", "debugfs", 0, NULL);
+	/*
+	 * ZONE_MOVABLE may sit on another node than this CPU's (movablecore=
+	 * takes it from the last node): prefer the nodes that have it, so that
+	 * the pool's pages are there.
+	 */
+	prefer_movable_nodes();
 	ASSERT_EQ(stress_fill(&stress, self->fd, 64UL << 20), 0);
+	syscall(SYS_set_mempolicy, 0 /* MPOL_DEFAULT */, NULL, 0);
 	if (pool_blocks(self->fd, want, sizeof(want), &pages)) {
 		free(stress.objs);
 		SKIP(return, "no debugfs: cannot tell which memory blocks hold the pool");
@@ -487,6 +532,187 @@ TEST_F(rzpool, offline_memory_migrates_pool)
 	ASSERT_EQ(stress_verify(&stress, &bad), 0)
 		TH_LOG("object %zu of %zu is corrupt", bad, stress.n);
 	free(stress.objs);
+}
+
+/*
+ * A slot's generation is 16 bits: after 65,536 reuses a stale handle would
+ * name a newer object. The slot is retired instead: the stale handle stays
+ * ENOENT and the new object gets another handle.
+ */
+TEST_F_TIMEOUT(rzpool, stale_handle_after_generation_wrap, 600)
+{
+	uint64_t h0 = 0, h = 0;
+	uint8_t buf[16];
+	long i;
+
+	ASSERT_EQ(rz_alloc(self->fd, 100, &h0), 0);
+	ASSERT_EQ(rz_free(self->fd, h0), 0);
+	/* The slot is reused at once (LIFO): cycle it through every generation. */
+	for (i = 0; i < 65536; i++) {
+		ASSERT_EQ(rz_alloc(self->fd, 100, &h), 0);
+		ASSERT_NE(h, h0) TH_LOG("handle %#llx reused after %ld cycles",
+					 (unsigned long long)h, i);
+		ASSERT_EQ(rz_free(self->fd, h), 0);
+	}
+	ASSERT_EQ(rz_alloc(self->fd, 100, &h), 0);
+	ASSERT_NE(h, h0);
+	ASSERT_EQ(put(self->fd, h, 100, 7), 0);
+	/* The stale handle names nothing. */
+	ASSERT_EQ(rz_read(self->fd, h0, 0, buf, sizeof(buf)), -ENOENT);
+	ASSERT_EQ(rz_free(self->fd, h0), -ENOENT);
+	ASSERT_EQ(check(self->fd, h, 100, 7), 0);
+	TH_LOG("65,537 allocations of one slot: stale handle %#llx is ENOENT, new %#llx",
+	       (unsigned long long)h0, (unsigned long long)h);
+}
+
+/* Writes the pfns of a pool's pages to rmm_page_lock's ctl; returns how many. */
+static int lock_pool_pages(int fd)
+{
+	struct rzpool_stats st;
+	unsigned long long pfn;
+	char path[128], cmd[64];
+	int n = 0;
+	FILE *f;
+
+	if (rz_stats(fd, &st))
+		return -1;
+	snprintf(path, sizeof(path), "/sys/kernel/debug/rzpool/pool-%u/pfns", st.pool_id);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fscanf(f, "%llu", &pfn) == 1) {
+		snprintf(cmd, sizeof(cmd), "lock %llu", pfn);
+		if (!write_file(PAGE_LOCK_CTL, cmd))
+			n++;
+	}
+	fclose(f);
+	return n;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * Reclaim must never sleep on a pool page's lock: migration holds a page
+ * locked while it allocates its target, and that allocation may reclaim
+ * and call our shrinker. With every page of the pool locked (by
+ * rmm_page_lock.ko, for 20 s), the shrinker must come back at once, keeping
+ * the zspages it cannot lock, and free them once they are unlocked.
+ */
+TEST_F_TIMEOUT(rzpool, shrinker_never_sleeps_on_page_lock, 300)
+{
+	enum { N = 4096 };
+	static uint64_t h[N];
+	struct rzpool_stats before, after;
+	double t0, t;
+	int i, locked;
+
+	if (access(PAGE_LOCK_CTL, W_OK))
+		SKIP(return, PAGE_LOCK_CTL " missing: rmm_page_lock.ko is not loaded");
+	for (i = 0; i < N; i++) {
+		ASSERT_EQ(rz_alloc(self->fd, 300, &h[i]), 0);
+		ASSERT_EQ(put(self->fd, h[i], 300, i), 0);
+	}
+	/* Three of four objects go: most zspages can be emptied. */
+	for (i = 0; i < N; i++)
+		if (i % 4)
+			ASSERT_EQ(rz_free(self->fd, h[i]), 0);
+	ASSERT_EQ(rz_stats(self->fd, &before), 0);
+	locked = lock_pool_pages(self->fd);
+	ASSERT_EQ(locked, (int)before.pages);
+
+	t0 = now_s();
+	ASSERT_EQ(write_file("/proc/sys/vm/drop_caches", "2"), 0);
+	t = now_s() - t0;
+	ASSERT_EQ(rz_stats(self->fd, &after), 0);
+	ASSERT_EQ(write_file(PAGE_LOCK_CTL, "unlock"), 0);
+	TH_LOG("%d pages locked: shrinker took %.2f s, kept %llu busy zspages, %llu -> %llu pages",
+	       locked, t, (unsigned long long)(after.release_busy - before.release_busy),
+	       (unsigned long long)before.pages, (unsigned long long)after.pages);
+	/* Sleeping on a lock would last until the 20 s unlock. */
+	ASSERT_LT(t, 10.0);
+	ASSERT_GT(after.release_busy, before.release_busy);
+	for (i = 0; i < N; i += 4)
+		ASSERT_EQ(check(self->fd, h[i], 300, i), 0);
+
+	/* Unlocked, the kept zspages go. */
+	ASSERT_EQ(write_file("/proc/sys/vm/drop_caches", "2"), 0);
+	ASSERT_EQ(rz_stats(self->fd, &before), 0);
+	TH_LOG("unlocked: %llu pages", (unsigned long long)before.pages);
+	ASSERT_LT(before.pages, after.pages);
+	for (i = 0; i < N; i += 4)
+		ASSERT_EQ(check(self->fd, h[i], 300, i), 0);
+}
+
+/* A number of a cgroup's file ("memory.current"), or -1. */
+static long long cg_read(const char *cg, const char *file)
+{
+	char path[256], buf[64];
+
+	snprintf(path, sizeof(path), "%s/%s", cg, file);
+	if (read_file(path, buf, sizeof(buf)))
+		return -1;
+	return strtoll(buf, NULL, 10);
+}
+
+#define CG_ROOT "/sys/fs/cgroup"
+#define CG_TEST CG_ROOT "/rzpool_test"
+
+/*
+ * A pool of /dev/rzpool is charged to the memory cgroup of the process that
+ * opened it, page by page, and uncharged when it is closed, migrated pages
+ * included.
+ */
+TEST(pool_charged_to_opener_memcg)
+{
+	enum { N = 8192 };
+	struct rzpool_stats st;
+	long long base, full, after;
+	char controllers[256], pid[32];
+	uint64_t *h;
+	int fd, i;
+
+	if (access(CG_ROOT "/cgroup.controllers", F_OK))
+		mount("none", CG_ROOT, "cgroup2", 0, NULL);
+	if (read_file(CG_ROOT "/cgroup.controllers", controllers, sizeof(controllers)) ||
+	    !strstr(controllers, "memory"))
+		SKIP(return, "no cgroup v2 memory controller (CONFIG_MEMCG)");
+	ASSERT_EQ(write_file(CG_ROOT "/cgroup.subtree_control", "+memory"), 0);
+	rmdir(CG_TEST);
+	ASSERT_EQ(mkdir(CG_TEST, 0755), 0);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	ASSERT_EQ(write_file(CG_TEST "/cgroup.procs", pid), 0);
+	h = calloc(N, sizeof(*h));
+	ASSERT_NE(h, NULL);
+
+	base = cg_read(CG_TEST, "memory.current");
+	fd = open(RZPOOL_DEV, O_RDWR);
+	ASSERT_GE(fd, 0);
+	for (i = 0; i < N; i++)
+		ASSERT_EQ(rz_alloc(fd, 1000, &h[i]), 0);
+	ASSERT_EQ(rz_stats(fd, &st), 0);
+	full = cg_read(CG_TEST, "memory.current");
+	/* Compaction may move the pool's pages: the charge moves with them. */
+	ASSERT_EQ(compact_memory(NULL), 0);
+	after = cg_read(CG_TEST, "memory.current");
+	TH_LOG("memory.current %lld -> %lld (pool %llu pages) -> %lld after compact_memory",
+	       base, full, (unsigned long long)st.pages, after);
+	ASSERT_GE(full - base, (long long)st.pages * PAGE_SZ);
+	ASSERT_GE(after - base, (long long)st.pages * PAGE_SZ);
+	close(fd);
+	after = cg_read(CG_TEST, "memory.current");
+	TH_LOG("closed: memory.current %lld", after);
+	ASSERT_LT(after - base, (long long)st.pages * PAGE_SZ / 2);
+
+	/* Back to the root cgroup, and the test cgroup goes. */
+	ASSERT_EQ(write_file(CG_ROOT "/cgroup.procs", pid), 0);
+	ASSERT_EQ(rmdir(CG_TEST), 0);
+	free(h);
 }
 
 /*
