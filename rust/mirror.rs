@@ -52,8 +52,9 @@
 //!
 //! A fault that finds an invalidation running sleeps until it ends (it is
 //! woken by `invalidate_range_end`), and retries; like `hmm_range_fault()`'s
-//! callers it gives up with `EBUSY` after [`FAULT_TIMEOUT_MS`], returns
-//! `EINTR` at once on a fatal signal, and `ERESTARTSYS` on another signal.
+//! callers it gives up with `EBUSY` after [`FAULT_TIMEOUT_MS`] without
+//! progress, returns `EINTR` at once on a fatal signal, and `ERESTARTSYS` on
+//! another signal.
 //!
 //! # Lock order
 //!
@@ -317,7 +318,7 @@ impl<H: MirrorHooks> Mirror<H> {
     /// Starts an invalidation of the whole table by the device itself, as a
     /// device TLB shootdown would: every entry is dropped, and faults wait
     /// (see the module documentation) until the returned guard is dropped.
-    pub fn invalidate_all(&self) -> DeviceInvalidation<'_, H> {
+    fn invalidate_all(&self) -> DeviceInvalidation<'_, H> {
         let mut g = self.inner.lock();
         let n = self.npages;
         g.seq.invalidate_start().drop_entries(0, n);
@@ -411,15 +412,24 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
         }
     }
 
+    /// Starts an invalidation of the whole table by the device itself
+    /// ([`Mirror::invalidate_all`]), for the mirrored process only.
+    pub fn device_invalidate(&self) -> Result<DeviceInvalidation<'_, H>> {
+        self.check_caller()?;
+        Ok(self.invalidate_all())
+    }
+
     /// Makes sure the entries of the `npages` pages from `addr` are valid (and
     /// writable for `write`), faulting missing ones in from the registered
     /// address space, up to 64 pages per GUP call. Entries that are valid
     /// already are left as they are.
     ///
     /// `ESRCH` once the address space is gone; `EFAULT` if a page is not
-    /// mapped with the needed permission; `EBUSY` if invalidations kept it
-    /// from completing for [`FAULT_TIMEOUT_MS`]; `EINTR` on a fatal signal.
-    fn fault(&self, addr: usize, npages: usize, write: bool) -> Result {
+    /// mapped with the needed permission; `EBUSY` if invalidations kept the
+    /// access from making progress for [`FAULT_TIMEOUT_MS`] (`progress` is
+    /// when it last did, and is moved on by every batch installed); `EINTR`
+    /// on a fatal signal.
+    fn fault(&self, addr: usize, npages: usize, write: bool, progress: &mut Ktime) -> Result {
         const BATCH: usize = 64;
         let need = if write { flags::WRITE } else { 0 };
         let first = self.index(addr)?;
@@ -427,13 +437,12 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
         if end > self.npages {
             return Err(EINVAL);
         }
-        let t0 = Ktime::ktime_get();
         let mut i = first;
         while i < end {
             if super::fatal_signal_pending() {
                 return Err(EINTR);
             }
-            if time::ktime_ms_delta(Ktime::ktime_get(), t0) > FAULT_TIMEOUT_MS {
+            if time::ktime_ms_delta(Ktime::ktime_get(), *progress) > FAULT_TIMEOUT_MS {
                 return Err(EBUSY);
             }
             let begin = {
@@ -454,7 +463,8 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
                 if g.seq.is_active() {
                     // Faulting now would only have to be retried: sleep until
                     // the invalidation ends, the time is up or a signal comes.
-                    let left = FAULT_TIMEOUT_MS - time::ktime_ms_delta(Ktime::ktime_get(), t0);
+                    let left =
+                        FAULT_TIMEOUT_MS - time::ktime_ms_delta(Ktime::ktime_get(), *progress);
                     let jiffies = time::msecs_to_jiffies(left.clamp(1, FAULT_TIMEOUT_MS) as u32);
                     let res = self.settled.wait_interruptible_timeout(&mut g, jiffies);
                     drop(g);
@@ -495,6 +505,7 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
                         self.hooks.faulted(write);
                     }
                     i += got;
+                    *progress = Ktime::ktime_get();
                 }
                 Err(_) => {
                     drop(g);
@@ -540,7 +551,12 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
         if len == 0 || addr % PAGE_SIZE != 0 {
             return Err(EINVAL);
         }
-        self.fault(addr, len.div_ceil(PAGE_SIZE), write)?;
+        self.fault(
+            addr,
+            len.div_ceil(PAGE_SIZE),
+            write,
+            &mut Ktime::ktime_get(),
+        )?;
         Ok(self.counts().valid)
     }
 
@@ -566,8 +582,15 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
         }
         // Fault the whole range in first, in batches; the copy loop below
         // faults a page again only if an invalidation dropped it meanwhile.
+        // The time limit runs from the last progress of the whole access.
+        let mut progress = Ktime::ktime_get();
         let first = addr - addr % PAGE_SIZE;
-        self.fault(first, (end - first).div_ceil(PAGE_SIZE), write)?;
+        self.fault(
+            first,
+            (end - first).div_ceil(PAGE_SIZE),
+            write,
+            &mut progress,
+        )?;
         let mut at = 0;
         while at < len {
             let a = addr + at;
@@ -581,11 +604,13 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
                     copy(p.as_ptr(), off, at, n)?;
                     e.flags |= flags::ACCESSED | if write { flags::DIRTY } else { 0 };
                     at += n;
+                    drop(g);
+                    progress = Ktime::ktime_get();
                 }
                 _ => {
                     // An invalidation dropped the entry since: fault it again.
                     drop(g);
-                    self.fault(a - off, 1, write)?;
+                    self.fault(a - off, 1, write, &mut progress)?;
                 }
             }
         }

@@ -259,7 +259,11 @@ pub(in crate::rmm) fn check_range(offset: usize, len: usize) -> Result {
 /// # Safety
 ///
 /// `page` must be valid, and nobody may write the range while it is read.
-pub(in crate::rmm) unsafe fn read_page(page: *mut bindings::page, offset: usize, out: &mut [u8]) -> Result {
+pub(in crate::rmm) unsafe fn read_page(
+    page: *mut bindings::page,
+    offset: usize,
+    out: &mut [u8],
+) -> Result {
     check_range(offset, out.len())?;
     // The mapping is undone below, in reverse order of any other local mapping.
     // SAFETY: the page is valid (caller).
@@ -277,7 +281,11 @@ pub(in crate::rmm) unsafe fn read_page(page: *mut bindings::page, offset: usize,
 /// # Safety
 ///
 /// `page` must be valid, and nobody else may access the range meanwhile.
-pub(in crate::rmm) unsafe fn write_page(page: *mut bindings::page, offset: usize, data: &[u8]) -> Result {
+pub(in crate::rmm) unsafe fn write_page(
+    page: *mut bindings::page,
+    offset: usize,
+    data: &[u8],
+) -> Result {
     check_range(offset, data.len())?;
     // SAFETY: as in `read_page`.
     let base = unsafe { bindings::kmap_local_page(page) }.cast::<u8>();

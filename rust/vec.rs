@@ -41,9 +41,7 @@ pub fn append_within_capacity<T, A: Allocator, B: Allocator>(
     }
     // SAFETY: `src` holds `n` initialised elements and `spare` room for at
     // least `n`; the two buffers are distinct allocations.
-    unsafe {
-        core::ptr::copy_nonoverlapping(src.as_ptr(), spare.as_mut_ptr().cast::<T>(), n)
-    };
+    unsafe { core::ptr::copy_nonoverlapping(src.as_ptr(), spare.as_mut_ptr().cast::<T>(), n) };
     // SAFETY: the `n` elements were moved out bitwise: `src` no longer owns
     // them, and they are initialised in `dst` past its old length.
     unsafe {

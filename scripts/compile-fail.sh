@@ -1,12 +1,15 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Compile-fail tests: every selftests/compile_fail/<case>.rs is a driver crate
-# root that must NOT compile, and must fail with the error its `// expect:`
-# line names (an extended regular expression matched against rustc's
-# output). Each is built as the crate root of a scratch module with the rmm
-# tree, exactly as a driver of samples/ is. A case that compiles, or fails
-# for another reason, fails the test.
+# Compile-fail tests: every selftests/compile_fail/<case>.rs (but prelude.rs)
+# is appended to prelude.rs to make a driver crate root that must NOT
+# compile, and must fail with the error its `// expect:` line names (an
+# extended regular expression matched against rustc's output). Each is built
+# as the crate root of a scratch module with the rmm tree, exactly as a
+# driver of samples/ is. A case that compiles, or fails for another reason,
+# fails the test. Its `// compiles with:` line is a sed script that takes the
+# offending code out: the case must then build, which proves it fails for
+# that code and nothing else.
 #
 #   scripts/compile-fail.sh KDIR OUTDIR [CASE...]
 #
@@ -41,14 +44,27 @@ $(obj)/samples/cf/cf_main.o: $(rmm_bindings) $(obj)/rust/uapi/rmisc_uapi_generat
 KBUILD
 }
 
+# Builds the crate root of prelude.rs and $1 (through the sed script $2).
+build() {
+	cat "$CASES_DIR/prelude.rs" "$1" | sed -e "$2" >"$WORK/samples/cf/cf_main.rs"
+	rm -f "$WORK/samples/cf/cf_main.o"
+	make -s -C "$KDIR" M="$WORK" LLVM=-19 samples/cf/cf_main.o
+}
+
 run_case() {
-	local f=$1 name expect log
+	local f=$1 name expect fix log
 	name=$(basename "$f" .rs)
 	expect=$(sed -n 's|^// expect: ||p' "$f")
+	fix=$(sed -n 's|^// compiles with: ||p' "$f")
 	log=$OUT/compile-fail-$name.log
-	cp "$f" "$WORK/samples/cf/cf_main.rs"
-	rm -f "$WORK/samples/cf/cf_main.o"
-	if make -s -C "$KDIR" M="$WORK" LLVM=-19 samples/cf/cf_main.o >"$log" 2>&1; then
+	if [ -z "$fix" ]; then
+		fail=$((fail + 1))
+		echo "not ok compile-fail: $name # no '// compiles with:' line"
+	elif ! build "$f" "$fix" >"$log.fixed" 2>&1; then
+		fail=$((fail + 1))
+		echo "not ok compile-fail: $name # does not build even with its offending code out (see $log.fixed)"
+		grep -E '^error' "$log.fixed" | head -n 3 | sed 's/^/#   /'
+	elif build "$f" "" >"$log" 2>&1; then
 		fail=$((fail + 1))
 		echo "not ok compile-fail: $name # it compiled"
 	elif [ -z "$expect" ]; then
@@ -69,7 +85,10 @@ main() {
 	mkdir -p "$OUT"
 	setup
 	if [ ${#cases[@]} = 0 ]; then
-		cases=("$CASES_DIR"/*.rs)
+		cases=()
+		for f in "$CASES_DIR"/*.rs; do
+			[ "$(basename "$f")" = prelude.rs ] || cases+=("$f")
+		done
 	else
 		cases=("${cases[@]/#/$CASES_DIR/}")
 		cases=("${cases[@]/%/.rs}")

@@ -36,7 +36,6 @@
 //! `RmirrorFile::mirror` (a spinlock) only guards the set-once slot and is
 //! never held with another lock.
 
-
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use kernel::{
     c_str,
@@ -68,7 +67,10 @@ module! {
 // The uapi structs, ioctl numbers and limits come from rmirror_uapi.h,
 // through our bindgen pass.
 rmm::uapi_module!(uapi, "../../rust/uapi/rmirror_uapi_generated.rs");
-rmm::uapi_bytes!(uapi::rmirror_range { addr: u64, len: u64 });
+rmm::uapi_bytes!(uapi::rmirror_range {
+    addr: u64,
+    len: u64
+});
 rmm::uapi_bytes!(uapi::rmirror_rw {
     addr: u64,
     buf: u64,
@@ -126,7 +128,8 @@ struct Hooks {
 impl MirrorHooks for Hooks {
     fn invalidated(&self, event: Event, dropped: usize, blockable: bool) {
         self.invalidations[event.index()].fetch_add(1, Ordering::Relaxed);
-        self.nonblock.fetch_add(!blockable as u64, Ordering::Relaxed);
+        self.nonblock
+            .fetch_add(!blockable as u64, Ordering::Relaxed);
         self.dropped[event.index()].fetch_add(dropped as u64, Ordering::Relaxed);
     }
 
@@ -288,10 +291,7 @@ impl MiscDevice for RmirrorFile {
                     return Err(EINVAL);
                 }
                 let dev = file.dev()?;
-                if !dev.is_current_mm() {
-                    return Err(EIO);
-                }
-                let _held = dev.invalidate_all();
+                let _held = dev.device_invalidate()?;
                 if rmm::msleep_interruptible(ms) != 0 {
                     return Err(EINTR);
                 }

@@ -13,7 +13,6 @@
 //! Lock order: none (one atomic counter, per-file state behind a spinlock
 //! that is never held with another lock).
 
-
 use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::{
     c_str,

@@ -56,7 +56,6 @@
 //! reclaim for good. Only pool teardown (process context, no page locked)
 //! sleeps on page locks.
 
-
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use kernel::{
     c_str,
@@ -75,15 +74,15 @@ use kernel::str::CString;
 use rmm::{
     debugfs::{self, Dir, SeqFile, Show},
     kapi::{self, ObjectPool},
-    miscdevice::{self, MiscDevice, Options, Registration},
     memcg::MemCgroup,
+    miscdevice::{self, MiscDevice, Options, Registration},
     movable::{
         IsolateMode, LockedMovablePage, MigrateMode, Migration, MovableOperations, MovablePage,
         Outcome,
     },
     page::{Gfp, LockedPage, NewPage, PAGE_SIZE},
-    vec::{append_within_capacity, push_within_capacity},
     shrinker::{self, Scan, Shrinker},
+    vec::{append_within_capacity, push_within_capacity},
 };
 
 module! {
@@ -143,7 +142,9 @@ impl Handle {
     const GEN_SHIFT: u32 = 32;
 
     fn encode(self) -> u64 {
-        (self.pool as u64) << Self::POOL_SHIFT | (self.gen as u64) << Self::GEN_SHIFT | self.slot as u64
+        (self.pool as u64) << Self::POOL_SHIFT
+            | (self.gen as u64) << Self::GEN_SHIFT
+            | self.slot as u64
     }
 
     fn decode(raw: u64) -> Self {
@@ -891,7 +892,11 @@ impl PoolInner {
         };
         // The zspage first: with the tables inconsistent, change nothing.
         if self.used(zspage).is_none() {
-            pr_warn!("rzpool: slot {} names zspage {}, which is not in use\n", slot, zspage);
+            pr_warn!(
+                "rzpool: slot {} names zspage {}, which is not in use\n",
+                slot,
+                zspage
+            );
             return None;
         }
         match gen.checked_add(1) {
@@ -1422,16 +1427,19 @@ impl ObjectPool for Pool {
     }
 }
 
-kapi::export_object_pool!(Pool, uapi::rzpool {
-    create: rzpool_create,
-    destroy: rzpool_destroy,
-    malloc: rzpool_malloc,
-    free: rzpool_free,
-    write: rzpool_write,
-    read: rzpool_read,
-    total_pages: rzpool_total_pages,
-    compact: rzpool_compact,
-});
+kapi::export_object_pool!(
+    Pool,
+    uapi::rzpool {
+        create: rzpool_create,
+        destroy: rzpool_destroy,
+        malloc: rzpool_malloc,
+        free: rzpool_free,
+        write: rzpool_write,
+        read: rzpool_read,
+        total_pages: rzpool_total_pages,
+        compact: rzpool_compact,
+    }
+);
 
 /// State shared by the device and every pool.
 struct Shared {
@@ -1460,7 +1468,11 @@ impl MiscDevice for RzpoolFile {
 
     fn open(shared: &Shared) -> Result<KBox<RzpoolFile>> {
         // The opener's memory cgroup pays for the pool's pages.
-        let pool = Pool::new(PoolId::new()?, shared.classes.clone(), MemCgroup::of_current())?;
+        let pool = Pool::new(
+            PoolId::new()?,
+            shared.classes.clone(),
+            MemCgroup::of_current(),
+        )?;
         let id = pool.id;
         let name = CString::try_from_fmt(kernel::fmt!("pool-{}", id))?;
         let dir = Dir::subdir(&shared.debugfs, &name)?;

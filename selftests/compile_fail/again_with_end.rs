@@ -2,29 +2,16 @@
 
 // Copyright (C) 2026 The rmm authors.
 
-//! Must not compile: a notifier with `invalidate_range_end` that may fail
-//! `invalidate_range_start` (the core would call its end after the failed
-//! start, and warns).
+// Must not compile: a notifier with `invalidate_range_end` that may fail
+// `invalidate_range_start` (the core would call its end after the failed
+// start, and warns).
 // expect: a notifier with invalidate_range_end must not fail invalidate_range_start
-
-
-use kernel::prelude::*;
-
-#[path = "../../rust/rmm.rs"]
-mod rmm;
+// compiles with: /fn invalidate_range_end/d
 
 use rmm::{
     mm::MmUser,
     mmu_notifier::{Again, MmuNotifier, Range, Registration},
 };
-
-module! {
-    type: Cf,
-    name: "cf",
-    author: "The rmm authors",
-    description: "compile-fail case",
-    license: "GPL",
-}
 
 struct Notifier;
 
@@ -40,13 +27,9 @@ impl MmuNotifier for Notifier {
     fn invalidate_range_end(&self, _range: &Range<'_>) {}
 }
 
-struct Cf;
-
-impl kernel::Module for Cf {
-    fn init(_module: &'static ThisModule) -> Result<Self> {
-        if let Some(mm) = MmUser::current() {
-            drop(Registration::register(&mm, Notifier));
-        }
-        Ok(Cf)
+fn case() -> Result {
+    if let Some(mm) = MmUser::current() {
+        drop(Registration::register(&mm, Notifier));
     }
+    Ok(())
 }

@@ -2,49 +2,37 @@
 
 // Copyright (C) 2026 The rmm authors.
 
-//! Must not compile: a `Migrated` token handed to another thread (it is
-//! neither `Send` nor `Sync`, so no lock or channel can keep it).
+// Must not compile: a `Migrated` token handed to another thread (it is
+// neither `Send` nor `Sync`, so no lock or channel can keep it).
 // expect: cannot be sent between threads safely
+// compiles with: s/Ok(via_another_thread(done))/Ok(done)/
 
+use rmm::movable::{MigrateMode, Migrated, Migration, MovableOperations, MovablePage, Outcome};
 
-use kernel::prelude::*;
-
-#[path = "../../rust/rmm.rs"]
-mod rmm;
-
-use rmm::movable::{Migrated, Migration, MovableOperations, MovablePage, Outcome};
-
-module! {
-    type: Cf,
-    name: "cf",
-    author: "The rmm authors",
-    description: "compile-fail case",
-    license: "GPL",
+/// Where a driver would hand a token to another thread (a work item, say).
+fn via_another_thread<T: Send>(t: T) -> T {
+    t
 }
 
-struct Ops;
+struct SendsToken;
 
-fn send_away<T: Send>(_t: T) {}
-
-impl MovableOperations for Ops {
+impl MovableOperations for SendsToken {
     type Private = KBox<u32>;
 
     fn migrate_page<'a>(
         _private: &'a u32,
         migration: Migration<'a, Self>,
-        _mode: rmm::movable::MigrateMode,
+        _mode: MigrateMode,
     ) -> Outcome<'a> {
-        let mut page: Option<MovablePage<Ops>> = None;
-        let done: Migrated<'a> = migration.commit(page.as_mut().unwrap())?;
-        send_away(done);
-        Err(todo!())
+        let mut page: Option<MovablePage<Self>> = None;
+        let Some(page) = page.as_mut() else {
+            return Err(migration.refuse(EAGAIN));
+        };
+        let done: Migrated<'a> = migration.commit(page)?;
+        Ok(via_another_thread(done))
     }
 }
 
-struct Cf;
-
-impl kernel::Module for Cf {
-    fn init(_module: &'static ThisModule) -> Result<Self> {
-        Ok(Cf)
-    }
+fn case() -> Result {
+    Ok(())
 }

@@ -2,25 +2,12 @@
 
 // Copyright (C) 2026 The rmm authors.
 
-//! Must not compile: an `Again` kept from a non-blockable invalidation, to
-//! be returned from a later (blockable) one.
+// Must not compile: an `Again` kept from a non-blockable invalidation, to
+// be returned from a later (blockable) one.
 // expect: lifetime may not live long enough|borrowed data escapes
-
-
-use kernel::prelude::*;
-
-#[path = "../../rust/rmm.rs"]
-mod rmm;
+// compiles with: s/-> Again<'static, Notifier>/-> Again<'_, Notifier>/
 
 use rmm::mmu_notifier::{Again, MmuNotifier, Range};
-
-module! {
-    type: Cf,
-    name: "cf",
-    author: "The rmm authors",
-    description: "compile-fail case",
-    license: "GPL",
-}
 
 struct Notifier;
 
@@ -38,10 +25,6 @@ impl MmuNotifier for Notifier {
     }
 }
 
-struct Cf;
-
-impl kernel::Module for Cf {
-    fn init(_module: &'static ThisModule) -> Result<Self> {
-        Ok(Cf)
-    }
+fn case() -> Result {
+    Ok(())
 }

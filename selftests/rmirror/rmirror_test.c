@@ -414,7 +414,7 @@ TEST_F(rmirror, thp_split_invalidates)
 }
 
 /* KSM merging replaces the pages: invalidated; after the merge, COW is seen. */
-TEST_F(rmirror, ksm_merge_invalidates)
+TEST_F_TIMEOUT(rmirror, ksm_merge_invalidates, 120)
 {
 	struct rmirror_stats a, b;
 	long run, scan, sleep;
@@ -753,6 +753,714 @@ TEST_F(rmirror, unload_refused_while_mirroring)
 	ASSERT_TRUE(unload_refused("rmirror"));
 	ASSERT_EQ(dev_read(self->fd, self->mem, self->buf, PAGE_SZ), 0);
 	ASSERT_TRUE(pages_are(self->buf, 1, 1));
+}
+
+/*
+ * Who may use a mirror, faults that wait for invalidations, the OOM reaper
+ * and unloading. Only what these cases need more than the ones above.
+ */
+#include <limits.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#define MIB (1UL << 20)
+
+/* A clock (CLOCK_MONOTONIC, CLOCK_THREAD_CPUTIME_ID) in milliseconds. */
+static long clock_ms(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+static int dev_invalidate(int fd, uint32_t ms)
+{
+	__u32 v = ms;
+
+	return ioctl(fd, RMIRROR_IOC_INVALIDATE, &v) ? -errno : 0;
+}
+
+/*
+ * Device accesses from an address space that is not the mirrored one: a bit
+ * set for each that did not fail with EIO (READ 1, WRITE 2, SNAPSHOT 4,
+ * INVALIDATE 8), and 16 if STATS, which anyone may use, failed.
+ */
+static int foreign_ops(int fd, char *mem, char *buf)
+{
+	struct rmirror_stats st;
+	uint8_t snap[NPAGES];
+	int bad = 0;
+
+	if (dev_read(fd, mem, buf, PAGE_SZ) != -EIO)
+		bad |= 1;
+	memset(buf, 0x77, PAGE_SZ);
+	if (dev_write(fd, mem, buf, PAGE_SZ) != -EIO)
+		bad |= 2;
+	if (dev_snapshot(fd, mem, snap, NPAGES) != -EIO)
+		bad |= 4;
+	if (dev_invalidate(fd, 10) != -EIO)
+		bad |= 8;
+	if (dev_stats(fd, &st) || st.start != (uintptr_t)mem)
+		bad |= 16;
+	return bad;
+}
+
+/* The exit code of a child, or -1 if it did not exit. */
+static int exit_code(pid_t pid)
+{
+	int status;
+
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+static int send_fd(int sock, int fd)
+{
+	char c = 'f', cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(sock, &msg, 0) == 1 ? 0 : -errno;
+}
+
+/* The fd that came with one byte on sock, or -1. */
+static int recv_fd(int sock)
+{
+	char c, cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm;
+	int fd;
+
+	if (recvmsg(sock, &msg, 0) != 1)
+		return -1;
+	cm = CMSG_FIRSTHDR(&msg);
+	if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+		return -1;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	return fd;
+}
+
+/*
+ * Only the mirrored process may use the device: a fork()ed child, one that
+ * dropped its privileges, and a process that received the file over a
+ * socket all get EIO, and the mirrored memory does not change.
+ */
+TEST_F(rmirror, other_mm_gets_eio)
+{
+	int sv[2], code;
+	pid_t pid;
+
+	ASSERT_EQ(dev_mirror(self->fd, self->mem, NPAGES * PAGE_SZ), NPAGES);
+
+	/* A fork()ed child: the same file, another mm. */
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0)
+		_exit(foreign_ops(self->fd, self->mem, self->buf));
+	code = exit_code(pid);
+	ASSERT_EQ(code, 0) TH_LOG("forked child: not EIO for mask 0x%x", code);
+	/* The parent still reads through the mirror. */
+	ASSERT_EQ(dev_read(self->fd, self->mem, self->buf, NPAGES * PAGE_SZ), 0);
+	ASSERT_TRUE(pages_are(self->buf, NPAGES, 1));
+
+	/* A child that dropped its privileges first. */
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+			_exit(0x40);
+		_exit(foreign_ops(self->fd, self->mem, self->buf));
+	}
+	code = exit_code(pid);
+	ASSERT_EQ(code, 0) TH_LOG("unprivileged child: not EIO for mask 0x%x", code);
+
+	/* A process that never had the file gets it over a unix socket. */
+	ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		int fd;
+
+		close(self->fd);
+		close(sv[0]);
+		fd = recv_fd(sv[1]);
+		if (fd < 0)
+			_exit(0x20);
+		_exit(foreign_ops(fd, self->mem, self->buf));
+	}
+	close(sv[1]);
+	ASSERT_EQ(send_fd(sv[0], self->fd), 0);
+	code = exit_code(pid);
+	close(sv[0]);
+	ASSERT_EQ(code, 0) TH_LOG("receiver of the fd: not EIO for mask 0x%x", code);
+
+	/* None of the children's WRITEs landed. */
+	ASSERT_TRUE(pages_are(self->mem, NPAGES, 1));
+	ASSERT_EQ(dev_read(self->fd, self->mem, self->buf, NPAGES * PAGE_SZ), 0);
+	ASSERT_TRUE(pages_are(self->buf, NPAGES, 1));
+}
+
+/*
+ * A re-fault installs only the entry that was dropped: the valid neighbours
+ * keep their write, accessed and dirty bits, and are not counted again.
+ */
+TEST_F(rmirror, refault_keeps_neighbours)
+{
+	enum { N = 128, ZAPPED = 5 };
+	const uint8_t wdv = RMIRROR_WRITE | RMIRROR_DIRTY | RMIRROR_VALID;
+	struct rmirror_stats a, b;
+	uint8_t snap[N];
+	char *p;
+	int i;
+
+	p = map_pages(N);
+	ASSERT_NE(p, NULL);
+	/* 4 KiB pages only: a THP split would invalidate every neighbour. */
+	madvise(p, N * PAGE_SZ, MADV_NOHUGEPAGE);
+	fill_pages(p, N, 1);
+	ASSERT_EQ(dev_mirror(self->fd, p, N * PAGE_SZ), N);
+
+	/* The device writes every page: all writable and dirty. */
+	fill_pages(self->buf, N, 50);
+	ASSERT_EQ(dev_write(self->fd, p, self->buf, N * PAGE_SZ), 0);
+	ASSERT_TRUE(pages_are(p, N, 50));
+
+	/* One page goes. */
+	ASSERT_EQ(madvise(p + ZAPPED * PAGE_SZ, PAGE_SZ, MADV_DONTNEED), 0);
+	ASSERT_EQ(dev_stats(self->fd, &a), 0);
+	ASSERT_EQ(a.mirrored, N - 1);
+
+	/* A read of everything faults that one page in, nothing else. */
+	ASSERT_EQ(dev_read(self->fd, p, self->buf, N * PAGE_SZ), 0);
+	ASSERT_EQ(dev_stats(self->fd, &b), 0);
+	TH_LOG("faults %llu -> %llu, write faults %llu -> %llu, mirrored %llu",
+	       (unsigned long long)a.faults, (unsigned long long)b.faults,
+	       (unsigned long long)a.write_faults, (unsigned long long)b.write_faults,
+	       (unsigned long long)b.mirrored);
+	ASSERT_EQ(b.faults - a.faults, 1);
+	ASSERT_EQ(b.write_faults, a.write_faults);
+	ASSERT_EQ(b.mirrored, N);
+
+	ASSERT_EQ(dev_snapshot(self->fd, p, snap, N), 0);
+	for (i = 0; i < N; i++) {
+		if (i == ZAPPED) {
+			/* Faulted in again for reading: valid, clean, read-only. */
+			ASSERT_TRUE(snap[i] & RMIRROR_VALID);
+			ASSERT_FALSE(snap[i] & RMIRROR_DIRTY);
+			ASSERT_FALSE(snap[i] & RMIRROR_WRITE);
+			/* Anonymous memory after DONTNEED reads as zeros. */
+			ASSERT_TRUE(is_zero(self->buf + i * PAGE_SZ, PAGE_SZ));
+		} else {
+			ASSERT_EQ(snap[i] & wdv, wdv) TH_LOG("page %d: flags 0x%x", i, snap[i]);
+			ASSERT_TRUE(pages_are(self->buf + i * PAGE_SZ, 1, 50 + i));
+		}
+	}
+	munmap(p, N * PAGE_SZ);
+}
+
+/* A thread holding a device invalidation (RMIRROR_IOC_INVALIDATE). */
+struct holder {
+	int fd;
+	uint32_t ms;
+	int ret;	/* 0 or -errno */
+	long took;	/* ms */
+};
+
+static void *holder_main(void *arg)
+{
+	struct holder *h = arg;
+	long t0 = clock_ms(CLOCK_MONOTONIC);
+
+	h->ret = dev_invalidate(h->fd, h->ms);
+	h->took = clock_ms(CLOCK_MONOTONIC) - t0;
+	return NULL;
+}
+
+/* Waits (up to 5 s) until an invalidation has dropped the whole table. */
+static int wait_held(int fd)
+{
+	struct rmirror_stats st;
+	int i;
+
+	for (i = 0; i < 5000; i++) {
+		if (!dev_stats(fd, &st) && st.mirrored == 0)
+			return 0;
+		usleep(1000);
+	}
+	return -1;
+}
+
+/*
+ * A device read during a held invalidation sleeps, and gives up with EBUSY
+ * after about a second; once the invalidation ends, reads work again.
+ */
+TEST_F_TIMEOUT(rmirror, fault_waits_then_ebusy, 60)
+{
+	struct holder h = { .fd = self->fd, .ms = 3000 };
+	long t0, cpu0, took, cpu;
+	pthread_t t;
+	int ret;
+
+	ASSERT_EQ(dev_mirror(self->fd, self->mem, NPAGES * PAGE_SZ), NPAGES);
+	ASSERT_EQ(pthread_create(&t, NULL, holder_main, &h), 0);
+	ASSERT_EQ(wait_held(self->fd), 0);
+	usleep(100000);
+
+	/* The read waits for the held invalidation, asleep. */
+	cpu0 = clock_ms(CLOCK_THREAD_CPUTIME_ID);
+	t0 = clock_ms(CLOCK_MONOTONIC);
+	ret = dev_read(self->fd, self->mem, self->buf, PAGE_SZ);
+	took = clock_ms(CLOCK_MONOTONIC) - t0;
+	cpu = clock_ms(CLOCK_THREAD_CPUTIME_ID) - cpu0;
+	TH_LOG("read during the invalidation: %d (%s) after %ld ms, %ld ms of CPU",
+	       ret, strerror(-ret), took, cpu);
+	ASSERT_EQ(ret, -EBUSY);
+	ASSERT_GE(took, 700);
+	ASSERT_LE(took, 2500);
+	ASSERT_LT(cpu, 300);
+
+	/* The hold ends after its 3 s; then the device reads again. */
+	ASSERT_EQ(pthread_join(t, NULL), 0);
+	TH_LOG("invalidation held %ld ms", h.took);
+	ASSERT_EQ(h.ret, 0);
+	ASSERT_GE(h.took, 2900);
+	ASSERT_EQ(dev_read(self->fd, self->mem, self->buf, NPAGES * PAGE_SZ), 0);
+	ASSERT_TRUE(pages_are(self->buf, NPAGES, 1));
+}
+
+/* A thread doing one device read, timed. */
+struct waiter {
+	int fd;
+	char *mem;
+	char *buf;
+	int started;	/* set (atomically) before the read */
+	int ret;	/* 0 or -errno */
+	long took;	/* ms */
+};
+
+static void *waiter_main(void *arg)
+{
+	struct waiter *w = arg;
+	long t0 = clock_ms(CLOCK_MONOTONIC);
+
+	__atomic_store_n(&w->started, 1, __ATOMIC_RELEASE);
+	w->ret = dev_read(w->fd, w->mem, w->buf, PAGE_SZ);
+	w->took = clock_ms(CLOCK_MONOTONIC) - t0;
+	return NULL;
+}
+
+static void on_sigusr1(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * A signal whose handler has no SA_RESTART ends a waiting device read with
+ * EINTR at once, and cuts a held invalidation short (EINTR too).
+ */
+TEST_F(rmirror, signal_interrupts_fault)
+{
+	struct holder h = { .fd = self->fd, .ms = 5000 };
+	struct waiter w = { .fd = self->fd, .mem = self->mem, .buf = self->buf };
+	struct sigaction sa = { .sa_handler = on_sigusr1 }, old;
+	pthread_t ht, wt;
+	int i;
+
+	/* No SA_RESTART: an interrupted ioctl fails with EINTR. */
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0;
+	ASSERT_EQ(sigaction(SIGUSR1, &sa, &old), 0);
+	ASSERT_EQ(dev_mirror(self->fd, self->mem, NPAGES * PAGE_SZ), NPAGES);
+	ASSERT_EQ(pthread_create(&ht, NULL, holder_main, &h), 0);
+	ASSERT_EQ(wait_held(self->fd), 0);
+
+	/* The reader waits; 200 ms later it gets SIGUSR1. */
+	ASSERT_EQ(pthread_create(&wt, NULL, waiter_main, &w), 0);
+	for (i = 0; i < 2000 && !__atomic_load_n(&w.started, __ATOMIC_ACQUIRE); i++)
+		usleep(1000);
+	usleep(200000);
+	ASSERT_EQ(pthread_kill(wt, SIGUSR1), 0);
+	ASSERT_EQ(pthread_join(wt, NULL), 0);
+	TH_LOG("read: %d (%s) after %ld ms", w.ret, strerror(-w.ret), w.took);
+	ASSERT_EQ(w.ret, -EINTR);
+	ASSERT_LT(w.took, 700);
+
+	/* The holder's sleep is cut short as well. */
+	ASSERT_EQ(pthread_kill(ht, SIGUSR1), 0);
+	ASSERT_EQ(pthread_join(ht, NULL), 0);
+	TH_LOG("invalidation: %d (%s) after %ld ms", h.ret, strerror(-h.ret), h.took);
+	ASSERT_EQ(h.ret, -EINTR);
+	ASSERT_LT(h.took, 5000);
+	ASSERT_EQ(dev_read(self->fd, self->mem, self->buf, PAGE_SZ), 0);
+	ASSERT_TRUE(pages_are(self->buf, 1, 1));
+	ASSERT_EQ(sigaction(SIGUSR1, &old, NULL), 0);
+}
+
+/*
+ * SIGKILL ends a process whose threads wait in device reads behind a held
+ * invalidation at once, not when the hold is over.
+ */
+TEST_F_TIMEOUT(rmirror, sigkill_ends_waiting_fault, 60)
+{
+	struct rmirror_stats st;
+	int ready[2], status = 0, reaped = 0;
+	long t0, took;
+	pid_t pid;
+	char c;
+
+	ASSERT_EQ(pipe(ready), 0);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		struct holder h = { .fd = self->fd, .ms = 8000 };
+		pthread_t t;
+
+		/* The child mirrors, holds an 8 s invalidation and reads. */
+		close(ready[0]);
+		if (dev_mirror(self->fd, self->mem, NPAGES * PAGE_SZ) != NPAGES)
+			_exit(1);
+		if (pthread_create(&t, NULL, holder_main, &h) || wait_held(self->fd))
+			_exit(2);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(3);
+		for (;;)
+			dev_read(self->fd, self->mem, self->buf, PAGE_SZ);
+	}
+	close(ready[1]);
+	ASSERT_EQ(read(ready[0], &c, 1), 1) TH_LOG("the child failed to set up");
+	close(ready[0]);
+	usleep(300000);
+
+	/* Killed while waiting: reaped within 2 s. */
+	t0 = clock_ms(CLOCK_MONOTONIC);
+	ASSERT_EQ(kill(pid, SIGKILL), 0);
+	while (clock_ms(CLOCK_MONOTONIC) - t0 < 2000) {
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			reaped = 1;
+			break;
+		}
+		usleep(5000);
+	}
+	took = clock_ms(CLOCK_MONOTONIC) - t0;
+	/* Not gone: wait for it anyway (the hold ends within 8 s). */
+	if (!reaped)
+		waitpid(pid, &status, 0);
+	TH_LOG("SIGKILLed child %s after %ld ms", reaped ? "reaped" : "still there", took);
+	ASSERT_TRUE(reaped);
+	ASSERT_TRUE(WIFSIGNALED(status));
+	ASSERT_EQ(WTERMSIG(status), SIGKILL);
+	ASSERT_EQ(dev_stats(self->fd, &st), 0);
+	ASSERT_EQ(st.released, 1);
+}
+
+#define OOM_CG "/sys/fs/cgroup/rmirror_oom"
+
+/* Whether a swap area is in use (/proc/swaps has more than its header). */
+static int swap_on(void)
+{
+	char buf[512], *nl;
+
+	if (read_file("/proc/swaps", buf, sizeof(buf)))
+		return 0;
+	nl = strchr(buf, '\n');
+	return nl && nl[1];
+}
+
+/* Whether a kernel log record contains s: 1, 0, or -1 if unreadable. */
+static int kmsg_has(const char *s)
+{
+	char rec[8192];
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK), found = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	for (;;) {
+		n = read(fd, rec, sizeof(rec) - 1);
+		/* EPIPE: records were overwritten meanwhile; read on. */
+		if (n < 0 && errno == EPIPE)
+			continue;
+		if (n <= 0)
+			break;
+		rec[n] = 0;
+		if (strstr(rec, s)) {
+			found = 1;
+			break;
+		}
+	}
+	close(fd);
+	return found;
+}
+
+/* Polls the stats until an invalidation came non-blockable: after how many ms, or -1. */
+static long wait_nonblock(int fd, long max_ms)
+{
+	long t0 = clock_ms(CLOCK_MONOTONIC);
+	struct rmirror_stats st;
+
+	do {
+		if (!dev_stats(fd, &st) && st.nonblock)
+			return clock_ms(CLOCK_MONOTONIC) - t0;
+		usleep(20000);
+	} while (clock_ms(CLOCK_MONOTONIC) - t0 < max_ms);
+	return -1;
+}
+
+struct oom_reader {
+	int fd;
+	char *mem;
+	char *buf;
+};
+
+/* Device reads over the 8 MiB mirror, until the process dies. */
+static void *oom_reader_main(void *arg)
+{
+	struct oom_reader *r = arg;
+	unsigned long i;
+
+	for (i = 0;; i++)
+		dev_read(r->fd, r->mem + i % 8 * MIB, r->buf, MIB);
+	return NULL;
+}
+
+/*
+ * The OOM test's child: joins the cgroup, mirrors 8 MiB on the inherited
+ * file, reads it from a thread and allocates until it is killed. Returns
+ * only if something failed (or nothing killed it).
+ */
+static int oom_child(int fd, int go, char *buf)
+{
+	struct oom_reader r = { .fd = fd, .buf = buf };
+	char c, pid[32];
+	pthread_t t;
+	size_t mb;
+	char *p;
+
+	if (read(go, &c, 1) != 1)
+		return 1;
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	if (write_file(OOM_CG "/cgroup.procs", pid))
+		return 2;
+	r.mem = mmap(NULL, 8 * MIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (r.mem == MAP_FAILED)
+		return 3;
+	memset(r.mem, 0x5a, 8 * MIB);
+	if (dev_mirror(fd, r.mem, 8 * MIB) != (int)(8 * MIB / PAGE_SZ))
+		return 4;
+	if (pthread_create(&t, NULL, oom_reader_main, &r))
+		return 5;
+	for (mb = 0; mb < 512; mb++) {
+		p = mmap(NULL, MIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			return 6;
+		memset(p, (int)mb, MIB);
+	}
+	return 7;
+}
+
+/*
+ * An OOM-killed mirrored process: the OOM reaper's invalidations are
+ * non-blockable, and the mirror counts them before release.
+ *
+ * In 6.12 exit_mmap() runs release first (the notifier is then gone) and
+ * its unmap is blockable; the OOM reaper only starts 2 s (OOM_REAPER_DELAY)
+ * after the kill, and skips an mm that exit_mmap() already tore down. A
+ * victim that exits at once would never show the mirror a non-blockable
+ * invalidation, so the child is traced with PTRACE_O_TRACEEXIT: killed, it
+ * stops in do_exit() before exit_mm(), its mm stays for the reaper, and it
+ * goes on once the mirror has seen the reaper.
+ */
+TEST_F_TIMEOUT(rmirror, oom_victim_nonblock_invalidation, 150)
+{
+	struct rmirror_stats st = { 0 };
+	char controllers[256], line[64];
+	long t0, deadline, stop_ms = -1, reap_ms = -1;
+	int go[2], status = 0, reaped = 0, seized, seize_err = 0, stuck = 0, logged, ret, i;
+	unsigned long code = 0;
+	pid_t pid;
+
+	/* cgroup v2 with the memory controller, mounted if need be. */
+	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK))
+		mount("none", "/sys/fs/cgroup", "cgroup2", 0, NULL);
+	if (read_file("/sys/fs/cgroup/cgroup.controllers", controllers, sizeof(controllers)))
+		SKIP(return, "no cgroup v2 at /sys/fs/cgroup (CONFIG_CGROUPS)");
+	if (!strstr(controllers, "memory"))
+		SKIP(return, "\"memory\" is not in cgroup.controllers (CONFIG_MEMCG)");
+	ASSERT_EQ(write_file("/sys/fs/cgroup/cgroup.subtree_control", "+memory"), 0);
+	rmdir(OOM_CG);
+	ASSERT_EQ(mkdir(OOM_CG, 0755), 0);
+	/* 64 MiB, no swap: the child is OOM-killed, not swapped out. */
+	ASSERT_EQ(write_file(OOM_CG "/memory.max", "64M"), 0);
+	ret = write_file(OOM_CG "/memory.swap.max", "0");
+	if (ret == -ENOENT && swap_on()) {
+		rmdir(OOM_CG);
+		SKIP(return, "swap is on, and no memory.swap.max to keep the child off it");
+	}
+	ASSERT_TRUE(ret == 0 || ret == -ENOENT) TH_LOG("memory.swap.max: %s", strerror(-ret));
+	ASSERT_EQ(pipe(go), 0);
+
+	/* Markers: the guest's dmesg check ignores the OOM report between them. */
+	write_file("/dev/kmsg", "rmm: oom test begin\n");
+	pid = fork();
+	if (pid == 0) {
+		close(go[1]);
+		_exit(oom_child(self->fd, go[0], self->buf));
+	}
+	close(go[0]);
+	/* Traced before it starts; if that fails, EOF on the pipe ends it. */
+	seized = pid > 0 && !ptrace(PTRACE_SEIZE, pid, NULL,
+				     (void *)(long)(PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL));
+	seize_err = seized ? 0 : errno;
+	if (seized && write(go[1], "g", 1) != 1)
+		seized = 0;
+	close(go[1]);
+
+	/* Up to 60 s for the kill; at the exit stop, 20 s for the reaper, 10 s to exit. */
+	t0 = clock_ms(CLOCK_MONOTONIC);
+	deadline = t0 + 60000;
+	while (pid > 0 && clock_ms(CLOCK_MONOTONIC) < deadline) {
+		if (waitpid(pid, &status, WNOHANG) != pid) {
+			usleep(10000);
+			continue;
+		}
+		if (!WIFSTOPPED(status)) {
+			reaped = 1;
+			break;
+		}
+		if (status >> 8 != (SIGTRAP | (PTRACE_EVENT_EXIT << 8))) {
+			/* Another stop: resume, passing a signal on. */
+			ptrace(PTRACE_CONT, pid, NULL,
+			       (void *)(long)(status >> 16 ? 0 : WSTOPSIG(status)));
+			continue;
+		}
+		/* Stopped on its way out, its mm still there. */
+		ptrace(PTRACE_GETEVENTMSG, pid, NULL, &code);
+		stop_ms = clock_ms(CLOCK_MONOTONIC) - t0;
+		if (WIFSIGNALED((int)code) && WTERMSIG((int)code) == SIGKILL)
+			reap_ms = wait_nonblock(self->fd, 20000);
+		ptrace(PTRACE_CONT, pid, NULL, NULL);
+		deadline = clock_ms(CLOCK_MONOTONIC) + 10000;
+	}
+	if (pid > 0 && !reaped) {
+		/* Not gone in time: kill it and wait, resuming any stop. */
+		stuck = 1;
+		kill(pid, SIGKILL);
+		while (waitpid(pid, &status, 0) == pid && WIFSTOPPED(status))
+			ptrace(PTRACE_CONT, pid, NULL, NULL);
+	}
+	write_file("/dev/kmsg", "rmm: oom test end\n");
+
+	snprintf(line, sizeof(line), "oom_reaper: reaped process %d ", pid);
+	logged = kmsg_has(line);
+	for (i = 0; i < 100 && rmdir(OOM_CG) && errno == EBUSY; i++)
+		usleep(10000);
+	dev_stats(self->fd, &st);
+	TH_LOG("child %d: exit stop %ld ms after go (exit code 0x%lx)", pid, stop_ms, code);
+	TH_LOG("non-blockable invalidation %ld ms after the exit stop", reap_ms);
+	TH_LOG("nonblock %llu, unmap invalidations %llu (%llu entries), released %llu",
+	       (unsigned long long)st.nonblock,
+	       (unsigned long long)st.invalidations[RMIRROR_EV_UNMAP],
+	       (unsigned long long)st.dropped[RMIRROR_EV_UNMAP],
+	       (unsigned long long)st.released);
+	TH_LOG("kernel log %s \"%s\"",
+	       logged > 0 ? "has" : logged ? "unreadable for" : "has no", line);
+	ASSERT_GT(pid, 0);
+	ASSERT_TRUE(seized) TH_LOG("PTRACE_SEIZE of the child failed: %s", strerror(seize_err));
+	ASSERT_FALSE(stuck) TH_LOG("the child was not gone in time");
+	ASSERT_TRUE(WIFSIGNALED(status))
+		TH_LOG("the child exited with %d: not killed", WEXITSTATUS(status));
+	ASSERT_EQ(WTERMSIG(status), SIGKILL);
+	ASSERT_GT(st.nonblock, 0);
+	ASSERT_EQ(st.released, 1);
+}
+
+/*
+ * Closing the last file unregisters the notifier synchronously: the module
+ * can be unloaded right after, and loaded again, round after round.
+ */
+TEST_F_TIMEOUT(rmirror, unload_right_after_close, 240)
+{
+	char exe[PATH_MAX], ko[PATH_MAX + 32];
+	long t0, unload = 0, load = 0, t;
+	int round, fd, kfd, ret, err, i;
+	ssize_t n;
+
+	/* rmirror.ko is ../../rmirror.ko from this binary's directory. */
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	ASSERT_GT(n, 0);
+	exe[n] = 0;
+	ASSERT_NE(strrchr(exe, '/'), NULL);
+	*strrchr(exe, '/') = 0;
+	snprintf(ko, sizeof(ko), "%s/../../rmirror.ko", exe);
+	if (access(ko, R_OK))
+		SKIP(return, "no %.900s to load again", ko);
+	if (access("/sys/module/rmirror/refcnt", F_OK))
+		SKIP(return, "rmirror is built in, or not a module that can be unloaded");
+	/* The fixture's file would pin the module. */
+	close(self->fd);
+	self->fd = -1;
+
+	for (round = 0; round < 20; round++) {
+		/* Use the device, then close its only file. */
+		fd = open(RMIRROR_DEV, O_RDWR);
+		ASSERT_GE(fd, 0) TH_LOG("round %d: open: %s", round, strerror(errno));
+		ASSERT_EQ(dev_mirror(fd, self->mem, NPAGES * PAGE_SZ), NPAGES);
+		ASSERT_EQ(dev_read(fd, self->mem, self->buf, NPAGES * PAGE_SZ), 0);
+		ASSERT_TRUE(pages_are(self->buf, NPAGES, 1));
+		ASSERT_EQ(close(fd), 0);
+
+		/* Nothing of it is left: the module goes at once. */
+		t0 = clock_ms(CLOCK_MONOTONIC);
+		ret = syscall(SYS_delete_module, "rmirror", O_NONBLOCK);
+		err = errno;
+		unload += clock_ms(CLOCK_MONOTONIC) - t0;
+		if (ret) {
+			const char *why = "unexpected error";
+			char refcnt[32] = "?";
+
+			if (err == EBUSY || err == EWOULDBLOCK)
+				why = "still busy after close (or open in another process)";
+			read_file("/sys/module/rmirror/refcnt", refcnt, sizeof(refcnt));
+			refcnt[strcspn(refcnt, "\n")] = 0;
+			ASSERT_EQ(ret, 0)
+				TH_LOG("round %d: delete_module(rmirror): %s, refcnt %s: %s",
+				       round, strerror(err), refcnt, why);
+		}
+
+		/* Loaded again, /dev/rmirror comes back. */
+		t0 = clock_ms(CLOCK_MONOTONIC);
+		kfd = open(ko, O_RDONLY | O_CLOEXEC);
+		ASSERT_GE(kfd, 0) TH_LOG("round %d: %s: %s", round, ko, strerror(errno));
+		ret = syscall(SYS_finit_module, kfd, "", 0);
+		err = errno;
+		close(kfd);
+		ASSERT_EQ(ret, 0)
+			TH_LOG("round %d: finit_module(%s): %s", round, ko, strerror(err));
+		for (i = 0; i < 200 && access(RMIRROR_DEV, F_OK); i++)
+			usleep(10000);
+		t = clock_ms(CLOCK_MONOTONIC) - t0;
+		load += t;
+		ASSERT_EQ(access(RMIRROR_DEV, F_OK), 0)
+			TH_LOG("round %d: no %s %ld ms after loading", round, RMIRROR_DEV, t);
+	}
+	TH_LOG("20 rounds: unload %ld ms, load %ld ms on average", unload / 20, load / 20);
 }
 
 TEST_HARNESS_MAIN
