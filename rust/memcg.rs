@@ -12,11 +12,11 @@
 //! memory cgroup, or to the *active* one if the task set one. A driver that
 //! allocates on behalf of whoever opened a file remembers the opener's cgroup
 //! ([`MemCgroup::of_current`]) and makes it active around its allocations
-//! ([`MemCgroup::charge_scope`]). The charge lives in the page and is given
+//! ([`MemCgroup::charge`]). The charge lives in the page and is given
 //! back when the page is freed; [`super::movable`] moves it along when a
 //! page migrates.
 
-use core::{ffi::c_void, marker::PhantomData, ptr::NonNull};
+use core::{ffi::c_void, ptr::NonNull};
 
 /// A memory cgroup with a reference on it.
 ///
@@ -42,15 +42,21 @@ impl MemCgroup {
         NonNull::new(memcg).map(|memcg| Self { memcg })
     }
 
-    /// Makes this cgroup the one `__GFP_ACCOUNT` allocations of the calling
-    /// task are charged to, until the returned guard drops.
-    pub fn charge_scope(&self) -> ChargeScope<'_> {
-        // SAFETY: `memcg` is referenced (type invariant) for the guard's life.
+    /// Runs `f` with this cgroup as the one that `__GFP_ACCOUNT`
+    /// allocations of the calling task are charged to, then restores the
+    /// previous one.
+    ///
+    /// A closure rather than a guard: guards could be dropped out of order
+    /// (or leaked), leaving the task's active cgroup pointing at one whose
+    /// reference is gone.
+    pub fn charge<R>(&self, f: impl FnOnce() -> R) -> R {
+        // SAFETY: `memcg` is referenced (type invariant) for the whole call.
         let old = unsafe { super::bindings::rmm_set_active_memcg(self.memcg.as_ptr()) };
-        ChargeScope {
-            old,
-            _p: PhantomData,
-        }
+        let r = f();
+        // SAFETY: restores what was active before, on the same task, last in
+        // first out (panics abort in the kernel).
+        unsafe { super::bindings::rmm_set_active_memcg(old) };
+        r
     }
 }
 
@@ -58,20 +64,5 @@ impl Drop for MemCgroup {
     fn drop(&mut self) {
         // SAFETY: our reference (type invariant).
         unsafe { super::bindings::rmm_mem_cgroup_put(self.memcg.as_ptr()) };
-    }
-}
-
-/// The active memory cgroup of the calling task, set by
-/// [`MemCgroup::charge_scope`]; the previous one comes back on drop. Bound
-/// to the task that made it (not `Send`).
-pub struct ChargeScope<'a> {
-    old: *mut c_void,
-    _p: PhantomData<&'a MemCgroup>,
-}
-
-impl Drop for ChargeScope<'_> {
-    fn drop(&mut self) {
-        // SAFETY: restores what `charge_scope` replaced, on the same task.
-        unsafe { super::bindings::rmm_set_active_memcg(self.old) };
     }
 }

@@ -119,7 +119,7 @@ check_dmesg() {
 	dmesg >"$OUT/dmesg.txt"
 	bad=$(awk '/rmm: oom test begin/ { oom = 1 } /rmm: oom test end/ { oom = 0 }
 		!(oom && /Call Trace:/)' "$OUT/dmesg.txt" |
-		grep -E 'WARNING:|BUG:|Oops|cut here|general protection|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked|Call Trace:|kernel BUG|UBSAN|KASAN|unreferenced object|memory leak' |
+		grep -E 'WARNING:|BUG:|Oops|cut here|general protection|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked|Call Trace:|kernel BUG|UBSAN|KASAN|unreferenced object|suspected memory leak' |
 		head -n 5)
 	if [ -n "$bad" ]; then
 		echo "$bad" | sed 's/^/# dmesg: /'

@@ -428,10 +428,16 @@ impl ZsPage {
     fn new(pool: ArcBorrow<'_, Pool>, id: u32, class: usize) -> Result<KBox<Self>> {
         let shape = pool.classes().shapes[class];
         let mut pages: [Option<MovablePage<RzOps>>; MAX_PAGES] = Default::default();
-        let _charge = pool.memcg.as_ref().map(MemCgroup::charge_scope);
-        for slot in pages.iter_mut().take(shape.pages) {
-            let page = NewPage::alloc_movable(Gfp::KERNEL, pool.memcg.is_some())?;
-            *slot = Some(MovablePage::new(page, pool.into(), id as usize)?);
+        let alloc = |pages: &mut [Option<MovablePage<RzOps>>]| -> Result {
+            for slot in pages.iter_mut().take(shape.pages) {
+                let page = NewPage::alloc_movable(Gfp::KERNEL, pool.memcg.is_some())?;
+                *slot = Some(MovablePage::new(page, pool.into(), id as usize)?);
+            }
+            Ok(())
+        };
+        match &pool.memcg {
+            Some(memcg) => memcg.charge(|| alloc(&mut pages))?,
+            None => alloc(&mut pages)?,
         }
         let mut objs = ObjMap::new(shape.objs)?;
         let map = objs.as_mut_slice();
