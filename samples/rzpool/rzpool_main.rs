@@ -747,17 +747,23 @@ impl PoolInner {
         zero: bool,
         spare: &mut Spare,
     ) -> core::result::Result<u64, Need> {
-        // Take what was prepared outside the lock. Moving the tables cannot
-        // fail (`append_within_capacity` checks the room first and moves
-        // nothing without it), so no entry is ever dropped under the lock.
+        // Take what was prepared outside the lock, if it is bigger than the
+        // table now (the old table goes back to `spare`, to be freed outside
+        // the lock). Moving the tables cannot fail (`append_within_capacity`
+        // checks the room first and moves nothing without it), so no entry
+        // is ever dropped under the lock.
         if let Some(mut bigger) = spare.slots.take() {
-            if append_within_capacity(&mut bigger, &mut self.slots).is_ok() {
+            if bigger.capacity() > self.slots.capacity()
+                && append_within_capacity(&mut bigger, &mut self.slots).is_ok()
+            {
                 core::mem::swap(&mut self.slots, &mut bigger);
             }
             spare.slots = Some(bigger);
         }
         if let Some(mut bigger) = spare.zs_slots.take() {
-            if append_within_capacity(&mut bigger, &mut self.zspages).is_ok() {
+            if bigger.capacity() > self.zspages.capacity()
+                && append_within_capacity(&mut bigger, &mut self.zspages).is_ok()
+            {
                 core::mem::swap(&mut self.zspages, &mut bigger);
             }
             spare.zs_slots = Some(bigger);
@@ -1090,7 +1096,16 @@ impl Pool {
         let class = this.classes.of_size(size);
         let shapes = &this.classes.shapes[..];
         let mut spare = Spare::default();
+        // Each round prepares one missing thing (slots, table room, a
+        // zspage); a few rounds suffice even when other users race for the
+        // room. The bound keeps a bug from spinning in the kernel forever.
+        let mut rounds = 0;
         let res = loop {
+            rounds += 1;
+            if rounds > 64 {
+                pr_warn!("rzpool: allocation made no progress in 64 rounds\n");
+                break Err(EAGAIN);
+            }
             let need = {
                 let mut inner = this.inner.lock();
                 match inner.try_alloc(this, shapes, class, size, zero, &mut spare) {
