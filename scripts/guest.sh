@@ -139,7 +139,7 @@ kmemleak_clear() {
 }
 
 kmemleak_check() {
-	local n
+	local leaks
 	if [ ! -w "$KMEMLEAK" ]; then
 		result skip "kmemleak clean" "no $KMEMLEAK (CONFIG_DEBUG_KMEMLEAK off)"
 		return
@@ -148,12 +148,12 @@ kmemleak_check() {
 	sleep 6
 	echo scan >"$KMEMLEAK"
 	cat "$KMEMLEAK" >"$OUT/kmemleak.txt"
-	n=$(grep -c 'unreferenced object' "$OUT/kmemleak.txt")
-	if [ "$n" = 0 ]; then
+	leaks=$(grep -c 'unreferenced object' "$OUT/kmemleak.txt")
+	if [ "$leaks" = 0 ]; then
 		result ok "kmemleak clean"
 	else
 		sed -n '1,12p' "$OUT/kmemleak.txt" | sed 's/^/# kmemleak: /'
-		result fail "kmemleak clean" "$n unreferenced objects, see $OUT/kmemleak.txt"
+		result fail "kmemleak clean" "$leaks unreferenced objects, see $OUT/kmemleak.txt"
 	fi
 }
 
