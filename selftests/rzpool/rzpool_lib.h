@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -289,6 +290,41 @@ static inline int compact_memory(void *arg)
 }
 
 /* --- memory offlining --- */
+
+/*
+ * Makes this task's allocations prefer the node whose ZONE_MOVABLE has the
+ * most memory (MPOL_PREFERRED): the pool allocates its pages in our ioctls,
+ * under our memory policy. Without it they come from this CPU's node first,
+ * whose Movable zone may be small (KASAN's shadow is carved out of it at
+ * boot) and full, and then from its DMA32 zone.
+ */
+static inline void prefer_movable_node(void)
+{
+	long managed, best_managed = 0;
+	int node = -1, best = -1, in_movable = 0;
+	char line[256];
+	unsigned long mask;
+	FILE *f = fopen("/proc/zoneinfo", "r");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "Node ", 5)) {
+			in_movable = sscanf(line, "Node %d,", &node) == 1 && strstr(line, "Movable");
+			continue;
+		}
+		if (in_movable && sscanf(line, " managed %ld", &managed) == 1 &&
+		    managed > best_managed && node >= 0 && node < 64) {
+			best_managed = managed;
+			best = node;
+		}
+	}
+	fclose(f);
+	if (best < 0)
+		return;
+	mask = 1UL << best;
+	syscall(SYS_set_mempolicy, 1 /* MPOL_PREFERRED */, &mask, 64);
+}
 
 #define MEMORY_DIR "/sys/devices/system/memory"
 

@@ -64,6 +64,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	t = now();
+	/* The pool's pages where offlining can reach them. */
+	prefer_movable_node();
 	ret = stress_fill(&st, fd, mib << 20);
 	if (ret) {
 		fprintf(stderr, "fill: %s\n", strerror(-ret));

@@ -453,30 +453,6 @@ static int pool_blocks(int fd, unsigned char *want, size_t nr, size_t *pages)
 }
 
 /*
- * Makes this task's allocations prefer the nodes with a ZONE_MOVABLE
- * (MPOL_PREFERRED_MANY): the pool allocates its pages in our ioctls, under
- * our memory policy.
- */
-static void prefer_movable_nodes(void)
-{
-	unsigned long mask = 0;
-	char line[256];
-	int node = -1;
-	FILE *f = fopen("/proc/zoneinfo", "r");
-
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "Node %d, zone Movable", &node) == 1 &&
-		    strstr(line, "Movable") && node >= 0 && node < 64)
-			mask |= 1UL << node;
-	}
-	fclose(f);
-	if (mask)
-		syscall(SYS_set_mempolicy, 5 /* MPOL_PREFERRED_MANY */, &mask, 64);
-}
-
-/*
  * Offlining a memory block must migrate every movable page in it: offline
  * exactly the ZONE_MOVABLE blocks that hold pool pages (rzpool/pool-<id>/pfns
  * says which), under concurrent use. Every one must go offline, the pool's
@@ -495,12 +471,8 @@ TEST_F_TIMEOUT(rzpool, offline_memory_migrates_pool, OFFLINE_TIMEOUT)
 		SKIP(return, "no memory hotplug in this kernel (%s)", MEMORY_DIR);
 	if (access("/sys/kernel/debug/rzpool", F_OK))
 		mount("none", "/sys/kernel/debug", "debugfs", 0, NULL);
-	/*
-	 * ZONE_MOVABLE may sit on another node than this CPU's (movablecore=
-	 * takes it from the last node): prefer the nodes that have it, so that
-	 * the pool's pages are there.
-	 */
-	prefer_movable_nodes();
+	/* Where the pool's pages come from: the largest ZONE_MOVABLE. */
+	prefer_movable_node();
 	ASSERT_EQ(stress_fill(&stress, self->fd, 64UL << 20), 0);
 	syscall(SYS_set_mempolicy, 0 /* MPOL_DEFAULT */, NULL, 0);
 	if (pool_blocks(self->fd, want, sizeof(want), &pages)) {
