@@ -8,17 +8,17 @@
  * linked into several modules.
  */
 
-#include <linux/gfp.h>
-#include <linux/memcontrol.h>
-#include <linux/module.h>
-#include <linux/sched/signal.h>
 #include <linux/cacheflush.h>
+#include <linux/gfp.h>
 #include <linux/highmem.h>
+#include <linux/memcontrol.h>
 #include <linux/migrate.h>
-#include <linux/mmap_lock.h>
-#include <linux/sched/mm.h>
 #include <linux/mm.h>
+#include <linux/mmap_lock.h>
+#include <linux/module.h>
 #include <linux/pagemap.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/shrinker.h>
 
 #include "helpers.h"

@@ -106,6 +106,10 @@ macro_rules! export_object_pool {
                 unsafe { <Arc<$ty> as ForeignOwnable>::borrow(pool.cast::<c_void>()) }
             }
 
+            /// # Safety
+            ///
+            /// None: `unsafe` only to have the prototype's exact type
+            /// (checked against the header above).
             #[no_mangle]
             unsafe extern "C" fn $create() -> *mut Opaque {
                 match <$ty as ObjectPool>::create() {

@@ -187,7 +187,7 @@ impl<'a> Range<'a> {
 /// `-EAGAIN`; made only by [`Range::cannot_block`], valid only for the call
 /// that received the range (invariant in `'a`, neither `Send` nor `Sync`).
 pub struct Again<'a, T: MmuNotifier> {
-    _bound: PhantomData<(*mut (), fn(&'a ()) -> &'a ())>,
+    _bound: super::CallbackBound<'a>,
     _t: PhantomData<fn() -> T>,
 }
 

@@ -87,9 +87,7 @@ use kernel::{
     types::ForeignOwnable,
 };
 
-/// Binds a value to one callback invocation: invariant in `'a`, neither
-/// `Send` nor `Sync`.
-type CallbackBound<'a> = PhantomData<(*mut (), fn(&'a ()) -> &'a ())>;
+use super::CallbackBound;
 
 /// What [`MovableOperations::migrate_page`] returns: a commit, or a refusal
 /// that changed nothing.

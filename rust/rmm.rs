@@ -30,7 +30,7 @@
 //! - [`shrinker`]: shrinkers (`struct shrinker`).
 //! - [`memcg`]: charging pages to a memory cgroup.
 //! - [`vec`]: vector operations that never allocate (for spinlocked code).
-
+//!
 //! Every `unsafe` of a module lives here: the drivers are built with
 //! `-Dunsafe_code` (see the top-level `Kbuild`), and this tree alone allows
 //! it. Macros that expand into a driver and need `unsafe` allow it on the
@@ -101,6 +101,11 @@ pub fn msleep_interruptible(ms: u32) -> u32 {
     // SAFETY: sleeping is allowed in process context, where drivers call it.
     unsafe { bindings::msleep_interruptible(ms) as u32 }
 }
+
+/// Binds a value to one callback invocation: invariant in `'a`, and neither
+/// `Send` nor `Sync`, so a token of one call can be neither kept for a later
+/// call nor handed to another thread.
+pub(crate) type CallbackBound<'a> = core::marker::PhantomData<(*mut (), fn(&'a ()) -> &'a ())>;
 
 /// A zeroed buffer of `len` bytes (`kvmalloc`), e.g. a bounce buffer for
 /// user copies.
