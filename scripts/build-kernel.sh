@@ -68,7 +68,7 @@ build() {
 	local out=$1 jobs t0
 	jobs=$(( $(nproc) + 1 ))
 	t0=$(date +%s)
-	log "kernel: building $(kernel_source_version) in $out with -j$jobs (4 to 16 minutes on 2 cores, by machine; log: $out/build.log)"
+	log "kernel: building $(kernel_source_version) in $out with -j$jobs (4 to 16 minutes or more on 2 cores, by machine; log: $out/build.log)"
 	if ! make -C "$RMM_SRC" O="$out" LLVM=-19 -j"$jobs" >"$out/build.log" 2>&1; then
 		tail -n 30 "$out/build.log" >&2
 		die "kernel build failed: full log in $out/build.log"
