@@ -53,8 +53,8 @@ impl MemCgroup {
         // SAFETY: `memcg` is referenced (type invariant) for the whole call.
         let old = unsafe { super::bindings::rmm_set_active_memcg(self.memcg.as_ptr()) };
         let r = f();
-        // SAFETY: restores what was active before, on the same task, last in
-        // first out (panics abort in the kernel).
+        // Last in, first out: panics abort in the kernel, so this always runs.
+        // SAFETY: restores what was active before `f`, on the same task.
         unsafe { super::bindings::rmm_set_active_memcg(old) };
         r
     }

@@ -234,8 +234,8 @@ impl<'a, T: MovableOperations> Migration<'a, T> {
         // A memory cgroup charge of `src` (`__GFP_ACCOUNT`) moves to `dst`.
         // SAFETY: both pages are locked and ours: nobody else reads the word.
         unsafe { rmm_bindings::rmm_page_move_memcg(dst, src) };
-        // SAFETY: `dst` is locked, and `T`'s table lives as long as the module
-        // (a `MovablePage` holds a module reference).
+        // `T`'s table lives as long as the module, which a `MovablePage` holds.
+        // SAFETY: `dst` is locked and order 0, and the table outlives it.
         unsafe { rmm_bindings::__SetPageMovable(dst, MovableOps::<T>::table()) };
         // SAFETY: `src` is locked and movable (type invariant).
         unsafe { rmm_bindings::__ClearPageMovable(src) };
@@ -310,8 +310,8 @@ impl<T: MovableOperations> MovablePage<T> {
         unsafe { rmm_bindings::rmm_set_page_index(raw, index as _) };
         // SAFETY: the page is locked; nobody else uses `private` of our page.
         unsafe { rmm_bindings::rmm_set_page_private(raw, private.into_foreign() as usize as _) };
-        // SAFETY: the page is locked, order 0 and unmapped (`NewPage`), and the
-        // table lives as long as the module, which we hold.
+        // The table lives as long as the module, which we hold.
+        // SAFETY: the page is locked, order 0 and unmapped (`NewPage`).
         unsafe { rmm_bindings::__SetPageMovable(raw, MovableOps::<T>::table()) };
         // SAFETY: we locked it above.
         unsafe { rmm_bindings::rmm_unlock_page(raw) };
@@ -451,8 +451,8 @@ impl<T: MovableOperations> LockedMovablePage<T> {
 impl<T: MovableOperations> Drop for LockedMovablePage<T> {
     /// Releases the page without sleeping.
     fn drop(&mut self) {
-        // SAFETY: we hold the lock (type invariant); the inner page is never
-        // dropped (`ManuallyDrop`) nor used again.
+        // The inner page is never dropped (`ManuallyDrop`) nor used again.
+        // SAFETY: we hold the lock (type invariant).
         unsafe { self.page.release_locked() };
     }
 }

@@ -39,11 +39,11 @@ pub fn append_within_capacity<T, A: Allocator, B: Allocator>(
     if spare.len() < n {
         return Err(());
     }
-    // SAFETY: `src` holds `n` initialised elements and `spare` room for at
-    // least `n`; the two buffers are distinct allocations.
+    // `spare` has room for at least `n` (checked above).
+    // SAFETY: `src` holds `n` initialised elements; the buffers are distinct.
     unsafe { core::ptr::copy_nonoverlapping(src.as_ptr(), spare.as_mut_ptr().cast::<T>(), n) };
-    // SAFETY: the `n` elements were moved out bitwise: `src` no longer owns
-    // them, and they are initialised in `dst` past its old length.
+    // The `n` elements were moved bitwise: `src` no longer owns them.
+    // SAFETY: they are initialised in `dst` past its old length.
     unsafe {
         src.set_len(0);
         let len = dst.len();
