@@ -187,8 +187,3 @@ void rmm_mmap_read_unlock(struct mm_struct *mm)
 {
 	mmap_read_unlock(mm);
 }
-
-void rmm_cond_resched(void)
-{
-	cond_resched();
-}

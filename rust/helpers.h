@@ -41,6 +41,5 @@ struct mm_struct *rmm_get_current_mm(void);
 bool rmm_mmget_not_zero(struct mm_struct *mm);
 void rmm_mmap_read_lock(struct mm_struct *mm);
 void rmm_mmap_read_unlock(struct mm_struct *mm);
-void rmm_cond_resched(void);
 
 #endif /* RMM_HELPERS_H */

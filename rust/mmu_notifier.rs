@@ -301,26 +301,25 @@ impl<T: MmuNotifier> Registration<T> {
         })
     }
 
+    /// The `mm_struct` the notifier is registered on; the core holds its
+    /// `mm_count` until the notifier is unregistered, which only `drop` does.
+    fn mm(&self) -> *mut bindings::mm_struct {
+        // SAFETY: `sub` is valid while registered (type invariant).
+        unsafe { (*(*self.sub.as_ptr()).notifier.get()).mm }
+    }
+
     /// The address space, with a users reference, unless it is already gone
     /// (the process exited).
     pub fn mm_user(&self) -> Option<MmUser> {
-        // SAFETY: `sub` is valid while registered (type invariant).
-        let mm = unsafe { (*(*self.sub.as_ptr()).notifier.get()).mm };
-        // The core holds `mm_count` of a registered notifier's mm until it is
-        // unregistered.
-        // SAFETY: `mm` stays allocated: we unregister only when we drop.
-        unsafe { MmUser::get_not_zero(mm) }
+        // SAFETY: `mm` stays allocated until we drop (see `Self::mm`).
+        unsafe { MmUser::get_not_zero(self.mm()) }
     }
-}
 
-impl<T: MmuNotifier> Registration<T> {
     /// Whether the calling task's address space is the one this notifier is
     /// registered on.
     pub fn is_current_mm(&self) -> bool {
-        // SAFETY: `sub` is valid while registered (type invariant).
-        let mm = unsafe { (*(*self.sub.as_ptr()).notifier.get()).mm };
         // SAFETY: only compares pointers; `current` is always valid.
-        unsafe { super::bindings::rmm_current_mm_is(mm) }
+        unsafe { super::bindings::rmm_current_mm_is(self.mm()) }
     }
 }
 
@@ -344,14 +343,12 @@ impl<T: MmuNotifier> Drop for Registration<T> {
     /// its own callbacks or with a spinlock held.
     fn drop(&mut self) {
         let sub = self.sub.as_ptr();
-        // SAFETY: registered (type invariant): the core holds `mm_count` of
-        // its mm, so `mm` is valid until the unregister below drops it.
+        // SAFETY: `sub` is registered (type invariant), so it is valid.
         let n = unsafe { (*sub).notifier.get() };
-        // SAFETY: as above.
-        let mm = unsafe { (*n).mm };
-        // After this, no callback runs: SRCU readers are waited for.
-        // SAFETY: registered by `register` on `mm`, unregistered once, here.
-        unsafe { bindings::mmu_notifier_unregister(n, mm) };
+        // After this, no callback runs: SRCU readers are waited for. The
+        // core's `mm_count` keeps the mm valid until this drops it.
+        // SAFETY: registered by `register` on `self.mm()`, unregistered once, here.
+        unsafe { bindings::mmu_notifier_unregister(n, self.mm()) };
         // SAFETY: the box of `register`; the core no longer knows it.
         drop(unsafe { KBox::from_raw(sub) });
     }

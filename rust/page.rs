@@ -63,21 +63,6 @@ impl PageRef {
         // SAFETY: the page is valid by the type invariant.
         unsafe { rmm_bindings::rmm_page_to_pfn(self.as_ptr()) as usize }
     }
-
-    /// Locks the page, sleeping until the lock is available.
-    ///
-    /// # Context
-    ///
-    /// May sleep: never call it with a spinlock held.
-    pub fn lock(&self) -> PageGuard<'_> {
-        // SAFETY: the page is valid by the type invariant.
-        unsafe { rmm_bindings::rmm_lock_page(self.as_ptr()) };
-        // INVARIANT: the lock was just taken and is released by the guard.
-        PageGuard {
-            page: self.page,
-            _p: PhantomData,
-        }
-    }
 }
 
 impl Drop for PageRef {
@@ -167,8 +152,8 @@ impl Drop for NewPage {
 
 /// A page whose lock is held for the lifetime `'a`.
 ///
-/// Either we took the lock ([`PageGuard`]) or C code holds it for the whole of
-/// a callback (the movable operations receive their pages locked).
+/// C code holds the lock for the whole of a callback: the movable operations
+/// receive their pages locked.
 ///
 /// # Invariants
 ///
@@ -218,31 +203,6 @@ impl<'a> LockedPage<'a> {
     pub fn is_isolated(&self) -> bool {
         // SAFETY: the page is valid by the type invariant.
         unsafe { rmm_bindings::rmm_page_isolated(self.as_ptr()) }
-    }
-}
-
-/// The lock of a page, taken by [`PageRef::lock`]; dropping it unlocks.
-///
-/// # Invariants
-///
-/// We hold the lock of `page`, a valid page referenced for `'a`.
-pub struct PageGuard<'a> {
-    page: NonNull<bindings::page>,
-    _p: PhantomData<&'a PageRef>,
-}
-
-impl PageGuard<'_> {
-    /// The locked page.
-    pub fn page(&self) -> LockedPage<'_> {
-        // SAFETY: the page is locked and referenced while `self` is borrowed.
-        unsafe { LockedPage::from_raw(self.page.as_ptr()) }
-    }
-}
-
-impl Drop for PageGuard<'_> {
-    fn drop(&mut self) {
-        // SAFETY: we hold the lock by the type invariant.
-        unsafe { rmm_bindings::rmm_unlock_page(self.page.as_ptr()) };
     }
 }
 
