@@ -535,4 +535,76 @@ static inline int fuzz_race_round(struct fuzz_race *r, void *(*fn)(void *),
 	return keep;
 }
 
+/*
+ * What follows asserts with the kselftest harness: include
+ * kselftest_harness.h before this file.
+ */
+
+/* What the close races of one test did. */
+struct fuzz_race_tally {
+	unsigned long rounds[RACE_VARIANTS];	/* by variant */
+	unsigned long calls;			/* ioctls of the racing threads */
+	unsigned long ebadf;			/* of which failed with EBADF */
+};
+
+/*
+ * One fuzz_race_round(), checked and counted: it ran, no call gave an
+ * unexpected result or wrong data, and no call failed with EBADF on an fd
+ * that stays open. Returns the fd still open (the caller checks and closes
+ * it), or -1.
+ */
+static inline int fuzz_race_checked(struct __test_metadata *_metadata, struct fuzz_race *r,
+				    void *(*fn)(void *), enum fuzz_race_variant variant,
+				    unsigned long spin, struct fuzz_race_tally *t)
+{
+	int keep = fuzz_race_round(r, fn, variant, spin);
+
+	ASSERT_NE(keep, -2);
+	t->rounds[variant]++;
+	t->calls += r->calls;
+	t->ebadf += r->ebadf;
+	ASSERT_EQ(r->bad, 0) TH_LOG("round %lu (%s): %s gave %ld",
+				    t->rounds[0] + t->rounds[1] + t->rounds[2],
+				    fuzz_race_names[variant], r->bad_op, r->bad_ret);
+	if (variant == RACE_CLOSE_DUP) {
+		ASSERT_EQ(r->ebadf, 0);
+	}
+	return keep;
+}
+
+/* The closing line of a close-race test. */
+#define fuzz_race_log(t, b) \
+	TH_LOG("%lu rounds (%lu/%lu/%lu by variant) in %.2f s: %lu ioctls, %lu EBADF", \
+	       (b)->calls, (t)->rounds[0], (t)->rounds[1], (t)->rounds[2], \
+	       fuzz_elapsed(b), (t)->calls, (t)->ebadf)
+
+/*
+ * Every known command with each faulting pointer of fixed[], and with its
+ * request straddling the end of a mapping by 0 .. size - 1 bytes: EFAULT
+ * each time. Returns how many calls that was.
+ */
+static inline unsigned long fuzz_fault_requests(struct __test_metadata *_metadata, int fd,
+						const unsigned int *known, int nknown,
+						const unsigned long *fixed, size_t nfixed,
+						const struct fuzz_mem *m)
+{
+	unsigned long calls = 0;
+	size_t i, k;
+	int c;
+
+	for (c = 0; c < nknown; c++) {
+		for (i = 0; i < nfixed; i++, calls++) {
+			ASSERT_EQ(ioctl(fd, known[c], fixed[i]), -1)
+				TH_LOG("cmd %#x at %#lx", known[c], fixed[i]);
+			ASSERT_EQ(errno, EFAULT);
+		}
+		for (k = 0; k < _IOC_SIZE(known[c]); k++, calls++) {
+			ASSERT_EQ(ioctl(fd, known[c], fuzz_edge_ptr(m, k)), -1)
+				TH_LOG("cmd %#x, %zu of %u bytes mapped", known[c], k, _IOC_SIZE(known[c]));
+			ASSERT_EQ(errno, EFAULT);
+		}
+	}
+	return calls;
+}
+
 #endif /* RMM_FUZZ_H */

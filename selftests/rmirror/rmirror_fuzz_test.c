@@ -239,23 +239,12 @@ TEST_F_TIMEOUT(rmirror_fuzz, bad_pointers, 50)
 	static const uint64_t lens[] = { 1, 100, FUZZ_PAGE, MLEN };
 	struct rmirror_rw *edge_rw = (void *)fuzz_edge_ptr(&self->fm, sizeof(*edge_rw));
 	struct rmirror_rw *ro_rw;
-	unsigned long calls = 0;
+	unsigned long calls;
 	char *mem = self->mem;
 	size_t i, k, l;
-	int c;
 
-	for (c = 0; c < NKNOWN; c++) {
-		for (i = 0; i < ARRAY_SIZE(fixed); i++, calls++) {
-			ASSERT_EQ(ioctl(self->fd, known[c], fixed[i]), -1)
-				TH_LOG("cmd %#x at %#lx", known[c], fixed[i]);
-			ASSERT_EQ(errno, EFAULT);
-		}
-		for (k = 0; k < _IOC_SIZE(known[c]); k++, calls++) {
-			ASSERT_EQ(ioctl(self->fd, known[c], fuzz_edge_ptr(&self->fm, k)), -1)
-				TH_LOG("cmd %#x, %zu of %u bytes mapped", known[c], k, _IOC_SIZE(known[c]));
-			ASSERT_EQ(errno, EFAULT);
-		}
-	}
+	calls = fuzz_fault_requests(_metadata, self->fd, known, NKNOWN, fixed, ARRAY_SIZE(fixed),
+				    &self->fm);
 	/* STATS writes back: a read-only page faults. */
 	ASSERT_EQ(ioctl(self->fd, RMIRROR_IOC_STATS, self->fm.ro), -1);
 	ASSERT_EQ(errno, EFAULT);
@@ -1076,7 +1065,7 @@ static void *cr_thread(void *arg)
  */
 TEST_F_TIMEOUT(rmirror_fuzz, close_race, 50)
 {
-	unsigned long rounds[RACE_VARIANTS] = { 0 }, calls = 0, ebadf = 0;
+	struct fuzz_race_tally t = { 0 };
 	struct cr_state s = { .self = self };
 	struct fuzz_budget b;
 	int keep;
@@ -1094,25 +1083,16 @@ TEST_F_TIMEOUT(rmirror_fuzz, close_race, 50)
 			ASSERT_EQ(dev_mirror(r.fd, (uintptr_t)self->mem, MLEN), NP);
 			s.mirrored = 1;
 		}
-		keep = fuzz_race_round(&r, cr_thread, variant, fuzz_below(&self->rng, 32));
-		ASSERT_NE(keep, -2);
+		keep = fuzz_race_checked(_metadata, &r, cr_thread, variant,
+					 fuzz_below(&self->rng, 32), &t);
 		b.calls++;
-		rounds[variant]++;
-		calls += r.calls;
-		ebadf += r.ebadf;
-		ASSERT_EQ(r.bad, 0) TH_LOG("round %lu (%s): %s gave %ld", b.calls,
-					   fuzz_race_names[variant], r.bad_op, r.bad_ret);
-		if (variant == RACE_CLOSE_DUP) {
-			ASSERT_EQ(r.ebadf, 0);
-		}
 		if (keep >= 0) {
 			if (s.mirrored)
 				verify(_metadata, self, keep);
 			close(keep);
 		}
 	}
-	TH_LOG("%lu rounds (%lu/%lu/%lu by variant) in %.2f s: %lu ioctls, %lu EBADF",
-	       b.calls, rounds[0], rounds[1], rounds[2], fuzz_elapsed(&b), calls, ebadf);
+	fuzz_race_log(&t, &b);
 	verify(_metadata, self, self->fd);
 }
 

@@ -269,7 +269,7 @@ static void *race_thread(void *arg)
  */
 TEST_F_TIMEOUT(rmisc_fuzz, close_race, 50)
 {
-	unsigned long rounds[RACE_VARIANTS] = { 0 }, ebadf = 0, calls = 0;
+	struct fuzz_race_tally t = { 0 };
 	struct fuzz_budget b;
 
 	fuzz_budget_init(&b, 5, 400);
@@ -284,25 +284,16 @@ TEST_F_TIMEOUT(rmisc_fuzz, close_race, 50)
 
 		r.fd = open(RMISC_DEV, O_RDWR);
 		ASSERT_GE(r.fd, 0);
-		keep = fuzz_race_round(&r, race_thread, variant, fuzz_below(&self->rng, 64));
-		ASSERT_NE(keep, -2);
+		keep = fuzz_race_checked(_metadata, &r, race_thread, variant,
+					 fuzz_below(&self->rng, 64), &t);
 		b.calls++;
-		rounds[variant]++;
-		calls += r.calls;
-		ebadf += r.ebadf;
-		ASSERT_EQ(r.bad, 0) TH_LOG("round %lu (%s): %s gave %ld", b.calls,
-					   fuzz_race_names[variant], r.bad_op, r.bad_ret);
-		if (variant == RACE_CLOSE_DUP) {
-			ASSERT_EQ(r.ebadf, 0);
-		}
 		if (keep >= 0) {
 			/* The file lives on, with the cookie last set through it. */
 			check_alive(_metadata, keep, last_ok);
 			close(keep);
 		}
 	}
-	TH_LOG("%lu rounds (%lu/%lu/%lu by variant) in %.2f s: %lu ioctls, %lu EBADF",
-	       b.calls, rounds[0], rounds[1], rounds[2], fuzz_elapsed(&b), calls, ebadf);
+	fuzz_race_log(&t, &b);
 	check_alive(_metadata, self->fd, 0);
 }
 

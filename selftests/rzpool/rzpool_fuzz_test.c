@@ -471,22 +471,11 @@ TEST_F_TIMEOUT(rzpool_fuzz, bad_pointers, 50)
 	struct rzpool_stats *edge_stats = (void *)fuzz_edge_ptr(&self->mem, sizeof(*edge_stats));
 	struct pool *p = &self->pool;
 	struct fobj *o = &p->objs[1];	/* a full page */
-	unsigned long calls = 0;
+	unsigned long calls;
 	size_t i, k;
-	int c;
 
-	for (c = 0; c < NKNOWN; c++) {
-		for (i = 0; i < ARRAY_SIZE(fixed); i++, calls++) {
-			ASSERT_EQ(ioctl(p->fd, known[c], fixed[i]), -1)
-				TH_LOG("cmd %#x at %#lx", known[c], fixed[i]);
-			ASSERT_EQ(errno, EFAULT);
-		}
-		for (k = 0; k < _IOC_SIZE(known[c]); k++, calls++) {
-			ASSERT_EQ(ioctl(p->fd, known[c], fuzz_edge_ptr(&self->mem, k)), -1)
-				TH_LOG("cmd %#x, %zu of %u bytes mapped", known[c], k, _IOC_SIZE(known[c]));
-			ASSERT_EQ(errno, EFAULT);
-		}
-	}
+	calls = fuzz_fault_requests(_metadata, p->fd, known, NKNOWN, fixed, ARRAY_SIZE(fixed),
+				    &self->mem);
 	/* Those that write back fault on a read-only page: ALLOC frees its object. */
 	ASSERT_EQ(ioctl(p->fd, RZPOOL_IOC_STATS, self->mem.ro), -1);
 	ASSERT_EQ(errno, EFAULT);
@@ -1332,7 +1321,7 @@ static void *cr_thread(void *arg)
  */
 TEST_F_TIMEOUT(rzpool_fuzz, close_race, 50)
 {
-	unsigned long rounds[RACE_VARIANTS] = { 0 }, calls = 0, ebadf = 0;
+	struct fuzz_race_tally t = { 0 };
 	struct fuzz_budget b;
 	struct cr_state *s;
 	struct pool q;
@@ -1353,17 +1342,9 @@ TEST_F_TIMEOUT(rzpool_fuzz, close_race, 50)
 		memset(s, 0, sizeof(*s));
 		s->base = q.nlive;
 		r.fd = q.fd;
-		keep = fuzz_race_round(&r, cr_thread, variant, fuzz_below(&self->rng, 48));
-		ASSERT_NE(keep, -2);
+		keep = fuzz_race_checked(_metadata, &r, cr_thread, variant,
+					 fuzz_below(&self->rng, 48), &t);
 		b.calls++;
-		rounds[variant]++;
-		calls += r.calls;
-		ebadf += r.ebadf;
-		ASSERT_EQ(r.bad, 0) TH_LOG("round %lu (%s): %s gave %ld", b.calls,
-					   fuzz_race_names[variant], r.bad_op, r.bad_ret);
-		if (variant == RACE_CLOSE_DUP) {
-			ASSERT_EQ(r.ebadf, 0);
-		}
 		/* q.fd is closed or is keep: check the pool through keep. */
 		q.fd = keep;
 		if (keep >= 0) {
@@ -1381,8 +1362,7 @@ TEST_F_TIMEOUT(rzpool_fuzz, close_race, 50)
 		}
 		pool_close(&q);
 	}
-	TH_LOG("%lu rounds (%lu/%lu/%lu by variant) in %.2f s: %lu ioctls, %lu EBADF",
-	       b.calls, rounds[0], rounds[1], rounds[2], fuzz_elapsed(&b), calls, ebadf);
+	fuzz_race_log(&t, &b);
 	free(s);
 	pool_verify(_metadata, &self->pool);
 }

@@ -295,21 +295,51 @@ TEST_F(rzpool, unload_refused_while_in_use)
 	ASSERT_EQ(check(self->fd, h, 1000, 3), 0);
 }
 
+/*
+ * Fills a pool with n objects of 300 bytes (object i written with seed i),
+ * then frees three of every four: most zspages can then be emptied.
+ * Returns 0 or -errno.
+ */
+static int fill_sparse(int fd, uint64_t *h, int n)
+{
+	int i, ret;
+
+	for (i = 0; i < n; i++) {
+		ret = rz_alloc(fd, 300, &h[i]);
+		if (!ret)
+			ret = put(fd, h[i], 300, i);
+		if (ret)
+			return ret;
+	}
+	for (i = 0; i < n; i++) {
+		ret = i % 4 ? rz_free(fd, h[i]) : 0;
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Checks the objects fill_sparse() kept; 0 or -errno. */
+static int check_sparse(int fd, const uint64_t *h, int n)
+{
+	int i, ret;
+
+	for (i = 0; i < n; i += 4) {
+		ret = check(fd, h[i], 300, i);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 /* Under memory pressure the shrinker compacts: drop_caches runs it. */
 TEST_F(rzpool, shrinker_frees_pages)
 {
 	enum { N = 4096 };
 	static uint64_t h[N];
 	struct rzpool_stats before, after;
-	int i;
 
-	for (i = 0; i < N; i++) {
-		ASSERT_EQ(rz_alloc(self->fd, 300, &h[i]), 0);
-		ASSERT_EQ(put(self->fd, h[i], 300, i), 0);
-	}
-	for (i = 0; i < N; i++)
-		if (i % 4)
-			ASSERT_EQ(rz_free(self->fd, h[i]), 0);
+	ASSERT_EQ(fill_sparse(self->fd, h, N), 0);
 	ASSERT_EQ(rz_stats(self->fd, &before), 0);
 	/* "2": reclaim slab objects, i.e. call every shrinker. */
 	ASSERT_EQ(write_file("/proc/sys/vm/drop_caches", "2"), 0);
@@ -319,8 +349,7 @@ TEST_F(rzpool, shrinker_frees_pages)
 	       (unsigned long long)after.shrink_freed);
 	ASSERT_GT(after.shrink_freed, before.shrink_freed);
 	ASSERT_LT(after.pages, before.pages);
-	for (i = 0; i < N; i += 4)
-		ASSERT_EQ(check(self->fd, h[i], 300, i), 0);
+	ASSERT_EQ(check_sparse(self->fd, h, N), 0);
 }
 
 /* Reads a "name value" line of a debugfs stats file. */
@@ -583,18 +612,11 @@ TEST_F_TIMEOUT(rzpool, shrinker_never_sleeps_on_page_lock, 300)
 	static uint64_t h[N];
 	struct rzpool_stats before, after;
 	double t0, t;
-	int i, locked;
+	int locked;
 
 	if (access(PAGE_LOCK_CTL, W_OK))
 		SKIP(return, PAGE_LOCK_CTL " missing: rmm_page_lock.ko is not loaded");
-	for (i = 0; i < N; i++) {
-		ASSERT_EQ(rz_alloc(self->fd, 300, &h[i]), 0);
-		ASSERT_EQ(put(self->fd, h[i], 300, i), 0);
-	}
-	/* Three of four objects go: most zspages can be emptied. */
-	for (i = 0; i < N; i++)
-		if (i % 4)
-			ASSERT_EQ(rz_free(self->fd, h[i]), 0);
+	ASSERT_EQ(fill_sparse(self->fd, h, N), 0);
 	ASSERT_EQ(rz_stats(self->fd, &before), 0);
 	locked = lock_pool_pages(self->fd);
 	ASSERT_EQ(locked, (int)before.pages);
@@ -610,16 +632,14 @@ TEST_F_TIMEOUT(rzpool, shrinker_never_sleeps_on_page_lock, 300)
 	/* Sleeping on a lock would last until the 20 s unlock. */
 	ASSERT_LT(t, 10.0);
 	ASSERT_GT(after.release_busy, before.release_busy);
-	for (i = 0; i < N; i += 4)
-		ASSERT_EQ(check(self->fd, h[i], 300, i), 0);
+	ASSERT_EQ(check_sparse(self->fd, h, N), 0);
 
 	/* Unlocked, the kept zspages go. */
 	ASSERT_EQ(write_file("/proc/sys/vm/drop_caches", "2"), 0);
 	ASSERT_EQ(rz_stats(self->fd, &before), 0);
 	TH_LOG("unlocked: %llu pages", (unsigned long long)before.pages);
 	ASSERT_LT(before.pages, after.pages);
-	for (i = 0; i < N; i += 4)
-		ASSERT_EQ(check(self->fd, h[i], 300, i), 0);
+	ASSERT_EQ(check_sparse(self->fd, h, N), 0);
 }
 
 /* A number of a cgroup's file ("memory.current"), or -1. */
