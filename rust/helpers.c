@@ -17,9 +17,11 @@
 #include <linux/mmap_lock.h>
 #include <linux/module.h>
 #include <linux/pagemap.h>
+#include <linux/preempt.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/shrinker.h>
+#include <linux/smp.h>
 
 #include "helpers.h"
 
@@ -114,6 +116,42 @@ void rmm_get_page(struct page *page)
 void rmm_put_page(struct page *page)
 {
 	put_page(page);
+}
+
+bool rmm_gfpflags_allow_blocking(gfp_t gfp)
+{
+	return gfpflags_allow_blocking(gfp);
+}
+
+int rmm_page_count(struct page *page)
+{
+	return page_count(page);
+}
+
+unsigned int rmm_nr_cpu_ids(void)
+{
+	return nr_cpu_ids;
+}
+
+bool rmm_in_task(void)
+{
+	return in_task();
+}
+
+void rmm_preempt_disable(void)
+{
+	preempt_disable();
+}
+
+void rmm_preempt_enable(void)
+{
+	preempt_enable();
+}
+
+/* With preemption disabled (zpool mappings). */
+unsigned int rmm_smp_processor_id(void)
+{
+	return smp_processor_id();
 }
 
 void rmm_lock_page(struct page *page)

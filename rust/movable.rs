@@ -77,7 +77,7 @@
 //!   only while the page is movable, so the borrow they get cannot dangle.
 
 use super::bindings as rmm_bindings;
-use super::page::{self, LockedPage, NewPage};
+use super::page::{self, LockedPage, NewPage, PageRef};
 use core::{ffi::c_void, marker::PhantomData, mem::ManuallyDrop, ptr::NonNull};
 use kernel::{
     bindings,
@@ -217,6 +217,14 @@ impl<'a, T: MovableOperations> Migration<'a, T> {
         if page.page != self.src {
             return Err(self.refuse(EAGAIN));
         }
+        // Ours and the isolation's: any other reference may be someone
+        // reading or writing the page through it (a mapped zpool object, see
+        // `super::zpool`): copying now could lose their writes. The VM retries
+        // later, as it does for pinned LRU pages.
+        // SAFETY: `src` is valid and locked (type invariant).
+        if unsafe { rmm_bindings::rmm_page_count(self.src.as_ptr()) } > 2 {
+            return Err(self.refuse(EAGAIN));
+        }
         let (src, dst) = (self.src.as_ptr(), self.dst.as_ptr());
         // Nobody touches the source contents (we hold `&mut page`) or the new page.
         // SAFETY: both pages are valid and locked (type invariant).
@@ -326,6 +334,25 @@ impl<T: MovableOperations> MovablePage<T> {
     /// Whether this is `page` (in a callback: the page the VM passed).
     pub fn is(&self, page: &LockedPage<'_>) -> bool {
         self.page.as_ptr() == page.as_ptr()
+    }
+
+    /// Whether someone holds a reference to the page besides this object:
+    /// a [`PageRef`] from [`Self::get_ref`] (a mapping), the VM isolating
+    /// it, or a transient lookup. A driver that moves objects between its
+    /// pages itself must leave such a page's objects where they are.
+    pub fn is_pinned(&self) -> bool {
+        // SAFETY: the page is valid by the type invariant.
+        unsafe { rmm_bindings::rmm_page_count(self.page.as_ptr()) > 1 }
+    }
+
+    /// A new reference to the page: it stays allocated while the reference
+    /// lives, even if the page is released or replaced meanwhile, and
+    /// [`Migration::commit`] refuses to move it.
+    pub fn get_ref(&self) -> PageRef {
+        // SAFETY: the page is valid by the type invariant.
+        unsafe { rmm_bindings::rmm_get_page(self.page.as_ptr()) };
+        // SAFETY: the reference just taken moves to the `PageRef`.
+        unsafe { PageRef::from_raw(self.page) }
     }
 
     /// Takes the page lock without sleeping, for a release from reclaim

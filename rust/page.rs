@@ -86,6 +86,32 @@ impl Gfp {
     pub(in crate::rmm) fn from_raw(gfp: bindings::gfp_t) -> Self {
         Self(gfp)
     }
+
+    /// Whether the allocation may sleep in direct reclaim
+    /// (`__GFP_DIRECT_RECLAIM`).
+    pub fn can_reclaim(self) -> bool {
+        // SAFETY: only tests a bit.
+        unsafe { rmm_bindings::rmm_gfpflags_allow_blocking(self.0) }
+    }
+
+    /// The flags for a driver's own metadata (`kmalloc`, `kvmalloc`) made
+    /// on behalf of a caller that passed these: `GFP_KERNEL` if the caller
+    /// may reclaim, `GFP_NOWAIT` otherwise, never `__GFP_HIGHMEM` or
+    /// `__GFP_MOVABLE` (which slab memory cannot have), and `__GFP_NOWARN`
+    /// if the caller asked for it.
+    pub fn metadata_flags(self) -> kernel::alloc::Flags {
+        use kernel::alloc::flags;
+        let base = if self.can_reclaim() {
+            flags::GFP_KERNEL
+        } else {
+            flags::GFP_NOWAIT
+        };
+        if self.0 & bindings::__GFP_NOWARN != 0 {
+            base | flags::__GFP_NOWARN
+        } else {
+            base
+        }
+    }
 }
 
 /// A page this module allocated and is the only user of: order 0, one

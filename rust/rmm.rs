@@ -30,6 +30,7 @@
 //! - [`shrinker`]: shrinkers (`struct shrinker`).
 //! - [`memcg`]: charging pages to a memory cgroup.
 //! - [`vec`]: vector operations that never allocate (for spinlocked code).
+//! - [`zpool`]: zpool drivers (`struct zpool_driver`), zswap's backends.
 //!
 //! Every `unsafe` of a module lives here: the drivers are built with
 //! `-Dunsafe_code` (see the top-level `Kbuild`), and this tree alone allows
@@ -62,6 +63,8 @@ pub mod page;
 pub mod shrinker;
 #[path = "vec.rs"]
 pub mod vec;
+#[path = "zpool.rs"]
+pub mod zpool;
 
 /// The `struct module` of the module this is expanded in, as a raw pointer
 /// (null when built in): what C writes as `THIS_MODULE`, usable in the

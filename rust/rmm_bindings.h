@@ -17,5 +17,6 @@
 #include <linux/pagemap.h>
 #include <linux/seq_file.h>
 #include <linux/shrinker.h>
+#include <linux/zpool.h>
 
 #include "helpers.h"

@@ -1,0 +1,551 @@
+// SPDX-License-Identifier: GPL-2.0
+
+// Copyright (C) 2026 The rmm authors.
+
+//! zpool drivers: a Rust object pool as a backend of zswap.
+//!
+//! C headers: [`include/linux/zpool.h`](srctree/include/linux/zpool.h),
+//! [`mm/zpool.c`](srctree/mm/zpool.c).
+//!
+//! zswap stores its compressed pages through the zpool API; zsmalloc, zbud
+//! and z3fold are its C drivers. A type that implements [`ZpoolDriver`]
+//! becomes one with [`Registration`]: `struct zpool_driver` is filled with
+//! callbacks that call the trait, its `owner` is the module (so that a pool
+//! in use pins the module), and it is registered until the registration is
+//! dropped.
+//!
+//! # Mapping
+//!
+//! `zpool_map_handle()` returns a pointer the caller reads or writes until
+//! `zpool_unmap_handle()`. A driver does not hand out pointers: its
+//! [`ZpoolDriver::map`] returns where the object is, as one or two
+//! [`Piece`]s of pages, each holding a page reference. This module makes the
+//! pointer: an object inside one page is mapped in place (`kmap_local_page`);
+//! one that spans two pages is copied into a per-CPU buffer (unless the mode
+//! is write-only) and copied back on unmap (unless it is read-only). So the
+//! pointer stays valid until unmap whatever the driver does meanwhile: the
+//! pages cannot be freed under it (their references are held), and the buffer
+//! is this CPU's.
+//!
+//! As with zsmalloc, a mapping disables preemption until its unmap: nothing
+//! may sleep while an object is mapped (`sleep_mapped` is false), only one
+//! object may be mapped per CPU at a time (a second map returns `NULL`), and
+//! mappings are made from task context only (`NULL` otherwise).
+//!
+//! A page reference held by a mapping is what keeps the object where it is:
+//! [`super::movable::Migration::commit`] refuses (`-EAGAIN`) a page that has
+//! references beyond its owner's and the migration's, so a mapped object's
+//! page never moves under the mapping, and a driver that moves objects itself
+//! asks [`super::movable::MovablePage::is_pinned`] first.
+
+use super::{
+    bindings as rmm_bindings,
+    movable::{MovableOperations, MovablePage},
+    page::{check_range, Gfp, PageRef, PAGE_SIZE},
+};
+use core::{
+    cell::UnsafeCell,
+    ffi::c_void,
+    ptr::{self, NonNull},
+    sync::atomic::{AtomicPtr, Ordering},
+};
+use kernel::{
+    alloc::{KVVec, KVec},
+    bindings,
+    error::code::{EBUSY, EINVAL},
+    prelude::*,
+    str::CStr,
+    sync::{Arc, ArcBorrow},
+    types::Opaque,
+    ThisModule,
+};
+
+/// How a mapped object will be used (`enum zpool_mapmode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapMode {
+    /// Read only: a spanning object is not copied back on unmap.
+    ReadOnly,
+    /// Write only: a spanning object is not copied in on map.
+    WriteOnly,
+    /// Read and write.
+    ReadWrite,
+}
+
+impl MapMode {
+    fn from_raw(mm: rmm_bindings::zpool_mapmode) -> Self {
+        match mm {
+            rmm_bindings::zpool_mapmode_ZPOOL_MM_RO => Self::ReadOnly,
+            rmm_bindings::zpool_mapmode_ZPOOL_MM_WO => Self::WriteOnly,
+            _ => Self::ReadWrite,
+        }
+    }
+
+    fn reads(self) -> bool {
+        self != Self::WriteOnly
+    }
+
+    fn writes(self) -> bool {
+        self != Self::ReadOnly
+    }
+}
+
+/// `len` bytes at `offset` of a page, with a reference on the page.
+///
+/// # Invariants
+///
+/// `[offset, offset + len)` lies within the page, and `len > 0`.
+pub struct Piece {
+    page: PageRef,
+    offset: usize,
+    len: usize,
+}
+
+impl Piece {
+    /// Takes a reference on `page` for the bytes `[offset, offset + len)`.
+    ///
+    /// While the piece lives, [`super::movable::Migration::commit`] refuses
+    /// to move the page, and [`MovablePage::is_pinned`] says so.
+    pub fn new<T: MovableOperations>(
+        page: &MovablePage<T>,
+        offset: usize,
+        len: usize,
+    ) -> Result<Self> {
+        check_range(offset, len)?;
+        if len == 0 {
+            return Err(EINVAL);
+        }
+        // INVARIANT: the range was checked above.
+        Ok(Self {
+            page: page.get_ref(),
+            offset,
+            len,
+        })
+    }
+}
+
+/// Where an object is: in one page, or across two.
+pub enum Object {
+    /// In one page: mapped in place.
+    InPage(Piece),
+    /// The first part at the end of one page, the rest at the start of
+    /// another: mapped through the per-CPU buffer.
+    Spans(Piece, Piece),
+}
+
+impl Object {
+    fn len(&self) -> usize {
+        match self {
+            Self::InPage(p) => p.len,
+            Self::Spans(a, b) => a.len + b.len,
+        }
+    }
+}
+
+/// A zpool driver: a pool type that zswap can store its pages in.
+///
+/// Every callback but `create` and `destroy` may be called concurrently on
+/// one pool, and from contexts that cannot sleep: `malloc` honours the
+/// caller's [`Gfp`], `map` runs with preemption disabled.
+pub trait ZpoolDriver: Send + Sync + Sized + 'static {
+    /// The driver's name: what `zswap.zpool=` selects.
+    const NAME: &'static CStr;
+
+    /// What every pool of the driver shares, given to [`Registration::register`].
+    type Context: Send + Sync;
+
+    /// Whether `malloc` puts objects in movable pages. zswap then passes
+    /// `__GFP_HIGHMEM | __GFP_MOVABLE` with its flags.
+    const MALLOC_SUPPORT_MOVABLE: bool;
+
+    /// Makes a new, empty pool.
+    fn create(ctx: &Self::Context, name: &CStr, gfp: Gfp) -> Result<Arc<Self>>;
+
+    /// Frees every object of a pool about to be dropped (its pages may hold
+    /// references to it).
+    fn destroy(&self);
+
+    /// Allocates an object of `size` bytes with the caller's `gfp`; returns
+    /// its handle, which must not be 0.
+    fn malloc(this: ArcBorrow<'_, Self>, size: usize, gfp: Gfp) -> Result<usize>;
+
+    /// Frees an object. A handle the pool did not give out must be ignored.
+    fn free(&self, handle: usize);
+
+    /// Where an object is, with its pages referenced, or `None` for a handle
+    /// the pool did not give out. Runs with preemption disabled.
+    fn map(&self, handle: usize, mode: MapMode) -> Option<Object>;
+
+    /// Pages the pool holds.
+    fn total_pages(&self) -> u64;
+}
+
+/// The mapping of one CPU, from map to unmap.
+struct Mapped {
+    /// The pool (its `ZBox`) and handle that were mapped.
+    pool: *const c_void,
+    handle: usize,
+    kind: MappedKind,
+}
+
+enum MappedKind {
+    /// Mapped in place at `vaddr` (`kmap_local_page`).
+    InPage { piece: Piece, vaddr: *mut u8 },
+    /// Copied into the CPU's buffer.
+    Spans { a: Piece, b: Piece, mode: MapMode },
+}
+
+/// The per-CPU state of mappings: one buffer of `PAGE_SIZE` bytes for
+/// objects that span pages, and the mapping in progress.
+///
+/// # Invariants
+///
+/// `state` is only accessed by the CPU it belongs to, with preemption
+/// disabled and from task context; `buf` has `PAGE_SIZE` bytes.
+#[repr(align(64))]
+struct CpuArea {
+    state: UnsafeCell<AreaState>,
+}
+
+struct AreaState {
+    buf: KVVec<u8>,
+    mapped: Option<Mapped>,
+}
+
+/// The per-CPU areas of every pool of this module's zpool driver.
+struct Areas {
+    cpus: KVec<CpuArea>,
+}
+
+// SAFETY: each CPU's state is only used by that CPU with preemption disabled
+// (type invariant of `CpuArea`); the page references in it may be dropped anywhere.
+unsafe impl Sync for Areas {}
+// SAFETY: as above; the areas are freed by whoever drops the registration.
+unsafe impl Send for Areas {}
+
+impl Areas {
+    fn new() -> Result<Self> {
+        // SAFETY: reads a variable set once at boot.
+        let nr = unsafe { rmm_bindings::rmm_nr_cpu_ids() } as usize;
+        let mut cpus = KVec::with_capacity(nr, GFP_KERNEL)?;
+        for _ in 0..nr {
+            let buf = super::zeroed_buf(PAGE_SIZE)?;
+            cpus.push(
+                CpuArea {
+                    state: UnsafeCell::new(AreaState { buf, mapped: None }),
+                },
+                GFP_KERNEL,
+            )?;
+        }
+        Ok(Self { cpus })
+    }
+}
+
+/// The `Inner<T>` of the registered driver: set before
+/// `zpool_register_driver()` and cleared after a successful
+/// `zpool_unregister_driver()`, so it is the `Inner<T>` of the `T` whose
+/// callbacks run, whenever one can run. One registration per module at a
+/// time.
+static REGISTERED: AtomicPtr<c_void> = AtomicPtr::new(ptr::null_mut());
+
+/// What zpool holds for a pool: the pool, and its driver's registration.
+///
+/// # Invariants
+///
+/// `inner` is the registered driver's, valid while the pool lives (the
+/// pool's driver cannot be unregistered before the pool is destroyed).
+struct ZBox<T: ZpoolDriver> {
+    pool: Arc<T>,
+    inner: NonNull<Inner<T>>,
+}
+
+impl<T: ZpoolDriver> ZBox<T> {
+    fn areas(&self) -> &Areas {
+        // SAFETY: valid while the pool lives (type invariant).
+        unsafe { &self.inner.as_ref().areas }
+    }
+}
+
+/// A registered zpool driver; unregistered on drop.
+///
+/// # Invariants
+///
+/// `inner` was made by `KBox::into_raw()`; its `driver` is registered with
+/// zpool, with `T`'s callbacks, and `REGISTERED` points to it.
+pub struct Registration<T: ZpoolDriver> {
+    inner: NonNull<Inner<T>>,
+}
+
+struct Inner<T: ZpoolDriver> {
+    driver: Opaque<rmm_bindings::zpool_driver>,
+    areas: Areas,
+    ctx: T::Context,
+}
+
+// SAFETY: registration and unregistration may happen on any thread.
+unsafe impl<T: ZpoolDriver> Send for Registration<T> {}
+// SAFETY: `&Registration` exposes nothing.
+unsafe impl<T: ZpoolDriver> Sync for Registration<T> {}
+
+impl<T: ZpoolDriver> Registration<T> {
+    /// Registers `T` as the zpool driver `T::NAME`, owned by `module`: a
+    /// pool of it pins the module. One registration per module at a time
+    /// (`EBUSY` otherwise).
+    pub fn register(module: &'static ThisModule, ctx: T::Context) -> Result<Self> {
+        let inner = KBox::new(
+            Inner::<T> {
+                driver: Opaque::uninit(),
+                areas: Areas::new()?,
+                ctx,
+            },
+            GFP_KERNEL,
+        )?;
+        let inner = NonNull::new(KBox::into_raw(inner)).ok_or(EINVAL)?;
+        if REGISTERED
+            .compare_exchange(
+                ptr::null_mut(),
+                inner.as_ptr().cast(),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_err()
+        {
+            // SAFETY: made by `into_raw()` above, never shared.
+            drop(unsafe { KBox::from_raw(inner.as_ptr()) });
+            return Err(EBUSY);
+        }
+        // SAFETY: `inner` is valid; zpool_register_driver() sets `refcount` and `list`.
+        let driver = unsafe { (*inner.as_ptr()).driver.get() };
+        // SAFETY: `driver` is valid for writes and not registered yet.
+        unsafe {
+            ptr::write(
+                driver,
+                rmm_bindings::zpool_driver {
+                    type_: T::NAME.as_char_ptr().cast_mut(),
+                    owner: module.as_ptr(),
+                    create: Some(create::<T>),
+                    destroy: Some(destroy::<T>),
+                    malloc_support_movable: T::MALLOC_SUPPORT_MOVABLE,
+                    malloc: Some(malloc::<T>),
+                    free: Some(free::<T>),
+                    sleep_mapped: false,
+                    map: Some(map::<T>),
+                    unmap: Some(unmap::<T>),
+                    total_pages: Some(total_pages::<T>),
+                    // SAFETY: all-zero is a valid `atomic_t` and `list_head` (set by register).
+                    ..core::mem::zeroed()
+                },
+            )
+        };
+        // SAFETY: `driver` is fully initialised and lives until unregistered (`Drop`).
+        unsafe { rmm_bindings::zpool_register_driver(driver) };
+        // INVARIANT: registered, `REGISTERED` set above.
+        Ok(Self { inner })
+    }
+}
+
+impl<T: ZpoolDriver> Drop for Registration<T> {
+    fn drop(&mut self) {
+        let inner = self.inner.as_ptr();
+        // SAFETY: `inner` is valid and its driver registered (type invariant).
+        let ret = unsafe { rmm_bindings::zpool_unregister_driver((*inner).driver.get()) };
+        if ret != 0 {
+            // A pool still uses the driver: only possible if the registration
+            // is dropped before module exit (a pool pins the module). Its
+            // callbacks and areas must outlive that pool: leak them.
+            pr_err!(
+                "rmm: zpool driver {} dropped while in use: leaked\n",
+                T::NAME
+            );
+            return;
+        }
+        REGISTERED.store(ptr::null_mut(), Ordering::Release);
+        // SAFETY: unregistered: no callback can run; made by `into_raw()`.
+        drop(unsafe { KBox::from_raw(inner) });
+    }
+}
+
+/// Borrows the pool zpool passes to a callback.
+///
+/// # Safety
+///
+/// `pool` must come from `create::<T>` and not be destroyed, for `'a`.
+unsafe fn zbox<'a, T: ZpoolDriver>(pool: *mut c_void) -> &'a ZBox<T> {
+    // SAFETY: made by `KBox::into_raw()` in `create`, live (caller).
+    unsafe { &*pool.cast::<ZBox<T>>() }
+}
+
+unsafe extern "C" fn create<T: ZpoolDriver>(
+    name: *const kernel::ffi::c_char,
+    gfp: bindings::gfp_t) -> *mut c_void {
+    // zpool passes the name zswap made, or NULL.
+    let name = if name.is_null() {
+        kernel::c_str!("")
+    } else {
+        // SAFETY: a valid C string for the duration of the call.
+        unsafe { CStr::from_char_ptr(name) }
+    };
+    // `T`'s driver is registered while its callback runs: `REGISTERED` is
+    // its `Inner<T>`.
+    let Some(inner) = NonNull::new(REGISTERED.load(Ordering::Acquire).cast::<Inner<T>>()) else {
+        return ptr::null_mut();
+    };
+    // SAFETY: the registration lives at least as long as this callback.
+    let ctx = unsafe { &inner.as_ref().ctx };
+    let Ok(pool) = T::create(ctx, name, Gfp::from_raw(gfp)) else {
+        return ptr::null_mut();
+    };
+    // INVARIANT: the registered driver's, which is this pool's.
+    match KBox::new(ZBox { pool, inner }, GFP_KERNEL) {
+        Ok(b) => KBox::into_raw(b).cast(),
+        Err(_) => ptr::null_mut(),
+    }
+}
+
+unsafe extern "C" fn destroy<T: ZpoolDriver>(pool: *mut c_void) {
+    // SAFETY: zpool passes a pool of ours once, at its end.
+    let b = unsafe { KBox::from_raw(pool.cast::<ZBox<T>>()) };
+    b.pool.destroy();
+    drop(b);
+}
+
+unsafe extern "C" fn malloc<T: ZpoolDriver>(
+    pool: *mut c_void,
+    size: usize,
+    gfp: bindings::gfp_t,
+    handle: *mut kernel::ffi::c_ulong,
+) -> kernel::ffi::c_int {
+    // SAFETY: zpool passes a live pool of ours.
+    let b = unsafe { zbox::<T>(pool) };
+    match T::malloc(b.pool.as_arc_borrow(), size, Gfp::from_raw(gfp)) {
+        Ok(h) => {
+            // SAFETY: zpool passes a valid pointer for the handle.
+            unsafe { *handle = h as kernel::ffi::c_ulong };
+            0
+        }
+        Err(e) => e.to_errno(),
+    }
+}
+
+unsafe extern "C" fn free<T: ZpoolDriver>(pool: *mut c_void, handle: kernel::ffi::c_ulong) {
+    // SAFETY: zpool passes a live pool of ours.
+    unsafe { zbox::<T>(pool) }.pool.free(handle as usize);
+}
+
+unsafe extern "C" fn total_pages<T: ZpoolDriver>(pool: *mut c_void) -> u64 {
+    // SAFETY: zpool passes a live pool of ours.
+    unsafe { zbox::<T>(pool) }.pool.total_pages()
+}
+
+/// Copies between the buffer and the two pieces of a spanning object.
+fn copy_spanning(a: &Piece, b: &Piece, buf: &mut [u8], to_buf: bool) {
+    let (first, second) = buf.split_at_mut(a.len);
+    for (piece, part) in [(a, first), (b, &mut second[..b.len])] {
+        // SAFETY: the page is referenced by the piece; the range is within it
+        // (type invariant), and `part` has its length; nobody else accesses
+        // the object while it is mapped (zpool's contract).
+        let res = unsafe {
+            if to_buf {
+                super::page::read_page(piece.page.as_ptr(), piece.offset, part)
+            } else {
+                super::page::write_page(piece.page.as_ptr(), piece.offset, part)
+            }
+        };
+        // In bounds by the invariant: cannot fail.
+        let _ = res;
+    }
+}
+
+unsafe extern "C" fn map<T: ZpoolDriver>(
+    pool: *mut c_void,
+    handle: kernel::ffi::c_ulong,
+    mm: rmm_bindings::zpool_mapmode,
+) -> *mut c_void {
+    // SAFETY: zpool passes a live pool of ours.
+    let b = unsafe { zbox::<T>(pool) };
+    // SAFETY: no precondition.
+    if !unsafe { rmm_bindings::rmm_in_task() } {
+        return ptr::null_mut();
+    }
+    let mode = MapMode::from_raw(mm);
+    // Until unmap: this CPU's area is ours.
+    // SAFETY: balanced by `rmm_preempt_enable()` in `unmap` or below.
+    unsafe { rmm_bindings::rmm_preempt_disable() };
+    // SAFETY: preemption is disabled.
+    let cpu = unsafe { rmm_bindings::rmm_smp_processor_id() } as usize;
+    let Some(area) = b.areas().cpus.get(cpu) else {
+        // SAFETY: disabled above.
+        unsafe { rmm_bindings::rmm_preempt_enable() };
+        return ptr::null_mut();
+    };
+    // This CPU's, with preemption disabled, in task context: ours alone.
+    // SAFETY: `CpuArea` invariant.
+    let state = unsafe { &mut *area.state.get() };
+    let obj = if state.mapped.is_some() {
+        None
+    } else {
+        b.pool.map(handle as usize, mode)
+    };
+    let Some(obj) = obj.filter(|o| o.len() <= state.buf.len()) else {
+        // SAFETY: disabled above.
+        unsafe { rmm_bindings::rmm_preempt_enable() };
+        return ptr::null_mut();
+    };
+    let (kind, addr) = match obj {
+        Object::InPage(piece) => {
+            // Unmapped in `unmap`, with preemption still disabled: in reverse
+            // order of any other local mapping of this CPU.
+            // SAFETY: the page is referenced by the piece.
+            let base = unsafe { bindings::kmap_local_page(piece.page.as_ptr()) }.cast::<u8>();
+            // SAFETY: `offset` is within the mapped page (`Piece` invariant).
+            let vaddr = unsafe { base.add(piece.offset) };
+            (MappedKind::InPage { piece, vaddr }, vaddr)
+        }
+        Object::Spans(a, b) => {
+            if mode.reads() {
+                copy_spanning(&a, &b, &mut state.buf, true);
+            }
+            (MappedKind::Spans { a, b, mode }, state.buf.as_mut_ptr())
+        }
+    };
+    state.mapped = Some(Mapped { pool, handle: handle as usize, kind });
+    addr.cast()
+}
+
+unsafe extern "C" fn unmap<T: ZpoolDriver>(pool: *mut c_void, handle: kernel::ffi::c_ulong) {
+    // SAFETY: zpool passes a live pool of ours.
+    let b = unsafe { zbox::<T>(pool) };
+    // Preemption has been disabled since `map` on this CPU.
+    // SAFETY: no precondition.
+    let cpu = unsafe { rmm_bindings::rmm_smp_processor_id() } as usize;
+    let Some(area) = b.areas().cpus.get(cpu) else {
+        return;
+    };
+    // SAFETY: `CpuArea` invariant: the mapping of this CPU, preemption disabled.
+    let state = unsafe { &mut *area.state.get() };
+    match &state.mapped {
+        Some(m) if m.pool == pool.cast_const() && m.handle == handle as usize => {}
+        // Not what this CPU mapped: a caller bug; leave the mapping (and
+        // preemption) as they are.
+        _ => return,
+    }
+    let Some(m) = state.mapped.take() else {
+        return;
+    };
+    match m.kind {
+        MappedKind::InPage { piece, vaddr } => {
+            // SAFETY: mapped by `map` on this CPU, the last local mapping made.
+            unsafe { bindings::kunmap_local(vaddr.cast()) };
+            // The caller may have written the page.
+            // SAFETY: the page is referenced by the piece.
+            unsafe { rmm_bindings::rmm_flush_dcache_page(piece.page.as_ptr()) };
+            drop(piece);
+        }
+        MappedKind::Spans { a, b, mode } => {
+            if mode.writes() {
+                copy_spanning(&a, &b, &mut state.buf, false);
+            }
+        }
+    }
+    // SAFETY: disabled by `map`.
+    unsafe { rmm_bindings::rmm_preempt_enable() };
+}

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0
+
+// Copyright (C) 2026 The rmm authors.
+
+//! Size classes: which zspage shape holds objects of which size.
+
+use crate::rmm::page::PAGE_SIZE;
+use kernel::prelude::*;
+
+/// The smallest class: smaller objects use it.
+pub(crate) const MIN_SIZE: usize = 32;
+/// The step between classes.
+pub(crate) const CLASS_STEP: usize = 16;
+/// The largest object, and the largest class.
+pub(crate) const MAX_SIZE: usize = PAGE_SIZE;
+/// Number of class sizes before merging.
+pub(crate) const NR_SIZES: usize = (MAX_SIZE - MIN_SIZE) / CLASS_STEP + 1;
+/// The most pages in one zspage.
+pub(crate) const MAX_PAGES: usize = 8;
+
+// The index of an object in its zspage is a `u16`, and so is a class index:
+// both must fit for this `PAGE_SIZE` (64 KiB pages: 16,384 objects, 4,095
+// classes before merging).
+const _: () = assert!(MAX_PAGES * PAGE_SIZE / MIN_SIZE <= 1 << 16);
+const _: () = assert!(NR_SIZES <= 1 << 16);
+
+/// The shape of a size class.
+///
+/// # Invariants
+///
+/// `objs * size <= pages * PAGE_SIZE`, `objs >= 1`, `1 <= pages <= MAX_PAGES`.
+#[derive(Clone, Copy)]
+pub(crate) struct ClassShape {
+    /// The object size of the class (its largest object).
+    pub(crate) size: usize,
+    /// Pages per zspage.
+    pub(crate) pages: usize,
+    /// Objects per zspage.
+    pub(crate) objs: usize,
+}
+
+impl ClassShape {
+    /// The zspage length (1 to `MAX_PAGES` pages) that wastes the least
+    /// space for objects of `size` bytes, preferring fewer pages on ties.
+    fn for_size(size: usize) -> Self {
+        let mut best = Self {
+            size,
+            pages: 1,
+            objs: PAGE_SIZE / size,
+        };
+        for pages in 2..=MAX_PAGES {
+            let objs = pages * PAGE_SIZE / size;
+            // Used fraction objs * size / (pages * PAGE_SIZE), compared by
+            // cross-multiplying.
+            if objs * best.pages > best.objs * pages {
+                best = Self { size, pages, objs };
+            }
+        }
+        best
+    }
+}
+
+/// The size classes: computed once at load, shared by every pool.
+pub(crate) struct Classes {
+    /// The merged classes, smallest first.
+    pub(crate) shapes: KVec<ClassShape>,
+    /// For each size step, the index of its class in `shapes`.
+    of_step: KVec<u16>,
+}
+
+impl Classes {
+    /// One class per step; a step whose shape (pages, objects) equals that
+    /// of the next larger class is merged into it, as zsmalloc does: the
+    /// larger size wastes nothing more.
+    pub(crate) fn new() -> Result<Self> {
+        let mut all = KVec::with_capacity(NR_SIZES, GFP_KERNEL)?;
+        for step in 0..NR_SIZES {
+            all.push(
+                ClassShape::for_size(MIN_SIZE + step * CLASS_STEP),
+                GFP_KERNEL,
+            )?;
+        }
+        // Walk from the largest down, keeping a class only where it differs
+        // from the one kept before it.
+        let mut keep: KVec<usize> = KVec::with_capacity(NR_SIZES, GFP_KERNEL)?;
+        for step in (0..NR_SIZES).rev() {
+            let s = all[step];
+            let merged = match keep.last() {
+                Some(&last) => all[last].pages == s.pages && all[last].objs == s.objs,
+                None => false,
+            };
+            if !merged {
+                keep.push(step, GFP_KERNEL)?;
+            }
+        }
+        let mut shapes = KVec::with_capacity(keep.len(), GFP_KERNEL)?;
+        for &step in keep.iter().rev() {
+            shapes.push(all[step], GFP_KERNEL)?;
+        }
+        let mut of_step = KVec::with_capacity(NR_SIZES, GFP_KERNEL)?;
+        let mut class = 0;
+        for step in 0..NR_SIZES {
+            let size = MIN_SIZE + step * CLASS_STEP;
+            while shapes[class].size < size {
+                class += 1;
+            }
+            of_step.push(class as u16, GFP_KERNEL)?;
+        }
+        Ok(Self { shapes, of_step })
+    }
+
+    /// The class of objects of `size` bytes (1 to `MAX_SIZE`).
+    pub(crate) fn of_size(&self, size: usize) -> usize {
+        let step = size.saturating_sub(MIN_SIZE).div_ceil(CLASS_STEP);
+        self.of_step[step] as usize
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.shapes.len()
+    }
+}

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: GPL-2.0
+
+// Copyright (C) 2026 The rmm authors.
+
+//! `/dev/rzpool`: each open file is a pool, charged to the opener's memory
+//! cgroup, used through ioctls (`rzpool_uapi.h`).
+
+use crate::{
+    debugfs::PoolFiles,
+    pool::Pool,
+    uapi::{
+        UAlloc, URw, DEV_MAX_SIZE, IOC_ALLOC, IOC_COMPACT, IOC_FREE, IOC_READ, IOC_STATS,
+        IOC_WRITE,
+    },
+    Shared,
+};
+use crate::rmm::{
+    memcg::MemCgroup,
+    miscdevice::{self, MiscDevice},
+    page::Gfp,
+};
+use kernel::{ioctl::_IOC_SIZE, prelude::*, sync::Arc, uaccess::UserSlice};
+
+/// One open file: one pool, its shrinker and its debugfs files. The files
+/// drop first; the pool is already empty (`release` destroyed it).
+pub(crate) struct RzpoolFile {
+    _files: PoolFiles,
+    pool: Arc<Pool>,
+}
+
+miscdevice::misc_file_operations!(pub(crate) static FOPS: RzpoolFile);
+
+#[vtable]
+impl MiscDevice for RzpoolFile {
+    type Shared = Shared;
+    type Ptr = KBox<RzpoolFile>;
+
+    fn open(shared: &Shared) -> Result<KBox<RzpoolFile>> {
+        // The opener's memory cgroup pays for the pool's pages.
+        let pool = Pool::new(shared.classes.clone(), MemCgroup::of_current())?;
+        let files = PoolFiles::new(&shared.debugfs, &pool, "rzpool")?;
+        Ok(KBox::new(
+            RzpoolFile {
+                _files: files,
+                pool,
+            },
+            GFP_KERNEL,
+        )?)
+    }
+
+    fn release(file: KBox<RzpoolFile>) {
+        file.pool.destroy();
+    }
+
+    fn ioctl(file: &RzpoolFile, cmd: u32, arg: usize) -> Result<isize> {
+        let pool = &file.pool;
+        let user = UserSlice::new(arg, _IOC_SIZE(cmd));
+        match cmd {
+            IOC_ALLOC => {
+                let (mut reader, mut writer) = user.reader_writer();
+                let mut req: UAlloc = reader.read()?;
+                if req.flags != 0 {
+                    return Err(EINVAL);
+                }
+                if req.size as usize > DEV_MAX_SIZE {
+                    return Err(E2BIG);
+                }
+                req.handle = Pool::alloc(pool.as_arc_borrow(), req.size as usize, Gfp::KERNEL, true)?;
+                if let Err(e) = writer.write(&req) {
+                    // The caller cannot learn the handle: do not leak it.
+                    let _ = pool.free(req.handle);
+                    return Err(e);
+                }
+            }
+            IOC_FREE => pool.free(user.reader().read::<u64>()?)?,
+            IOC_WRITE => {
+                let req: URw = user.reader().read()?;
+                let len = req.len as usize;
+                if len == 0 || len > DEV_MAX_SIZE {
+                    return Err(EINVAL);
+                }
+                let mut buf = KVec::with_capacity(len, GFP_KERNEL)?;
+                UserSlice::new(req.addr as usize, len)
+                    .reader()
+                    .read_all(&mut buf, GFP_KERNEL)?;
+                pool.write(req.handle, req.offset as usize, &buf)?;
+            }
+            IOC_READ => {
+                let req: URw = user.reader().read()?;
+                let len = req.len as usize;
+                if len == 0 || len > DEV_MAX_SIZE {
+                    return Err(EINVAL);
+                }
+                let mut buf = crate::rmm::zeroed_buf(len)?;
+                pool.read(req.handle, req.offset as usize, &mut buf)?;
+                UserSlice::new(req.addr as usize, len)
+                    .writer()
+                    .write_slice(&buf)?;
+            }
+            IOC_COMPACT => {
+                let freed = pool.compact(u64::MAX);
+                user.writer().write(&freed)?;
+            }
+            IOC_STATS => user.writer().write(&pool.stats())?,
+            _ => return Err(ENOTTY),
+        }
+        Ok(0)
+    }
+}

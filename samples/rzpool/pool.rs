@@ -1,0 +1,900 @@
+// SPDX-License-Identifier: GPL-2.0
+
+// Copyright (C) 2026 The rmm authors.
+
+//! The allocator core: a pool of size classes, each behind its own lock.
+//!
+//! # Lock order
+//!
+//! 1. page lock (held by the VM around every movable callback)
+//! 2. one class lock (`Pool::class[i]`, a spinlock); never two at once
+//! 3. page lock, only with `trylock` (releasing an empty zspage)
+//!
+//! No pool-wide lock exists: alloc, free, read, write, map and migration
+//! take the one class lock of the object or page (a handle and a page's tag
+//! both name their class), so threads on different classes never contend.
+//! The pool's counters outside the classes are atomics.
+//!
+//! Nothing that can sleep on a page lock or enter reclaim runs under a class
+//! lock: pages, zspages and table chunks are allocated outside it and
+//! installed by code that cannot fail; user copies go through a bounce
+//! buffer outside it.
+//!
+//! An empty zspage is released only if every one of its pages can be locked
+//! without waiting (`trylock`), under its class lock; otherwise it stays in
+//! the pool, empty, to be reused or released later. Migration holds a page
+//! locked while it allocates the target page, which may enter reclaim and
+//! this pool's shrinker: sleeping there on that page's lock would hang
+//! reclaim for good. Only pool teardown (process context, no page locked)
+//! sleeps on page locks.
+//!
+//! # Mapped objects (zpool)
+//!
+//! A zpool mapping holds references on the object's pages, taken under the
+//! class lock. Migration refuses a page with such a reference (`EAGAIN`, see
+//! `Migration::commit`), and internal compaction never moves objects out of
+//! a zspage one of whose pages has one, so a mapped object never moves.
+
+use crate::{
+    class::{ClassShape, Classes, MAX_SIZE},
+    handle::{Handle, PageTag, MAX_SLOTS},
+    table::{Grow, Spare as TableSpare, Table},
+    uapi::UStats,
+    zspage::{DeadZsPage, ZsPage, NONE},
+};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use kernel::{
+    new_spinlock,
+    prelude::*,
+    sync::{Arc, ArcBorrow, SpinLock},
+};
+use crate::rmm::{
+    memcg::MemCgroup,
+    movable::{IsolateMode, MigrateMode, Migration, MovableOperations, Outcome},
+    page::{Gfp, LockedPage},
+    shrinker::{Scan, Shrinker},
+    zpool::{MapMode, Object},
+};
+
+/// Fullness groups: 0..3 by quarters of use, 4 for full.
+pub(crate) const NR_GROUPS: usize = 5;
+const FULL: usize = NR_GROUPS - 1;
+/// What a new object of the device holds.
+static ZEROES: [u8; MAX_SIZE] = [0; MAX_SIZE];
+
+/// Pages held by every pool of this module (zsmalloc's `pages_allocated`,
+/// summed).
+pub(crate) static ALL_PAGES: AtomicU64 = AtomicU64::new(0);
+
+/// Where a handle's object lives, or a free slot.
+#[derive(Clone, Copy)]
+enum Slot {
+    /// On the free list, to be used with generation `gen`.
+    Free { next: u32, gen: u16 },
+    /// Holds object `obj` of zspage `zspage`, of `size` bytes.
+    Used {
+        gen: u16,
+        size: u32,
+        zspage: u32,
+        obj: u16,
+    },
+    /// Its generation would wrap: never used again.
+    Retired,
+}
+
+/// An entry of a class's zspage table.
+pub(crate) enum ZsSlot {
+    /// Free; links the free list.
+    Free(u32),
+    /// Reserved while its pages are allocated outside the lock.
+    Reserved,
+    Used(KBox<ZsPage>),
+}
+
+/// What `try_alloc` needs before it can succeed; found under the lock,
+/// prepared outside it.
+enum Need {
+    /// Room in the slot table.
+    Slots(Grow),
+    /// Room in the zspage table.
+    ZsSlots(Grow),
+    /// A new zspage (its id is reserved).
+    Zspage(u32),
+    /// The class has `MAX_SLOTS` objects.
+    Full,
+    /// The tables are inconsistent: fail with `EIO` rather than crash
+    /// (nothing was taken).
+    Corrupt,
+}
+
+/// Things prepared outside the lock for `try_alloc`; dropped outside it.
+#[derive(Default)]
+struct Spare {
+    slots: TableSpare<Slot>,
+    zs_slots: TableSpare<ZsSlot>,
+    zspage: Option<(u32, KBox<ZsPage>)>,
+}
+
+/// One size class of a pool: the state behind its lock.
+///
+/// # Invariants
+///
+/// `slots` and `zspages` are the class's handle slot and zspage tables;
+/// their free entries are linked from `free_slot` and `free_zspage`. A used
+/// slot names a used zspage and one of its used objects, whose map entry
+/// names the slot back. Every used zspage is on exactly one fullness list,
+/// the one `group_of` gives for its use. `nr_zspages`, `objs` and `bytes`
+/// are the sums over the used zspages and slots.
+pub(crate) struct Class {
+    index: u16,
+    pub(crate) shape: ClassShape,
+    slots: Table<Slot>,
+    free_slot: u32,
+    pub(crate) zspages: Table<ZsSlot>,
+    free_zspage: u32,
+    /// Heads of the fullness lists.
+    pub(crate) groups: [u32; NR_GROUPS],
+    pub(crate) nr_zspages: u64,
+    pub(crate) objs: u64,
+    bytes: u64,
+}
+
+/// Counters, readable without a lock.
+#[derive(Default)]
+pub(crate) struct Stats {
+    pub(crate) isolate: AtomicU64,
+    pub(crate) migrate: AtomicU64,
+    pub(crate) migrate_fail: AtomicU64,
+    pub(crate) putback: AtomicU64,
+    pub(crate) compact_freed: AtomicU64,
+    pub(crate) shrink_freed: AtomicU64,
+    /// Empty zspages kept because a page of theirs was locked or mapped.
+    pub(crate) release_busy: AtomicU64,
+}
+
+/// A pool.
+///
+/// # Invariants
+///
+/// `class[i]` is the state of size class `i` of `classes`; `pages` is the
+/// sum of the pages of every class's zspages.
+pub(crate) struct Pool {
+    pub(crate) id: u16,
+    /// Owns `id` while the pool lives.
+    _id: PoolId,
+    pub(crate) classes: Arc<Classes>,
+    /// One lock per class, each in its own allocation (no false sharing).
+    class: KVec<Pin<KBox<SpinLock<Class>>>>,
+    /// The memory cgroup the pool's pages are charged to, if any.
+    pub(crate) memcg: Option<MemCgroup>,
+    /// Pages held (zsmalloc's `pages_allocated`).
+    pages: AtomicU64,
+    pub(crate) stats: Stats,
+}
+
+/// The fullness group of a zspage with `inuse` of `objs` objects used: 0..3
+/// by quarters, `FULL` when full. Called on every alloc and free: compares
+/// with multiples of `objs` rather than dividing.
+fn group_of(inuse: u32, objs: usize) -> usize {
+    let q = inuse as usize * (NR_GROUPS - 1);
+    if inuse as usize >= objs {
+        FULL
+    } else if q >= 3 * objs {
+        3
+    } else if q >= 2 * objs {
+        2
+    } else if q >= objs {
+        1
+    } else {
+        0
+    }
+}
+
+/// Bytes moved at a time by internal compaction, through the stack.
+const COPY_CHUNK: usize = 256;
+
+impl Class {
+    fn new(index: usize, shape: ClassShape) -> Self {
+        Self {
+            index: index as u16,
+            shape,
+            slots: Table::new(),
+            free_slot: NONE,
+            zspages: Table::new(),
+            free_zspage: NONE,
+            groups: [NONE; NR_GROUPS],
+            nr_zspages: 0,
+            objs: 0,
+            bytes: 0,
+        }
+    }
+
+    pub(crate) fn zspage(&self, id: u32) -> Option<&ZsPage> {
+        match self.zspages.get(id as usize) {
+            Some(ZsSlot::Used(zs)) => Some(zs),
+            _ => None,
+        }
+    }
+
+    /// The zspage of a used object or of a fullness list. `None` only if
+    /// the tables are inconsistent, which the callers treat as "nothing to
+    /// do" rather than crash the kernel.
+    fn used(&mut self, id: u32) -> Option<&mut ZsPage> {
+        match self.zspages.get_mut(id as usize) {
+            Some(ZsSlot::Used(zs)) => Some(zs),
+            _ => None,
+        }
+    }
+
+    fn slot(&self, i: u32) -> Option<Slot> {
+        self.slots.get(i as usize).copied()
+    }
+
+    fn set_slot(&mut self, i: u32, v: Slot) {
+        if let Some(s) = self.slots.get_mut(i as usize) {
+            *s = v;
+        }
+    }
+
+    /// Puts zspage `id` at the head of fullness list `group`.
+    fn link(&mut self, id: u32, group: usize) -> Option<()> {
+        let head = self.groups[group];
+        let zs = self.used(id)?;
+        zs.group = group as u8;
+        zs.prev = NONE;
+        zs.next = head;
+        if head != NONE {
+            self.used(head)?.prev = id;
+        }
+        self.groups[group] = id;
+        Some(())
+    }
+
+    /// Takes zspage `id` off its fullness list.
+    fn unlink(&mut self, id: u32) -> Option<()> {
+        let zs = self.used(id)?;
+        let (group, prev, next) = (zs.group as usize, zs.prev, zs.next);
+        if prev != NONE {
+            self.used(prev)?.next = next;
+        } else {
+            self.groups[group] = next;
+        }
+        if next != NONE {
+            self.used(next)?.prev = prev;
+        }
+        Some(())
+    }
+
+    /// Moves zspage `id` to the list its use now calls for.
+    fn regroup(&mut self, id: u32) -> Option<()> {
+        let objs = self.shape.objs;
+        let zs = self.used(id)?;
+        let (group, want) = (zs.group as usize, group_of(zs.inuse, objs));
+        if group != want {
+            self.unlink(id)?;
+            self.link(id, want)?;
+        }
+        Some(())
+    }
+
+    /// Checks handle `h` (of this class) and returns its slot's size,
+    /// zspage and object.
+    fn lookup(&self, h: Handle) -> Result<(u32, u32, u16)> {
+        match self.slot(h.slot) {
+            Some(Slot::Used {
+                gen,
+                size,
+                zspage,
+                obj,
+            }) if gen == h.gen => Ok((size, zspage, obj)),
+            _ => Err(ENOENT),
+        }
+    }
+
+    /// Allocates an object of `size` bytes, if nothing has to be allocated
+    /// first; otherwise says what.
+    fn try_alloc(
+        &mut self,
+        pool: &Pool,
+        size: usize,
+        zero: bool,
+        spare: &mut Spare,
+    ) -> core::result::Result<Handle, Need> {
+        // Install what was prepared outside the lock (never allocates nor
+        // drops an entry here).
+        self.slots.install(&mut spare.slots);
+        self.zspages.install(&mut spare.zs_slots);
+        if let Some((id, zs)) = spare.zspage.take() {
+            let nr_pages = zs.nr_pages as u64;
+            match self.zspages.get_mut(id as usize) {
+                Some(entry) if matches!(entry, ZsSlot::Reserved) => *entry = ZsSlot::Used(zs),
+                _ => return Err(Need::Corrupt),
+            }
+            if self.link(id, 0).is_none() {
+                return Err(Need::Corrupt);
+            }
+            self.nr_zspages += 1;
+            pool.add_pages(nr_pages);
+        }
+
+        // A handle slot.
+        if self.free_slot == NONE {
+            if self.slots.len() >= MAX_SLOTS {
+                return Err(Need::Full);
+            }
+            if let Some(grow) = self.slots.needs() {
+                return Err(Need::Slots(grow));
+            }
+        }
+        // The fullest zspage with room.
+        let Some(id) = (0..FULL)
+            .rev()
+            .map(|g| self.groups[g])
+            .find(|&id| id != NONE)
+        else {
+            // Reserve a table entry for a new zspage.
+            if self.free_zspage != NONE {
+                let id = self.free_zspage;
+                let Some(entry) = self.zspages.get_mut(id as usize) else {
+                    return Err(Need::Corrupt);
+                };
+                let ZsSlot::Free(next) = *entry else {
+                    return Err(Need::Corrupt);
+                };
+                *entry = ZsSlot::Reserved;
+                self.free_zspage = next;
+                return Err(Need::Zspage(id));
+            }
+            if let Some(grow) = self.zspages.needs() {
+                return Err(Need::ZsSlots(grow));
+            }
+            return match self.zspages.push(ZsSlot::Reserved) {
+                Ok(id) => Err(Need::Zspage(id as u32)),
+                Err(_) => Err(Need::Corrupt),
+            };
+        };
+        // Check the zspage before taking anything: on `Corrupt` nothing leaks.
+        match self.used(id) {
+            Some(zs) if zs.has_free() => {}
+            _ => return Err(Need::Corrupt),
+        }
+        let slot = if self.free_slot != NONE {
+            let slot = self.free_slot;
+            let Some(Slot::Free { next, .. }) = self.slot(slot) else {
+                return Err(Need::Corrupt);
+            };
+            self.free_slot = next;
+            slot
+        } else {
+            match self.slots.push(Slot::Free { next: NONE, gen: 0 }) {
+                Ok(slot) => slot as u32,
+                Err(_) => return Err(Need::Corrupt),
+            }
+        };
+        let Some(Slot::Free { gen, .. }) = self.slot(slot) else {
+            return Err(Need::Corrupt);
+        };
+        let at_size = self.shape.size;
+        let Some(zs) = self.used(id) else {
+            return Err(Need::Corrupt);
+        };
+        let Some(obj) = zs.alloc_obj(slot) else {
+            return Err(Need::Corrupt);
+        };
+        if zero {
+            // In bounds: the object is in its zspage, `size` within its class.
+            let _ = zs.write(obj as usize * at_size, &ZEROES[..size]);
+        }
+        self.set_slot(
+            slot,
+            Slot::Used {
+                gen,
+                size: size as u32,
+                zspage: id,
+                obj,
+            },
+        );
+        let _ = self.regroup(id);
+        self.objs += 1;
+        self.bytes += size as u64;
+        Ok(Handle {
+            pool: pool.id,
+            gen,
+            class: self.index,
+            slot,
+        })
+    }
+
+    /// Gives back a reserved zspage id whose pages could not be allocated.
+    fn unreserve(&mut self, id: u32) {
+        if let Some(entry) = self.zspages.get_mut(id as usize) {
+            *entry = ZsSlot::Free(self.free_zspage);
+            self.free_zspage = id;
+        }
+    }
+
+    /// Takes an empty zspage out of the pool, if each of its pages can be
+    /// locked without waiting; the caller drops it (releasing the pages,
+    /// never sleeping) outside the lock. `None` leaves it in the pool.
+    fn remove_zspage(&mut self, pool: &Pool, id: u32) -> Option<DeadZsPage> {
+        let Some(dead) = self.used(id)?.try_lock_all() else {
+            pool.stats.release_busy.fetch_add(1, Ordering::Relaxed);
+            return None;
+        };
+        self.unlink(id)?;
+        let free = ZsSlot::Free(self.free_zspage);
+        let old = core::mem::replace(self.zspages.get_mut(id as usize)?, free);
+        self.free_zspage = id;
+        self.nr_zspages -= 1;
+        if let ZsSlot::Used(zs) = old {
+            pool.sub_pages(zs.nr_pages as u64);
+        }
+        Some(dead)
+    }
+
+    /// Frees the object of handle `h`; returns its zspage if that became
+    /// empty and could be taken out.
+    fn free(&mut self, pool: &Pool, h: Handle) -> Result<Option<DeadZsPage>> {
+        let (size, zspage, obj) = self.lookup(h)?;
+        // The zspage first: with the tables inconsistent, change nothing.
+        if self.used(zspage).is_none() {
+            pr_warn!(
+                "rzpool: slot {} names zspage {}, which is not in use\n",
+                h.slot,
+                zspage
+            );
+            return Err(EIO);
+        }
+        match h.gen.checked_add(1) {
+            Some(gen) => {
+                self.set_slot(
+                    h.slot,
+                    Slot::Free {
+                        next: self.free_slot,
+                        gen,
+                    },
+                );
+                self.free_slot = h.slot;
+            }
+            // Reusing it would give old handles of this slot a new object.
+            None => self.set_slot(h.slot, Slot::Retired),
+        }
+        let Some(zs) = self.used(zspage) else {
+            return Err(EIO);
+        };
+        zs.free_obj(obj);
+        let empty = zs.inuse == 0;
+        self.objs -= 1;
+        self.bytes -= size as u64;
+        let _ = self.regroup(zspage);
+        Ok(if empty {
+            self.remove_zspage(pool, zspage)
+        } else {
+            None
+        })
+    }
+
+    /// Checks `[offset, offset + len)` of the object of `h` and returns its
+    /// zspage and byte position in the run.
+    fn locate(&self, h: Handle, offset: usize, len: usize) -> Result<(u32, usize)> {
+        let (size, zspage, obj) = self.lookup(h)?;
+        match offset.checked_add(len) {
+            Some(end) if len > 0 && end <= size as usize => {}
+            _ => return Err(EINVAL),
+        }
+        Ok((zspage, obj as usize * self.shape.size + offset))
+    }
+
+    /// Pages a full internal compaction would free now.
+    fn freeable_pages(&self) -> u64 {
+        let objs = self.shape.objs as u64;
+        let free = (self.nr_zspages * objs).saturating_sub(self.objs);
+        // `objs` is never 0; `checked_div` keeps a panic path out.
+        free.checked_div(objs).unwrap_or(0) * self.shape.pages as u64
+    }
+
+    /// One step of internal compaction: moves objects from the sparsest
+    /// zspage that none maps into the fullest ones until it is empty, and
+    /// returns it. `None` when no zspage can be emptied.
+    fn compact_step(&mut self, pool: &Pool) -> Option<DeadZsPage> {
+        let objs = self.shape.objs as u64;
+        // Only if the free objects of the class add up to a whole zspage.
+        if self.nr_zspages * objs - self.objs < objs {
+            return None;
+        }
+        let mut src = NONE;
+        'find: for group in 0..FULL {
+            let mut id = self.groups[group];
+            while let Some(zs) = self.zspage(id) {
+                if !zs.is_pinned() {
+                    src = id;
+                    break 'find;
+                }
+                id = zs.next;
+            }
+        }
+        if src == NONE {
+            return None;
+        }
+        loop {
+            if self.used(src)?.inuse == 0 {
+                return self.remove_zspage(pool, src);
+            }
+            // The fullest zspage with room, other than `src`.
+            let mut dst = NONE;
+            for group in (0..FULL).rev() {
+                let mut id = self.groups[group];
+                while id != NONE && id == src {
+                    id = self.used(id)?.next;
+                }
+                if id != NONE {
+                    dst = id;
+                    break;
+                }
+            }
+            if dst == NONE {
+                return None;
+            }
+            let (obj, slot) = self.used(src)?.first_used()?;
+            let Some(Slot::Used { gen, size, .. }) = self.slot(slot) else {
+                return None;
+            };
+            let new_obj = self.used(dst)?.alloc_obj(slot)?;
+            let (from, to) = (
+                obj as usize * self.shape.size,
+                new_obj as usize * self.shape.size,
+            );
+            let mut buf = [0u8; COPY_CHUNK];
+            let mut done = 0;
+            while done < size as usize {
+                let n = (size as usize - done).min(COPY_CHUNK);
+                let ok = self.used(src)?.read(from + done, &mut buf[..n]).is_ok()
+                    && self.used(dst)?.write(to + done, &buf[..n]).is_ok();
+                if !ok {
+                    self.used(dst)?.free_obj(new_obj);
+                    return None;
+                }
+                done += n;
+            }
+            self.set_slot(
+                slot,
+                Slot::Used {
+                    gen,
+                    size,
+                    zspage: dst,
+                    obj: new_obj,
+                },
+            );
+            self.used(src)?.free_obj(obj);
+            self.regroup(dst)?;
+            self.regroup(src)?;
+        }
+    }
+
+    /// Takes every zspage out, for teardown.
+    fn take_all(&mut self) -> Table<ZsSlot> {
+        self.free_slot = NONE;
+        self.free_zspage = NONE;
+        self.objs = 0;
+        self.bytes = 0;
+        self.nr_zspages = 0;
+        self.groups = [NONE; NR_GROUPS];
+        drop(self.slots.take());
+        self.zspages.take()
+    }
+}
+
+/// The movable operations of rzpool pages.
+pub(crate) struct RzOps;
+
+impl MovableOperations for RzOps {
+    /// Each page holds its pool; its index word is its [`PageTag`].
+    type Private = Arc<Pool>;
+
+    fn isolate_page(pool: ArcBorrow<'_, Pool>, _page: LockedPage<'_>, _mode: IsolateMode) -> bool {
+        // Nothing to do: the page stays in its zspage, readable and writable
+        // under the class lock, until migrate_page swaps it. A zspage being
+        // freed may still be isolated: its release is safe at any time.
+        pool.stats.isolate.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+
+    fn migrate_page<'a>(
+        pool: ArcBorrow<'a, Pool>,
+        migration: Migration<'a, Self>,
+        _mode: MigrateMode,
+    ) -> Outcome<'a> {
+        let src = migration.src();
+        let tag = PageTag::decode(src.index());
+        let res = match pool.class.get(tag.class as usize) {
+            Some(lock) => {
+                let mut class = lock.lock();
+                // A zspage that is gone or not yet installed is being
+                // released or set up outside the lock: try again later. A
+                // mapped page is refused by `commit`.
+                let page = class
+                    .used(tag.zspage)
+                    .and_then(|zs| zs.pages_mut().find(|p| p.is(&src)));
+                match page {
+                    Some(page) => migration.commit(page),
+                    None => Err(migration.refuse(EAGAIN)),
+                }
+            }
+            None => Err(migration.refuse(EINVAL)),
+        };
+        let counter = if res.is_ok() {
+            &pool.stats.migrate
+        } else {
+            &pool.stats.migrate_fail
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        res
+    }
+
+    fn putback_page(pool: ArcBorrow<'_, Pool>, _page: LockedPage<'_>) {
+        pool.stats.putback.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl Pool {
+    pub(crate) fn new(
+        classes: Arc<Classes>,
+        memcg: Option<MemCgroup>,
+    ) -> Result<Arc<Self>> {
+        let id = PoolId::new()?;
+        let mut class = KVec::with_capacity(classes.len(), GFP_KERNEL)?;
+        for (i, shape) in classes.shapes.iter().enumerate() {
+            class.push(
+                KBox::pin_init(
+                    new_spinlock!(Class::new(i, *shape), "rzpool::Class"),
+                    GFP_KERNEL,
+                )?,
+                GFP_KERNEL,
+            )?;
+        }
+        Ok(Arc::new(
+            Pool {
+                id: id.0,
+                _id: id,
+                classes,
+                class,
+                memcg,
+                pages: AtomicU64::new(0),
+                stats: Stats::default(),
+            },
+            GFP_KERNEL,
+        )?)
+    }
+
+    fn add_pages(&self, n: u64) {
+        self.pages.fetch_add(n, Ordering::Relaxed);
+        ALL_PAGES.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn sub_pages(&self, n: u64) {
+        self.pages.fetch_sub(n, Ordering::Relaxed);
+        ALL_PAGES.fetch_sub(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn total_pages(&self) -> u64 {
+        self.pages.load(Ordering::Relaxed)
+    }
+
+    /// The lock of the class of handle `raw`, which must be of this pool.
+    fn class_of(&self, raw: u64) -> Result<(Handle, &SpinLock<Class>)> {
+        let h = Handle::decode(raw);
+        if h.pool != self.id {
+            return Err(EINVAL);
+        }
+        let lock = self.class.get(h.class as usize).ok_or(ENOENT)?;
+        Ok((h, lock))
+    }
+
+    /// The class locks, for walks over the whole pool (statistics, debugfs,
+    /// compaction): one at a time.
+    pub(crate) fn classes_locks(&self) -> impl Iterator<Item = &SpinLock<Class>> {
+        self.class.iter().map(|c| &**c)
+    }
+
+    /// Allocates an object with the caller's `gfp`; `zero` clears it (for
+    /// user space, which must never read what the pages held before).
+    pub(crate) fn alloc(this: ArcBorrow<'_, Self>, size: usize, gfp: Gfp, zero: bool) -> Result<u64> {
+        if size == 0 {
+            return Err(EINVAL);
+        }
+        if size > MAX_SIZE {
+            return Err(E2BIG);
+        }
+        let index = this.classes.of_size(size);
+        let lock = this.class.get(index).ok_or(EINVAL)?;
+        let flags = gfp.metadata_flags();
+        let mut spare = Spare::default();
+        // Each round prepares one missing thing (a table chunk or directory,
+        // a zspage); a few rounds suffice even when other users race for
+        // the room. The bound keeps a bug from spinning forever.
+        let mut rounds = 0;
+        let res = loop {
+            rounds += 1;
+            if rounds > 64 {
+                pr_warn!("rzpool: allocation made no progress in 64 rounds\n");
+                break Err(EAGAIN);
+            }
+            let need = match lock.lock().try_alloc(&this, size, zero, &mut spare) {
+                Ok(handle) => break Ok(handle.encode()),
+                Err(need) => need,
+            };
+            // Outside the lock: allocate what was missing.
+            let prepared = match need {
+                Need::Slots(grow) => Table::prepare(grow, flags, &mut spare.slots),
+                Need::ZsSlots(grow) => Table::prepare(grow, flags, &mut spare.zs_slots),
+                Need::Full => Err(ENOSPC),
+                Need::Corrupt => Err(EIO),
+                Need::Zspage(id) => {
+                    let tag = PageTag {
+                        class: index as u16,
+                        zspage: id,
+                    };
+                    match ZsPage::new(this, tag, &this.classes.shapes[index], gfp) {
+                        Ok(zs) => {
+                            spare.zspage = Some((id, zs));
+                            Ok(())
+                        }
+                        Err(e) => {
+                            lock.lock().unreserve(id);
+                            Err(e)
+                        }
+                    }
+                }
+            };
+            if let Err(e) = prepared {
+                break Err(e);
+            }
+        };
+        // Whatever was prepared and not used is dropped here, unlocked.
+        drop(spare);
+        res
+    }
+
+    pub(crate) fn free(&self, handle: u64) -> Result {
+        let (h, lock) = self.class_of(handle)?;
+        let empty = lock.lock().free(self, h)?;
+        // An empty zspage's pages are released here, outside the lock.
+        drop(empty);
+        Ok(())
+    }
+
+    pub(crate) fn write(&self, handle: u64, offset: usize, data: &[u8]) -> Result {
+        let (h, lock) = self.class_of(handle)?;
+        let mut class = lock.lock();
+        let (zspage, at) = class.locate(h, offset, data.len())?;
+        class.used(zspage).ok_or(EIO)?.write(at, data)
+    }
+
+    pub(crate) fn read(&self, handle: u64, offset: usize, out: &mut [u8]) -> Result {
+        let (h, lock) = self.class_of(handle)?;
+        let class = lock.lock();
+        let (zspage, at) = class.locate(h, offset, out.len())?;
+        class.zspage(zspage).ok_or(EIO)?.read(at, out)
+    }
+
+    /// Where the object of `handle` is, with its pages referenced: while
+    /// the references live, neither migration nor compaction moves it.
+    pub(crate) fn map(&self, handle: u64, _mode: MapMode) -> Result<Object> {
+        let (h, lock) = self.class_of(handle)?;
+        let class = lock.lock();
+        let (size, zspage, obj) = class.lookup(h)?;
+        let zs = class.zspage(zspage).ok_or(EIO)?;
+        zs.object(obj as usize * class.shape.size, size as usize)
+    }
+
+    /// Internal compaction of every class until `budget` pages are freed;
+    /// returns the pages freed. Never allocates: the shrinker calls it.
+    pub(crate) fn compact(&self, budget: u64) -> u64 {
+        let mut freed = 0;
+        for lock in self.classes_locks() {
+            while freed < budget {
+                let empty = lock.lock().compact_step(self);
+                let Some(zs) = empty else { break };
+                freed += zs.nr_pages as u64;
+                // Released outside the lock, without sleeping.
+                drop(zs);
+            }
+        }
+        self.stats.compact_freed.fetch_add(freed, Ordering::Relaxed);
+        freed
+    }
+
+    pub(crate) fn stats(&self) -> UStats {
+        let (mut objs, mut bytes, mut zspages) = (0, 0, 0);
+        for lock in self.classes_locks() {
+            let c = lock.lock();
+            objs += c.objs;
+            bytes += c.bytes;
+            zspages += c.nr_zspages;
+        }
+        UStats {
+            pool_id: self.id as u32,
+            nr_classes: self.classes.len() as u32,
+            objs,
+            bytes,
+            pages: self.total_pages(),
+            zspages,
+            isolate: self.stats.isolate.load(Ordering::Relaxed),
+            migrate: self.stats.migrate.load(Ordering::Relaxed),
+            migrate_fail: self.stats.migrate_fail.load(Ordering::Relaxed),
+            putback: self.stats.putback.load(Ordering::Relaxed),
+            compact_freed: self.stats.compact_freed.load(Ordering::Relaxed),
+            shrink_freed: self.stats.shrink_freed.load(Ordering::Relaxed),
+            release_busy: self.stats.release_busy.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Frees every object and page. The pages' private data hold references
+    /// to the pool, so this is what lets the pool itself be freed.
+    pub(crate) fn destroy(&self) {
+        for lock in self.classes_locks() {
+            let all = lock.lock().take_all();
+            // Released outside the lock: each page is locked (sleeping:
+            // teardown runs in process context), cleared movable and put.
+            drop(all);
+        }
+        let pages = self.total_pages();
+        self.sub_pages(pages);
+    }
+}
+
+/// Under memory pressure, internal compaction gives pages back.
+impl Shrinker for Pool {
+    fn count(&self) -> usize {
+        self.classes_locks()
+            .map(|lock| lock.lock().freeable_pages())
+            .sum::<u64>() as usize
+    }
+
+    fn scan(&self, nr_to_scan: usize) -> Scan {
+        let freed = self.compact(nr_to_scan as u64);
+        self.stats.shrink_freed.fetch_add(freed, Ordering::Relaxed);
+        Scan::Freed(freed as usize)
+    }
+}
+
+/// The ids of live pools, one bit each: id 0 is never a pool (so no handle
+/// is 0), and no two live pools share an id (a handle of one would name an
+/// object of the other).
+static POOL_IDS: [AtomicU64; 1024] = [const { AtomicU64::new(0) }; 1024];
+
+/// A pool id, unique among live pools, 1 to 65535; freed on drop.
+///
+/// # Invariants
+///
+/// Bit `id` of `POOL_IDS` is set, and owned by this object.
+struct PoolId(u16);
+
+impl PoolId {
+    /// The lowest free id after the last one handed out (ids are reused as
+    /// late as possible); `ENOSPC` when 65,535 pools are alive.
+    fn new() -> Result<Self> {
+        static NEXT: AtomicU32 = AtomicU32::new(1);
+        let start = NEXT.load(Ordering::Relaxed) as usize;
+        for k in 0..(1usize << 16) {
+            let id = (start + k) & 0xffff;
+            if id == 0 {
+                continue;
+            }
+            let (word, bit) = (&POOL_IDS[id / 64], 1u64 << (id % 64));
+            if word.fetch_or(bit, Ordering::Relaxed) & bit == 0 {
+                NEXT.store(id as u32 + 1, Ordering::Relaxed);
+                // INVARIANT: we set the bit.
+                return Ok(Self(id as u16));
+            }
+        }
+        Err(ENOSPC)
+    }
+}
+
+impl Drop for PoolId {
+    fn drop(&mut self) {
+        let id = self.0 as usize;
+        POOL_IDS[id / 64].fetch_and(!(1u64 << (id % 64)), Ordering::Relaxed);
+    }
+}

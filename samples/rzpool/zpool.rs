@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: GPL-2.0
+
+// Copyright (C) 2026 The rmm authors.
+
+//! rzpool as a zpool driver: zswap's pool with `zswap.zpool=rzpool`.
+//!
+//! zswap allocates with its own gfp (`__GFP_NORETRY | __GFP_NOWARN |
+//! __GFP_KSWAPD_RECLAIM`, plus `__GFP_HIGHMEM | __GFP_MOVABLE` since the
+//! pages are movable), which the pool honours for its pages and metadata; it
+//! maps an object to write the compressed data once and to read it back.
+//! Mappings are made by `rmm::zpool` from where [`Pool::map`] says the
+//! object is. Each pool has the shrinker and the debugfs directory of a
+//! device pool (`rzpool/pool-<id>/`).
+
+use crate::{debugfs::PoolFiles, pool::Pool, Shared};
+use crate::rmm::{
+    page::Gfp,
+    zpool::{MapMode, Object, ZpoolDriver},
+};
+use kernel::{
+    c_str,
+    prelude::*,
+    str::CStr,
+    sync::{Arc, ArcBorrow},
+};
+
+/// A pool zpool made. Fields drop in order: the shrinker and debugfs files
+/// go before the (already emptied) pool.
+pub(crate) struct ZswapPool {
+    _files: PoolFiles,
+    pool: Arc<Pool>,
+}
+
+impl ZpoolDriver for ZswapPool {
+    const NAME: &'static CStr = c_str!("rzpool");
+    const MALLOC_SUPPORT_MOVABLE: bool = true;
+    type Context = Shared;
+
+    fn create(ctx: &Shared, _name: &CStr, _gfp: Gfp) -> Result<Arc<Self>> {
+        // Like zs_create_pool(): created in process context, whatever the
+        // gfp zswap passes for its later allocations. No memory cgroup:
+        // zswap charges its entries itself.
+        let pool = Pool::new(ctx.classes.clone(), None)?;
+        let files = PoolFiles::new(&ctx.debugfs, &pool, "rzpool-zpool")?;
+        Ok(Arc::new(
+            Self {
+                _files: files,
+                pool,
+            },
+            GFP_KERNEL,
+        )?)
+    }
+
+    fn destroy(&self) {
+        self.pool.destroy();
+    }
+
+    fn malloc(this: ArcBorrow<'_, Self>, size: usize, gfp: Gfp) -> Result<usize> {
+        // The contents are the caller's to write, as with zsmalloc.
+        Pool::alloc(this.pool.as_arc_borrow(), size, gfp, false).map(|h| h as usize)
+    }
+
+    fn free(&self, handle: usize) {
+        // zpool's free has no error to return: a bad handle changes nothing.
+        let _ = self.pool.free(handle as u64);
+    }
+
+    fn map(&self, handle: usize, mode: MapMode) -> Option<Object> {
+        self.pool.map(handle as u64, mode).ok()
+    }
+
+    fn total_pages(&self) -> u64 {
+        self.pool.total_pages()
+    }
+}

@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: GPL-2.0
+
+// Copyright (C) 2026 The rmm authors.
+
+//! zspages: runs of movable pages holding the objects of one class.
+//!
+//! A zspage of a class with shape `(size, pages, objs)` is `pages` pages
+//! holding `objs` objects back to back: object `i` starts at byte
+//! `i * size` of the run and may cross into the next page. Migration of a
+//! page therefore re-points every object on it at once (the zspage's page
+//! array gets the new page), and no handle changes.
+
+use crate::{
+    class::{ClassShape, MAX_PAGES},
+    handle::PageTag,
+    pool::{Pool, RzOps},
+};
+use kernel::{alloc::Flags, prelude::*, sync::ArcBorrow};
+use crate::rmm::{
+    movable::{LockedMovablePage, MovablePage},
+    page::{Gfp, NewPage, PAGE_SIZE},
+    zpool::{Object, Piece},
+};
+
+/// "No entry" in the linked lists of slots and zspages.
+pub(crate) const NONE: u32 = u32::MAX;
+/// Marks a free object in the object map; the low bits link the free list.
+const OBJ_FREE: u32 = 1 << 31;
+/// Ends the free list of a zspage's objects.
+const OBJ_END: u32 = !OBJ_FREE;
+
+/// Object maps of up to this many entries live in the zspage itself (every
+/// class of 512 bytes and more): one allocation per zspage, as zsmalloc's.
+const INLINE_OBJS: usize = 64;
+
+/// A zspage's object map: per object, the slot of a used object, or
+/// `OBJ_FREE | next` for a free one.
+// The inline variant is large on purpose: it saves an allocation per zspage.
+#[allow(clippy::large_enum_variant)]
+enum ObjMap {
+    Inline([u32; INLINE_OBJS], usize),
+    Heap(KVec<u32>),
+}
+
+impl ObjMap {
+    fn new(n: usize, flags: Flags) -> Result<Self> {
+        if n <= INLINE_OBJS {
+            return Ok(Self::Inline([0; INLINE_OBJS], n));
+        }
+        let mut v = KVec::with_capacity(n, flags)?;
+        for _ in 0..n {
+            v.push(0, flags)?;
+        }
+        Ok(Self::Heap(v))
+    }
+
+    fn as_slice(&self) -> &[u32] {
+        match self {
+            Self::Inline(map, n) => &map[..*n],
+            Self::Heap(v) => v,
+        }
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [u32] {
+        match self {
+            Self::Inline(map, n) => &mut map[..*n],
+            Self::Heap(v) => v,
+        }
+    }
+}
+
+/// A run of pages holding objects of one class.
+///
+/// # Invariants
+///
+/// The first `nr_pages` of `pages` are set, the others not; each page's
+/// index word is this zspage's [`PageTag`]. The object map has one entry
+/// per object of the class; the free ones form a list from `free_head`
+/// (`OBJ_FREE | next`, ended by `OBJ_END`), the used ones hold their slot;
+/// `inuse` counts the used ones. `group` is the fullness list the zspage is
+/// on, and `prev`/`next` its neighbours there.
+pub(crate) struct ZsPage {
+    pages: [Option<MovablePage<RzOps>>; MAX_PAGES],
+    pub(crate) nr_pages: u8,
+    objs: ObjMap,
+    free_head: u32,
+    pub(crate) inuse: u32,
+    /// Fullness group and the links of its list.
+    pub(crate) group: u8,
+    pub(crate) prev: u32,
+    pub(crate) next: u32,
+}
+
+impl ZsPage {
+    /// Allocates and sets up the pages of the zspage tagged `tag`, outside
+    /// the class lock, with the caller's `gfp`, charged to the pool's memory
+    /// cgroup if it has one.
+    pub(crate) fn new(
+        pool: ArcBorrow<'_, Pool>,
+        tag: PageTag,
+        shape: &ClassShape,
+        gfp: Gfp,
+    ) -> Result<KBox<Self>> {
+        let mut pages: [Option<MovablePage<RzOps>>; MAX_PAGES] = Default::default();
+        let alloc = |pages: &mut [Option<MovablePage<RzOps>>]| -> Result {
+            for slot in pages.iter_mut().take(shape.pages) {
+                let page = NewPage::alloc_movable(gfp, pool.memcg.is_some())?;
+                *slot = Some(MovablePage::new(page, pool.into(), tag.encode())?);
+            }
+            Ok(())
+        };
+        match &pool.memcg {
+            Some(memcg) => memcg.charge(|| alloc(&mut pages))?,
+            None => alloc(&mut pages)?,
+        }
+        let flags = gfp.metadata_flags();
+        let mut objs = ObjMap::new(shape.objs, flags)?;
+        for (i, o) in objs.as_mut_slice().iter_mut().enumerate() {
+            let next = if i + 1 < shape.objs {
+                i as u32 + 1
+            } else {
+                OBJ_END
+            };
+            *o = OBJ_FREE | next;
+        }
+        Ok(KBox::new(
+            Self {
+                pages,
+                nr_pages: shape.pages as u8,
+                objs,
+                free_head: 0,
+                inuse: 0,
+                group: 0,
+                prev: NONE,
+                next: NONE,
+            },
+            flags,
+        )?)
+    }
+
+    pub(crate) fn has_free(&self) -> bool {
+        self.free_head != NONE
+    }
+
+    /// Takes a free object for `slot`. The caller checked `has_free()`.
+    pub(crate) fn alloc_obj(&mut self, slot: u32) -> Option<u16> {
+        let obj = self.free_head;
+        let entry = self.objs.as_mut_slice().get_mut(obj as usize)?;
+        let next = *entry & !OBJ_FREE;
+        *entry = slot;
+        self.free_head = if next == OBJ_END { NONE } else { next };
+        self.inuse += 1;
+        Some(obj as u16)
+    }
+
+    pub(crate) fn free_obj(&mut self, obj: u16) {
+        let next = if self.free_head == NONE {
+            OBJ_END
+        } else {
+            self.free_head
+        };
+        if let Some(entry) = self.objs.as_mut_slice().get_mut(obj as usize) {
+            *entry = OBJ_FREE | next;
+            self.free_head = obj as u32;
+            self.inuse -= 1;
+        }
+    }
+
+    /// The first used object and its slot.
+    pub(crate) fn first_used(&self) -> Option<(u16, u32)> {
+        let map = self.objs.as_slice();
+        let obj = map.iter().position(|&o| o & OBJ_FREE == 0)?;
+        Some((obj as u16, map[obj]))
+    }
+
+    pub(crate) fn pages(&self) -> impl Iterator<Item = &MovablePage<RzOps>> {
+        self.pages.iter().flatten()
+    }
+
+    pub(crate) fn pages_mut(&mut self) -> impl Iterator<Item = &mut MovablePage<RzOps>> {
+        self.pages.iter_mut().flatten()
+    }
+
+    /// Whether a page of the zspage has a reference besides ours: an object
+    /// on it may be mapped (zpool), so none of its objects may move.
+    pub(crate) fn is_pinned(&self) -> bool {
+        self.pages().any(|p| p.is_pinned())
+    }
+
+    fn page(&self, i: usize) -> Result<&MovablePage<RzOps>> {
+        self.pages.get(i).and_then(Option::as_ref).ok_or(EINVAL)
+    }
+
+    fn page_mut(&mut self, i: usize) -> Result<&mut MovablePage<RzOps>> {
+        self.pages.get_mut(i).and_then(Option::as_mut).ok_or(EINVAL)
+    }
+
+    /// Copies `out.len()` bytes at byte `at` of the run into `out`.
+    pub(crate) fn read(&self, at: usize, out: &mut [u8]) -> Result {
+        let (page, off) = (at / PAGE_SIZE, at % PAGE_SIZE);
+        let first = out.len().min(PAGE_SIZE - off);
+        let (a, b) = out.split_at_mut(first);
+        self.page(page)?.read(off, a)?;
+        if !b.is_empty() {
+            self.page(page + 1)?.read(0, b)?;
+        }
+        Ok(())
+    }
+
+    /// Copies `data` into the run at byte `at`.
+    pub(crate) fn write(&mut self, at: usize, data: &[u8]) -> Result {
+        let (page, off) = (at / PAGE_SIZE, at % PAGE_SIZE);
+        let first = data.len().min(PAGE_SIZE - off);
+        let (a, b) = data.split_at(first);
+        self.page_mut(page)?.write(off, a)?;
+        if !b.is_empty() {
+            self.page_mut(page + 1)?.write(0, b)?;
+        }
+        Ok(())
+    }
+
+    /// Where `len` bytes at byte `at` of the run are, with their pages
+    /// referenced (for a zpool mapping).
+    pub(crate) fn object(&self, at: usize, len: usize) -> Result<Object> {
+        let (page, off) = (at / PAGE_SIZE, at % PAGE_SIZE);
+        if off + len <= PAGE_SIZE {
+            return Ok(Object::InPage(Piece::new(self.page(page)?, off, len)?));
+        }
+        let first = PAGE_SIZE - off;
+        Ok(Object::Spans(
+            Piece::new(self.page(page)?, off, first)?,
+            Piece::new(self.page(page + 1)?, 0, len - first)?,
+        ))
+    }
+
+    /// Locks every page without waiting, or none: `None` if one is locked
+    /// by someone else (the zspage is unchanged).
+    pub(crate) fn try_lock_all(&mut self) -> Option<DeadZsPage> {
+        let mut locked: [Option<LockedMovablePage<RzOps>>; MAX_PAGES] = Default::default();
+        for i in 0..MAX_PAGES {
+            let Some(page) = self.pages[i].take() else {
+                continue;
+            };
+            match page.try_lock() {
+                Ok(l) => locked[i] = Some(l),
+                Err(page) => {
+                    self.pages[i] = Some(page);
+                    for (slot, l) in self.pages.iter_mut().zip(locked.iter_mut()) {
+                        if let Some(l) = l.take() {
+                            *slot = Some(l.unlock());
+                        }
+                    }
+                    return None;
+                }
+            }
+        }
+        Some(DeadZsPage {
+            _pages: locked,
+            nr_pages: self.nr_pages,
+        })
+    }
+}
+
+/// The pages of an empty zspage taken out of the pool, all locked without
+/// waiting: dropping it releases them without sleeping.
+pub(crate) struct DeadZsPage {
+    _pages: [Option<LockedMovablePage<RzOps>>; MAX_PAGES],
+    pub(crate) nr_pages: u8,
+}
