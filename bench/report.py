@@ -22,6 +22,8 @@ import numpy as np  # noqa: E402
 BASELINE = {
     "alloc+free": "zsmalloc",
     "write+read": "zsmalloc",
+    "zpool alloc+free": "zsmalloc",
+    "zpool map+copy+unmap": "zsmalloc",
     "memory": "zsmalloc",
     "migration": "zsmalloc",
     "munmap": "dmirror",
@@ -37,12 +39,13 @@ def stats(samples):
 
 
 def load(path):
+    """Records by group, key and side: (unit, samples, why the side could not run it or None)."""
     with open(path) as f:
         data = json.load(f)
     groups = {}
     for r in data["records"]:
         g = groups.setdefault(r["group"], {})
-        g.setdefault(r["key"], {})[r["side"]] = (r["unit"], r["samples"])
+        g.setdefault(r["key"], {})[r["side"]] = (r["unit"], r["samples"], r.get("na"))
     return data, groups
 
 
@@ -181,6 +184,188 @@ def boxes(groups, name, sides, path, ylabel, log=False):
     plt.close(fig)
 
 
+# The zpool drivers, through the callbacks zswap calls: each group, the bar
+# rzpool / zsmalloc must stay under (medians), and the bar's name.
+ZPOOL_SIDES = ["zsmalloc", "zbud", "rzpool"]
+ZPOOL_GROUPS = [
+    ("zpool alloc+free", 0.9, "alloc+free", "zpool_alloc_free.png"),
+    ("zpool map+copy+unmap", 1.0, "map+copy+unmap", "zpool_map_copy.png"),
+]
+
+
+def split_key(key):
+    """'64 B, 2 threads' -> ('64 B', 2)."""
+    case, threads = key.rsplit(", ", 1)
+    return case, int(threads.split()[0])
+
+
+def zpool_rows(groups, name, bar):
+    """Per case of one zpool group: medians and p99 per driver (None: n/a),
+    the ratios to zsmalloc and the verdicts (None where they do not apply)."""
+    keys = groups[name]
+    rows = []
+    for key, by_side in keys.items():
+        row = {"key": key, "side": {}, "na": {}}
+        for s in ZPOOL_SIDES:
+            unit, samples, na = by_side.get(s, (None, [], "not run"))
+            if na or not samples:
+                row["na"][s] = na or "no samples"
+                row["side"][s] = None
+            else:
+                row["side"][s] = stats(samples)
+        zs = row["side"]["zsmalloc"]
+        for s in ("rzpool", "zbud"):
+            v = row["side"][s]
+            row[s] = v[0] / zs[0] if v and zs and zs[0] else None
+        row["bar"] = row["rzpool"] is not None and row["rzpool"] <= bar
+        rows.append(row)
+    # A 2-thread case against the same case with 1 thread.
+    ratio1 = {split_key(r["key"])[0]: r["rzpool"] for r in rows if split_key(r["key"])[1] == 1}
+    for r in rows:
+        case, threads = split_key(r["key"])
+        r["ratio1"] = ratio1.get(case) if threads > 1 else None
+        if threads == 1 or case not in ratio1:
+            # No bar, or nothing to compare with (-T 2).
+            r["scale"] = None
+        else:
+            r["scale"] = r["rzpool"] is not None and r["ratio1"] is not None and r["rzpool"] <= r["ratio1"]
+    return rows
+
+
+def verdict(ok):
+    return "" if ok is None else ("PASS" if ok else "FAIL")
+
+
+def zpool_goals(groups):
+    """The zpool bars, summed up over every case: rows for the goals table."""
+    goals_rows = []
+    scale = []
+    for name, bar, label, _ in ZPOOL_GROUPS:
+        if name not in groups:
+            continue
+        rows = zpool_rows(groups, name, bar)
+        ratios = {r["key"]: r["rzpool"] for r in rows if r["rzpool"] is not None}
+        npass = sum(r["bar"] for r in rows)
+        text = f"{npass}/{len(rows)} cases pass"
+        if ratios:
+            worst = max(ratios, key=ratios.get)
+            text += (f"; median ratio {np.median(list(ratios.values())):.2f}, "
+                     f"worst {ratios[worst]:.2f} ({worst})")
+        missing = len(rows) - len(ratios)
+        if missing:
+            text += f"; {missing} without both drivers' samples"
+        goals_rows.append((f"zpool: rzpool {label} <= {bar:.1f}x zsmalloc", text, npass == len(rows)))
+        scale += [(name, r) for r in rows if r["scale"] is not None]
+    if scale:
+        # The failing cases, worst (2-thread ratio most above 1-thread's) first.
+        bad = sorted(((n, r) for n, r in scale if not r["scale"]),
+                     key=lambda nr: -((nr[1]["rzpool"] or np.inf) - (nr[1]["ratio1"] or 0)))
+        text = f"{len(scale) - len(bad)}/{len(scale)} cases pass"
+        if bad:
+            text += "; worst: " + "; ".join(
+                f"{label_of(n)} {r['key']}: {fmt_ratio(r['rzpool'], 3)} vs {fmt_ratio(r['ratio1'], 3)}"
+                for n, r in bad[:3])
+            if len(bad) > 3:
+                text += f"; {len(bad) - 3} more"
+        goals_rows.append(("zpool: rzpool/zsmalloc with 2 threads <= with 1 thread", text, not bad))
+    return goals_rows
+
+
+def label_of(name):
+    return next(label for n, _, label, _ in ZPOOL_GROUPS if n == name)
+
+
+def fmt_ratio(v, digits=2):
+    return "n/a" if v is None else f"{v:.{digits}f}"
+
+
+def zpool_table(groups, name, bar):
+    rows = zpool_rows(groups, name, bar)
+    unit = next(u for k in groups[name].values() for u, _, _ in k.values())
+    head = ["case"]
+    for s in ZPOOL_SIDES:
+        head += [f"{s} median", f"{s} p99"]
+    head += ["rzpool / zsmalloc", "zbud / zsmalloc", f"rzpool <= {bar:.1f}x",
+             "2 threads <= 1 thread", "result"]
+    lines = [f"| {' | '.join(head)} |", "|" + "---|" * len(head)]
+    notes = {}
+    for r in rows:
+        cells = [r["key"]]
+        for s in ZPOOL_SIDES:
+            v = r["side"][s]
+            cells += [fmt(v[0]), fmt(v[1])] if v else ["n/a", "n/a"]
+            if s in r["na"]:
+                notes.setdefault((s, r["na"][s]), []).append(r["key"])
+        scale = verdict(r["scale"])
+        if r["scale"] is not None:
+            scale += f" ({fmt_ratio(r['rzpool'], 3)} vs {fmt_ratio(r['ratio1'], 3)})"
+        ok = r["bar"] and r["scale"] is not False
+        cells += [fmt_ratio(r["rzpool"]), fmt_ratio(r["zbud"]), verdict(r["bar"]), scale, verdict(ok)]
+        lines.append(f"| {' | '.join(cells)} |")
+    npass = sum(r["bar"] and r["scale"] is not False for r in rows)
+    text = (f"Unit: {unit}. {npass}/{len(rows)} cases pass both bars "
+            f"(rzpool <= {bar:.1f}x zsmalloc; with 2 threads, rzpool/zsmalloc no worse than with 1).\n\n")
+    text += "\n".join(lines)
+    for (s, why), keys in notes.items():
+        where = "every case" if len(keys) == len(rows) else "; ".join(keys)
+        text += f"\n\nn/a: {s} ({why}): {where}."
+    return text
+
+
+def zpool_bars(groups, name, bar, path):
+    """Medians (whisker: p99) per driver and case; below, the ratios to zsmalloc and the bar."""
+    rows = zpool_rows(groups, name, bar)
+    x = np.arange(len(rows))
+    width = 0.8 / len(ZPOOL_SIDES)
+    fig, (ax, rax) = plt.subplots(2, 1, figsize=(12, 7), sharex=True,
+                                  gridspec_kw={"height_ratios": [3, 2]})
+    for i, s in enumerate(ZPOOL_SIDES):
+        pos = x + (i - (len(ZPOOL_SIDES) - 1) / 2) * width
+        m = np.array([r["side"][s][0] if r["side"][s] else np.nan for r in rows])
+        p = np.array([r["side"][s][1] if r["side"][s] else np.nan for r in rows])
+        ax.bar(pos, np.nan_to_num(m), width, label=s, color=f"C{i}",
+               yerr=[np.zeros(len(m)), np.nan_to_num(p - m)], capsize=2)
+        for j in np.flatnonzero(np.isnan(m)):
+            ax.annotate("n/a", (pos[j], 0), xytext=(0, 3), textcoords="offset points",
+                        ha="center", va="bottom", rotation=90, fontsize=8)
+    ax.set_ylabel("ns per operation pair\n(median, whisker: p99)")
+    ax.set_title(f"{name}: zpool drivers through zswap's calls, same in-kernel harness")
+    ax.legend()
+    for i, s in enumerate(("rzpool", "zbud")):
+        ratio = [r[s] if r[s] is not None else np.nan for r in rows]
+        rax.plot(x, ratio, "o-", color=f"C{ZPOOL_SIDES.index(s)}", label=f"{s} / zsmalloc")
+    rax.axhline(bar, color="red", linestyle="--", linewidth=1, label=f"bar: rzpool <= {bar:.1f}x")
+    rax.axhline(1.0, color="gray", linewidth=0.8)
+    rax.set_ylabel("median / zsmalloc's")
+    rax.set_xticks(x, [r["key"] for r in rows], rotation=30, ha="right")
+    rax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def zpool_section(groups, out):
+    """The markdown of the zpool drivers' section, and its plots."""
+    md = ["", "## zpool drivers: rzpool, zsmalloc and zbud as zswap calls them", "",
+          "Each driver through its `struct zpool_driver` callbacks, as zswap reaches them "
+          "through `zpool_*()`: zswap's gfp (`__GFP_NORETRY | __GFP_NOWARN | "
+          "__GFP_KSWAPD_RECLAIM`, plus `__GFP_HIGHMEM | __GFP_MOVABLE` where the driver "
+          "supports movable objects), a store as map (WO) + copy + unmap, a load as map (RO) "
+          "+ copy + unmap. alloc+free: per batch, allocate then free every object (ns per "
+          "pair). map+copy+unmap: objects allocated beforehand; per batch, store then load "
+          "each (ns per store + load pair). The three drivers alternate run by run in one boot.",
+          "",
+          "zbud stores at most PAGE_SIZE - 2 * PAGE_SIZE / 64 bytes (3968 of 4096): bigger "
+          "objects are n/a for it. The mixed stream here is therefore uniform over 32 .. 3968 "
+          "bytes for all three drivers (the ops sections' goes up to 4096)."]
+    for name, bar, label, png in ZPOOL_GROUPS:
+        if name not in groups:
+            continue
+        zpool_bars(groups, name, bar, os.path.join(out, png))
+        md += ["", f"### {label}", "", zpool_table(groups, name, bar), "", f"![{name}]({png})"]
+    return md
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit("usage: report.py BENCH.json OUTDIR")
@@ -200,7 +385,7 @@ def main():
         boxes({"migration": mig}, "migration", ["copy_page floor", "zsmalloc", "rzpool"],
               os.path.join(out, "migration.png"), "ns per migrated page during compact_memory")
 
-    g = goals(groups)
+    g = goals(groups) + zpool_goals(groups)
     md = ["# rmm benchmark report", "",
           f"One guest boot (QEMU TCG unless KVM worked), {data['runs']} runs per side, "
           "sides alternating run by run (A B A B ...). Medians and p99 over all samples; "
@@ -212,6 +397,7 @@ def main():
     sections = [
         ("alloc+free", "rzpool vs zsmalloc: alloc+free (ns per pair), in-kernel", "alloc_free.png"),
         ("write+read", "rzpool vs zsmalloc: write+read of whole objects (ns per pair)", "write_read.png"),
+        ("zpool", None, None),
         ("memory", "Memory efficiency: pool bytes per stored byte (mixed stream)", None),
         ("migration", "Migration during compact_memory of a 256 MiB pool", "migration.png"),
         ("munmap", "munmap latency of populated ranges", "munmap.png"),
@@ -220,6 +406,10 @@ def main():
         ("young", "Young harvesting: one page_idle pass (mark idle + read) per page", None),
     ]
     for name, title, png in sections:
+        if name == "zpool":
+            if any(n in groups for n, _, _, _ in ZPOOL_GROUPS):
+                md += zpool_section(groups, out)
+            continue
         if name not in groups:
             continue
         md += ["", f"## {title}", "", table(name, groups[name])]

@@ -8,13 +8,17 @@
  *
  *   rmm_bench [-r RUNS] [-q] [-g GROUPS] OUT.json
  *     -r  runs per side (default 10)    -q  quick: smaller sizes, for a smoke test
- *     -g  comma-separated groups to run (default all): ops, memory, migration,
- *         notifier, faultin, young
+ *     -g  comma-separated groups to run (default all): ops, zpool, memory,
+ *         migration, notifier, faultin, young
  *     -P POOL, -S SIZE, -T THREADS, -O TEST: run only that pool (zsmalloc,
- *         rzpool), object size, thread count or test (alloc+free, write+read)
- *         of the ops group: for profiling one case
+ *         rzpool; zbud too in the zpool group), object size (0: mixed),
+ *         thread count or test (alloc+free, write+read; map+copy is the
+ *         zpool group's name for write+read) of the ops and zpool groups:
+ *         for profiling one case
  *
- * Pools (rzpool vs zsmalloc) run in the kernel through rmm_bench.ko; the
+ * Pools (rzpool vs zsmalloc) run in the kernel through rmm_bench.ko: the
+ * ops group through their own APIs, the zpool group through the zpool
+ * drivers' callbacks as zswap calls them (zsmalloc, zbud, rzpool). The
  * notifier and young-bit benchmarks run here against rmirror.ko and
  * test_hmm.ko's dmirror.
  */
@@ -39,7 +43,8 @@
 
 static int runs = 10, quick;
 static const char *groups;
-static int only_pool = -1, only_size = -1, only_threads, only_test = -1;
+static const char *only_pool;
+static int only_size = -1, only_threads, only_test = -1;
 
 /* Whether group g was asked for (-g), or all were. */
 static int want(const char *g)
@@ -73,9 +78,13 @@ static void die(const char *what)
 	exit(1);
 }
 
-/* One JSON record: {"group": ..., "key": ..., "side": ..., "unit": ..., "samples": [...]} */
-static void record(const char *group, const char *key, const char *side, const char *unit,
-		   const double *v, int n)
+/*
+ * One JSON record: {"group": ..., "key": ..., "side": ..., "unit": ...,
+ * "samples": [...]}, and "na": why, with no samples, for a side that could
+ * not run the case (na not NULL).
+ */
+static void record_na(const char *group, const char *key, const char *side, const char *unit,
+		      const double *v, int n, const char *na)
 {
 	int i;
 
@@ -83,9 +92,18 @@ static void record(const char *group, const char *key, const char *side, const c
 		first_record ? "" : ",", group, key, side, unit);
 	for (i = 0; i < n; i++)
 		fprintf(out, "%s%.3f", i ? ", " : "", v[i]);
-	fprintf(out, "]}");
+	fprintf(out, "]");
+	if (na)
+		fprintf(out, ", \"na\": \"%s\"", na);
+	fprintf(out, "}");
 	first_record = 0;
 	fflush(out);
+}
+
+static void record(const char *group, const char *key, const char *side, const char *unit,
+		   const double *v, int n)
+{
+	record_na(group, key, side, unit, v, n, NULL);
 }
 
 /* --- pools, in the kernel --- */
@@ -99,6 +117,15 @@ static void bench_run(struct rmm_bench_req *req)
 }
 
 static const char *const pool_name[] = { "zsmalloc", "rzpool" };
+
+/* "64 B, 1 thread", "mixed, 2 threads" */
+static void case_key(char *key, size_t len, unsigned int size, int threads)
+{
+	if (size)
+		snprintf(key, len, "%u B, %d thread%s", size, threads, threads > 1 ? "s" : "");
+	else
+		snprintf(key, len, "mixed, %d thread%s", threads, threads > 1 ? "s" : "");
+}
 
 /* ALLOC_FREE and WRITE_READ: ns per operation pair, per batch and thread. */
 static void bench_ops(int test, const char *tname)
@@ -123,7 +150,7 @@ static void bench_ops(int test, const char *tname)
 				for (p = 0; p < 2; p++) {
 					int pool = (r + p) % 2;
 
-					if (only_pool >= 0 && pool != only_pool)
+					if (only_pool && strcmp(pool_name[pool], only_pool))
 						continue;
 					struct rmm_bench_req req = {
 						.pool = pool, .test = test, .size = sizes[si],
@@ -137,15 +164,80 @@ static void bench_ops(int test, const char *tname)
 							v[pool][n[pool]++] = (double)req.ns[t][b] / req.nr_objs;
 				}
 			}
-			if (sizes[si])
-				snprintf(key, sizeof(key), "%u B, %d thread%s", sizes[si], threads,
-					 threads > 1 ? "s" : "");
-			else
-				snprintf(key, sizeof(key), "mixed, %d thread%s", threads,
-					 threads > 1 ? "s" : "");
+			case_key(key, sizeof(key), sizes[si], threads);
 			for (p = 0; p < 2; p++)
 				if (n[p])
 					record(tname, key, pool_name[p], "ns/op", v[p], n[p]);
+		}
+	}
+}
+
+/* The zpool drivers, through their callbacks as zswap calls them. */
+static const char *const zpool_name[] = { "zsmalloc", "zbud", "rzpool" };
+static const unsigned int zpool_kind[] = {
+	RMM_BENCH_ZPOOL_ZSMALLOC, RMM_BENCH_ZPOOL_ZBUD, RMM_BENCH_ZPOOL_RZPOOL,
+};
+
+/*
+ * ALLOC_FREE and MAP_COPY (map WO + copy + unmap, map RO + copy + unmap)
+ * per zpool driver: ns per operation pair, per batch and thread. The three
+ * alternate run by run, each run starting with the next. A driver that
+ * cannot run a case (-ENOSPC: zbud and objects over 3968 bytes; -ENODEV:
+ * not registered when rmm_bench.ko was loaded) gets an "na" record and is
+ * left out of that case's later runs; the others go on. The mixed stream of
+ * the zpool kinds is 32 .. 3968 bytes for all three (rmm_bench_uapi.h).
+ */
+static void bench_zpool(int test, const char *tname)
+{
+	static const unsigned int sizes[] = { 64, 128, 256, 512, 1024, 2048, 3072, 4096, 0 };
+	const int nsizes = sizeof(sizes) / sizeof(sizes[0]);
+	int si, threads, r, p, t, b;
+
+	if (only_test >= 0 && only_test != test)
+		return;
+	for (si = 0; si < nsizes; si++) {
+		if (only_size >= 0 && (int)sizes[si] != only_size)
+			continue;
+		for (threads = 1; threads <= 2; threads++) {
+			static double v[3][RMM_BENCH_MAX_THREADS * RMM_BENCH_MAX_BATCHES * 64];
+			int n[3] = { 0, 0, 0 }, err[3] = { 0, 0, 0 };
+			char key[64];
+
+			if (only_threads && threads != only_threads)
+				continue;
+			for (r = 0; r < runs; r++) {
+				for (p = 0; p < 3; p++) {
+					int d = (r + p) % 3;
+					struct rmm_bench_req req = {
+						.pool = zpool_kind[d], .test = test, .size = sizes[si],
+						.threads = threads, .nr_objs = quick ? 256 : 1024,
+						.batches = quick ? 4 : 8, .seed = 12345 + r,
+					};
+
+					if ((only_pool && strcmp(zpool_name[d], only_pool)) || err[d])
+						continue;
+					if (ioctl(bench_fd, RMM_BENCH_RUN, &req)) {
+						if (errno != ENOSPC && errno != ENODEV)
+							die("RMM_BENCH_RUN");
+						err[d] = errno;
+						continue;
+					}
+					for (t = 0; t < threads; t++)
+						for (b = 0; b < (int)req.batches; b++)
+							v[d][n[d]++] = (double)req.ns[t][b] / req.nr_objs;
+				}
+			}
+			case_key(key, sizeof(key), sizes[si], threads);
+			for (p = 0; p < 3; p++) {
+				if (err[p] == ENOSPC)
+					record_na(tname, key, zpool_name[p], "ns/op", NULL, 0,
+						  "ENOSPC: object too big for the driver");
+				else if (err[p] == ENODEV)
+					record_na(tname, key, zpool_name[p], "ns/op", NULL, 0,
+						  "ENODEV: driver not registered");
+				else if (n[p])
+					record(tname, key, zpool_name[p], "ns/op", v[p], n[p]);
+			}
 		}
 	}
 }
@@ -448,10 +540,10 @@ int main(int argc, char **argv)
 		case 'r': runs = atoi(optarg); break;
 		case 'q': quick = 1; break;
 		case 'g': groups = optarg; break;
-		case 'P': only_pool = !strcmp(optarg, "rzpool"); break;
+		case 'P': only_pool = optarg; break;
 		case 'S': only_size = atoi(optarg); break;
 		case 'T': only_threads = atoi(optarg); break;
-		case 'O': only_test = strcmp(optarg, "alloc+free") ? RMM_BENCH_WRITE_READ
+		case 'O': only_test = strcmp(optarg, "alloc+free") ? RMM_BENCH_MAP_COPY
 								   : RMM_BENCH_ALLOC_FREE; break;
 		default:
 			fprintf(stderr, "usage: %s [-r RUNS] [-q] [-g GROUPS] OUT.json\n", argv[0]);
@@ -473,6 +565,12 @@ int main(int argc, char **argv)
 		bench_ops(RMM_BENCH_ALLOC_FREE, "alloc+free");
 		fprintf(stderr, "rmm_bench: pools: write+read\n");
 		bench_ops(RMM_BENCH_WRITE_READ, "write+read");
+	}
+	if (want("zpool")) {
+		fprintf(stderr, "rmm_bench: zpool drivers: alloc+free\n");
+		bench_zpool(RMM_BENCH_ALLOC_FREE, "zpool alloc+free");
+		fprintf(stderr, "rmm_bench: zpool drivers: map+copy+unmap\n");
+		bench_zpool(RMM_BENCH_MAP_COPY, "zpool map+copy+unmap");
 	}
 	if (want("memory")) {
 		fprintf(stderr, "rmm_bench: pools: memory\n");

@@ -18,7 +18,7 @@ MODE=$1
 OUT=$2
 shift 2
 
-MODULES="rmisc rzpool rmirror rmm_bench rmm_page_lock"
+MODULES="rmisc rzpool rmirror rmm_bench rmm_page_lock rzpool_map_race"
 ALL_TESTS="rmisc rzpool rmirror"
 
 # n numbers our top-level TAP lines; pass/fail/skip count test cases: each
@@ -190,12 +190,122 @@ load_zsmalloc() {
 	load_kdir_module mm/zsmalloc.ko || true
 }
 
+# zswap needs a swap device: a zram disk (virtme-ng shares the host's root
+# filesystem, where no swap file can live; zram needs no image and no
+# virtio disk). zram compresses what zswap writes back, with zsmalloc. Then
+# cgroup v2 with the memory controller, and zswap on.
+ZSWAP=/sys/module/zswap/parameters
+ZRAM_SIZE=1G
+zswap_setup() {
+	local err
+	[ -d "$ZSWAP" ] || { result skip "zswap set-up" "no /sys/module/zswap (CONFIG_ZSWAP off)"; return 1; }
+	if ! err=$({ load_kdir_module drivers/block/zram/zram.ko || cat "$OUT/insmod.err"; } 2>&1) ||
+		[ ! -e /sys/block/zram0 ]; then
+		result fail "zswap set-up" "zram: $err"
+		return 1
+	fi
+	if ! err=$({ echo "$ZRAM_SIZE" >/sys/block/zram0/disksize && mkswap /dev/zram0 >/dev/null &&
+		swapon /dev/zram0; } 2>&1); then
+		result fail "zswap set-up" "swap on zram0: $err"
+		return 1
+	fi
+	grep -q ' /sys/fs/cgroup cgroup2 ' /proc/mounts || mount -t cgroup2 none /sys/fs/cgroup
+	echo +memory >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null
+	echo Y >"$ZSWAP/enabled"
+	RZPOOL_REFS=$(rzpool_refs)
+	result ok "zswap set-up" "swap: $ZRAM_SIZE zram0, zswap $(cat "$ZSWAP/compressor")/$(cat "$ZSWAP/zpool")"
+}
+
+# Back to zsmalloc and no swap. zswap releases a pool it no longer uses from
+# a work item once its last entry is gone: wait (bounded) for rzpool's last
+# pool to go (its references back to what they were before zswap), so that
+# rzpool can be unloaded.
+zswap_teardown() {
+	local i
+	echo zsmalloc >"$ZSWAP/zpool" 2>/dev/null
+	echo N >"$ZSWAP/enabled" 2>/dev/null
+	swapoff /dev/zram0 2>/dev/null
+	rmmod zram 2>/dev/null
+	for i in $(seq 60); do
+		[ "$(rzpool_refs)" = "$RZPOOL_REFS" ] && break
+		sleep 1
+	done
+	return 0
+}
+
+# rzpool's module reference count (/proc/modules): the modules using its
+# symbols hold one each, and each zswap pool one.
+rzpool_refs() {
+	awk '$1 == "rzpool" { print $3 }' /proc/modules
+}
+
+# The kernel's own tools/testing/selftests/cgroup/test_zswap, built from
+# the kernel source unchanged (selftests/Makefile), run once with zswap on
+# zsmalloc and once on rzpool, in this boot. Both result sets are printed;
+# a case counts as passed if rzpool passes it, or if zsmalloc fails it too
+# (then it is a SKIP that says so): rzpool must pass what zsmalloc passes.
+UPSTREAM_ZSWAP=$TOP/selftests/upstream/test_zswap
+run_upstream_zswap() {
+	local drv t rc case zs rz
+	if [ ! -x "$UPSTREAM_ZSWAP" ]; then
+		result fail "upstream test_zswap" "not built: $UPSTREAM_ZSWAP"
+		return
+	fi
+	t=$(test_timeout "$TOP/selftests/rzpool")
+	for drv in zsmalloc rzpool; do
+		if ! echo "$drv" >"$ZSWAP/zpool" 2>"$OUT/zpool.err" || [ "$(cat "$ZSWAP/zpool")" != "$drv" ]; then
+			result fail "upstream test_zswap on $drv" "cannot select zpool $drv: $(cat "$OUT/zpool.err")"
+			continue
+		fi
+		echo "# selftests: cgroup: test_zswap (kernel $(uname -r), zswap.zpool=$drv)"
+		# Line-buffered: the test forks, and a child would flush a copy of
+		# a full stdio buffer again.
+		(cd "$(dirname "$UPSTREAM_ZSWAP")" && timeout "$t" stdbuf -oL -eL "$UPSTREAM_ZSWAP") >"$OUT/test_zswap-$drv.tap" 2>&1
+		rc=$?
+		sed 's/^/# /' "$OUT/test_zswap-$drv.tap"
+		echo "# test_zswap on $drv: exit $rc"
+		# zswap frees an unused old pool asynchronously: let it go before the next run.
+		sync
+		echo 3 >/proc/sys/vm/drop_caches
+	done
+	echo zsmalloc >"$ZSWAP/zpool"
+	echo "# test_zswap side by side:"
+	printf '#   %-36s %-10s %-10s\n' case zsmalloc rzpool
+	for case in $(sed -n -E 's/^(ok|not ok) [0-9]+ ([a-z_0-9]+).*/\2/p' "$OUT/test_zswap-zsmalloc.tap" "$OUT/test_zswap-rzpool.tap" | awk '!seen[$0]++'); do
+		zs=$(upstream_result "$OUT/test_zswap-zsmalloc.tap" "$case")
+		rz=$(upstream_result "$OUT/test_zswap-rzpool.tap" "$case")
+		printf '#   %-36s %-10s %-10s\n' "$case" "$zs" "$rz"
+		if [ "$rz" = pass ]; then
+			result ok "test_zswap $case on rzpool" "zsmalloc: $zs"
+		elif [ "$zs" = pass ]; then
+			result fail "test_zswap $case on rzpool" "rzpool: $rz, zsmalloc: pass"
+		else
+			result skip "test_zswap $case on rzpool" "rzpool: $rz, and zsmalloc: $zs in this guest too"
+		fi
+	done
+	[ -n "${case:-}" ] || result fail "upstream test_zswap" "no results: see $OUT/test_zswap-*.tap"
+}
+
+# pass, fail, skip or missing: a case's result in a kselftest TAP file.
+upstream_result() {
+	local line
+	line=$(grep -E "^(ok|not ok) [0-9]+ $2( |\$)" "$1" | head -n 1)
+	case $line in
+	"") echo missing ;;
+	*"# SKIP"*) echo skip ;;
+	ok*) echo pass ;;
+	*) echo fail ;;
+	esac
+}
+
 do_check() {
 	local d bin tests=${*:-$ALL_TESTS}
 	echo "TAP version 13"
 	kmemleak_clear
 	load_zsmalloc
 	load_modules
+	zswap=no
+	case " $tests " in *" rzpool "*) zswap_setup && zswap=yes ;; esac
 	for d in $tests; do
 		[ -d "$TOP/selftests/$d" ] || { result fail "selftests: rmm: $d" "no such test directory"; continue; }
 		for bin in "$TOP/selftests/$d"/*_test; do
@@ -203,6 +313,10 @@ do_check() {
 			run_selftest "$bin"
 		done
 	done
+	if [ "$zswap" = yes ]; then
+		run_upstream_zswap
+		zswap_teardown
+	fi
 	unload_modules
 	rmmod zsmalloc 2>/dev/null
 	kmemleak_check
@@ -271,11 +385,12 @@ profile() {
 	done
 }
 
-# The benchmarks: the C baselines' modules come from the kernel tree.
+# The benchmarks: the C baselines' modules come from the kernel tree. zbud
+# before rmm_bench, which finds the zpool drivers when it is loaded.
 do_bench() {
 	local m rc
 	echo "TAP version 13"
-	for m in mm/zsmalloc.ko lib/test_hmm.ko; do
+	for m in mm/zsmalloc.ko mm/zbud.ko lib/test_hmm.ko; do
 		if load_kdir_module "$m"; then
 			result ok "insmod $(basename "$m")"
 		else
@@ -293,7 +408,7 @@ do_bench() {
 	fi
 	profile
 	unload_modules
-	rmmod test_hmm zsmalloc 2>/dev/null
+	rmmod test_hmm zbud zsmalloc 2>/dev/null
 	check_dmesg
 	echo "1..$n"
 }

@@ -2,17 +2,21 @@
 /*
  * Copyright (C) 2026 The rmm authors.
  *
- * rmm_bench: in-kernel benchmarks of rzpool against zsmalloc.
+ * rmm_bench: in-kernel benchmarks of rzpool against zsmalloc (and zbud).
  *
- * Both pools sit behind one table of operations, so the loops, the timing
+ * Every pool sits behind one table of operations, so the loops, the timing
  * and the size stream are the same code for each: zsmalloc through the
  * kernel's own zs_*() API (as zram uses it), rzpool through its in-kernel
- * API (rzpool_kapi.h). Nothing goes through a system call inside a timed
- * loop. User space (bench/) runs the tests in alternation and computes the
- * statistics; /dev/rmm_bench (root only) runs one test per ioctl.
+ * API (rzpool_kapi.h), and the zpool drivers zsmalloc, zbud and rzpool
+ * through their struct zpool_driver callbacks, as zswap reaches them through
+ * zpool_*(). Nothing goes through a system call inside a timed loop. User
+ * space (bench/) runs the tests in alternation and computes the statistics;
+ * /dev/rmm_bench (root only) runs one test per ioctl.
  *
  * Lock order: bench_mutex (one test at a time), then the pools' own locks.
  */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/completion.h>
 #include <linux/highmem.h>
@@ -23,27 +27,33 @@
 #include <linux/mutex.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/zpool.h>
 #include <linux/zsmalloc.h>
 
 #include "../rzpool/rzpool_kapi.h"
 #include "rmm_bench_uapi.h"
+#include "rmm_zpool_find.h"
 
-/* One pool of either kind. */
+/* One pool of any kind. */
 struct pool_ops {
 	const char *name;
-	void *(*create)(void);
+	void *(*create)(const struct pool_ops *ops);	/* NULL on failure */
 	void (*destroy)(void *pool);
-	u64 (*malloc)(void *pool, size_t size);		/* 0 on failure */
+	int (*malloc)(void *pool, size_t size, u64 *handle);
 	void (*free)(void *pool, u64 handle);
-	void (*write)(void *pool, u64 handle, const void *src, size_t len);
-	void (*read)(void *pool, u64 handle, void *dst, size_t len);
+	int (*write)(void *pool, u64 handle, const void *src, size_t len);
+	int (*read)(void *pool, u64 handle, void *dst, size_t len);
 	unsigned long (*total_pages)(void *pool);
-	unsigned long (*compact)(void *pool);
+	unsigned long (*compact)(void *pool);		/* NULL: none */
+	/* Sizes of the mixed stream: 32 .. mixed_max bytes. */
+	u32 mixed_max;
+	/* zpool kinds: the driver (NULL while not registered). */
+	struct zpool_driver **zpool;
 };
 
 /* --- zsmalloc, as zram uses it --- */
 
-static void *zs_op_create(void)
+static void *zs_op_create(const struct pool_ops *ops)
 {
 	return zs_create_pool("rmm_bench");
 }
@@ -53,11 +63,14 @@ static void zs_op_destroy(void *pool)
 	zs_destroy_pool(pool);
 }
 
-static u64 zs_op_malloc(void *pool, size_t size)
+static int zs_op_malloc(void *pool, size_t size, u64 *handle)
 {
 	unsigned long h = zs_malloc(pool, size, GFP_NOIO | __GFP_HIGHMEM | __GFP_MOVABLE);
 
-	return IS_ERR_VALUE(h) ? 0 : h;
+	if (IS_ERR_VALUE(h))
+		return (int)h;
+	*handle = h;
+	return 0;
 }
 
 static void zs_op_free(void *pool, u64 handle)
@@ -65,20 +78,22 @@ static void zs_op_free(void *pool, u64 handle)
 	zs_free(pool, handle);
 }
 
-static void zs_op_write(void *pool, u64 handle, const void *src, size_t len)
+static int zs_op_write(void *pool, u64 handle, const void *src, size_t len)
 {
 	void *dst = zs_map_object(pool, handle, ZS_MM_WO);
 
 	memcpy(dst, src, len);
 	zs_unmap_object(pool, handle);
+	return 0;
 }
 
-static void zs_op_read(void *pool, u64 handle, void *dst, size_t len)
+static int zs_op_read(void *pool, u64 handle, void *dst, size_t len)
 {
 	void *src = zs_map_object(pool, handle, ZS_MM_RO);
 
 	memcpy(dst, src, len);
 	zs_unmap_object(pool, handle);
+	return 0;
 }
 
 static unsigned long zs_op_total_pages(void *pool)
@@ -93,7 +108,7 @@ static unsigned long zs_op_compact(void *pool)
 
 /* --- rzpool, through its in-kernel API --- */
 
-static void *rz_op_create(void)
+static void *rz_op_create(const struct pool_ops *ops)
 {
 	return rzpool_create();
 }
@@ -103,9 +118,10 @@ static void rz_op_destroy(void *pool)
 	rzpool_destroy(pool);
 }
 
-static u64 rz_op_malloc(void *pool, size_t size)
+static int rz_op_malloc(void *pool, size_t size, u64 *handle)
 {
-	return rzpool_malloc(pool, size);
+	*handle = rzpool_malloc(pool, size);
+	return *handle ? 0 : -ENOMEM;
 }
 
 static void rz_op_free(void *pool, u64 handle)
@@ -113,14 +129,14 @@ static void rz_op_free(void *pool, u64 handle)
 	rzpool_free(pool, handle);
 }
 
-static void rz_op_write(void *pool, u64 handle, const void *src, size_t len)
+static int rz_op_write(void *pool, u64 handle, const void *src, size_t len)
 {
-	rzpool_write(pool, handle, 0, src, len);
+	return rzpool_write(pool, handle, 0, src, len);
 }
 
-static void rz_op_read(void *pool, u64 handle, void *dst, size_t len)
+static int rz_op_read(void *pool, u64 handle, void *dst, size_t len)
 {
-	rzpool_read(pool, handle, 0, dst, len);
+	return rzpool_read(pool, handle, 0, dst, len);
 }
 
 static unsigned long rz_op_total_pages(void *pool)
@@ -133,22 +149,145 @@ static unsigned long rz_op_compact(void *pool)
 	return rzpool_compact(pool);
 }
 
-static const struct pool_ops pools[] = {
-	[RMM_BENCH_ZSMALLOC] = {
-		"zsmalloc", zs_op_create, zs_op_destroy, zs_op_malloc, zs_op_free,
-		zs_op_write, zs_op_read, zs_op_total_pages, zs_op_compact,
-	},
-	[RMM_BENCH_RZPOOL] = {
-		"rzpool", rz_op_create, rz_op_destroy, rz_op_malloc, rz_op_free,
-		rz_op_write, rz_op_read, rz_op_total_pages, rz_op_compact,
-	},
+/*
+ * --- zpool drivers, as zswap uses them ---
+ *
+ * What zpool_create_pool() returns (struct zpool, private to mm/zpool.c):
+ * the driver and its pool, one pointer away from every call as in zswap.
+ * The gfp, the map modes and the copies are zswap_compress()'s (store) and
+ * zswap_decompress()'s (load) in mm/zswap.c. No compaction: zpool has none.
+ */
+struct bench_zpool {
+	const struct zpool_driver *driver;
+	void *pool;
 };
 
 /*
- * The size stream: a fixed size, or sizes spread over 32 .. PAGE_SIZE bytes
- * from a seeded xorshift, the same for both pools.
+ * The largest object zbud stores (mm/zbud.c, zbud_alloc()): a page less its
+ * header chunk and one chunk (3968 bytes of 4096); bigger: -ENOSPC.
  */
-static u32 next_size(u32 fixed, u64 *state)
+#define ZBUD_MAX_SIZE	(PAGE_SIZE - 2 * (PAGE_SIZE >> 6))
+
+static struct zpool_driver *zpool_zsmalloc, *zpool_zbud, *zpool_rzpool;
+
+static void *zp_op_create(const struct pool_ops *ops)
+{
+	struct bench_zpool *zp = kmalloc(sizeof(*zp), GFP_KERNEL);
+
+	if (!zp)
+		return NULL;
+	zp->driver = *ops->zpool;
+	/* zswap_pool_create()'s gfp; zsmalloc wants a name per pool. */
+	zp->pool = zp->driver->create("rmm_bench_zpool",
+				      __GFP_NORETRY | __GFP_NOWARN | __GFP_KSWAPD_RECLAIM);
+	if (!zp->pool) {
+		kfree(zp);
+		return NULL;
+	}
+	return zp;
+}
+
+static void zp_op_destroy(void *pool)
+{
+	struct bench_zpool *zp = pool;
+
+	zp->driver->destroy(zp->pool);
+	kfree(zp);
+}
+
+static int zp_op_malloc(void *pool, size_t size, u64 *handle)
+{
+	struct bench_zpool *zp = pool;
+	gfp_t gfp = __GFP_NORETRY | __GFP_NOWARN | __GFP_KSWAPD_RECLAIM;
+	unsigned long h;
+	int ret;
+
+	if (zp->driver->malloc_support_movable)
+		gfp |= __GFP_HIGHMEM | __GFP_MOVABLE;
+	ret = zp->driver->malloc(zp->pool, size, gfp, &h);
+	if (!ret)
+		*handle = h;
+	return ret;
+}
+
+static void zp_op_free(void *pool, u64 handle)
+{
+	struct bench_zpool *zp = pool;
+
+	zp->driver->free(zp->pool, handle);
+}
+
+/*
+ * zswap does not check the mapping; rzpool's is NULL outside task context or
+ * while this CPU has one already (rust/zpool.rs): an error here, not an Oops.
+ */
+static int zp_op_write(void *pool, u64 handle, const void *src, size_t len)
+{
+	struct bench_zpool *zp = pool;
+	void *dst = zp->driver->map(zp->pool, handle, ZPOOL_MM_WO);
+
+	if (!dst)
+		return -EIO;
+	memcpy(dst, src, len);
+	zp->driver->unmap(zp->pool, handle);
+	return 0;
+}
+
+static int zp_op_read(void *pool, u64 handle, void *dst, size_t len)
+{
+	struct bench_zpool *zp = pool;
+	void *src = zp->driver->map(zp->pool, handle, ZPOOL_MM_RO);
+
+	if (!src)
+		return -EIO;
+	memcpy(dst, src, len);
+	zp->driver->unmap(zp->pool, handle);
+	return 0;
+}
+
+static unsigned long zp_op_total_pages(void *pool)
+{
+	struct bench_zpool *zp = pool;
+
+	return zp->driver->total_pages(zp->pool);
+}
+
+#define ZPOOL_OPS(type, driver)						\
+	{								\
+		.name = type, .create = zp_op_create,			\
+		.destroy = zp_op_destroy, .malloc = zp_op_malloc,	\
+		.free = zp_op_free, .write = zp_op_write,		\
+		.read = zp_op_read, .total_pages = zp_op_total_pages,	\
+		.mixed_max = ZBUD_MAX_SIZE, .zpool = &(driver),		\
+	}
+
+/*
+ * The zpool kinds share one mixed stream, within what all three drivers
+ * store (32 .. ZBUD_MAX_SIZE bytes), so each stores the same objects.
+ */
+static const struct pool_ops pools[] = {
+	[RMM_BENCH_ZSMALLOC] = {
+		.name = "zsmalloc", .create = zs_op_create, .destroy = zs_op_destroy,
+		.malloc = zs_op_malloc, .free = zs_op_free, .write = zs_op_write,
+		.read = zs_op_read, .total_pages = zs_op_total_pages,
+		.compact = zs_op_compact, .mixed_max = PAGE_SIZE,
+	},
+	[RMM_BENCH_RZPOOL] = {
+		.name = "rzpool", .create = rz_op_create, .destroy = rz_op_destroy,
+		.malloc = rz_op_malloc, .free = rz_op_free, .write = rz_op_write,
+		.read = rz_op_read, .total_pages = rz_op_total_pages,
+		.compact = rz_op_compact, .mixed_max = PAGE_SIZE,
+	},
+	[RMM_BENCH_ZPOOL_ZSMALLOC] = ZPOOL_OPS("zsmalloc", zpool_zsmalloc),
+	[RMM_BENCH_ZPOOL_ZBUD] = ZPOOL_OPS("zbud", zpool_zbud),
+	[RMM_BENCH_ZPOOL_RZPOOL] = ZPOOL_OPS("rzpool", zpool_rzpool),
+};
+
+/*
+ * The size stream: a fixed size, or sizes spread over 32 .. max bytes from
+ * a seeded xorshift, the same for every pool with the same max.
+ */
+static u32 next_size(u32 fixed, u32 max, u64 *state)
 {
 	u64 x = *state;
 
@@ -158,7 +297,7 @@ static u32 next_size(u32 fixed, u64 *state)
 	x ^= x >> 7;
 	x ^= x << 17;
 	*state = x;
-	return 32 + x % (PAGE_SIZE - 32 + 1);
+	return 32 + x % (max - 32 + 1);
 }
 
 /* Contents of object i of a kept pool, checked when it is drained. */
@@ -185,16 +324,21 @@ static int run_alloc_free(struct worker *w, u64 *h, u32 *sz)
 	const struct rmm_bench_req *req = w->req;
 	u64 state = req->seed + w->id;
 	u32 b, i;
+	int ret;
 
 	for (i = 0; i < req->nr_objs; i++)
-		sz[i] = next_size(req->size, &state);
+		sz[i] = next_size(req->size, w->ops->mixed_max, &state);
 	for (b = 0; b < req->batches; b++) {
 		u64 t0 = ktime_get_ns();
 
 		for (i = 0; i < req->nr_objs; i++) {
-			h[i] = w->ops->malloc(w->pool, sz[i]);
-			if (!h[i])
-				return -ENOMEM;
+			ret = w->ops->malloc(w->pool, sz[i], &h[i]);
+			if (ret) {
+				/* A pool is destroyed empty (zbud's frees no object). */
+				while (i--)
+					w->ops->free(w->pool, h[i]);
+				return ret;
+			}
 		}
 		for (i = 0; i < req->nr_objs; i++)
 			w->ops->free(w->pool, h[i]);
@@ -220,24 +364,29 @@ static int run_write_read(struct worker *w, u64 *h, u32 *sz)
 	}
 	get_random_bytes(src, PAGE_SIZE);
 	for (i = 0; i < req->nr_objs; i++) {
-		sz[i] = next_size(req->size, &state);
-		h[i] = w->ops->malloc(w->pool, sz[i]);
-		if (!h[i]) {
-			ret = -ENOMEM;
+		sz[i] = next_size(req->size, w->ops->mixed_max, &state);
+		ret = w->ops->malloc(w->pool, sz[i], &h[i]);
+		if (ret)
 			goto free;
-		}
 	}
 	for (b = 0; b < req->batches; b++) {
 		u64 t0 = ktime_get_ns();
+		u32 j;
 
-		for (i = 0; i < req->nr_objs; i++) {
-			w->ops->write(w->pool, h[i], src, sz[i]);
-			w->ops->read(w->pool, h[i], dst, sz[i]);
+		/* For the zpool kinds: zswap's store, then its load. */
+		for (j = 0; j < req->nr_objs; j++) {
+			ret = w->ops->write(w->pool, h[j], src, sz[j]);
+			if (!ret)
+				ret = w->ops->read(w->pool, h[j], dst, sz[j]);
+			if (ret)
+				goto free;
 		}
 		w->ns[b] = ktime_get_ns() - t0;
 		/* Not timed: the pool returned what it was given. */
-		if (memcmp(src, dst, sz[req->nr_objs - 1]))
+		if (memcmp(src, dst, sz[req->nr_objs - 1])) {
 			ret = -EILSEQ;
+			goto free;
+		}
 		cond_resched();
 	}
 free:
@@ -288,7 +437,7 @@ static int run_timed(struct rmm_bench_req *req, const struct pool_ops *ops)
 	int t, ret = 0;
 
 	w = kcalloc(req->threads, sizeof(*w), GFP_KERNEL);
-	pool = ops->create();
+	pool = ops->create(ops);
 	if (!w || !pool) {
 		ret = -ENOMEM;
 		goto out;
@@ -337,7 +486,7 @@ static int run_memory(struct rmm_bench_req *req, const struct pool_ops *ops)
 	int ret = 0;
 
 	buf = kmalloc(PAGE_SIZE, GFP_KERNEL);
-	pool = ops->create();
+	pool = ops->create(ops);
 	h = kvmalloc_array(cap, sizeof(*h), GFP_KERNEL);
 	sz = kvmalloc_array(cap, sizeof(*sz), GFP_KERNEL);
 	if (!buf || !pool || !h || !sz) {
@@ -345,15 +494,15 @@ static int run_memory(struct rmm_bench_req *req, const struct pool_ops *ops)
 		goto out;
 	}
 	while (stored < req->bytes && n < cap) {
-		sz[n] = next_size(req->size, &state);
-		h[n] = ops->malloc(pool, sz[n]);
-		if (!h[n]) {
-			ret = -ENOMEM;
+		sz[n] = next_size(req->size, ops->mixed_max, &state);
+		ret = ops->malloc(pool, sz[n], &h[n]);
+		if (ret)
 			goto free;
-		}
 		fill_obj(buf, sz[n], n);
-		ops->write(pool, h[n], buf, sz[n]);
+		ret = ops->write(pool, h[n], buf, sz[n]);
 		stored += sz[n++];
+		if (ret)
+			goto free;
 		cond_resched();
 	}
 	req->pages_full = ops->total_pages(pool);
@@ -365,10 +514,16 @@ static int run_memory(struct rmm_bench_req *req, const struct pool_ops *ops)
 	req->stored = stored;
 	req->objs = n / 2;
 	req->pages_before = ops->total_pages(pool);
-	ops->compact(pool);
+	if (ops->compact)
+		ops->compact(pool);
 	req->pages_after = ops->total_pages(pool);
-free:
+	/* The odd ones are left. */
 	for (i = 1; i < n; i += 2)
+		ops->free(pool, h[i]);
+	goto out;
+free:
+	/* Failed while filling: every one is left. */
+	for (i = 0; i < n; i++)
 		ops->free(pool, h[i]);
 out:
 	if (pool)
@@ -388,8 +543,15 @@ static struct {
 	size_t n;
 } kept;
 
+/* Frees the objects left, then the pool: zbud's destroy frees none. */
 static void kept_free(void)
 {
+	size_t i;
+
+	for (i = 0; i < kept.n; i++) {
+		kept.ops->free(kept.pool, kept.h[i]);
+		cond_resched();
+	}
 	if (kept.pool)
 		kept.ops->destroy(kept.pool);
 	kvfree(kept.h);
@@ -411,7 +573,7 @@ static int run_fill(struct rmm_bench_req *req, const struct pool_ops *ops)
 		return -EBUSY;
 	buf = kmalloc(PAGE_SIZE, GFP_KERNEL);
 	kept.ops = ops;
-	kept.pool = ops->create();
+	kept.pool = ops->create(ops);
 	kept.h = kvmalloc_array(cap, sizeof(*kept.h), GFP_KERNEL);
 	kept.sz = kvmalloc_array(cap, sizeof(*kept.sz), GFP_KERNEL);
 	if (!buf || !kept.pool || !kept.h || !kept.sz) {
@@ -421,15 +583,15 @@ static int run_fill(struct rmm_bench_req *req, const struct pool_ops *ops)
 	while (stored < req->bytes && kept.n < cap) {
 		size_t i = kept.n;
 
-		kept.sz[i] = next_size(req->size, &state);
-		kept.h[i] = ops->malloc(kept.pool, kept.sz[i]);
-		if (!kept.h[i]) {
-			ret = -ENOMEM;
+		kept.sz[i] = next_size(req->size, ops->mixed_max, &state);
+		ret = ops->malloc(kept.pool, kept.sz[i], &kept.h[i]);
+		if (ret)
 			goto out;
-		}
 		fill_obj(buf, kept.sz[i], i);
-		ops->write(kept.pool, kept.h[i], buf, kept.sz[i]);
+		ret = ops->write(kept.pool, kept.h[i], buf, kept.sz[i]);
 		stored += kept.sz[kept.n++];
+		if (ret)
+			goto out;
 		/* Every 4 MiB, 4 MiB of movable pages between the pool's. */
 		if (stored >= next_frag) {
 			int j;
@@ -476,12 +638,12 @@ static int run_drain(struct rmm_bench_req *req)
 	req->pages_full = kept.ops->total_pages(kept.pool);
 	for (i = 0; i < kept.n; i++) {
 		fill_obj(want, kept.sz[i], i);
-		kept.ops->read(kept.pool, kept.h[i], got, kept.sz[i]);
-		if (memcmp(want, got, kept.sz[i]))
+		if (kept.ops->read(kept.pool, kept.h[i], got, kept.sz[i]) ||
+		    memcmp(want, got, kept.sz[i]))
 			req->errors++;
-		kept.ops->free(kept.pool, kept.h[i]);
 		cond_resched();
 	}
+	/* Frees every object, then the pool. */
 	kept_free();
 	kfree(want);
 	kfree(got);
@@ -529,6 +691,10 @@ static int bench_check(const struct rmm_bench_req *req)
 		return -EINVAL;
 	if (req->bytes > (1ULL << 31))
 		return -EINVAL;
+	/* A zpool kind whose driver was not registered when we were loaded. */
+	if (req->test != RMM_BENCH_DRAIN && req->test != RMM_BENCH_COPY_PAGE &&
+	    pools[req->pool].zpool && !*pools[req->pool].zpool)
+		return -ENODEV;
 	return 0;
 }
 
@@ -589,9 +755,40 @@ static struct miscdevice bench_dev = {
 	.mode = 0600,
 };
 
+static void bench_put_drivers(void)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(pools); i++) {
+		if (pools[i].zpool) {
+			rmm_zpool_put(*pools[i].zpool);
+			*pools[i].zpool = NULL;
+		}
+	}
+}
+
 static int __init bench_init(void)
 {
-	return misc_register(&bench_dev);
+	size_t i;
+	int ret;
+
+	/*
+	 * The zpool drivers, pinned until exit: found now, while modules are
+	 * loaded one by one (rmm_zpool_find() walks zpool's list unlocked).
+	 * A module loaded later (zbud.ko) is not seen: load it first.
+	 */
+	for (i = 0; i < ARRAY_SIZE(pools); i++) {
+		if (!pools[i].zpool)
+			continue;
+		*pools[i].zpool = rmm_zpool_find(pools[i].name);
+		if (!*pools[i].zpool)
+			pr_info("no zpool driver %s: its pool kind fails with -ENODEV\n",
+				pools[i].name);
+	}
+	ret = misc_register(&bench_dev);
+	if (ret)
+		bench_put_drivers();
+	return ret;
 }
 
 static void __exit bench_exit(void)
@@ -600,10 +797,11 @@ static void __exit bench_exit(void)
 	mutex_lock(&bench_mutex);
 	kept_free();
 	mutex_unlock(&bench_mutex);
+	bench_put_drivers();
 }
 
 module_init(bench_init);
 module_exit(bench_exit);
 MODULE_AUTHOR("The rmm authors");
-MODULE_DESCRIPTION("rmm: in-kernel benchmarks of rzpool against zsmalloc");
+MODULE_DESCRIPTION("rmm: in-kernel benchmarks of rzpool against zsmalloc and zbud");
 MODULE_LICENSE("GPL");

@@ -3,7 +3,7 @@
  * Copyright (C) 2026 The rmm authors.
  *
  * ioctl interface of /dev/rmm_bench: in-kernel benchmarks of rzpool against
- * zsmalloc through the same harness. Shared with bench/.
+ * zsmalloc (and zbud) through the same harness. Shared with bench/.
  */
 #ifndef _RMM_BENCH_UAPI_H
 #define _RMM_BENCH_UAPI_H
@@ -12,8 +12,19 @@
 #include <linux/types.h>
 
 enum rmm_bench_pool {
+	/* Through their own APIs: zs_*() (as zram), rzpool_kapi.h. */
 	RMM_BENCH_ZSMALLOC,
 	RMM_BENCH_RZPOOL,
+	/*
+	 * Through their struct zpool_driver callbacks, with zswap's gfp and
+	 * map modes. -ENODEV if the driver was not registered when rmm_bench
+	 * was loaded (zbud.ko); -ENOSPC from zbud for objects over
+	 * PAGE_SIZE - 2 * PAGE_SIZE / 64 bytes. Their mixed stream stays
+	 * within that (32 .. 3968 bytes with 4 KiB pages), for all three.
+	 */
+	RMM_BENCH_ZPOOL_ZSMALLOC,
+	RMM_BENCH_ZPOOL_ZBUD,
+	RMM_BENCH_ZPOOL_RZPOOL,
 };
 
 enum rmm_bench_test {
@@ -21,16 +32,25 @@ enum rmm_bench_test {
 	RMM_BENCH_ALLOC_FREE,
 	/* nr_objs objects; per batch: write then read each; ns per pair. */
 	RMM_BENCH_WRITE_READ,
-	/* Fill bytes of the size stream, free half (every other object); pages
-	 * before and after the pool's own compaction. */
+	/*
+	 * Fill bytes of the size stream, free half (every other object); pages
+	 * before and after the pool's own compaction (none for zpool kinds).
+	 */
 	RMM_BENCH_MEMORY,
-	/* Fill a pool kept by the module with bytes of the size stream,
-	 * interleaved with pages that are then freed (fragmentation). */
+	/*
+	 * Fill a pool kept by the module with bytes of the size stream,
+	 * interleaved with pages that are then freed (fragmentation).
+	 */
 	RMM_BENCH_FILL,
 	/* Check and free the kept pool. */
 	RMM_BENCH_DRAIN,
 	/* Per batch: nr_objs copy_page() calls; ns per copy. */
 	RMM_BENCH_COPY_PAGE,
+	/*
+	 * WRITE_READ on a zpool kind is zswap's store and load of each object:
+	 * map (WO), copy size bytes in, unmap; map (RO), copy out, unmap.
+	 */
+	RMM_BENCH_MAP_COPY = RMM_BENCH_WRITE_READ,
 };
 
 #define RMM_BENCH_MAX_BATCHES 64

@@ -2,8 +2,9 @@
 
 // Copyright (C) 2026 The rmm authors.
 
-//! `/sys/kernel/debug/rzpool/pool-<id>/`: `classes`, `stats` and `pfns` of
-//! every pool made through the device or zpool, and its shrinker.
+//! `/sys/kernel/debug/rzpool/{pool,zpool}-<id>/`: `classes`, `stats` and
+//! `pfns` of every pool made through the device (`pool-`) or zpool
+//! (`zpool-`), and its shrinker.
 
 use crate::{
     pool::{Pool, ZsSlot, ALL_PAGES, NR_GROUPS},
@@ -154,17 +155,18 @@ pub(crate) struct PoolFiles {
 }
 
 impl PoolFiles {
-    /// Registers `pool`'s shrinker, named `<kind>-<id>`, and its directory
-    /// `pool-<id>` under `root`.
+    /// Registers `pool`'s shrinker and its directory under `root`, both
+    /// named `<kind>-<id>`: `pool-<id>` for a device pool, `zpool-<id>` for
+    /// one of zswap.
     pub(crate) fn new(root: &Arc<Dir>, pool: &Arc<Pool>, kind: &str) -> Result<Self> {
-        let name = CString::try_from_fmt(kernel::fmt!("pool-{}", pool.id))?;
+        let name = CString::try_from_fmt(kernel::fmt!("{}-{}", kind, pool.id))?;
         let dir = Dir::subdir(root, &name)?;
         let classes = debugfs::File::new(&dir, c_str!("classes"), &CLASSES_FOPS, pool.clone());
         let view = Arc::new(StatsView(pool.clone()), GFP_KERNEL)?;
         let stats = debugfs::File::new(&dir, c_str!("stats"), &STATS_FOPS, view);
         let pfns = Arc::new(PfnsView(pool.clone()), GFP_KERNEL)?;
         let pfns = debugfs::File::new(&dir, c_str!("pfns"), &PFNS_FOPS, pfns);
-        let name = CString::try_from_fmt(kernel::fmt!("{}-{}", kind, pool.id))?;
+        let name = CString::try_from_fmt(kernel::fmt!("rzpool-{}-{}", kind, pool.id))?;
         let shrinker = shrinker::Registration::register(&name, pool.clone())?;
         Ok(Self {
             _shrinker: shrinker,

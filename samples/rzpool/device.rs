@@ -38,7 +38,7 @@ impl MiscDevice for RzpoolFile {
     fn open(shared: &Shared) -> Result<KBox<RzpoolFile>> {
         // The opener's memory cgroup pays for the pool's pages.
         let pool = Pool::new(shared.classes.clone(), MemCgroup::of_current())?;
-        let files = PoolFiles::new(&shared.debugfs, &pool, "rzpool")?;
+        let files = PoolFiles::new(&shared.debugfs, &pool, "pool")?;
         Ok(KBox::new(
             RzpoolFile {
                 _files: files,

@@ -10,7 +10,7 @@
 //! maps an object to write the compressed data once and to read it back.
 //! Mappings are made by `rmm::zpool` from where [`Pool::map`] says the
 //! object is. Each pool has the shrinker and the debugfs directory of a
-//! device pool (`rzpool/pool-<id>/`).
+//! device pool, in `rzpool/zpool-<id>/`.
 
 use crate::{debugfs::PoolFiles, pool::Pool, Shared};
 use crate::rmm::{
@@ -41,7 +41,7 @@ impl ZpoolDriver for ZswapPool {
         // gfp zswap passes for its later allocations. No memory cgroup:
         // zswap charges its entries itself.
         let pool = Pool::new(ctx.classes.clone(), None)?;
-        let files = PoolFiles::new(&ctx.debugfs, &pool, "rzpool-zpool")?;
+        let files = PoolFiles::new(&ctx.debugfs, &pool, "zpool")?;
         Ok(Arc::new(
             Self {
                 _files: files,

@@ -603,16 +603,19 @@ static double now_s(void)
  * Reclaim must never sleep on a pool page's lock: migration holds a page
  * locked while it allocates its target, and that allocation may reclaim
  * and call our shrinker. With every page of the pool locked (by
- * rmm_page_lock.ko, for 20 s), the shrinker must come back at once, keeping
- * the zspages it cannot lock, and free them once they are unlocked.
+ * rmm_page_lock.ko, for 20 s; it holds a reference on each page, as the VM
+ * does on a page it isolates), the shrinker must come back at once and free
+ * nothing. Freeing every object then empties zspages whose pages cannot be
+ * locked without waiting: they must be kept (release_busy), not waited for,
+ * and released by the shrinker once unlocked.
  */
 TEST_F_TIMEOUT(rzpool, shrinker_never_sleeps_on_page_lock, 300)
 {
 	enum { N = 4096 };
 	static uint64_t h[N];
-	struct rzpool_stats before, after;
-	double t0, t;
-	int locked;
+	struct rzpool_stats before, after, freed, unlocked;
+	double t0, t, tf;
+	int locked, i;
 
 	if (access(PAGE_LOCK_CTL, W_OK))
 		SKIP(return, PAGE_LOCK_CTL " missing: rmm_page_lock.ko is not loaded");
@@ -625,21 +628,30 @@ TEST_F_TIMEOUT(rzpool, shrinker_never_sleeps_on_page_lock, 300)
 	ASSERT_EQ(write_file("/proc/sys/vm/drop_caches", "2"), 0);
 	t = now_s() - t0;
 	ASSERT_EQ(rz_stats(self->fd, &after), 0);
+	ASSERT_EQ(check_sparse(self->fd, h, N), 0);
+	t0 = now_s();
+	for (i = 0; i < N; i += 4)
+		ASSERT_EQ(rz_free(self->fd, h[i]), 0);
+	tf = now_s() - t0;
+	ASSERT_EQ(rz_stats(self->fd, &freed), 0);
 	ASSERT_EQ(write_file(PAGE_LOCK_CTL, "unlock"), 0);
-	TH_LOG("%d pages locked: shrinker took %.2f s, kept %llu busy zspages, %llu -> %llu pages",
-	       locked, t, (unsigned long long)(after.release_busy - before.release_busy),
-	       (unsigned long long)before.pages, (unsigned long long)after.pages);
+	TH_LOG("%d pages locked: shrinker took %.2f s, %llu -> %llu pages; freeing every object took %.2f s, kept %llu busy zspages (%llu pages)",
+	       locked, t, (unsigned long long)before.pages, (unsigned long long)after.pages,
+	       tf, (unsigned long long)(freed.release_busy - before.release_busy),
+	       (unsigned long long)freed.pages);
 	/* Sleeping on a lock would last until the 20 s unlock. */
 	ASSERT_LT(t, 10.0);
-	ASSERT_GT(after.release_busy, before.release_busy);
-	ASSERT_EQ(check_sparse(self->fd, h, N), 0);
+	ASSERT_LT(tf, 10.0);
+	ASSERT_EQ(after.pages, before.pages);
+	ASSERT_EQ(freed.objs, 0);
+	ASSERT_GT(freed.release_busy, before.release_busy);
+	ASSERT_GT(freed.pages, 0);
 
 	/* Unlocked, the kept zspages go. */
 	ASSERT_EQ(write_file("/proc/sys/vm/drop_caches", "2"), 0);
-	ASSERT_EQ(rz_stats(self->fd, &before), 0);
-	TH_LOG("unlocked: %llu pages", (unsigned long long)before.pages);
-	ASSERT_LT(before.pages, after.pages);
-	ASSERT_EQ(check_sparse(self->fd, h, N), 0);
+	ASSERT_EQ(rz_stats(self->fd, &unlocked), 0);
+	TH_LOG("unlocked: %llu pages", (unsigned long long)unlocked.pages);
+	ASSERT_LT(unlocked.pages, freed.pages);
 }
 
 /* A number of a cgroup's file ("memory.current"), or -1. */
