@@ -374,9 +374,14 @@ unsafe fn zbox<'a, T: ZpoolDriver>(pool: *mut c_void) -> &'a ZBox<T> {
     unsafe { &*pool.cast::<ZBox<T>>() }
 }
 
+/// # Safety
+///
+/// Called by zpool only, through `T`'s registered driver, with a valid C
+/// string or NULL.
 unsafe extern "C" fn create<T: ZpoolDriver>(
     name: *const kernel::ffi::c_char,
-    gfp: bindings::gfp_t) -> *mut c_void {
+    gfp: bindings::gfp_t,
+) -> *mut c_void {
     // zpool passes the name zswap made, or NULL.
     let name = if name.is_null() {
         kernel::c_str!("")
@@ -401,6 +406,10 @@ unsafe extern "C" fn create<T: ZpoolDriver>(
     }
 }
 
+/// # Safety
+///
+/// Called by zpool only, on a pool of ours (`create::<T>`'s) that is not
+/// destroyed yet, with zpool's arguments.
 unsafe extern "C" fn destroy<T: ZpoolDriver>(pool: *mut c_void) {
     // SAFETY: zpool passes a pool of ours once, at its end.
     let b = unsafe { KBox::from_raw(pool.cast::<ZBox<T>>()) };
@@ -408,6 +417,10 @@ unsafe extern "C" fn destroy<T: ZpoolDriver>(pool: *mut c_void) {
     drop(b);
 }
 
+/// # Safety
+///
+/// Called by zpool only, on a pool of ours (`create::<T>`'s) that is not
+/// destroyed yet, with zpool's arguments.
 unsafe extern "C" fn malloc<T: ZpoolDriver>(
     pool: *mut c_void,
     size: usize,
@@ -426,11 +439,19 @@ unsafe extern "C" fn malloc<T: ZpoolDriver>(
     }
 }
 
+/// # Safety
+///
+/// Called by zpool only, on a pool of ours (`create::<T>`'s) that is not
+/// destroyed yet, with zpool's arguments.
 unsafe extern "C" fn free<T: ZpoolDriver>(pool: *mut c_void, handle: kernel::ffi::c_ulong) {
     // SAFETY: zpool passes a live pool of ours.
-    unsafe { zbox::<T>(pool) }.pool.free(handle as usize);
+    unsafe { zbox::<T>(pool) }.pool.free(handle);
 }
 
+/// # Safety
+///
+/// Called by zpool only, on a pool of ours (`create::<T>`'s) that is not
+/// destroyed yet, with zpool's arguments.
 unsafe extern "C" fn total_pages<T: ZpoolDriver>(pool: *mut c_void) -> u64 {
     // SAFETY: zpool passes a live pool of ours.
     unsafe { zbox::<T>(pool) }.pool.total_pages()
@@ -440,9 +461,9 @@ unsafe extern "C" fn total_pages<T: ZpoolDriver>(pool: *mut c_void) -> u64 {
 fn copy_spanning(a: &Piece, b: &Piece, buf: &mut [u8], to_buf: bool) {
     let (first, second) = buf.split_at_mut(a.len);
     for (piece, part) in [(a, first), (b, &mut second[..b.len])] {
-        // SAFETY: the page is referenced by the piece; the range is within it
-        // (type invariant), and `part` has its length; nobody else accesses
-        // the object while it is mapped (zpool's contract).
+        // The page is referenced by the piece, the range is within it (type
+        // invariant), and `part` has its length.
+        // SAFETY: as above; nobody else uses the object while it is mapped (zpool's contract).
         let res = unsafe {
             if to_buf {
                 super::page::read_page(piece.page.as_ptr(), piece.offset, part)
@@ -455,6 +476,10 @@ fn copy_spanning(a: &Piece, b: &Piece, buf: &mut [u8], to_buf: bool) {
     }
 }
 
+/// # Safety
+///
+/// Called by zpool only, on a pool of ours (`create::<T>`'s) that is not
+/// destroyed yet, with zpool's arguments.
 unsafe extern "C" fn map<T: ZpoolDriver>(
     pool: *mut c_void,
     handle: kernel::ffi::c_ulong,
@@ -483,7 +508,7 @@ unsafe extern "C" fn map<T: ZpoolDriver>(
     let obj = if state.mapped.is_some() {
         None
     } else {
-        b.pool.map(handle as usize, mode)
+        b.pool.map(handle, mode)
     };
     let Some(obj) = obj.filter(|o| o.len() <= state.buf.len()) else {
         // SAFETY: disabled above.
@@ -507,10 +532,18 @@ unsafe extern "C" fn map<T: ZpoolDriver>(
             (MappedKind::Spans { a, b, mode }, state.buf.as_mut_ptr())
         }
     };
-    state.mapped = Some(Mapped { pool, handle: handle as usize, kind });
+    state.mapped = Some(Mapped {
+        pool,
+        handle,
+        kind,
+    });
     addr.cast()
 }
 
+/// # Safety
+///
+/// Called by zpool only, on a pool of ours (`create::<T>`'s) that is not
+/// destroyed yet, with zpool's arguments.
 unsafe extern "C" fn unmap<T: ZpoolDriver>(pool: *mut c_void, handle: kernel::ffi::c_ulong) {
     // SAFETY: zpool passes a live pool of ours.
     let b = unsafe { zbox::<T>(pool) };
@@ -523,7 +556,7 @@ unsafe extern "C" fn unmap<T: ZpoolDriver>(pool: *mut c_void, handle: kernel::ff
     // SAFETY: `CpuArea` invariant: the mapping of this CPU, preemption disabled.
     let state = unsafe { &mut *area.state.get() };
     match &state.mapped {
-        Some(m) if m.pool == pool.cast_const() && m.handle == handle as usize => {}
+        Some(m) if m.pool == pool.cast_const() && m.handle == handle => {}
         // Not what this CPU mapped: a caller bug; leave the mapping (and
         // preemption) as they are.
         _ => return,

@@ -6,19 +6,19 @@
 //! `pfns` of every pool made through the device (`pool-`) or zpool
 //! (`zpool-`), and its shrinker.
 
+use crate::rmm::{
+    debugfs::{self, Dir, SeqFile, Show},
+    shrinker,
+};
 use crate::{
-    pool::{Pool, ZsSlot, ALL_PAGES, NR_GROUPS},
     class::MAX_PAGES,
+    pool::{Pool, ZsSlot, ALL_PAGES, NR_GROUPS},
 };
 use core::{
     fmt::{self, Write},
     sync::atomic::Ordering,
 };
 use kernel::{c_str, prelude::*, str::CString, sync::Arc};
-use crate::rmm::{
-    debugfs::{self, Dir, SeqFile, Show},
-    shrinker,
-};
 
 /// `classes`: one line per size class.
 impl Show for Pool {

@@ -5,19 +5,18 @@
 //! `/dev/rzpool`: each open file is a pool, charged to the opener's memory
 //! cgroup, used through ioctls (`rzpool_uapi.h`).
 
-use crate::{
-    debugfs::PoolFiles,
-    pool::Pool,
-    uapi::{
-        UAlloc, URw, DEV_MAX_SIZE, IOC_ALLOC, IOC_COMPACT, IOC_FREE, IOC_READ, IOC_STATS,
-        IOC_WRITE,
-    },
-    Shared,
-};
 use crate::rmm::{
     memcg::MemCgroup,
     miscdevice::{self, MiscDevice},
     page::Gfp,
+};
+use crate::{
+    debugfs::PoolFiles,
+    pool::Pool,
+    uapi::{
+        UAlloc, URw, DEV_MAX_SIZE, IOC_ALLOC, IOC_COMPACT, IOC_FREE, IOC_READ, IOC_STATS, IOC_WRITE,
+    },
+    Shared,
 };
 use kernel::{ioctl::_IOC_SIZE, prelude::*, sync::Arc, uaccess::UserSlice};
 
@@ -65,7 +64,8 @@ impl MiscDevice for RzpoolFile {
                 if req.size as usize > DEV_MAX_SIZE {
                     return Err(E2BIG);
                 }
-                req.handle = Pool::alloc(pool.as_arc_borrow(), req.size as usize, Gfp::KERNEL, true)?;
+                req.handle =
+                    Pool::alloc(pool.as_arc_borrow(), req.size as usize, Gfp::KERNEL, true)?;
                 if let Err(e) = writer.write(&req) {
                     // The caller cannot learn the handle: do not leak it.
                     let _ = pool.free(req.handle);

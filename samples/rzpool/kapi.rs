@@ -5,15 +5,11 @@
 //! The in-kernel API (`rzpool_kapi.h`), for C users such as the benchmark:
 //! zsmalloc's shape (`zs_*`), with copies instead of mappings.
 
-use crate::{
-    class::Classes,
-    pool::Pool,
-    uapi,
-};
 use crate::rmm::{
     kapi::{self, ObjectPool},
     page::Gfp,
 };
+use crate::{class::Classes, pool::Pool, uapi};
 use kernel::{
     prelude::*,
     sync::{Arc, ArcBorrow},

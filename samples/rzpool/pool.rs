@@ -35,6 +35,13 @@
 //! `Migration::commit`), and internal compaction never moves objects out of
 //! a zspage one of whose pages has one, so a mapped object never moves.
 
+use crate::rmm::{
+    memcg::MemCgroup,
+    movable::{IsolateMode, MigrateMode, Migration, MovableOperations, Outcome},
+    page::{Gfp, LockedPage},
+    shrinker::{Scan, Shrinker},
+    zpool::{MapMode, Object},
+};
 use crate::{
     class::{ClassShape, Classes, MAX_SIZE},
     handle::{Handle, PageTag, MAX_SLOTS},
@@ -47,13 +54,6 @@ use kernel::{
     new_spinlock,
     prelude::*,
     sync::{Arc, ArcBorrow, SpinLock},
-};
-use crate::rmm::{
-    memcg::MemCgroup,
-    movable::{IsolateMode, MigrateMode, Migration, MovableOperations, Outcome},
-    page::{Gfp, LockedPage},
-    shrinker::{Scan, Shrinker},
-    zpool::{MapMode, Object},
 };
 
 /// Fullness groups: 0..3 by quarters of use, 4 for full.
@@ -637,10 +637,7 @@ impl MovableOperations for RzOps {
 }
 
 impl Pool {
-    pub(crate) fn new(
-        classes: Arc<Classes>,
-        memcg: Option<MemCgroup>,
-    ) -> Result<Arc<Self>> {
+    pub(crate) fn new(classes: Arc<Classes>, memcg: Option<MemCgroup>) -> Result<Arc<Self>> {
         let id = PoolId::new()?;
         let mut class = KVec::with_capacity(classes.len(), GFP_KERNEL)?;
         for (i, shape) in classes.shapes.iter().enumerate() {
@@ -698,7 +695,12 @@ impl Pool {
 
     /// Allocates an object with the caller's `gfp`; `zero` clears it (for
     /// user space, which must never read what the pages held before).
-    pub(crate) fn alloc(this: ArcBorrow<'_, Self>, size: usize, gfp: Gfp, zero: bool) -> Result<u64> {
+    pub(crate) fn alloc(
+        this: ArcBorrow<'_, Self>,
+        size: usize,
+        gfp: Gfp,
+        zero: bool,
+    ) -> Result<u64> {
         if size == 0 {
             return Err(EINVAL);
         }

@@ -21,7 +21,7 @@
 //! - [`class`]: size classes and zspage shapes;
 //! - [`zspage`]: a run of pages holding one class's objects;
 //! - [`table`]: the chunked tables of slots and zspages;
-//! - [`debugfs`]: `rzpool/pool-<id>/{classes,stats,pfns}`;
+//! - [`debugfs`]: the files `classes`, `stats` and `pfns` of each pool;
 //! - [`uapi`]: the device's uapi, generated from `rzpool_uapi.h`.
 
 use kernel::{c_str, prelude::*, sync::Arc};
@@ -86,7 +86,10 @@ impl kernel::Module for RzpoolModule {
             GFP_KERNEL,
         )?;
         let zpool = ZpoolRegistration::register(module, Shared { classes, debugfs })?;
-        pr_info!("/dev/rzpool and zpool driver rzpool ready: {} size classes\n", nr);
+        pr_info!(
+            "/dev/rzpool and zpool driver rzpool ready: {} size classes\n",
+            nr
+        );
         Ok(Self {
             _zpool: zpool,
             _dev: dev,

@@ -12,11 +12,11 @@
 //! object is. Each pool has the shrinker and the debugfs directory of a
 //! device pool, in `rzpool/zpool-<id>/`.
 
-use crate::{debugfs::PoolFiles, pool::Pool, Shared};
 use crate::rmm::{
     page::Gfp,
     zpool::{MapMode, Object, ZpoolDriver},
 };
+use crate::{debugfs::PoolFiles, pool::Pool, Shared};
 use kernel::{
     c_str,
     prelude::*,

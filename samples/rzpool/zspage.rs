@@ -10,17 +10,17 @@
 //! page therefore re-points every object on it at once (the zspage's page
 //! array gets the new page), and no handle changes.
 
+use crate::rmm::{
+    movable::{LockedMovablePage, MovablePage},
+    page::{Gfp, NewPage, PAGE_SIZE},
+    zpool::{Object, Piece},
+};
 use crate::{
     class::{ClassShape, MAX_PAGES},
     handle::PageTag,
     pool::{Pool, RzOps},
 };
 use kernel::{alloc::Flags, prelude::*, sync::ArcBorrow};
-use crate::rmm::{
-    movable::{LockedMovablePage, MovablePage},
-    page::{Gfp, NewPage, PAGE_SIZE},
-    zpool::{Object, Piece},
-};
 
 /// "No entry" in the linked lists of slots and zspages.
 pub(crate) const NONE: u32 = u32::MAX;
