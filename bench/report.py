@@ -5,8 +5,11 @@
 #
 # Turns the samples bench/rmm_bench wrote in one guest boot into a report:
 # a markdown file with every ratio and the goals' pass/fail, and PNG plots.
+# The zswap workload's samples (bench/rmm_zswap_bench) are in a file of
+# their own, in the same format: ZSWAP.json, by default zswap.json next to
+# BENCH.json; the report says so if it is missing.
 #
-#   report.py BENCH.json OUTDIR
+#   report.py BENCH.json OUTDIR [ZSWAP.json]
 
 import json
 import os
@@ -366,12 +369,198 @@ def zpool_section(groups, out):
     return md
 
 
+# The zswap workload (bench/rmm_zswap_bench): zswap's pool drivers under a
+# memory cgroup's reclaim, one sample per round. Its bars: rzpool / zsmalloc
+# (medians) at most this, per key.
+ZSWAP_GROUP = "zswap workload"
+ZSWAP_SIDES = ["zsmalloc", "zbud", "rzpool"]
+ZSWAP_BARS = [
+    ("wall time", 1.0, "wall time"),
+    ("pool bytes per stored page", 1.02, "pool bytes per stored page"),
+]
+
+
+def load_zswap(path):
+    """(header, records by key and side as load() gives them, or None; why not, or None)."""
+    if not os.path.exists(path):
+        return None, None, f"no {os.path.basename(path)}: bench/rmm_zswap_bench did not run"
+    try:
+        with open(path) as f:
+            data = json.load(f)
+        keys = {}
+        for r in data["records"]:
+            if r["group"] == ZSWAP_GROUP:
+                keys.setdefault(r["key"], {})[r["side"]] = (r["unit"], r["samples"], r.get("na"))
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        return None, None, f"{os.path.basename(path)} unreadable: {e}"
+    if not keys:
+        return data, None, f"{os.path.basename(path)} has no \"{ZSWAP_GROUP}\" records"
+    return data, keys, None
+
+
+def zswap_sides(keys):
+    sides = [s for s in ZSWAP_SIDES if any(s in k for k in keys.values())]
+    return sides + sorted({s for k in keys.values() for s in k} - set(sides))
+
+
+def zswap_median(keys, key, side):
+    """The median of one key and driver, or None (not run, n/a, no samples)."""
+    _, samples, na = keys.get(key, {}).get(side, (None, [], "not run"))
+    return None if na or not samples else float(np.median(samples))
+
+
+def zswap_ratio(keys, key, side, base="zsmalloc"):
+    v, b = zswap_median(keys, key, side), zswap_median(keys, key, base)
+    return v / b if v is not None and b else None
+
+
+def zswap_goals(meta, keys, why):
+    """The zswap workload's bars for the goals table; ok None: no verdict."""
+    if keys is None:
+        return [(f"zswap workload: rzpool {label} <= {bar:.2f}x zsmalloc", why, None)
+                for _, bar, label in ZSWAP_BARS]
+    rows = []
+    for key, bar, label in ZSWAP_BARS:
+        r, z = zswap_median(keys, key, "rzpool"), zswap_median(keys, key, "zsmalloc")
+        unit = next(iter(keys.get(key, {"": ("",)}).values()))[0]
+        if r is None or z is None:
+            rows.append((f"zswap workload: rzpool {label} <= {bar:.2f}x zsmalloc",
+                         "n/a: " + ("no rzpool samples" if r is None else "no zsmalloc samples"), False))
+            continue
+        rows.append((f"zswap workload: rzpool {label} <= {bar:.2f}x zsmalloc",
+                     f"rzpool {fmt(r)} {unit} vs zsmalloc {fmt(z)} {unit} (medians): {r / z:.3f}x", r <= bar * z))
+    corrupt = {}
+    for s in zswap_sides(keys):
+        _, samples, na = keys.get("corrupt pages", {}).get(s, (None, [], "not run"))
+        corrupt[s] = None if na or not samples else int(sum(samples))
+    errors = meta.get("errors", []) if meta else []
+    text = "corrupt pages: " + "; ".join(f"{s}: {'n/a' if n is None else n}" for s, n in corrupt.items())
+    if errors:
+        text += f"; {len(errors)} error{'s' if len(errors) > 1 else ''} (see the zswap section)"
+    rows.append(("zswap workload: every page read back intact", text,
+                 not errors and not any(corrupt.values())))
+    return rows
+
+
+def zswap_table(keys):
+    """Every key: per driver median and min/max (few rounds) or p99, ratios to zsmalloc."""
+    sides = zswap_sides(keys)
+    n = max((len(v[1]) for k in keys.values() for v in k.values()), default=0)
+    spread = ["min", "max"] if n < 10 else ["p99"]
+    head = ["metric", "unit"]
+    for s in sides:
+        head += [f"{s} median"] + [f"{s} {c}" for c in spread]
+    head += [f"{s} / zsmalloc" for s in sides if s != "zsmalloc"]
+    lines = [f"| {' | '.join(head)} |", "|" + "---|" * len(head)]
+    notes = {}
+    for key, by_side in keys.items():
+        unit = next(iter(by_side.values()))[0]
+        row = [key, unit]
+        for s in sides:
+            _, samples, na = by_side.get(s, (unit, [], "not run"))
+            if na or not samples:
+                row += ["n/a"] * (1 + len(spread))
+                notes.setdefault((s, na or "no samples"), []).append(key)
+                continue
+            a = np.asarray(samples, dtype=float)
+            row.append(fmt(float(np.median(a))))
+            row += [fmt(float(a.min())), fmt(float(a.max()))] if n < 10 else [fmt(float(np.percentile(a, 99)))]
+        for s in sides:
+            if s != "zsmalloc":
+                row.append(fmt_ratio(zswap_ratio(keys, key, s), 3))
+        lines.append(f"| {' | '.join(row)} |")
+    text = "\n".join(lines)
+    for (s, why), ks in notes.items():
+        where = "every metric" if len(ks) == len(keys) else "; ".join(ks)
+        text += f"\n\nn/a: {s} ({why}): {where}."
+    return text
+
+
+def zswap_plot(keys, path):
+    """Wall time and pool bytes per stored page per driver: medians, min-max, every round."""
+    sides = zswap_sides(keys)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    for ax, (key, bar, label) in zip(axes, ZSWAP_BARS):
+        by_side = keys.get(key, {})
+        unit = next(iter(by_side.values()))[0] if by_side else ""
+        for i, s in enumerate(sides):
+            _, samples, na = by_side.get(s, (unit, [], "not run"))
+            if na or not samples:
+                ax.annotate("n/a", (i, 0), xytext=(0, 3), textcoords="offset points", ha="center")
+                continue
+            a = np.asarray(samples, dtype=float)
+            m = float(np.median(a))
+            ax.bar(i, m, 0.6, color=f"C{ZSWAP_SIDES.index(s) if s in ZSWAP_SIDES else i}",
+                   yerr=[[m - a.min()], [a.max() - m]], capsize=4, alpha=0.8)
+            ax.plot(np.full(len(a), i) + np.linspace(-0.15, 0.15, len(a)), a, "k.", markersize=4)
+        z = zswap_median(keys, key, "zsmalloc")
+        if z is not None:
+            ax.axhline(z * bar, color="red", linestyle="--", linewidth=1,
+                       label=f"bar: rzpool <= {bar:.2f}x zsmalloc")
+        if key == "pool bytes per stored page":
+            c = [zswap_median(keys, "compressed bytes per stored page", s) for s in sides]
+            c = [v for v in c if v is not None]
+            if c:
+                ax.axhline(float(np.median(c)), color="gray", linewidth=1,
+                           label="compressed data per page (no pool overhead)")
+        ax.set_xticks(range(len(sides)), sides)
+        ax.set_ylabel(unit)
+        ax.set_title(label)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8, loc="lower right")
+    fig.suptitle("zswap workload, per driver: median (bar), min and max (whiskers), each round (dots)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def zswap_section(meta, keys, why, out):
+    md = ["", "## zswap workload: zsmalloc, zbud and rzpool as zswap's pool", ""]
+    if keys is None:
+        return md + [f"Not in this report: {why}."]
+    mib, rounds, passes = meta.get("mib", "?"), meta.get("rounds", "?"), meta.get("passes", "?")
+    md += [
+        f"bench/rmm_zswap_bench: a process in a memory cgroup (cgroup v2, `memory.max` = {mib} MiB) "
+        f"writes {meta.get('pages', '?')} pages (twice `memory.max`), each a header with its index, "
+        "896 .. 1408 pseudo-random bytes seeded by the index and a repeating pattern, then reads "
+        f"every page back and checks it, {passes} times. Reclaim puts half of the pages or more "
+        f"in zswap (compressor {meta.get('compressor', '?')}), whose pool driver is switched "
+        f"(`zswap.zpool`) before each round; the drivers alternate round by round in one boot, "
+        f"{rounds} rounds each. `compact_memory` runs once per round, between the write pass and "
+        "the read passes. One sample per round; with few rounds the table gives min and max, not p99.",
+        "",
+        "- *wall time*: write pass + read passes (without `compact_memory`, timed on its own).",
+        "- *pool total size*, *stored pages*: zswap's debugfs after the write pass (zswap's peak); "
+        "a round starts only once the pools of the one before are empty (`stored_pages` 0), "
+        "anything left is subtracted. *pool bytes per stored page* is their quotient; "
+        "*compressed bytes per stored page* is the data's own size (the cgroup's `zswap` / "
+        "`zswapped` in `memory.stat`): the difference is the pool's overhead.",
+        "- *zswap stores*, *zswap loads*: the cgroup's `zswpout`, `zswpin` (the work each round did).",
+        "- *written back pages*, *reject_\\**, *pool_limit_hit*: deltas of zswap's debugfs counters "
+        "over the round (global counters).",
+        "- *pages migrated (pool)*: rzpool only, the `migrate` delta of the pool zswap used "
+        "(`rzpool/zpool-<id>/stats`); zsmalloc and zbud keep no such counter. *pages migrated "
+        "(system-wide pgmigrate_success)*: every page compaction moved in the round, the "
+        "workload's own LRU pages included, for all three alike (zbud's pages cannot move).",
+        "- *corrupt pages*: pages read back wrong; anything but 0 fails the run.",
+    ]
+    errors = meta.get("errors", [])
+    if errors:
+        md += ["", f"**Errors in this run ({len(errors)}):**", ""] + [f"- {e}" for e in errors]
+    png = "zswap.png"
+    zswap_plot(keys, os.path.join(out, png))
+    md += ["", zswap_table(keys), "", f"![zswap workload]({png})"]
+    return md
+
+
 def main():
-    if len(sys.argv) != 3:
-        sys.exit("usage: report.py BENCH.json OUTDIR")
+    if len(sys.argv) not in (3, 4):
+        sys.exit("usage: report.py BENCH.json OUTDIR [ZSWAP.json]")
     data, groups = load(sys.argv[1])
     out = sys.argv[2]
     os.makedirs(out, exist_ok=True)
+    zpath = sys.argv[3] if len(sys.argv) == 4 else os.path.join(os.path.dirname(sys.argv[1]), "zswap.json")
+    zmeta, zkeys, zwhy = load_zswap(zpath)
 
     if "alloc+free" in groups:
         bars(groups, "alloc+free", os.path.join(out, "alloc_free.png"))
@@ -385,7 +574,7 @@ def main():
         boxes({"migration": mig}, "migration", ["copy_page floor", "zsmalloc", "rzpool"],
               os.path.join(out, "migration.png"), "ns per migrated page during compact_memory")
 
-    g = goals(groups) + zpool_goals(groups)
+    g = goals(groups) + zpool_goals(groups) + zswap_goals(zmeta, zkeys, zwhy)
     md = ["# rmm benchmark report", "",
           f"One guest boot (QEMU TCG unless KVM worked), {data['runs']} runs per side, "
           "sides alternating run by run (A B A B ...). Medians and p99 over all samples; "
@@ -393,11 +582,12 @@ def main():
           "those of an emulated CPU: compare ratios, not nanoseconds.", "",
           "## Goals", "", "| goal | measured | result |", "|---|---|---|"]
     for name, val, ok in g:
-        md.append(f"| {name} | {val} | {'PASS' if ok else 'FAIL'} |")
+        md.append(f"| {name} | {val} | {verdict(ok) or 'n/a'} |")
     sections = [
         ("alloc+free", "rzpool vs zsmalloc: alloc+free (ns per pair), in-kernel", "alloc_free.png"),
         ("write+read", "rzpool vs zsmalloc: write+read of whole objects (ns per pair)", "write_read.png"),
         ("zpool", None, None),
+        ("zswap", None, None),
         ("memory", "Memory efficiency: pool bytes per stored byte (mixed stream)", None),
         ("migration", "Migration during compact_memory of a 256 MiB pool", "migration.png"),
         ("munmap", "munmap latency of populated ranges", "munmap.png"),
@@ -409,6 +599,9 @@ def main():
         if name == "zpool":
             if any(n in groups for n, _, _, _ in ZPOOL_GROUPS):
                 md += zpool_section(groups, out)
+            continue
+        if name == "zswap":
+            md += zswap_section(zmeta, zkeys, zwhy, out)
             continue
         if name not in groups:
             continue
@@ -432,7 +625,7 @@ def main():
 
     print(f"report: {os.path.join(out, 'README.md')}")
     for name, val, ok in g:
-        print(f"  {'PASS' if ok else 'FAIL'}  {name}: {val}")
+        print(f"  {verdict(ok) or 'n/a ':4}  {name}: {val}")
 
 
 if __name__ == "__main__":

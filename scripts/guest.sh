@@ -388,7 +388,7 @@ profile() {
 # The benchmarks: the C baselines' modules come from the kernel tree. zbud
 # before rmm_bench, which finds the zpool drivers when it is loaded.
 do_bench() {
-	local m rc
+	local m rc zargs
 	echo "TAP version 13"
 	for m in mm/zsmalloc.ko mm/zbud.ko lib/test_hmm.ko; do
 		if load_kdir_module "$m"; then
@@ -405,6 +405,21 @@ do_bench() {
 		result ok "rmm_bench"
 	else
 		result fail "rmm_bench" "exit $rc"
+	fi
+	# The zswap workload: zswap's pool drivers in turn (zbud.ko loaded above).
+	if zswap_setup; then
+		zargs="-m 32 -r 3 -p 2"
+		case " $* " in *" -q "*) zargs="-m 32 -r 1 -p 1" ;; esac
+		# shellcheck disable=SC2086 # zargs: several arguments
+		timeout 1800 "$TOP/bench/rmm_zswap_bench" $zargs -d zsmalloc,zbud,rzpool "$OUT/zswap.json" 2>&1 |
+			tee "$OUT/rmm_zswap_bench.txt" | sed 's/^/# /'
+		rc=${PIPESTATUS[0]}
+		if [ "$rc" = 0 ]; then
+			result ok "rmm_zswap_bench"
+		else
+			result fail "rmm_zswap_bench" "exit $rc, see $OUT/rmm_zswap_bench.txt"
+		fi
+		zswap_teardown
 	fi
 	profile
 	unload_modules

@@ -709,7 +709,6 @@ impl Pool {
         }
         let index = this.classes.of_size(size);
         let lock = this.class.get(index).ok_or(EINVAL)?;
-        let flags = gfp.metadata_flags();
         let mut spare = Spare::default();
         // Each round prepares one missing thing (a table chunk or directory,
         // a zspage); a few rounds suffice even when other users race for
@@ -726,6 +725,7 @@ impl Pool {
                 Err(need) => need,
             };
             // Outside the lock: allocate what was missing.
+            let flags = gfp.metadata_flags();
             let prepared = match need {
                 Need::Slots(grow) => Table::prepare(grow, flags, &mut spare.slots),
                 Need::ZsSlots(grow) => Table::prepare(grow, flags, &mut spare.zs_slots),

@@ -103,11 +103,11 @@ impl<T> Table<T> {
             }
             spare.dir = Some(dir);
         }
-        if self.needs().is_some() {
-            if let Some(chunk) = spare.chunk.take() {
-                if let Err(chunk) = push_within_capacity(&mut self.chunks, chunk) {
-                    spare.chunk = Some(chunk);
-                }
+        if let Some(chunk) = spare.chunk.take() {
+            if self.needs().is_none() {
+                spare.chunk = Some(chunk);
+            } else if let Err(chunk) = push_within_capacity(&mut self.chunks, chunk) {
+                spare.chunk = Some(chunk);
             }
         }
     }
