@@ -1,0 +1,18 @@
+// SPDX-License-Identifier: GPL-2.0
+
+// Copyright (C) 2026 The rmm authors.
+
+// Must not compile: a zpool driver describing an object by hand, with a
+// range past its page, instead of through `Piece::new` (which checks the
+// range and takes the page reference that pins the object while mapped).
+// expect: field `page` of struct `Piece` is private|private field
+// compiles with: s/None.map(|page: PageRef| Piece { page, offset: 4000, len: 4096 })/None/
+
+use rmm::{page::PageRef, zpool::Piece};
+
+fn case() -> Result {
+    let piece: Option<Piece> = None.map(|page: PageRef| Piece { page, offset: 4000, len: 4096 });
+    let _: Option<PageRef> = None;
+    let _ = piece;
+    Ok(())
+}
