@@ -133,25 +133,40 @@ unsigned int rmm_nr_cpu_ids(void)
 	return nr_cpu_ids;
 }
 
-bool rmm_in_task(void)
-{
-	return in_task();
-}
-
-void rmm_preempt_disable(void)
-{
-	preempt_disable();
-}
-
-void rmm_preempt_enable(void)
-{
-	preempt_enable();
-}
-
 /* With preemption disabled (zpool mappings). */
 unsigned int rmm_smp_processor_id(void)
 {
 	return smp_processor_id();
+}
+
+/*
+ * A zpool mapping begins: from task context only, with preemption disabled
+ * until rmm_zpool_map_end(). Returns this CPU, or -1 outside task context.
+ * One call instead of three on zswap's hot path.
+ */
+int rmm_zpool_map_begin(void)
+{
+	if (!in_task())
+		return -1;
+	preempt_disable();
+	return smp_processor_id();
+}
+
+/*
+ * A zpool mapping ends: unmaps @vaddr if set (kunmap_local), flushes @page
+ * if it was written through the mapping, drops the mapping's reference on
+ * @page if set, and enables preemption again.
+ */
+void rmm_zpool_map_end(void *vaddr, struct page *page, bool written)
+{
+	if (vaddr)
+		kunmap_local(vaddr);
+	if (page) {
+		if (written)
+			flush_dcache_page(page);
+		put_page(page);
+	}
+	preempt_enable();
 }
 
 void rmm_lock_page(struct page *page)

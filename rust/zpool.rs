@@ -184,6 +184,7 @@ struct Mapped {
     /// The pool (its `ZBox`) and handle that were mapped.
     pool: *const c_void,
     handle: usize,
+    mode: MapMode,
     kind: MappedKind,
 }
 
@@ -191,7 +192,7 @@ enum MappedKind {
     /// Mapped in place at `vaddr` (`kmap_local_page`).
     InPage { piece: Piece, vaddr: *mut u8 },
     /// Copied into the CPU's buffer.
-    Spans { a: Piece, b: Piece, mode: MapMode },
+    Spans { a: Piece, b: Piece },
 }
 
 /// The per-CPU state of mappings: one buffer of `PAGE_SIZE` bytes for
@@ -487,19 +488,17 @@ unsafe extern "C" fn map<T: ZpoolDriver>(
 ) -> *mut c_void {
     // SAFETY: zpool passes a live pool of ours.
     let b = unsafe { zbox::<T>(pool) };
-    // SAFETY: no precondition.
-    if !unsafe { rmm_bindings::rmm_in_task() } {
-        return ptr::null_mut();
-    }
     let mode = MapMode::from_raw(mm);
-    // Until unmap: this CPU's area is ours.
-    // SAFETY: balanced by `rmm_preempt_enable()` in `unmap` or below.
-    unsafe { rmm_bindings::rmm_preempt_disable() };
-    // SAFETY: preemption is disabled.
-    let cpu = unsafe { rmm_bindings::rmm_smp_processor_id() } as usize;
+    // Until unmap, this CPU's area is ours: preemption off, task context.
+    // SAFETY: balanced by `rmm_zpool_map_end()` in `unmap` or below.
+    let cpu = unsafe { rmm_bindings::rmm_zpool_map_begin() };
+    let Ok(cpu) = usize::try_from(cpu) else {
+        // Not in task context: nothing was done.
+        return ptr::null_mut();
+    };
     let Some(area) = b.areas().cpus.get(cpu) else {
-        // SAFETY: disabled above.
-        unsafe { rmm_bindings::rmm_preempt_enable() };
+        // SAFETY: begun above; nothing mapped.
+        unsafe { rmm_bindings::rmm_zpool_map_end(ptr::null_mut(), ptr::null_mut(), false) };
         return ptr::null_mut();
     };
     // This CPU's, with preemption disabled, in task context: ours alone.
@@ -511,8 +510,8 @@ unsafe extern "C" fn map<T: ZpoolDriver>(
         b.pool.map(handle, mode)
     };
     let Some(obj) = obj.filter(|o| o.len() <= state.buf.len()) else {
-        // SAFETY: disabled above.
-        unsafe { rmm_bindings::rmm_preempt_enable() };
+        // SAFETY: begun above; nothing mapped.
+        unsafe { rmm_bindings::rmm_zpool_map_end(ptr::null_mut(), ptr::null_mut(), false) };
         return ptr::null_mut();
     };
     let (kind, addr) = match obj {
@@ -529,12 +528,13 @@ unsafe extern "C" fn map<T: ZpoolDriver>(
             if mode.reads() {
                 copy_spanning(&a, &b, &mut state.buf, true);
             }
-            (MappedKind::Spans { a, b, mode }, state.buf.as_mut_ptr())
+            (MappedKind::Spans { a, b }, state.buf.as_mut_ptr())
         }
     };
     state.mapped = Some(Mapped {
         pool,
         handle,
+        mode,
         kind,
     });
     addr.cast()
@@ -566,19 +566,22 @@ unsafe extern "C" fn unmap<T: ZpoolDriver>(pool: *mut c_void, handle: kernel::ff
     };
     match m.kind {
         MappedKind::InPage { piece, vaddr } => {
-            // SAFETY: mapped by `map` on this CPU, the last local mapping made.
-            unsafe { bindings::kunmap_local(vaddr.cast()) };
-            // The caller may have written the page.
-            // SAFETY: the page is referenced by the piece.
-            unsafe { rmm_bindings::rmm_flush_dcache_page(piece.page.as_ptr()) };
-            drop(piece);
+            // The piece's reference goes to the helper, which drops it.
+            let page = piece.page.into_raw();
+            // Mapped by `map` on this CPU (the last local mapping made), which
+            // also disabled preemption; the caller may have written the page.
+            // SAFETY: as above; `page` is referenced (the piece's reference).
+            unsafe {
+                rmm_bindings::rmm_zpool_map_end(vaddr.cast(), page.as_ptr(), m.mode.writes())
+            };
         }
-        MappedKind::Spans { a, b, mode } => {
-            if mode.writes() {
+        MappedKind::Spans { a, b } => {
+            if m.mode.writes() {
                 copy_spanning(&a, &b, &mut state.buf, false);
             }
+            drop((a, b));
+            // SAFETY: preemption was disabled by `map`; nothing is kmapped.
+            unsafe { rmm_bindings::rmm_zpool_map_end(ptr::null_mut(), ptr::null_mut(), false) };
         }
     }
-    // SAFETY: disabled by `map`.
-    unsafe { rmm_bindings::rmm_preempt_enable() };
 }

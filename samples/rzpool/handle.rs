@@ -50,6 +50,7 @@ impl Handle {
     const SLOT_MASK: u64 = (1 << SLOT_BITS) - 1;
     const CLASS_MASK: u64 = (1 << CLASS_BITS) - 1;
 
+    #[inline]
     pub(crate) fn encode(self) -> u64 {
         (self.pool as u64) << Self::POOL_SHIFT
             | (self.gen as u64) << Self::GEN_SHIFT
@@ -58,6 +59,7 @@ impl Handle {
     }
 
     /// Any `u64` decodes; the pool checks what it names.
+    #[inline]
     pub(crate) fn decode(raw: u64) -> Self {
         Self {
             pool: (raw >> Self::POOL_SHIFT) as u16,

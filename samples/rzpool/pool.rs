@@ -175,6 +175,7 @@ pub(crate) struct Pool {
 /// The fullness group of a zspage with `inuse` of `objs` objects used: 0..3
 /// by quarters, `FULL` when full. Called on every alloc and free: compares
 /// with multiples of `objs` rather than dividing.
+#[inline]
 fn group_of(inuse: u32, objs: usize) -> usize {
     let q = inuse as usize * (NR_GROUPS - 1);
     if inuse as usize >= objs {
@@ -209,6 +210,7 @@ impl Class {
         }
     }
 
+    #[inline]
     pub(crate) fn zspage(&self, id: u32) -> Option<&ZsPage> {
         match self.zspages.get(id as usize) {
             Some(ZsSlot::Used(zs)) => Some(zs),
@@ -219,6 +221,7 @@ impl Class {
     /// The zspage of a used object or of a fullness list. `None` only if
     /// the tables are inconsistent, which the callers treat as "nothing to
     /// do" rather than crash the kernel.
+    #[inline]
     fn used(&mut self, id: u32) -> Option<&mut ZsPage> {
         match self.zspages.get_mut(id as usize) {
             Some(ZsSlot::Used(zs)) => Some(zs),
@@ -226,10 +229,12 @@ impl Class {
         }
     }
 
+    #[inline]
     fn slot(&self, i: u32) -> Option<Slot> {
         self.slots.get(i as usize).copied()
     }
 
+    #[inline]
     fn set_slot(&mut self, i: u32, v: Slot) {
         if let Some(s) = self.slots.get_mut(i as usize) {
             *s = v;
@@ -266,6 +271,7 @@ impl Class {
     }
 
     /// Moves zspage `id` to the list its use now calls for.
+    #[inline]
     fn regroup(&mut self, id: u32) -> Option<()> {
         let objs = self.shape.objs;
         let zs = self.used(id)?;
@@ -279,6 +285,7 @@ impl Class {
 
     /// Checks handle `h` (of this class) and returns its slot's size,
     /// zspage and object.
+    #[inline]
     fn lookup(&self, h: Handle) -> Result<(u32, u32, u16)> {
         match self.slot(h.slot) {
             Some(Slot::Used {
@@ -678,6 +685,7 @@ impl Pool {
     }
 
     /// The lock of the class of handle `raw`, which must be of this pool.
+    #[inline]
     fn class_of(&self, raw: u64) -> Result<(Handle, &SpinLock<Class>)> {
         let h = Handle::decode(raw);
         if h.pool != self.id {

@@ -64,15 +64,18 @@ impl<T> Table<T> {
         self.len
     }
 
+    #[inline]
     pub(crate) fn get(&self, i: usize) -> Option<&T> {
         self.chunks.get(i / CHUNK)?.get(i % CHUNK)
     }
 
+    #[inline]
     pub(crate) fn get_mut(&mut self, i: usize) -> Option<&mut T> {
         self.chunks.get_mut(i / CHUNK)?.get_mut(i % CHUNK)
     }
 
     /// What `push` needs first, if anything.
+    #[inline]
     pub(crate) fn needs(&self) -> Option<Grow> {
         if self.len < self.chunks.len() * CHUNK {
             None
