@@ -328,6 +328,42 @@ static inline void prefer_movable_node(void)
 
 #define MEMORY_DIR "/sys/devices/system/memory"
 
+/*
+ * Marks in want[] (nr blocks, cleared first) the memory blocks that hold a
+ * pool's pages, from its debugfs `pfns` file, e.g.
+ * /sys/kernel/debug/rzpool/pool-<id>/pfns; counts the pages in *pages if
+ * not NULL. 0 or -ENOENT.
+ */
+static inline int pfns_to_blocks(const char *pfns, unsigned char *want, size_t nr, size_t *pages)
+{
+	unsigned long long pfn;
+	unsigned long block_pages;
+	char buf[64];
+	size_t n = 0;
+	FILE *f;
+
+	if (read_file(MEMORY_DIR "/block_size_bytes", buf, sizeof(buf)))
+		return -ENOENT;
+	block_pages = strtoul(buf, NULL, 16) / PAGE_SZ;
+	f = fopen(pfns, "r");
+	if (!f)
+		return -ENOENT;
+	if (!block_pages) {
+		fclose(f);
+		return -ENOENT;
+	}
+	memset(want, 0, nr);
+	while (fscanf(f, "%llu", &pfn) == 1) {
+		if (pfn / block_pages < nr)
+			want[pfn / block_pages] = 1;
+		n++;
+	}
+	fclose(f);
+	if (pages)
+		*pages = n;
+	return 0;
+}
+
 /* What offline_movable_blocks() is to do, and did. */
 struct offline_result {
 	const unsigned char *only;	/* in: if set, only blocks b with only[b] */

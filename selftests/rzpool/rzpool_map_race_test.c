@@ -146,27 +146,10 @@ static int find_pool_dir(const unsigned int *before, int nr_before, char *dir, s
 /* Marks in want[] the memory blocks holding the pool's pages (its `pfns`). */
 static int mark_pool_blocks(const char *dir, unsigned char *want, size_t nr)
 {
-	unsigned long long pfn;
-	unsigned long block_pages;
-	char path[PATH_LEN], buf[64];
-	FILE *f;
+	char path[PATH_LEN];
 
-	if (read_file(MEMORY_DIR "/block_size_bytes", buf, sizeof(buf)))
-		return -ENOENT;
-	block_pages = strtoul(buf, NULL, 16) / PAGE_SZ;
 	snprintf(path, sizeof(path), "%s/pfns", dir);
-	f = fopen(path, "r");
-	if (!f || !block_pages) {
-		if (f)
-			fclose(f);
-		return -ENOENT;
-	}
-	memset(want, 0, nr);
-	while (fscanf(f, "%llu", &pfn) == 1)
-		if (pfn / block_pages < nr)
-			want[pfn / block_pages] = 1;
-	fclose(f);
-	return 0;
+	return pfns_to_blocks(path, want, nr, NULL);
 }
 
 /*

@@ -459,26 +459,12 @@ TEST_F_TIMEOUT(rzpool, compaction_stress, STRESS_TIMEOUT)
 static int pool_blocks(int fd, unsigned char *want, size_t nr, size_t *pages)
 {
 	struct rzpool_stats st;
-	unsigned long long pfn;
-	char path[128], buf[64];
-	unsigned long block_pages;
-	FILE *f;
+	char path[128];
 
-	if (rz_stats(fd, &st) || read_file(MEMORY_DIR "/block_size_bytes", buf, sizeof(buf)))
+	if (rz_stats(fd, &st))
 		return -ENOENT;
-	block_pages = strtoul(buf, NULL, 16) / PAGE_SZ;
 	snprintf(path, sizeof(path), "/sys/kernel/debug/rzpool/pool-%u/pfns", st.pool_id);
-	f = fopen(path, "r");
-	if (!f || !block_pages)
-		return -ENOENT;
-	*pages = 0;
-	while (fscanf(f, "%llu", &pfn) == 1) {
-		if (pfn / block_pages < nr)
-			want[pfn / block_pages] = 1;
-		(*pages)++;
-	}
-	fclose(f);
-	return 0;
+	return pfns_to_blocks(path, want, nr, pages);
 }
 
 /*

@@ -263,29 +263,10 @@ static void module_line(const char *name, char *buf, size_t len)
  */
 static int zpool_blocks(int id, unsigned char *want, size_t nr, size_t *pages)
 {
-	unsigned long long pfn;
-	unsigned long block_pages;
-	char path[128], buf[64];
-	FILE *f;
+	char path[128];
 
-	if (read_file(MEMORY_DIR "/block_size_bytes", buf, sizeof(buf)))
-		return -ENOENT;
-	block_pages = strtoul(buf, NULL, 16) / PAGE_SZ;
 	snprintf(path, sizeof(path), RZ_DEBUGFS "/zpool-%d/pfns", id);
-	f = fopen(path, "r");
-	if (!f || !block_pages) {
-		if (f)
-			fclose(f);
-		return -ENOENT;
-	}
-	*pages = 0;
-	while (fscanf(f, "%llu", &pfn) == 1) {
-		if (pfn / block_pages < nr)
-			want[pfn / block_pages] = 1;
-		(*pages)++;
-	}
-	fclose(f);
-	return 0;
+	return pfns_to_blocks(path, want, nr, pages);
 }
 
 /* --- the child that holds the data --- */
