@@ -410,7 +410,7 @@ do_bench() {
 	fi
 	# The zswap workload: zswap's pool drivers in turn (zbud.ko loaded above).
 	if zswap_setup; then
-		zargs="-m 32 -r 3 -p 2"
+		zargs="-m 32 -r 5 -p 2"
 		case " $* " in *" -q "*) zargs="-m 32 -r 1 -p 1" ;; esac
 		# shellcheck disable=SC2086 # zargs: several arguments
 		timeout 1800 "$TOP/bench/rmm_zswap_bench" $zargs -d zsmalloc,zbud,rzpool "$OUT/zswap.json" 2>&1 |
