@@ -46,6 +46,40 @@ bool rmm_trylock_page(struct page *page)
 	return trylock_page(page);
 }
 
+/*
+ * Makes a new page movable with @mops, its index word @index and private
+ * word @private, under its lock taken without waiting; false (nothing done)
+ * if someone else holds the lock. One call instead of six per page.
+ */
+bool rmm_movable_init(struct page *page, unsigned long index, unsigned long private,
+		      const struct movable_operations *mops)
+{
+	if (!trylock_page(page))
+		return false;
+	page->index = index;
+	set_page_private(page, private);
+	__SetPageMovable(page, mops);
+	unlock_page(page);
+	return true;
+}
+
+/*
+ * Releases a movable page whose lock the caller holds: clears movable,
+ * clears its index word and takes its private word (returned), unlocks it
+ * and drops the caller's reference. One call instead of six per page.
+ */
+unsigned long rmm_movable_release(struct page *page)
+{
+	unsigned long private = page_private(page);
+
+	__ClearPageMovable(page);
+	set_page_private(page, 0);
+	page->index = 0;
+	unlock_page(page);
+	put_page(page);
+	return private;
+}
+
 bool rmm_try_module_get(struct module *module)
 {
 	return try_module_get(module);

@@ -14,9 +14,13 @@ struct mm_struct;
 struct page;
 
 struct module;
+struct movable_operations;
 
 struct page *rmm_alloc_movable_page(gfp_t gfp, bool account);
 bool rmm_trylock_page(struct page *page);
+bool rmm_movable_init(struct page *page, unsigned long index, unsigned long private,
+		      const struct movable_operations *mops);
+unsigned long rmm_movable_release(struct page *page);
 bool rmm_try_module_get(struct module *module);
 void rmm_page_move_memcg(struct page *dst, struct page *src);
 bool rmm_fatal_signal_pending(void);

@@ -305,24 +305,21 @@ impl<T: MovableOperations> MovablePage<T> {
             return Err(ENODEV);
         }
         let raw = page.as_ptr();
-        // Nobody else has a reference: the lock is free.
-        // SAFETY: the page is valid (type invariant of `NewPage`).
-        let locked = unsafe { rmm_bindings::rmm_trylock_page(raw) };
-        if !locked {
+        let private = private.into_foreign() as usize;
+        // Nobody else has a reference, so the lock is free; the table lives as
+        // long as the module, which we hold; `index` is the driver's word.
+        // SAFETY: the page is valid, order 0 and unmapped (`NewPage`).
+        let done = unsafe {
+            rmm_bindings::rmm_movable_init(raw, index as _, private as _, MovableOps::<T>::table())
+        };
+        if !done {
+            // SAFETY: made by `into_foreign()` just above, never stored.
+            drop(unsafe { T::Private::from_foreign(private as *const c_void) });
             // SAFETY: the reference taken above.
             unsafe { rmm_bindings::module_put(module) };
             pr_warn!("rmm: a new page is locked by someone else: not made movable\n");
             return Err(EAGAIN);
         }
-        // SAFETY: the page is locked and ours; `index` is the driver's word.
-        unsafe { rmm_bindings::rmm_set_page_index(raw, index as _) };
-        // SAFETY: the page is locked; nobody else uses `private` of our page.
-        unsafe { rmm_bindings::rmm_set_page_private(raw, private.into_foreign() as usize as _) };
-        // The table lives as long as the module, which we hold.
-        // SAFETY: the page is locked, order 0 and unmapped (`NewPage`).
-        unsafe { rmm_bindings::__SetPageMovable(raw, MovableOps::<T>::table()) };
-        // SAFETY: we locked it above.
-        unsafe { rmm_bindings::rmm_unlock_page(raw) };
         // INVARIANT: the reference of `page` and the module reference are
         // ours; the page is movable with our data.
         Ok(Self {
@@ -388,22 +385,13 @@ impl<T: MovableOperations> MovablePage<T> {
     ///
     /// The caller holds the page lock, and does not use `self` again.
     unsafe fn release_locked(&mut self) {
-        let raw = self.page.as_ptr();
+        // The helper clears movable first, so no callback can see the page
+        // any more, then takes the private word back, unlocks the page and
+        // drops our reference.
         // SAFETY: the page is locked (caller) and movable with our operations.
-        unsafe { rmm_bindings::__ClearPageMovable(raw) };
-        // No callback can see the page any more: it is locked and not movable.
+        let p = unsafe { rmm_bindings::rmm_movable_release(self.page.as_ptr()) };
         // SAFETY: the private data made by `into_foreign()` is taken back once.
-        let private = unsafe {
-            let p = rmm_bindings::rmm_page_private(raw);
-            rmm_bindings::rmm_set_page_private(raw, 0);
-            rmm_bindings::rmm_set_page_index(raw, 0);
-            T::Private::from_foreign(p as *const c_void)
-        };
-        // SAFETY: the caller holds the lock.
-        unsafe { rmm_bindings::rmm_unlock_page(raw) };
-        drop(private);
-        // SAFETY: our reference, given up.
-        unsafe { rmm_bindings::rmm_put_page(raw) };
+        drop(unsafe { T::Private::from_foreign(p as *const c_void) });
         // The module's code is still running (our caller): its own users or
         // its exit path keep it loaded until that returns.
         // SAFETY: the reference taken in `new`.

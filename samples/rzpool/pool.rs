@@ -277,10 +277,15 @@ impl Class {
         let zs = self.used(id)?;
         let (group, want) = (zs.group as usize, group_of(zs.inuse, objs));
         if group != want {
-            self.unlink(id)?;
-            self.link(id, want)?;
+            self.move_group(id, want)?;
         }
         Some(())
+    }
+
+    /// Moves zspage `id` to fullness list `want`.
+    fn move_group(&mut self, id: u32, want: usize) -> Option<()> {
+        self.unlink(id)?;
+        self.link(id, want)
     }
 
     /// Checks handle `h` (of this class) and returns its slot's size,
@@ -296,6 +301,66 @@ impl Class {
             }) if gen == h.gen => Ok((size, zspage, obj)),
             _ => Err(ENOENT),
         }
+    }
+
+    /// The common case of an allocation: a zspage with room and a free slot
+    /// (or room in the slot table). `None` sends the caller to `try_alloc`,
+    /// which prepares what is missing; nothing is lost then (a slot taken
+    /// before an inconsistency shows stays a free entry of the table).
+    #[inline]
+    fn try_alloc_fast(&mut self, pool_id: u16, size: usize, zero: bool) -> Option<Handle> {
+        let id = (0..FULL)
+            .rev()
+            .map(|g| self.groups[g])
+            .find(|&id| id != NONE)?;
+        if !self.zspage(id)?.has_free() {
+            return None;
+        }
+        // A slot: the head of the free list, or a new one if the table has
+        // room (pushed only now that the zspage is known to have room).
+        let slot = if self.free_slot != NONE {
+            let slot = self.free_slot;
+            let Some(Slot::Free { next, .. }) = self.slot(slot) else {
+                return None;
+            };
+            self.free_slot = next;
+            slot
+        } else if self.slots.len() < MAX_SLOTS {
+            self.slots.push(Slot::Free { next: NONE, gen: 0 }).ok()? as u32
+        } else {
+            return None;
+        };
+        let Some(Slot::Free { gen, .. }) = self.slot(slot) else {
+            return None;
+        };
+        let (objs, at_size) = (self.shape.objs, self.shape.size);
+        let zs = self.used(id)?;
+        let obj = zs.alloc_obj(slot)?;
+        if zero {
+            // In bounds: the object is in its zspage, `size` within its class.
+            let _ = zs.write(obj as usize * at_size, &ZEROES[..size]);
+        }
+        let (group, want) = (zs.group as usize, group_of(zs.inuse, objs));
+        self.set_slot(
+            slot,
+            Slot::Used {
+                gen,
+                size: size as u32,
+                zspage: id,
+                obj,
+            },
+        );
+        if group != want {
+            let _ = self.move_group(id, want);
+        }
+        self.objs += 1;
+        self.bytes += size as u64;
+        Some(Handle {
+            pool: pool_id,
+            gen,
+            class: self.index,
+            slot,
+        })
     }
 
     /// Allocates an object of `size` bytes, if nothing has to be allocated
@@ -443,15 +508,18 @@ impl Class {
     /// empty and could be taken out.
     fn free(&mut self, pool: &Pool, h: Handle) -> Result<Option<DeadZsPage>> {
         let (size, zspage, obj) = self.lookup(h)?;
+        let objs = self.shape.objs;
         // The zspage first: with the tables inconsistent, change nothing.
-        if self.used(zspage).is_none() {
+        let Some(zs) = self.used(zspage) else {
             pr_warn!(
                 "rzpool: slot {} names zspage {}, which is not in use\n",
                 h.slot,
                 zspage
             );
             return Err(EIO);
-        }
+        };
+        zs.free_obj(obj);
+        let (empty, group, want) = (zs.inuse == 0, zs.group as usize, group_of(zs.inuse, objs));
         match h.gen.checked_add(1) {
             Some(gen) => {
                 self.set_slot(
@@ -466,14 +534,11 @@ impl Class {
             // Reusing it would give old handles of this slot a new object.
             None => self.set_slot(h.slot, Slot::Retired),
         }
-        let Some(zs) = self.used(zspage) else {
-            return Err(EIO);
-        };
-        zs.free_obj(obj);
-        let empty = zs.inuse == 0;
         self.objs -= 1;
         self.bytes -= size as u64;
-        let _ = self.regroup(zspage);
+        if group != want {
+            let _ = self.move_group(zspage, want);
+        }
         Ok(if empty {
             self.remove_zspage(pool, zspage)
         } else {
@@ -722,6 +787,9 @@ impl Pool {
         // a zspage); a few rounds suffice even when other users race for
         // the room. The bound keeps a bug from spinning forever.
         let mut rounds = 0;
+        if let Some(h) = lock.lock().try_alloc_fast(this.id, size, zero) {
+            return Ok(h.encode());
+        }
         let res = loop {
             rounds += 1;
             if rounds > 64 {
