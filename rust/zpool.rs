@@ -145,7 +145,7 @@ impl Object {
 ///
 /// Every callback but `create` and `destroy` may be called concurrently on
 /// one pool, and from contexts that cannot sleep: `malloc` honours the
-/// caller's [`Gfp`], `map` runs with preemption disabled.
+/// caller's [`Gfp`], `map` and `free` must not sleep.
 pub trait ZpoolDriver: Send + Sync + Sized + 'static {
     /// The driver's name: what `zswap.zpool=` selects.
     const NAME: &'static CStr;
@@ -172,7 +172,8 @@ pub trait ZpoolDriver: Send + Sync + Sized + 'static {
     fn free(&self, handle: usize);
 
     /// Where an object is, with its pages referenced, or `None` for a handle
-    /// the pool did not give out. Runs with preemption disabled.
+    /// the pool did not give out. May be called in atomic context (zswap
+    /// maps under its own locks): must not sleep.
     fn map(&self, handle: usize, mode: MapMode) -> Option<Object>;
 
     /// Pages the pool holds.
@@ -489,28 +490,26 @@ unsafe extern "C" fn map<T: ZpoolDriver>(
     // SAFETY: zpool passes a live pool of ours.
     let b = unsafe { zbox::<T>(pool) };
     let mode = MapMode::from_raw(mm);
+    // Where the object is, its pages referenced: the driver's part, before
+    // preemption goes off. Dropping `obj` on a failure below puts the pages.
+    let Some(obj) = b.pool.map(handle, mode) else {
+        return ptr::null_mut();
+    };
     // Until unmap, this CPU's area is ours: preemption off, task context.
     // SAFETY: balanced by `rmm_zpool_map_end()` in `unmap` or below.
     let cpu = unsafe { rmm_bindings::rmm_zpool_map_begin() };
     let Ok(cpu) = usize::try_from(cpu) else {
-        // Not in task context: nothing was done.
+        // Not in task context: nothing was begun.
         return ptr::null_mut();
     };
-    let Some(area) = b.areas().cpus.get(cpu) else {
-        // SAFETY: begun above; nothing mapped.
-        unsafe { rmm_bindings::rmm_zpool_map_end(ptr::null_mut(), ptr::null_mut(), false) };
-        return ptr::null_mut();
-    };
+    let area = b.areas().cpus.get(cpu);
     // This CPU's, with preemption disabled, in task context: ours alone.
     // SAFETY: `CpuArea` invariant.
-    let state = unsafe { &mut *area.state.get() };
-    let obj = if state.mapped.is_some() {
-        None
-    } else {
-        b.pool.map(handle, mode)
-    };
-    let Some(obj) = obj.filter(|o| o.len() <= state.buf.len()) else {
-        // SAFETY: begun above; nothing mapped.
+    let state = area.map(|a| unsafe { &mut *a.state.get() });
+    let Some(state) = state.filter(|s| s.mapped.is_none() && obj.len() <= s.buf.len()) else {
+        // No area, or one mapping per CPU already (a caller bug, as with
+        // zsmalloc): nothing mapped.
+        // SAFETY: begun above.
         unsafe { rmm_bindings::rmm_zpool_map_end(ptr::null_mut(), ptr::null_mut(), false) };
         return ptr::null_mut();
     };

@@ -29,23 +29,29 @@ const OBJ_FREE: u32 = 1 << 31;
 /// Ends the free list of a zspage's objects.
 const OBJ_END: u32 = !OBJ_FREE;
 
-/// Object maps of up to this many entries live in the zspage itself (every
-/// class of 512 bytes and more): one allocation per zspage, as zsmalloc's.
-const INLINE_OBJS: usize = 64;
+/// Object maps of up to this many entries live in the zspage itself: one
+/// allocation per zspage, as zsmalloc's, for the classes whose zspages hold
+/// the fewest objects and so come and go most often (22 of the 119 classes
+/// with 4 KiB pages, among them 512, 1024, 2048, 3264 and 4096 bytes), and
+/// a `ZsPage` of at most 128 bytes (a `kmalloc-128` object; 64 inline
+/// entries made it a `kmalloc-512` one). Other zspages hold more objects,
+/// and their map is allocated beside them.
+const INLINE_OBJS: usize = 8;
+const _: () = assert!(INLINE_OBJS <= u8::MAX as usize);
 
 /// A zspage's object map: per object, the slot of a used object, or
 /// `OBJ_FREE | next` for a free one.
 // The inline variant is large on purpose: it saves an allocation per zspage.
 #[allow(clippy::large_enum_variant)]
 enum ObjMap {
-    Inline([u32; INLINE_OBJS], usize),
+    Inline([u32; INLINE_OBJS], u8),
     Heap(KVec<u32>),
 }
 
 impl ObjMap {
     fn new(n: usize, flags: Flags) -> Result<Self> {
         if n <= INLINE_OBJS {
-            return Ok(Self::Inline([0; INLINE_OBJS], n));
+            return Ok(Self::Inline([0; INLINE_OBJS], n as u8));
         }
         let mut v = KVec::with_capacity(n, flags)?;
         for _ in 0..n {
@@ -56,14 +62,14 @@ impl ObjMap {
 
     fn as_slice(&self) -> &[u32] {
         match self {
-            Self::Inline(map, n) => &map[..*n],
+            Self::Inline(map, n) => &map[..*n as usize],
             Self::Heap(v) => v,
         }
     }
 
     fn as_mut_slice(&mut self) -> &mut [u32] {
         match self {
-            Self::Inline(map, n) => &mut map[..*n],
+            Self::Inline(map, n) => &mut map[..*n as usize],
             Self::Heap(v) => v,
         }
     }
@@ -260,6 +266,8 @@ impl ZsPage {
         })
     }
 }
+
+const _: () = assert!(core::mem::size_of::<ZsPage>() <= 128);
 
 /// The pages of an empty zspage taken out of the pool, all locked without
 /// waiting: dropping it releases them without sleeping.
