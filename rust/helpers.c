@@ -80,6 +80,11 @@ unsigned long rmm_movable_release(struct page *page)
 	return private;
 }
 
+void rmm_module_pin(struct module *module)
+{
+	__module_get(module);
+}
+
 bool rmm_try_module_get(struct module *module)
 {
 	return try_module_get(module);
@@ -157,9 +162,18 @@ bool rmm_gfpflags_allow_blocking(gfp_t gfp)
 	return gfpflags_allow_blocking(gfp);
 }
 
+/*
+ * The page's reference count, ordered before the caller's later reads of
+ * the page: it pairs with the full barrier of put_page() by whoever dropped
+ * a reference after writing the page (a zpool mapping), so that a caller
+ * that sees the reference gone also sees what was written through it.
+ */
 int rmm_page_count(struct page *page)
 {
-	return page_count(page);
+	int count = page_count(page);
+
+	smp_rmb();
+	return count;
 }
 
 unsigned int rmm_nr_cpu_ids(void)
@@ -188,19 +202,19 @@ int rmm_zpool_map_begin(void)
 
 /*
  * A zpool mapping ends: unmaps @vaddr if set (kunmap_local), flushes @page
- * if it was written through the mapping, drops the mapping's reference on
- * @page if set, and enables preemption again.
+ * if it was written through the mapping, enables preemption again, and
+ * drops the mapping's reference on @page if set.
  */
 void rmm_zpool_map_end(void *vaddr, struct page *page, bool written)
 {
 	if (vaddr)
 		kunmap_local(vaddr);
-	if (page) {
-		if (written)
-			flush_dcache_page(page);
-		put_page(page);
-	}
+	if (page && written)
+		flush_dcache_page(page);
 	preempt_enable();
+	/* The last reference may free the page: not with preemption off. */
+	if (page)
+		put_page(page);
 }
 
 void rmm_lock_page(struct page *page)

@@ -22,6 +22,7 @@ bool rmm_movable_init(struct page *page, unsigned long index, unsigned long priv
 		      const struct movable_operations *mops);
 unsigned long rmm_movable_release(struct page *page);
 bool rmm_try_module_get(struct module *module);
+void rmm_module_pin(struct module *module);
 void rmm_page_move_memcg(struct page *dst, struct page *src);
 bool rmm_fatal_signal_pending(void);
 void rmm_flush_dcache_page(struct page *page);

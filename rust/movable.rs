@@ -212,7 +212,10 @@ impl<'a, T: MovableOperations> Migration<'a, T> {
     /// user of the driver reads or writes the contents during the copy.
     ///
     /// Refuses with `EAGAIN`, changing nothing, if `page` is not the source
-    /// page (a stale lookup: the VM retries later).
+    /// page (a stale lookup: the VM retries later), or if the source page
+    /// has references besides the owner's and the isolation's (a
+    /// [`PageRef`] from [`MovablePage::get_ref`], e.g. a zpool mapping that
+    /// may be writing it: the copy could lose those writes).
     pub fn commit(self, page: &mut MovablePage<T>) -> Outcome<'a> {
         if page.page != self.src {
             return Err(self.refuse(EAGAIN));
@@ -344,7 +347,9 @@ impl<T: MovableOperations> MovablePage<T> {
 
     /// A new reference to the page: it stays allocated while the reference
     /// lives, even if the page is released or replaced meanwhile, and
-    /// [`Migration::commit`] refuses to move it.
+    /// [`Migration::commit`] refuses to move it. Hold it briefly: while it
+    /// lives the page cannot migrate, which blocks compaction, memory
+    /// offlining and CMA from taking its frame.
     pub fn get_ref(&self) -> PageRef {
         // SAFETY: the page is valid by the type invariant.
         unsafe { rmm_bindings::rmm_get_page(self.page.as_ptr()) };
@@ -410,15 +415,20 @@ impl<T: MovableOperations> MovablePage<T> {
     /// Copies bytes of the page at `offset` into `out` (`EINVAL` if the range
     /// leaves the page).
     pub fn read(&self, offset: usize, out: &mut [u8]) -> Result {
-        // Writers need `&mut self`; the VM copies only through `commit`, which needs it too.
-        // SAFETY: the page is valid (type invariant) and has no concurrent writer.
+        // Writers need `&mut self` (`write`, `commit`), or write through a
+        // zpool mapping (`super::zpool`), which covers only the mapped
+        // object's bytes: a driver reads no object while it is mapped.
+        // SAFETY: the page is valid (type invariant); no writer of these bytes meanwhile.
         unsafe { page::read_page(self.as_ptr(), offset, out) }
     }
 
     /// Copies `data` into the page at `offset` (`EINVAL` if the range leaves
     /// the page).
     pub fn write(&mut self, offset: usize, data: &[u8]) -> Result {
-        // SAFETY: the page is valid, and `&mut self` excludes every other access to its contents.
+        // `&mut self` excludes the other writers and readers of the driver;
+        // a zpool mapping covers only its own object, which the driver does
+        // not write while it is mapped.
+        // SAFETY: the page is valid; nobody else accesses these bytes meanwhile.
         unsafe { page::write_page(self.as_ptr(), offset, data) }
     }
 }

@@ -174,13 +174,26 @@ pub trait ZpoolDriver: Send + Sync + Sized + 'static {
     /// Where an object is, with its pages referenced, or `None` for a handle
     /// the pool did not give out. May be called in atomic context (zswap
     /// maps under its own locks): must not sleep.
+    ///
+    /// The pieces must cover the whole object, the `size` its `malloc` was
+    /// given: the caller reads or writes that many bytes at the pointer it
+    /// gets. This is the one rule of this trait that no type enforces yet
+    /// (the abstraction does not know the size): a driver that breaks it
+    /// makes its C caller overflow the mapping.
     fn map(&self, handle: usize, mode: MapMode) -> Option<Object>;
 
-    /// Pages the pool holds.
+    /// Pages the pool holds. Must not sleep (zswap sums its pools under
+    /// `rcu_read_lock()`).
     fn total_pages(&self) -> u64;
 }
 
 /// The mapping of one CPU, from map to unmap.
+///
+/// # Invariants
+///
+/// For `InPage`, `vaddr` is `kmap_local_page(piece.page) + piece.offset`,
+/// mapped on this CPU and not unmapped yet; for `Spans`, the CPU's buffer
+/// holds at least `a.len + b.len` bytes.
 struct Mapped {
     /// The pool (its `ZBox`) and handle that were mapped.
     pool: *const c_void,
@@ -281,6 +294,7 @@ struct Inner<T: ZpoolDriver> {
     driver: Opaque<rmm_bindings::zpool_driver>,
     areas: Areas,
     ctx: T::Context,
+    owner: *mut bindings::module,
 }
 
 // SAFETY: registration and unregistration may happen on any thread.
@@ -293,11 +307,22 @@ impl<T: ZpoolDriver> Registration<T> {
     /// pool of it pins the module. One registration per module at a time
     /// (`EBUSY` otherwise).
     pub fn register(module: &'static ThisModule, ctx: T::Context) -> Result<Self> {
+        // A mapping keeps preemption off until its unmap, and zswap may take
+        // locks in between that sleep on PREEMPT_RT (a sync compressor's
+        // scratch lock): not supported there (zsmalloc uses a local_lock).
+        if cfg!(CONFIG_PREEMPT_RT) {
+            pr_err!(
+                "rmm: zpool driver {}: not supported with PREEMPT_RT\n",
+                T::NAME
+            );
+            return Err(ENODEV);
+        }
         let inner = KBox::new(
             Inner::<T> {
                 driver: Opaque::uninit(),
                 areas: Areas::new()?,
                 ctx,
+                owner: module.as_ptr(),
             },
             GFP_KERNEL,
         )?;
@@ -352,10 +377,13 @@ impl<T: ZpoolDriver> Drop for Registration<T> {
         let ret = unsafe { rmm_bindings::zpool_unregister_driver((*inner).driver.get()) };
         if ret != 0 {
             // A pool still uses the driver: only possible if the registration
-            // is dropped before module exit (a pool pins the module). Its
-            // callbacks and areas must outlive that pool: leak them.
+            // is dropped before module exit (a pool pins the module). The
+            // driver stays on zpool's list, pointing at this module's code
+            // and name: leak it, and pin the module for good.
+            // SAFETY: `owner` is this module (or null when built in), alive: we run in it.
+            unsafe { rmm_bindings::rmm_module_pin((*inner).owner) };
             pr_err!(
-                "rmm: zpool driver {} dropped while in use: leaked\n",
+                "rmm: zpool driver {} dropped while in use: leaked, module pinned\n",
                 T::NAME
             );
             return;
@@ -546,8 +574,9 @@ unsafe extern "C" fn map<T: ZpoolDriver>(
 unsafe extern "C" fn unmap<T: ZpoolDriver>(pool: *mut c_void, handle: kernel::ffi::c_ulong) {
     // SAFETY: zpool passes a live pool of ours.
     let b = unsafe { zbox::<T>(pool) };
-    // Preemption has been disabled since `map` on this CPU.
-    // SAFETY: no precondition.
+    // Preemption has been off since `map` on this CPU (zpool's contract: an
+    // unmap follows its map in the same task, which does not sleep between).
+    // SAFETY: preemption is disabled, as above.
     let cpu = unsafe { rmm_bindings::rmm_smp_processor_id() } as usize;
     let Some(area) = b.areas().cpus.get(cpu) else {
         return;
@@ -578,9 +607,10 @@ unsafe extern "C" fn unmap<T: ZpoolDriver>(pool: *mut c_void, handle: kernel::ff
             if m.mode.writes() {
                 copy_spanning(&a, &b, &mut state.buf, false);
             }
-            drop((a, b));
             // SAFETY: preemption was disabled by `map`; nothing is kmapped.
             unsafe { rmm_bindings::rmm_zpool_map_end(ptr::null_mut(), ptr::null_mut(), false) };
+            // The pages' references go last: the last one may free a page.
+            drop((a, b));
         }
     }
 }

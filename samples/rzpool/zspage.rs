@@ -107,17 +107,19 @@ impl ZsPage {
         shape: &ClassShape,
         gfp: Gfp,
     ) -> Result<KBox<Self>> {
-        let mut pages: [Option<MovablePage<RzOps>>; MAX_PAGES] = Default::default();
-        let alloc = |pages: &mut [Option<MovablePage<RzOps>>]| -> Result {
+        // Everything that can fail comes first, while the pages are plain
+        // new pages: dropping those never sleeps, where dropping a movable
+        // page takes its lock (and zswap allocates from reclaim).
+        let mut new_pages: [Option<NewPage>; MAX_PAGES] = Default::default();
+        let alloc = |pages: &mut [Option<NewPage>]| -> Result {
             for slot in pages.iter_mut().take(shape.pages) {
-                let page = NewPage::alloc_movable(gfp, pool.memcg.is_some())?;
-                *slot = Some(MovablePage::new(page, pool.into(), tag.encode())?);
+                *slot = Some(NewPage::alloc_movable(gfp, pool.memcg.is_some())?);
             }
             Ok(())
         };
         match &pool.memcg {
-            Some(memcg) => memcg.charge(|| alloc(&mut pages))?,
-            None => alloc(&mut pages)?,
+            Some(memcg) => memcg.charge(|| alloc(&mut new_pages))?,
+            None => alloc(&mut new_pages)?,
         }
         let flags = gfp.metadata_flags();
         let mut objs = ObjMap::new(shape.objs, flags)?;
@@ -129,9 +131,9 @@ impl ZsPage {
             };
             *o = OBJ_FREE | next;
         }
-        Ok(KBox::new(
+        let mut zs = KBox::new(
             Self {
-                pages,
+                pages: Default::default(),
                 nr_pages: shape.pages as u8,
                 objs,
                 free_head: 0,
@@ -141,7 +143,15 @@ impl ZsPage {
                 next: NONE,
             },
             flags,
-        )?)
+        )?;
+        // Only fails if the module is going away or a new page is locked by
+        // someone else: neither happens while a pool allocates.
+        for (slot, page) in zs.pages.iter_mut().zip(new_pages) {
+            if let Some(page) = page {
+                *slot = Some(MovablePage::new(page, pool.into(), tag.encode())?);
+            }
+        }
+        Ok(zs)
     }
 
     pub(crate) fn has_free(&self) -> bool {
