@@ -146,11 +146,10 @@ main() {
 	read -r pass fail skip <<<"$summary"
 	pass=$((pass + CF_PASS)) fail=$((fail + CF_FAIL))
 	echo "logs: $LOGDIR"
-	if [ "$skip" != 0 ]; then
-		echo "$pass passed, $fail failed, $skip skipped"
-	else
-		echo "$pass passed, $fail failed"
-	fi
+	# Skips (each with its reason in the TAP above) on a line of their own:
+	# the last line is always "N passed, N failed".
+	[ "$skip" = 0 ] || echo "$skip skipped"
+	echo "$pass passed, $fail failed"
 	[ "$fail" = 0 ] && [ "$GUEST_RC" = 0 ]
 }
 
