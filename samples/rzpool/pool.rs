@@ -303,16 +303,22 @@ impl Class {
         }
     }
 
+    /// The head of the fullest non-full fullness list, if any.
+    #[inline]
+    fn fullest_with_room(&self) -> Option<u32> {
+        (0..FULL)
+            .rev()
+            .map(|g| self.groups[g])
+            .find(|&id| id != NONE)
+    }
+
     /// The common case of an allocation: a zspage with room and a free slot
     /// (or room in the slot table). `None` sends the caller to `try_alloc`,
     /// which prepares what is missing; nothing is lost then (a slot taken
     /// before an inconsistency shows stays a free entry of the table).
     #[inline]
     fn try_alloc_fast(&mut self, pool_id: u16, size: usize, zero: bool) -> Option<Handle> {
-        let id = (0..FULL)
-            .rev()
-            .map(|g| self.groups[g])
-            .find(|&id| id != NONE)?;
+        let id = self.fullest_with_room()?;
         if !self.zspage(id)?.has_free() {
             return None;
         }
@@ -398,13 +404,8 @@ impl Class {
                 return Err(Need::Slots(grow));
             }
         }
-        // The fullest zspage with room.
-        let Some(id) = (0..FULL)
-            .rev()
-            .map(|g| self.groups[g])
-            .find(|&id| id != NONE)
-        else {
-            // Reserve a table entry for a new zspage.
+        // No zspage with room: reserve a table entry for a new one.
+        if self.fullest_with_room().is_none() {
             if self.free_zspage != NONE {
                 let id = self.free_zspage;
                 let Some(entry) = self.zspages.get_mut(id as usize) else {
@@ -424,57 +425,12 @@ impl Class {
                 Ok(id) => Err(Need::Zspage(id as u32)),
                 Err(_) => Err(Need::Corrupt),
             };
-        };
-        // Check the zspage before taking anything: on `Corrupt` nothing leaks.
-        match self.used(id) {
-            Some(zs) if zs.has_free() => {}
-            _ => return Err(Need::Corrupt),
         }
-        let slot = if self.free_slot != NONE {
-            let slot = self.free_slot;
-            let Some(Slot::Free { next, .. }) = self.slot(slot) else {
-                return Err(Need::Corrupt);
-            };
-            self.free_slot = next;
-            slot
-        } else {
-            match self.slots.push(Slot::Free { next: NONE, gen: 0 }) {
-                Ok(slot) => slot as u32,
-                Err(_) => return Err(Need::Corrupt),
-            }
-        };
-        let Some(Slot::Free { gen, .. }) = self.slot(slot) else {
-            return Err(Need::Corrupt);
-        };
-        let at_size = self.shape.size;
-        let Some(zs) = self.used(id) else {
-            return Err(Need::Corrupt);
-        };
-        let Some(obj) = zs.alloc_obj(slot) else {
-            return Err(Need::Corrupt);
-        };
-        if zero {
-            // In bounds: the object is in its zspage, `size` within its class.
-            let _ = zs.write(obj as usize * at_size, &ZEROES[..size]);
-        }
-        self.set_slot(
-            slot,
-            Slot::Used {
-                gen,
-                size: size as u32,
-                zspage: id,
-                obj,
-            },
-        );
-        let _ = self.regroup(id);
-        self.objs += 1;
-        self.bytes += size as u64;
-        Ok(Handle {
-            pool: pool.id,
-            gen,
-            class: self.index,
-            slot,
-        })
+        // The slot table has room and a zspage has room: the fast path's
+        // case. Its failing now means the tables are inconsistent (it takes
+        // nothing before it checks, so nothing leaks).
+        self.try_alloc_fast(pool.id, size, zero)
+            .ok_or(Need::Corrupt)
     }
 
     /// Gives back a reserved zspage id whose pages could not be allocated.
