@@ -53,6 +53,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rmm_selftest.h"
+
 #define PAGE_SZ		4096UL
 #define MAX_DRIVERS	8
 #define MAX_ROUNDS	64
@@ -155,32 +157,18 @@ static void sleep_ms(unsigned int ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Writes s to a sysfs, procfs or cgroup file; 0 or -errno. Signal-safe. */
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY), err = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, s, strlen(s)) < 0)
-		err = -errno;
-	close(fd);
-	return err;
-}
-
-/* Reads a small file, without its last newline; 0 or -errno. */
+/*
+ * A small file without its last newline; 0 or -errno (read_file() of
+ * rmm_selftest.h, which keeps the newline).
+ */
 static int read_str(const char *path, char *buf, size_t len)
 {
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
+	int err = read_file(path, buf, len);
+	size_t n;
 
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = 0;
+	if (err)
+		return err;
+	n = strlen(buf);
 	if (n && buf[n - 1] == '\n')
 		buf[n - 1] = 0;
 	return 0;
@@ -270,8 +258,8 @@ static void restore(void)
 		cgroup_made = 0;
 	}
 	if (params_saved) {
-		write_str(ZSWAP_PARAM "zpool", saved_zpool);
-		write_str(ZSWAP_PARAM "enabled", saved_enabled);
+		write_file(ZSWAP_PARAM "zpool", saved_zpool);
+		write_file(ZSWAP_PARAM "enabled", saved_enabled);
 		params_saved = 0;
 	}
 }
@@ -450,7 +438,7 @@ static _Noreturn void workload(int to_parent, int from_parent, uint64_t npages)
 	uint8_t *area, *seen;
 
 	snprintf(pid, sizeof(pid), "%d", getpid());
-	m.err = -write_str(CGROUP "/cgroup.procs", pid);
+	m.err = -write_file(CGROUP "/cgroup.procs", pid);
 	area = mmap(NULL, npages * PAGE_SZ, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (!m.err && area == MAP_FAILED)
@@ -547,10 +535,10 @@ static int make_cgroup(void)
 		return -errno;
 	cgroup_made = 1;
 	snprintf(max, sizeof(max), "%llu", (unsigned long long)mib << 20);
-	err = write_str(CGROUP "/memory.max", max);
+	err = write_file(CGROUP "/memory.max", max);
 	/* zswap may take all it wants, and write back. */
 	if (!err && !access(CGROUP "/memory.zswap.max", F_OK))
-		err = write_str(CGROUP "/memory.zswap.max", "max");
+		err = write_file(CGROUP "/memory.zswap.max", "max");
 	return err;
 }
 
@@ -569,7 +557,7 @@ static void remove_cgroup(void)
 static int select_driver(const char *drv)
 {
 	char now[64];
-	int err = write_str(ZSWAP_PARAM "zpool", drv);
+	int err = write_file(ZSWAP_PARAM "zpool", drv);
 
 	if (err)
 		return err;
@@ -673,7 +661,7 @@ static int run_round(unsigned int d, unsigned int round)
 
 	/* Compaction once, with the pool full, for every driver alike. */
 	t0 = now_ns();
-	err = write_str("/proc/sys/vm/compact_memory", "1");
+	err = write_file("/proc/sys/vm/compact_memory", "1");
 	if (err)
 		warn("compact_memory: %s", strerror(-err));
 	v[M_COMPACT] = (now_ns() - t0) / 1e9;
