@@ -328,6 +328,23 @@ static inline void prefer_movable_node(void)
 
 #define MEMORY_DIR "/sys/devices/system/memory"
 
+/* The value of the "key value" line of a file (a pool's debugfs `stats`,
+ * memory.stat, memory.events), or -1. */
+static inline long key_value(const char *path, const char *key)
+{
+	char name[64];
+	long v, found = -1;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %ld", name, &v) == 2)
+		if (!strcmp(name, key))
+			found = v;
+	fclose(f);
+	return found;
+}
+
 /*
  * Marks in want[] (nr blocks, cleared first) the memory blocks that hold a
  * pool's pages, from its debugfs `pfns` file, e.g.

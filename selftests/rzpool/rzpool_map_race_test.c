@@ -91,19 +91,10 @@ static int read_result(struct race_result *r)
 /* A counter of a pool's debugfs `stats` ("name value" lines), or -1. */
 static long pool_stat(const char *dir, const char *name)
 {
-	char path[PATH_LEN], key[64];
-	long v, found = -1;
-	FILE *f;
+	char path[PATH_LEN];
 
 	snprintf(path, sizeof(path), "%s/stats", dir);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %ld", key, &v) == 2)
-		if (!strcmp(key, name))
-			found = v;
-	fclose(f);
-	return found;
+	return key_value(path, name);
 }
 
 /* The ids of rzpool's zswap pools (rzpool/zpool-<id>/); how many, at most max. */

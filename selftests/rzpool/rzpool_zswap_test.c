@@ -224,19 +224,10 @@ static int swap_on(void)
 /* A "key value" line of a cgroup file (memory.stat, memory.events), or -1. */
 static long cg_key(const char *cg, const char *file, const char *key)
 {
-	char path[256], name[64];
-	long v, found = -1;
-	FILE *f;
+	char path[256];
 
 	snprintf(path, sizeof(path), "%s/%s", cg, file);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %ld", name, &v) == 2)
-		if (!strcmp(name, key))
-			found = v;
-	fclose(f);
-	return found;
+	return key_value(path, key);
 }
 
 /* rzpool's line of /proc/modules, without its newline, or "". */
