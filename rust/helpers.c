@@ -12,12 +12,15 @@
 #include <linux/gfp.h>
 #include <linux/highmem.h>
 #include <linux/memcontrol.h>
+#include <linux/mmu_notifier.h>
 #include <linux/migrate.h>
+#include <linux/namei.h>
 #include <linux/mm.h>
 #include <linux/mmap_lock.h>
 #include <linux/module.h>
 #include <linux/pagemap.h>
 #include <linux/preempt.h>
+#include <linux/rcupdate.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/shrinker.h>
@@ -287,4 +290,104 @@ void rmm_mmap_read_lock(struct mm_struct *mm)
 void rmm_mmap_read_unlock(struct mm_struct *mm)
 {
 	mmap_read_unlock(mm);
+}
+
+/*
+ * A zeroed order-0 page for a table read without kmap (page_address()):
+ * movable, never highmem; charged to the current memory cgroup if account.
+ */
+struct page *rmm_alloc_table_page(bool account)
+{
+	gfp_t gfp = GFP_KERNEL | __GFP_MOVABLE | __GFP_ZERO | __GFP_NOWARN;
+
+	if (account)
+		gfp |= __GFP_ACCOUNT;
+	return alloc_page(gfp);
+}
+
+/* The kernel address of a page that is not highmem. */
+void *rmm_page_address(struct page *page)
+{
+	VM_WARN_ON_ONCE(PageHighMem(page));
+	return page_address(page);
+}
+
+struct page *rmm_pfn_to_page(unsigned long pfn)
+{
+	return pfn_to_page(pfn);
+}
+
+void rmm_rcu_read_lock(void)
+{
+	rcu_read_lock();
+}
+
+void rmm_rcu_read_unlock(void)
+{
+	rcu_read_unlock();
+}
+
+unsigned long rmm_get_state_synchronize_rcu(void)
+{
+	return get_state_synchronize_rcu();
+}
+
+bool rmm_poll_state_synchronize_rcu(unsigned long cookie)
+{
+	return poll_state_synchronize_rcu(cookie);
+}
+
+void rmm_cond_synchronize_rcu(unsigned long cookie)
+{
+	cond_synchronize_rcu(cookie);
+}
+
+/* The VMA covering addr: its end and flags; false if none does. */
+bool rmm_vma_at(struct mm_struct *mm, unsigned long addr, unsigned long *end,
+		unsigned long *flags)
+{
+	struct vm_area_struct *vma = vma_lookup(mm, addr);
+
+	if (!vma)
+		return false;
+	*end = vma->vm_end;
+	*flags = vma->vm_flags;
+	return true;
+}
+
+/* A zeroed order-0 kernel page, e.g. to map into a process. */
+struct page *rmm_alloc_zeroed_page(void)
+{
+	return alloc_page(GFP_KERNEL | __GFP_ZERO);
+}
+
+void rmm_mmu_interval_set_seq(struct mmu_interval_notifier *sub, unsigned long seq)
+{
+	mmu_interval_set_seq(sub, seq);
+}
+
+bool rmm_is_zero_pfn(unsigned long pfn)
+{
+	return is_zero_pfn(pfn);
+}
+
+unsigned int rmm_pmd_order(void)
+{
+	return PMD_SHIFT - PAGE_SHIFT;
+}
+
+unsigned int rmm_pud_order(void)
+{
+	return PUD_SHIFT - PAGE_SHIFT;
+}
+
+/* Whether a path exists (e.g. another driver's device node). */
+bool rmm_path_exists(const char *name)
+{
+	struct path path;
+
+	if (kern_path(name, 0, &path))
+		return false;
+	path_put(&path);
+	return true;
 }

@@ -53,4 +53,22 @@ bool rmm_mmget_not_zero(struct mm_struct *mm);
 void rmm_mmap_read_lock(struct mm_struct *mm);
 void rmm_mmap_read_unlock(struct mm_struct *mm);
 
+struct page *rmm_alloc_table_page(bool account);
+void *rmm_page_address(struct page *page);
+struct page *rmm_pfn_to_page(unsigned long pfn);
+void rmm_rcu_read_lock(void);
+void rmm_rcu_read_unlock(void);
+unsigned long rmm_get_state_synchronize_rcu(void);
+bool rmm_poll_state_synchronize_rcu(unsigned long cookie);
+void rmm_cond_synchronize_rcu(unsigned long cookie);
+bool rmm_vma_at(struct mm_struct *mm, unsigned long addr, unsigned long *end,
+		unsigned long *flags);
+struct page *rmm_alloc_zeroed_page(void);
+struct mmu_interval_notifier;
+void rmm_mmu_interval_set_seq(struct mmu_interval_notifier *sub, unsigned long seq);
+bool rmm_is_zero_pfn(unsigned long pfn);
+unsigned int rmm_pmd_order(void);
+unsigned int rmm_pud_order(void);
+bool rmm_path_exists(const char *name);
+
 #endif /* RMM_HELPERS_H */

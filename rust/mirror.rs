@@ -2,13 +2,16 @@
 
 // Copyright (C) 2026 The rmm authors.
 
-//! A secondary MMU: a shadow table of one range of a process's address space.
+//! A secondary MMU: a device page table of a process's address space.
 //!
-//! The shadow table maps each page of `[start, start + len)` to the page the
-//! process has there, with an accessed, a dirty and a writable bit of its own,
-//! the way a device's page table would. Entries are made by faulting the page
-//! in (GUP), and the page reference is dropped as soon as the entry is
-//! installed: the mirror pins nothing.
+//! A [`Mirror`] maps pages of the process's address space, on demand, in a
+//! [`ShadowTable`] (a four-level table in movable pages, see
+//! [`super::shadow`]), with an accessed, a dirty and a writable bit of its
+//! own, the way a device's MMU would. A device access anywhere in the
+//! mirror's window (the whole address space for [`Mirror::whole`], one range
+//! for [`Mirror::new`]) faults missing entries in (GUP), and the page
+//! reference is dropped as soon as the entry is installed: the mirror pins
+//! nothing.
 //!
 //! # Why an entry's page cannot be freed under it
 //!
@@ -18,7 +21,7 @@
 //! so no driver can forget this. Under its lock it drops every entry of an
 //! overlapping range in `invalidate_range_start`, and in `release` (process
 //! exit) it drops all of them and accepts no more. An entry is installed only
-//! with a [`Stable`] proof that no invalidation ran since the fault began and
+//! with a [`Stable`](super::mmu_notifier::Stable) proof that no invalidation ran since the fault began and
 //! none is running. So an entry found under the lock refers to a page that is
 //! still mapped at its address, and reading or writing it under the lock is
 //! safe. This is KVM's `mmu_invalidate_seq` scheme, with GUP instead of
@@ -38,7 +41,8 @@
 //! range before answering, and answer whether any was set. Stopping at the
 //! first young page would leave the others young for another scan, so a page
 //! would be seen young N times for N mappings (seed thread 003, the `|` in
-//! `age_page`).
+//! `age_page`). They take no lock of the mirror's: the table's bits are
+//! read and cleared atomically under RCU ([`TableHandle::harvest`]).
 //!
 //! # Who may use a mirror
 //!
@@ -62,14 +66,17 @@
 //!    page table lock: the notifier core calls the callbacks under them
 //!    (the young callbacks under the PT lock, invalidations under the rmap
 //!    locks).
-//! 2. `Mirror::inner` (a spinlock). Faulting (GUP) takes `mmap_lock` with it
-//!    not held. Nothing allocates or sleeps under it.
+//! 2. `Mirror::inner` (a spinlock). Faulting (GUP) and making tables take
+//!    `mmap_lock` and sleep with it not held. Nothing allocates (beyond
+//!    `GFP_NOWAIT`) or sleeps under it.
+//! 3. The shadow table's own lock (see [`super::shadow`]).
 
 use super::{
-    mmu_notifier::{Again, Event, InvalidateSeq, MmuNotifier, Range, Registration, Stable},
-    page::{self, PageRef, PAGE_SIZE},
+    mm::MmUser,
+    mmu_notifier::{Again, Event, InvalidateSeq, MmuNotifier, Range, Registration},
+    page::{self, PAGE_SIZE},
+    shadow::{self, ShadowTable, TableCounts, TableHandle},
 };
-use core::ptr::NonNull;
 use kernel::{
     bindings, new_condvar, new_spinlock,
     prelude::*,
@@ -96,117 +103,51 @@ pub trait MirrorHooks: Send + Sync + 'static {
     fn released(&self) {}
 }
 
-/// The flags of [`Mirror::snapshot`], per page.
+/// The flags of [`Registration::snapshot`], per page.
 pub mod flags {
     /// The entry is valid.
-    pub const VALID: u8 = 1 << 0;
+    pub const VALID: u8 = super::shadow::VALID as u8;
     /// The entry allows writes.
-    pub const WRITE: u8 = 1 << 1;
+    pub const WRITE: u8 = super::shadow::WRITE as u8;
     /// The device accessed the page since the last young callback.
-    pub const ACCESSED: u8 = 1 << 2;
+    pub const ACCESSED: u8 = super::shadow::ACCESSED as u8;
     /// The device wrote the page through this entry.
-    pub const DIRTY: u8 = 1 << 3;
-}
-
-/// One shadow entry.
-///
-/// # Invariants
-///
-/// If `page` is set, it is the page mapped at the entry's address, and no
-/// invalidation covering that address has started since the entry was
-/// installed (see the module documentation).
-#[derive(Clone, Copy, Default)]
-struct Entry {
-    page: Option<NonNull<bindings::page>>,
-    flags: u8,
-}
-
-// SAFETY: an entry is a page pointer and bits, used only under the mirror's
-// lock, from any thread.
-unsafe impl Send for Entry {}
-
-/// The shadow table.
-///
-/// # Invariants
-///
-/// `valid` is the number of entries with a page.
-struct Table {
-    entries: KVVec<Entry>,
-    valid: usize,
-}
-
-impl Table {
-    /// Drops the entries `[first, last)`; returns how many were valid.
-    fn drop_entries(&mut self, first: usize, last: usize) -> usize {
-        let mut n = 0;
-        for e in &mut self.entries[first..last] {
-            if e.page.take().is_some() {
-                n += 1;
-            }
-            e.flags = 0;
-        }
-        self.valid -= n;
-        n
-    }
-
-    /// Installs the page a fault found for entry `i`, for writing if
-    /// `write`: only through the [`Stable`] proof that it is still mapped
-    /// there. An entry that is valid already keeps its bits (a write fault
-    /// only adds `WRITE`). Returns whether the entry changed.
-    fn install(stable: &mut Stable<'_, Table>, i: usize, page: &PageRef, write: bool) -> bool {
-        let t = stable.table();
-        let Some(e) = t.entries.get_mut(i) else {
-            return false;
-        };
-        let new = NonNull::new(page.as_ptr());
-        match e.page {
-            // Still the page it maps (no invalidation since, by `stable`).
-            Some(p) if Some(p) == new => {
-                if write && e.flags & flags::WRITE == 0 {
-                    e.flags |= flags::WRITE;
-                    return true;
-                }
-                false
-            }
-            Some(_) => {
-                // Cannot happen: an entry is dropped before its page changes.
-                pr_warn!("rmm: mirror entry {} maps another page: replaced\n", i);
-                // INVARIANT: `page` is mapped at the entry's address (`stable`).
-                e.page = new;
-                e.flags = if write { flags::WRITE } else { 0 };
-                true
-            }
-            None => {
-                // INVARIANT: `page` is mapped at the entry's address: it was
-                // faulted in there, and `stable` proves no invalidation ran since.
-                e.page = new;
-                e.flags = if write { flags::WRITE } else { 0 };
-                t.valid += 1;
-                true
-            }
-        }
-    }
+    pub const DIRTY: u8 = super::shadow::DIRTY as u8;
 }
 
 struct Inner {
-    seq: InvalidateSeq<Table>,
+    seq: InvalidateSeq<ShadowTable>,
     dead: bool,
 }
 
-/// Counts of a mirror's table, read under its lock.
+/// Counts of a mirror's table.
 #[derive(Clone, Copy, Default)]
 pub struct Counts {
     /// Valid entries.
     pub valid: usize,
     /// Whether the address space went away.
     pub released: bool,
+    /// The table's pages.
+    pub table: TableCounts,
 }
 
-/// A shadow table of `[start, start + npages * PAGE_SIZE)`.
+/// What one device access did.
+#[derive(Clone, Copy, Default, Debug)]
+pub struct Access {
+    /// Fault passes it needed (test_hmm's `faults`): 0 if every entry was
+    /// valid already, 1 if it faulted what was missing in one pass, more if
+    /// invalidations took entries away meanwhile.
+    pub faults: u64,
+}
+
+/// A device page table of a window `[start, end)` of an address space.
 #[pin_data]
 pub struct Mirror<H: MirrorHooks> {
     start: usize,
-    npages: usize,
+    end: usize,
+    /// The table's shared handle: harvesting and making tables, without
+    /// `inner`.
+    table: TableHandle,
     #[pin]
     inner: SpinLock<Inner>,
     /// Faults waiting for invalidations to end.
@@ -217,100 +158,94 @@ pub struct Mirror<H: MirrorHooks> {
 }
 
 impl<H: MirrorHooks> Mirror<H> {
-    /// The largest range a mirror takes.
+    /// The largest window [`Self::new`] takes.
     pub const MAX_LEN: usize = 1 << 30;
 
-    /// A mirror of `[start, start + len)`: page aligned, not empty, at most
-    /// [`Self::MAX_LEN`] (else `EINVAL`).
+    /// A mirror whose device may access only `[start, start + len)`: page
+    /// aligned, not empty, at most [`Self::MAX_LEN`] (else `EINVAL`).
     pub fn new(start: usize, len: usize, hooks: H) -> Result<impl PinInit<Self, Error>> {
         let aligned = start % PAGE_SIZE == 0 && len % PAGE_SIZE == 0;
-        if !aligned || len == 0 || len > Self::MAX_LEN || start.checked_add(len).is_none() {
+        let end = start.checked_add(len).ok_or(EINVAL)?;
+        if !aligned || len == 0 || len > Self::MAX_LEN || end > shadow::VA_LIMIT {
             return Err(EINVAL);
         }
-        let npages = len / PAGE_SIZE;
-        let mut entries = KVVec::with_capacity(npages, GFP_KERNEL)?;
-        entries.extend_with(npages, Entry::default(), GFP_KERNEL)?;
+        Self::window(start, end, hooks)
+    }
+
+    /// A mirror of the whole address space (as far as [`shadow::VA_LIMIT`]),
+    /// as test_hmm's device has.
+    pub fn whole(hooks: H) -> Result<impl PinInit<Self, Error>> {
+        Self::window(0, shadow::VA_LIMIT, hooks)
+    }
+
+    fn window(start: usize, end: usize, hooks: H) -> Result<impl PinInit<Self, Error>> {
+        let table = ShadowTable::new()?;
+        let handle = table.handle();
         let inner = Inner {
-            seq: InvalidateSeq::new(Table { entries, valid: 0 }),
+            seq: InvalidateSeq::new(table),
             dead: false,
         };
         Ok(try_pin_init!(Self {
             start,
-            npages,
+            end,
+            table: handle,
             inner <- new_spinlock!(inner, "rmm::mirror::Mirror::inner"),
             settled <- new_condvar!("rmm::mirror::Mirror::settled"),
             hooks,
         }))
     }
 
-    /// The first address mirrored.
+    /// The first address of the window.
     pub fn start(&self) -> usize {
         self.start
     }
 
-    /// The address just past the mirror.
+    /// The address just past the window.
     pub fn end(&self) -> usize {
-        self.start + self.npages * PAGE_SIZE
+        self.end
     }
 
-    /// The entries `[first, last)` overlapping `[start, end)`.
-    fn span(&self, start: usize, end: usize) -> (usize, usize) {
+    /// `[start, end)` clipped to the window, if not empty.
+    fn clip(&self, start: usize, end: usize) -> Option<(usize, usize)> {
         let s = start.max(self.start);
-        let e = end.min(self.end());
-        if s >= e {
-            return (0, 0);
-        }
-        (
-            (s - self.start) / PAGE_SIZE,
-            (e - self.start).div_ceil(PAGE_SIZE),
-        )
-    }
-
-    /// The index of the page at `addr`, `EINVAL` outside the mirror.
-    fn index(&self, addr: usize) -> Result<usize> {
-        if addr < self.start || addr >= self.end() {
-            return Err(EINVAL);
-        }
-        Ok((addr - self.start) / PAGE_SIZE)
+        let e = end.min(self.end);
+        (s < e).then_some((s, e))
     }
 
     /// Counts of the table.
     pub fn counts(&self) -> Counts {
         let g = self.inner.lock();
         Counts {
-            valid: g.seq.table().valid,
+            valid: g.seq.table().valid(),
             released: g.dead,
+            table: self.table.counts(),
         }
     }
 
     /// The flags (see [`flags`]) of each page from `addr`, into `out`.
     fn snapshot_table(&self, addr: usize, out: &mut [u8]) -> Result {
-        let first = self.index(addr)?;
-        if out.len() > self.npages - first {
+        let len = out.len().checked_mul(PAGE_SIZE).ok_or(EINVAL)?;
+        let end = addr.checked_add(len).ok_or(EINVAL)?;
+        if addr % PAGE_SIZE != 0 || addr < self.start || end > self.end {
             return Err(EINVAL);
         }
-        let g = self.inner.lock();
-        for (o, e) in out.iter_mut().zip(&g.seq.table().entries[first..]) {
-            *o = if e.page.is_some() {
-                e.flags | flags::VALID
-            } else {
-                0
-            };
+        let mut bits = [0u64; 64];
+        for (k, chunk) in out.chunks_mut(bits.len()).enumerate() {
+            let at = addr + k * bits.len() * PAGE_SIZE;
+            let bits = &mut bits[..chunk.len()];
+            self.inner.lock().seq.table().snapshot(at, bits)?;
+            for (o, b) in chunk.iter_mut().zip(bits.iter()) {
+                *o = *b as u8;
+            }
         }
         Ok(())
     }
 
     fn harvest_young(&self, start: usize, end: usize) -> bool {
-        let (first, last) = self.span(start, end);
-        let mut young = false;
-        if first < last {
-            let mut g = self.inner.lock();
-            // Every bit is cleared before answering: no short cut.
-            for e in &mut g.seq.table_mut().entries[first..last] {
-                young |= e.flags & flags::ACCESSED != 0;
-                e.flags &= !flags::ACCESSED;
-            }
-        }
+        let young = match self.clip(start, end) {
+            Some((s, e)) => self.table.harvest(s, e, true),
+            None => false,
+        };
         self.hooks.young(young);
         young
     }
@@ -320,8 +255,8 @@ impl<H: MirrorHooks> Mirror<H> {
     /// (see the module documentation) until the returned guard is dropped.
     fn invalidate_all(&self) -> DeviceInvalidation<'_, H> {
         let mut g = self.inner.lock();
-        let n = self.npages;
-        g.seq.invalidate_start().drop_entries(0, n);
+        let (s, e) = (self.start, self.end);
+        g.seq.invalidate_start().clear(s, e);
         DeviceInvalidation { mirror: self }
     }
 
@@ -346,23 +281,21 @@ impl<H: MirrorHooks> Drop for DeviceInvalidation<'_, H> {
 #[vtable]
 impl<H: MirrorHooks> MmuNotifier for Mirror<H> {
     fn invalidate_range_start<'a>(&self, range: &Range<'a>) -> Result<(), Again<'a, Self>> {
-        let (first, last) = self.span(range.start(), range.end());
-        if first == last {
+        let Some((s, e)) = self.clip(range.start(), range.end()) else {
             return Ok(());
-        }
+        };
         let mut g = self.inner.lock();
-        let dropped = g.seq.invalidate_start().drop_entries(first, last);
+        let dropped = g.seq.invalidate_start().clear(s, e);
         drop(g);
         self.hooks
             .invalidated(range.event(), dropped, range.may_block());
-        // Only a spinlock: this never needs to block, so never fails (and the
+        // Only spinlocks: this never needs to block, so never fails (and the
         // type forbids failing: this notifier has `invalidate_range_end`).
         Ok(())
     }
 
     fn invalidate_range_end(&self, range: &Range<'_>) {
-        let (first, last) = self.span(range.start(), range.end());
-        if first < last {
+        if self.clip(range.start(), range.end()).is_some() {
             self.end_invalidation();
         }
     }
@@ -377,10 +310,7 @@ impl<H: MirrorHooks> MmuNotifier for Mirror<H> {
     }
 
     fn test_young(&self, address: usize) -> bool {
-        let young = match self.index(address) {
-            Ok(i) => self.inner.lock().seq.table().entries[i].flags & flags::ACCESSED != 0,
-            Err(_) => false,
-        };
+        let young = address >= self.start && address < self.end && self.table.test_young(address);
         self.hooks.young(young);
         young
     }
@@ -388,8 +318,8 @@ impl<H: MirrorHooks> MmuNotifier for Mirror<H> {
     fn release(&self) {
         let mut g = self.inner.lock();
         g.dead = true;
-        let n = self.npages;
-        g.seq.table_mut().drop_entries(0, n);
+        let (s, e) = (self.start, self.end);
+        g.seq.table_mut().clear(s, e);
         drop(g);
         // Waiting faults see `dead` and give up.
         self.settled.notify_all();
@@ -419,46 +349,73 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
         Ok(self.invalidate_all())
     }
 
+    /// The address space, for the mirrored process only (`ESRCH` once gone).
+    pub fn device_mm(&self) -> Result<MmUser> {
+        self.check_caller()?;
+        self.mm_user().ok_or(ESRCH)
+    }
+
     /// Makes sure the entries of the `npages` pages from `addr` are valid (and
     /// writable for `write`), faulting missing ones in from the registered
     /// address space, up to 64 pages per GUP call. Entries that are valid
-    /// already are left as they are.
+    /// already are left as they are. Returns whether it faulted anything.
     ///
     /// `ESRCH` once the address space is gone; `EFAULT` if a page is not
     /// mapped with the needed permission; `EBUSY` if invalidations kept the
     /// access from making progress for [`FAULT_TIMEOUT_MS`] (`progress` is
     /// when it last did, and is moved on by every batch installed); `EINTR`
     /// on a fatal signal.
-    fn fault(&self, addr: usize, npages: usize, write: bool, progress: &mut Ktime) -> Result {
+    fn fault(&self, addr: usize, npages: usize, write: bool, progress: &mut Ktime) -> Result<bool> {
         const BATCH: usize = 64;
-        let need = if write { flags::WRITE } else { 0 };
-        let first = self.index(addr)?;
-        let end = first.checked_add(npages).ok_or(EINVAL)?;
-        if end > self.npages {
+        let need = shadow::VALID | if write { shadow::WRITE } else { 0 };
+        let end = npages
+            .checked_mul(PAGE_SIZE)
+            .and_then(|l| addr.checked_add(l))
+            .ok_or(EINVAL)?;
+        if addr % PAGE_SIZE != 0 || addr < self.start() || end > self.end() {
             return Err(EINVAL);
         }
-        let mut i = first;
-        while i < end {
+        // Tables an invalidation emptied are freed here, where we may sleep.
+        self.table.reap(false);
+        let mut va = addr;
+        let mut faulted = false;
+        while va < end {
             if super::fatal_signal_pending() {
                 return Err(EINTR);
             }
             if time::ktime_ms_delta(Ktime::ktime_get(), *progress) > FAULT_TIMEOUT_MS {
                 return Err(EBUSY);
             }
+            // Skip what is already valid.
+            {
+                let g = self.inner.lock();
+                if g.dead {
+                    return Err(ESRCH);
+                }
+                while va < end
+                    && g.seq
+                        .table()
+                        .get(va)
+                        .is_some_and(|l| l.flags & need == need)
+                {
+                    va += PAGE_SIZE;
+                }
+            }
+            if va == end {
+                break;
+            }
+            faulted = true;
+            let want = ((end - va) / PAGE_SIZE).min(BATCH);
+            // The tables for the batch, made with no lock held (they sleep).
+            let mut t = va;
+            while t < va + want * PAGE_SIZE {
+                self.table.prepare(t)?;
+                t = (t | (PAGE_SIZE * 512 - 1)) + 1;
+            }
             let begin = {
                 let mut g = self.inner.lock();
                 if g.dead {
                     return Err(ESRCH);
-                }
-                // Skip what is already valid.
-                while i < end && {
-                    let e = g.seq.table().entries[i];
-                    e.page.is_some() && e.flags & need == need
-                } {
-                    i += 1;
-                }
-                if i == end {
-                    return Ok(());
                 }
                 if g.seq.is_active() {
                     // Faulting now would only have to be retried: sleep until
@@ -480,14 +437,9 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
                 g.seq.read_begin()
             };
             // Fault a batch in with no lock of ours held (GUP sleeps).
-            let mut pages: [Option<PageRef>; BATCH] = [const { None }; BATCH];
-            let want = (end - i).min(BATCH);
+            let mut pages: [Option<page::PageRef>; BATCH] = [const { None }; BATCH];
             let mm = self.mm_user().ok_or(ESRCH)?;
-            let got = mm.read_lock().get_user_pages(
-                self.start() + i * PAGE_SIZE,
-                write,
-                &mut pages[..want],
-            )?;
+            let got = mm.read_lock().get_user_pages(va, write, &mut pages[..want])?;
             let mut g = self.inner.lock();
             if g.dead {
                 return Err(ESRCH);
@@ -495,17 +447,28 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
             match g.seq.read_retry(begin) {
                 Ok(mut stable) => {
                     let mut changed = 0;
+                    let mut lost = false;
                     for (k, page) in pages[..got].iter().enumerate() {
                         if let Some(page) = page {
-                            changed += Table::install(&mut stable, i + k, page, write) as usize;
+                            // INVARIANT: `stable` proves the page is still
+                            // mapped at its address.
+                            match stable.table().install(va + k * PAGE_SIZE, page.pfn(), write) {
+                                Ok(c) => changed += c as usize,
+                                Err(()) => lost = true,
+                            }
                         }
                     }
                     drop(g);
                     for _ in 0..changed {
                         self.hooks.faulted(write);
                     }
-                    i += got;
-                    *progress = Ktime::ktime_get();
+                    if lost {
+                        // A table went away since `prepare`: fault again.
+                        self.hooks.retried();
+                    } else {
+                        va += got * PAGE_SIZE;
+                        *progress = Ktime::ktime_get();
+                    }
                 }
                 Err(_) => {
                     drop(g);
@@ -517,13 +480,13 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
             drop(pages);
             drop(mm);
         }
-        Ok(())
+        Ok(faulted)
     }
 
-    /// Copies bytes at `addr` of the mirrored range into `out`, as a device
-    /// read through its page table: faults missing entries in, sets the
-    /// accessed bits.
-    pub fn read(&self, addr: usize, out: &mut [u8]) -> Result {
+    /// Copies bytes at `addr` into `out`, as a device read through its page
+    /// table: faults missing entries in, sets the accessed bits. Only after
+    /// the whole range is read does the caller see anything.
+    pub fn read(&self, addr: usize, out: &mut [u8]) -> Result<Access> {
         self.check_caller()?;
         self.access(addr, out.len(), false, |page, off, at, len| {
             // Nobody else writes it through the mirror (the lock); CPU writes race as
@@ -533,10 +496,21 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
         })
     }
 
-    /// Copies `data` to `addr` of the mirrored range, as a device write:
-    /// faults entries in for writing, sets the accessed and dirty bits.
-    pub fn write(&self, addr: usize, data: &[u8]) -> Result {
+    /// Copies `data` to `addr`, as a device write: checks that the whole
+    /// range is mapped writable first (`EFAULT` where nothing or nothing
+    /// readable is mapped, `EPERM` where it is read-only, as
+    /// `hmm_range_fault()` answers), then faults entries in for writing and
+    /// sets the accessed and dirty bits.
+    pub fn write(&self, addr: usize, data: &[u8]) -> Result<Access> {
         self.check_caller()?;
+        let end = addr.checked_add(data.len()).ok_or(EINVAL)?;
+        if data.is_empty() || addr < self.start() || end > self.end() {
+            return Err(EINVAL);
+        }
+        self.mm_user()
+            .ok_or(ESRCH)?
+            .read_lock()
+            .check_access(addr, end, true)?;
         self.access(addr, data.len(), true, |page, off, at, len| {
             // The entry is writable: the page is the process's own copy, dirty in its PTE.
             // SAFETY: as in `read`.
@@ -575,45 +549,48 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
         len: usize,
         write: bool,
         mut copy: impl FnMut(*mut bindings::page, usize, usize, usize) -> Result,
-    ) -> Result {
+    ) -> Result<Access> {
         let end = addr.checked_add(len).ok_or(EINVAL)?;
         if len == 0 || addr < self.start() || end > self.end() {
             return Err(EINVAL);
         }
+        let (need, set) = if write {
+            (shadow::WRITE, shadow::ACCESSED | shadow::DIRTY)
+        } else {
+            (0, shadow::ACCESSED)
+        };
         // Fault the whole range in first, in batches; the copy loop below
         // faults a page again only if an invalidation dropped it meanwhile.
         // The time limit runs from the last progress of the whole access.
         let mut progress = Ktime::ktime_get();
         let first = addr - addr % PAGE_SIZE;
-        self.fault(
-            first,
-            (end - first).div_ceil(PAGE_SIZE),
-            write,
-            &mut progress,
-        )?;
+        let mut done = Access::default();
+        let npages = (end - first).div_ceil(PAGE_SIZE);
+        done.faults += self.fault(first, npages, write, &mut progress)? as u64;
         let mut at = 0;
         while at < len {
             let a = addr + at;
             let off = a % PAGE_SIZE;
             let n = (PAGE_SIZE - off).min(len - at);
-            let i = self.index(a)?;
-            let mut g = self.inner.lock();
-            let e = &mut g.seq.table_mut().entries[i];
-            match e.page {
-                Some(p) if !write || e.flags & flags::WRITE != 0 => {
-                    copy(p.as_ptr(), off, at, n)?;
-                    e.flags |= flags::ACCESSED | if write { flags::DIRTY } else { 0 };
+            let g = self.inner.lock();
+            let r = g.seq.table().access(a - off, need, set, |pfn| {
+                // SAFETY: a valid leaf holds the frame of a mapped page.
+                let page = unsafe { super::bindings::rmm_pfn_to_page(pfn as _) };
+                copy(page, off, at, n)
+            });
+            drop(g);
+            match r {
+                Some(r) => {
+                    r?;
                     at += n;
-                    drop(g);
                     progress = Ktime::ktime_get();
                 }
-                _ => {
+                None => {
                     // An invalidation dropped the entry since: fault it again.
-                    drop(g);
-                    self.fault(a - off, 1, write, &mut progress)?;
+                    done.faults += self.fault(a - off, 1, write, &mut progress)? as u64;
                 }
             }
         }
-        Ok(())
+        Ok(done)
     }
 }

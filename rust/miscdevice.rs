@@ -98,6 +98,11 @@ impl<T: MiscDevice> FileOps<T> {
                 } else {
                     None
                 },
+                mmap: if T::HAS_MMAP {
+                    Some(Self::mmap)
+                } else {
+                    None
+                },
                 llseek: Some(bindings::noop_llseek),
                 // SAFETY: all zeros is a valid `struct file_operations` (no callback).
                 ..unsafe { MaybeUninit::zeroed().assume_init() }
@@ -158,6 +163,25 @@ impl<T: MiscDevice> FileOps<T> {
     }
 }
 
+impl<T: MiscDevice> FileOps<T> {
+    /// # Safety
+    ///
+    /// Called by `mmap_region()` on a file opened with a successful
+    /// [`Self::open`], with `vma` a new VMA being set up under `mmap_lock`
+    /// held for writing.
+    unsafe extern "C" fn mmap(file: *mut bindings::file, vma: *mut bindings::vm_area_struct) -> c_int {
+        // SAFETY: `private_data` holds the `T::Ptr` stored by `open`, and the
+        // file is referenced for the call.
+        let device = unsafe { T::Ptr::borrow((*file).private_data) };
+        // SAFETY: a new VMA under `mmap_lock` for writing, for the call.
+        let vma = unsafe { super::mm::NewVma::from_raw(vma) };
+        match T::mmap(device, &vma) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        }
+    }
+}
+
 /// Declares the `static` file operations of a misc device type.
 ///
 /// `misc_file_operations!(static FOPS: MyDevice);` expands to a
@@ -193,6 +217,15 @@ pub trait MiscDevice: Sized + 'static {
     /// Called when the last reference to the open file goes away.
     fn release(device: Self::Ptr) {
         drop(device);
+    }
+
+    /// Maps the device into a process: `vma` is the new mapping, which the
+    /// driver may fill ([`super::mm::NewVma::insert_page`]).
+    fn mmap(
+        _device: <Self::Ptr as ForeignOwnable>::Borrowed<'_>,
+        _vma: &super::mm::NewVma<'_>,
+    ) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
     }
 
     /// Handles an ioctl. An unknown `cmd` should be answered with `ENOTTY`.

@@ -13,9 +13,13 @@
 //! holds the second, which is what faulting pages in requires.
 
 use super::bindings as rmm_bindings;
-use super::page::PageRef;
+use super::page::{NewPage, PageRef};
 use core::{marker::PhantomData, ptr::NonNull};
-use kernel::{bindings, error::code::EFAULT, prelude::*};
+use kernel::{
+    bindings,
+    error::code::{EFAULT, EPERM},
+    prelude::*,
+};
 
 /// An address space whose users count we hold (`mmget`/`mmput`).
 ///
@@ -173,9 +177,91 @@ impl MmapReadGuard<'_> {
     }
 }
 
+impl MmapReadGuard<'_> {
+    /// Checks that `[start, end)` is mapped for a device access, as
+    /// `hmm_range_fault()` does: `EFAULT` where no VMA is, or one that is
+    /// not readable or is I/O or raw PFN memory; `EPERM` for a write where a
+    /// VMA is not writable.
+    pub fn check_access(&self, start: usize, end: usize, write: bool) -> Result {
+        let mut addr = start;
+        while addr < end {
+            let (mut vm_end, mut flags) = (0, 0);
+            // SAFETY: `mm` has users and its `mmap_lock` is held (type invariant).
+            let found = unsafe {
+                rmm_bindings::rmm_vma_at(self.mm.as_ptr(), addr as _, &mut vm_end, &mut flags)
+            };
+            if !found {
+                return Err(EFAULT);
+            }
+            let flags = flags as u64;
+            let bad = (rmm_bindings::VM_IO | rmm_bindings::VM_PFNMAP) as u64;
+            if flags & rmm_bindings::VM_READ as u64 == 0 || flags & bad != 0 {
+                return Err(EFAULT);
+            }
+            if write && flags & rmm_bindings::VM_WRITE as u64 == 0 {
+                return Err(EPERM);
+            }
+            addr = vm_end as usize;
+        }
+        Ok(())
+    }
+}
+
 impl Drop for MmapReadGuard<'_> {
     fn drop(&mut self) {
         // SAFETY: we hold the lock for reading (type invariant).
         unsafe { rmm_bindings::rmm_mmap_read_unlock(self.mm.as_ptr()) };
+    }
+}
+
+/// A VMA being set up by a driver's `mmap` (`mmap_lock` held for writing).
+///
+/// # Invariants
+///
+/// `vma` is valid, and being set up by `mmap_region()` under `mmap_lock`
+/// held for writing, for `'a`.
+pub struct NewVma<'a> {
+    vma: NonNull<bindings::vm_area_struct>,
+    _p: PhantomData<&'a bindings::vm_area_struct>,
+}
+
+impl<'a> NewVma<'a> {
+    /// # Safety
+    ///
+    /// `vma` is a VMA being set up in an `mmap` file operation, for `'a`.
+    pub(in crate::rmm) unsafe fn from_raw(vma: *mut bindings::vm_area_struct) -> Self {
+        // INVARIANT: guaranteed by the caller.
+        Self {
+            // SAFETY: a valid pointer is not null (caller).
+            vma: unsafe { NonNull::new_unchecked(vma) },
+            _p: PhantomData,
+        }
+    }
+
+    /// The first address of the mapping.
+    pub fn start(&self) -> usize {
+        // SAFETY: valid for `'a` (type invariant); the bounds do not change in `mmap`.
+        unsafe { (*self.vma.as_ptr()).__bindgen_anon_1.__bindgen_anon_1.vm_start as usize }
+    }
+
+    /// The address just past the mapping.
+    pub fn end(&self) -> usize {
+        // SAFETY: as in `start`.
+        unsafe { (*self.vma.as_ptr()).__bindgen_anon_1.__bindgen_anon_1.vm_end as usize }
+    }
+
+    /// Maps `page` at `addr` (`vm_insert_page()`; the mapping becomes
+    /// `VM_MIXEDMAP`), which takes a reference of its own: the page stays
+    /// until the mapping goes. `EFAULT` outside the mapping.
+    pub fn insert_page(&self, addr: usize, page: NewPage) -> Result {
+        if addr < self.start() || addr >= self.end() || addr % super::page::PAGE_SIZE != 0 {
+            return Err(EFAULT);
+        }
+        // A fresh order-0 page of ours is what `vm_insert_page()` takes; the
+        // VMA is being set up under `mmap_lock` for writing (type invariant).
+        // SAFETY: both are valid.
+        let ret =
+            unsafe { rmm_bindings::vm_insert_page(self.vma.as_ptr(), addr as _, page.as_ptr()) };
+        kernel::error::to_result(ret)
     }
 }

@@ -217,6 +217,24 @@ impl<'a, T: MovableOperations> Migration<'a, T> {
     /// [`PageRef`] from [`MovablePage::get_ref`], e.g. a zpool mapping that
     /// may be writing it: the copy could lose those writes).
     pub fn commit(self, page: &mut MovablePage<T>) -> Outcome<'a> {
+        self.commit_with(page, |src, dst| {
+            // Nobody touches the source contents (we hold `&mut page`) or the new page.
+            // SAFETY: both pages are valid and locked (type invariant).
+            unsafe { rmm_bindings::rmm_copy_highpage(dst.as_ptr(), src.as_ptr()) };
+        })
+    }
+
+    /// [`Self::commit`] with the contents moved by `move_contents(src, dst)`
+    /// instead of a plain copy: for a page that others read or update
+    /// without the driver's locks (a page table harvested by atomic
+    /// operations), which must move word by word with atomic exchanges. It
+    /// runs after every check that can refuse, so once it has run the
+    /// migration succeeds.
+    pub(in crate::rmm) fn commit_with(
+        self,
+        page: &mut MovablePage<T>,
+        move_contents: impl FnOnce(LockedPage<'a>, LockedPage<'a>),
+    ) -> Outcome<'a> {
         if page.page != self.src {
             return Err(self.refuse(EAGAIN));
         }
@@ -228,10 +246,8 @@ impl<'a, T: MovableOperations> Migration<'a, T> {
         if unsafe { rmm_bindings::rmm_page_count(self.src.as_ptr()) } > 2 {
             return Err(self.refuse(EAGAIN));
         }
+        move_contents(self.src(), self.dst());
         let (src, dst) = (self.src.as_ptr(), self.dst.as_ptr());
-        // Nobody touches the source contents (we hold `&mut page`) or the new page.
-        // SAFETY: both pages are valid and locked (type invariant).
-        unsafe { rmm_bindings::rmm_copy_highpage(dst, src) };
         // SAFETY: `dst` is valid; this reference becomes `page`'s.
         unsafe { rmm_bindings::rmm_get_page(dst) };
         // The private data moves from `src` to `dst` unchanged: still owned once.
@@ -375,6 +391,31 @@ impl<T: MovableOperations> MovablePage<T> {
     /// Returns the raw `struct page` pointer.
     pub(in crate::rmm) fn as_ptr(&self) -> *mut bindings::page {
         self.page.as_ptr()
+    }
+
+    /// Gives up the object without releasing the page, returning the raw
+    /// pointer: the page stays movable, with its data and references, until
+    /// [`Self::from_raw`] makes the object again (a table kept by the page
+    /// frame numbers that point to it).
+    pub(in crate::rmm) fn into_raw(self) -> NonNull<bindings::page> {
+        let page = self.page;
+        core::mem::forget(self);
+        page
+    }
+
+    /// Makes the object again from [`Self::into_raw`]'s pointer.
+    ///
+    /// # Safety
+    ///
+    /// `page` came from [`Self::into_raw`] of a `MovablePage<T>` (or is the
+    /// page such an object was migrated to), and no other object owns it.
+    pub(in crate::rmm) unsafe fn from_raw(page: NonNull<bindings::page>) -> Self {
+        // INVARIANT: the caller passes the page, references and data of a
+        // `MovablePage<T>` given up by `into_raw`.
+        Self {
+            page,
+            _t: PhantomData,
+        }
     }
 
     /// Returns the page frame number.

@@ -156,6 +156,38 @@ impl NewPage {
         })
     }
 
+    /// Allocates a zeroed page for a table that is read through its kernel
+    /// address without `kmap` (never highmem), movable (`__GFP_MOVABLE`),
+    /// charged to the current memory cgroup if `account`.
+    ///
+    /// # Context
+    ///
+    /// May sleep (`GFP_KERNEL`).
+    pub fn alloc_table(account: bool) -> Result<Self, AllocError> {
+        // SAFETY: the helper only calls `alloc_page()`.
+        let page = unsafe { rmm_bindings::rmm_alloc_table_page(account) };
+        // INVARIANT: a new order-0 page comes with one reference, now ours,
+        // and fields the allocator cleared.
+        Ok(Self {
+            page: NonNull::new(page).ok_or(AllocError)?,
+        })
+    }
+
+    /// Allocates a zeroed page for a driver to map into a process
+    /// ([`super::mm::NewVma::insert_page`]): not movable.
+    ///
+    /// # Context
+    ///
+    /// May sleep (`GFP_KERNEL`).
+    pub fn alloc_zeroed() -> Result<Self, AllocError> {
+        // SAFETY: the helper only calls `alloc_page()`.
+        let page = unsafe { rmm_bindings::rmm_alloc_zeroed_page() };
+        // INVARIANT: as in `alloc_table`.
+        Ok(Self {
+            page: NonNull::new(page).ok_or(AllocError)?,
+        })
+    }
+
     /// Returns the raw `struct page` pointer.
     pub(in crate::rmm) fn as_ptr(&self) -> *mut bindings::page {
         self.page.as_ptr()
@@ -221,6 +253,15 @@ impl<'a> LockedPage<'a> {
     pub fn index(&self) -> usize {
         // SAFETY: the page is valid by the type invariant.
         unsafe { rmm_bindings::rmm_page_index(self.as_ptr()) as usize }
+    }
+
+    /// A new reference to the page, which keeps it allocated after the lock
+    /// is dropped (e.g. until readers of its old contents are gone).
+    pub(in crate::rmm) fn get_ref(&self) -> PageRef {
+        // SAFETY: the page is valid by the type invariant.
+        unsafe { rmm_bindings::rmm_get_page(self.as_ptr()) };
+        // SAFETY: the reference just taken moves to the `PageRef`.
+        unsafe { PageRef::from_raw(self.page) }
     }
 
     /// Whether the VM has isolated the page for migration (`PG_isolated`).

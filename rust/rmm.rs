@@ -43,6 +43,9 @@
 pub mod bindings;
 #[path = "debugfs.rs"]
 pub mod debugfs;
+#[cfg(CONFIG_HMM_MIRROR)]
+#[path = "hmm.rs"]
+pub mod hmm;
 #[path = "kapi.rs"]
 pub mod kapi;
 #[path = "memcg.rs"]
@@ -59,6 +62,8 @@ pub mod mmu_notifier;
 pub mod movable;
 #[path = "page.rs"]
 pub mod page;
+#[path = "shadow.rs"]
+pub mod shadow;
 #[path = "shrinker.rs"]
 pub mod shrinker;
 #[path = "vec.rs"]
@@ -103,6 +108,18 @@ pub fn fatal_signal_pending() -> bool {
 pub fn msleep_interruptible(ms: u32) -> u32 {
     // SAFETY: sleeping is allowed in process context, where drivers call it.
     unsafe { bindings::msleep_interruptible(ms) as u32 }
+}
+
+/// Whether `path` exists (`kern_path()`), e.g. another driver's device node.
+pub fn path_exists(path: &kernel::str::CStr) -> bool {
+    // SAFETY: `path` is a valid NUL-terminated string for the call.
+    unsafe { bindings::rmm_path_exists(path.as_char_ptr()) }
+}
+
+/// `EOPNOTSUPP` ("operation not supported"), which the 6.12 kernel crate
+/// does not name.
+pub fn eopnotsupp() -> kernel::error::Error {
+    kernel::error::Error::from_errno(-(kernel::bindings::EOPNOTSUPP as i32))
 }
 
 /// Binds a value to one callback invocation: invariant in `'a`, and neither

@@ -10,11 +10,14 @@
 #include <linux/debugfs.h>
 #include <linux/delay.h>
 #include <linux/highmem.h>
+#include <linux/hmm.h>
 #include <linux/migrate.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
+#include <linux/mmu_notifier.h>
 #include <linux/module.h>
 #include <linux/pagemap.h>
+#include <linux/rcupdate.h>
 #include <linux/seq_file.h>
 #include <linux/shrinker.h>
 #include <linux/zpool.h>

@@ -51,3 +51,16 @@ pub fn append_within_capacity<T, A: Allocator, B: Allocator>(
     }
     Ok(())
 }
+
+/// Removes the last element of `vec` and returns it (never allocates nor
+/// frees).
+pub fn pop<T, A: Allocator>(vec: &mut Vec<T, A>) -> Option<T> {
+    let len = vec.len().checked_sub(1)?;
+    // The element at `len` is initialised; once the length excludes it, the
+    // vector no longer owns it, and the read moves it out exactly once.
+    // SAFETY: `len` is in bounds of the initialised elements.
+    unsafe {
+        vec.set_len(len);
+        Some(core::ptr::read(vec.as_ptr().add(len)))
+    }
+}

@@ -287,6 +287,88 @@ run_upstream_zswap() {
 	[ -n "${case:-}" ] || result fail "upstream test_zswap" "no results: see $OUT/test_zswap-*.tap"
 }
 
+# The kernel's own tools/testing/selftests/mm/hmm-tests, built from the
+# kernel source unchanged (selftests/Makefile), against rmirror's
+# /dev/hmm_dmirror0 and 1 (now, while rmirror is loaded) and, later in the
+# same boot, against the kernel's test_hmm (hmm_tests_on_test_hmm). The
+# cases that need only READ, WRITE and SNAPSHOT must pass on rmirror; the
+# others need device memory or exclusive access, which rmirror does not
+# have: they fail there as they must, and count as SKIPs that say so.
+UPSTREAM_HMM=$TOP/selftests/upstream/hmm-tests
+HMM_OURS="open_close anon_read anon_read_prot anon_write anon_write_prot \
+anon_write_child anon_write_child_shared anon_write_huge anon_write_hugetlbfs \
+file_read file_write anon_read_multiple anon_teardown mixedmap compound"
+HUGEPAGES=8
+run_upstream_hmm() {
+	local dev=$1 t rc
+	if [ ! -x "$UPSTREAM_HMM" ]; then
+		result fail "upstream hmm-tests on $dev" "not built: $UPSTREAM_HMM"
+		return 1
+	fi
+	if [ ! -c /dev/hmm_dmirror0 ]; then
+		result fail "upstream hmm-tests on $dev" "no /dev/hmm_dmirror0"
+		return 1
+	fi
+	# compound and anon_write_hugetlbfs need free huge pages.
+	echo "$HUGEPAGES" >/proc/sys/vm/nr_hugepages
+	t=$(test_timeout "$TOP/selftests/rmirror")
+	echo "# selftests: mm: hmm-tests (kernel $(uname -r), devices: $dev," \
+		"$(grep HugePages_Free /proc/meminfo | tr -s ' ') of $(grep Hugepagesize /proc/meminfo | tr -s ' '))"
+	(cd /tmp && timeout "$t" stdbuf -oL -eL "$UPSTREAM_HMM") >"$OUT/hmm-tests-$dev.tap" 2>&1
+	rc=$?
+	sed 's/^/# /' "$OUT/hmm-tests-$dev.tap"
+	echo "# hmm-tests on $dev: exit $rc"
+	echo 0 >/proc/sys/vm/nr_hugepages
+}
+
+# Both hmm-tests result sets side by side, and our verdicts (rmirror's).
+hmm_side_by_side() {
+	local case name tm rm
+	echo "# hmm-tests side by side (device_private variants; the device_coherent ones need /dev/hmm_dmirror2, which neither has):"
+	printf '#   %-40s %-10s %-10s\n' case test_hmm rmirror
+	for case in $(sed -n -E 's/^(ok|not ok) [0-9]+ (hmm2?\.hmm2?_device_private\.[a-z_0-9]+).*/\2/p' \
+			"$OUT/hmm-tests-rmirror.tap" "$OUT/hmm-tests-test_hmm.tap" 2>/dev/null | awk '!seen[$0]++'); do
+		name=${case##*.}
+		tm=$(upstream_result "$OUT/hmm-tests-test_hmm.tap" "$case")
+		rm=$(upstream_result "$OUT/hmm-tests-rmirror.tap" "$case")
+		printf '#   %-40s %-10s %-10s\n' "$case" "$tm" "$rm"
+		case " $HMM_OURS " in
+		*" $name "*)
+			if [ "$rm" = pass ]; then
+				result ok "hmm-tests $name on rmirror" "test_hmm: $tm"
+			else
+				result fail "hmm-tests $name on rmirror" "rmirror: $rm, test_hmm: $tm"
+			fi ;;
+		*)
+			if [ "$rm" = pass ]; then
+				result ok "hmm-tests $name on rmirror" "test_hmm: $tm"
+			else
+				result skip "hmm-tests $name on rmirror" "needs device memory or exclusive access, which rmirror does not have (EOPNOTSUPP); rmirror: $rm, test_hmm: $tm"
+			fi ;;
+		esac
+	done
+	for name in $HMM_OURS; do
+		grep -qE "^(ok|not ok) [0-9]+ hmm\.hmm_device_private\.$name( |\$)" "$OUT/hmm-tests-rmirror.tap" 2>/dev/null ||
+			result fail "hmm-tests $name on rmirror" "missing from the output"
+	done
+}
+
+# hmm-tests against the kernel's test_hmm, with rmirror unloaded (its
+# devices would take the names).
+hmm_tests_on_test_hmm() {
+	if grep -q "^rmirror " /proc/modules; then
+		result fail "upstream hmm-tests on test_hmm" "rmirror is still loaded"
+		return
+	fi
+	if ! load_kdir_module lib/test_hmm.ko; then
+		result fail "upstream hmm-tests on test_hmm" "insmod test_hmm: $(cat "$OUT/insmod.err")"
+		return
+	fi
+	run_upstream_hmm test_hmm
+	rmmod test_hmm 2>/dev/null
+	hmm_side_by_side
+}
+
 # pass, fail, skip or missing: a case's result in a kselftest TAP file.
 upstream_result() {
 	local line
@@ -316,6 +398,7 @@ do_check() {
 			run_selftest "$bin"
 		done
 		[ "$zswap" = no ] || zswap_teardown
+		[ "$d" != rmirror ] || run_upstream_hmm rmirror
 	done
 	unload_modules
 	rmmod zsmalloc 2>/dev/null
@@ -325,6 +408,8 @@ do_check() {
 	# guest so low on memory (test_no_kmem_bypass) that kmemleak runs out of
 	# metadata and disables itself, which would blind the scan.
 	case " $tests " in *" rzpool "*) upstream_zswap_phase ;; esac
+	# test_hmm after the kmemleak scan too: its leaks are not ours.
+	case " $tests " in *" rmirror "*) hmm_tests_on_test_hmm ;; esac
 	check_dmesg
 	echo "1..$n"
 }

@@ -23,8 +23,14 @@
 //!   (`RMIRROR_IOC_INVALIDATE`), during which device accesses sleep;
 //! - only the mirrored process may use the device (`EIO` from any other).
 //!
-//! The shadow table, its invalidation and its retry protocol are
-//! `rmm::mirror`; this driver is the device around it.
+//! `/dev/hmm_dmirror0` and `/dev/hmm_dmirror1` are the same device with the
+//! interface of the kernel's test_hmm (`lib/test_hmm_uapi.h`), so that the
+//! kernel's own `hmm-tests` run against it (see `dmirror.rs`); they are
+//! created unless test_hmm's devices exist already.
+//!
+//! The shadow page table (in movable pages), its invalidation and its retry
+//! protocol are `rmm::mirror` and `rmm::shadow`; this driver is the device
+//! around them.
 //!
 //! # Lock order
 //!
@@ -32,6 +38,9 @@
 //!    calls the mirror's callbacks under them; GUP takes `mmap_lock`)
 //! 2. `rmm::mirror::Mirror::inner` (spinlock; nothing allocates or sleeps
 //!    under it)
+//! 3. the shadow table's lock (`rmm::shadow`; also taken under a table
+//!    page's lock by its migration, and by young callbacks that meet a table
+//!    being migrated)
 //!
 //! `RmirrorFile::mirror` (a spinlock) only guards the set-once slot and is
 //! never held with another lock.
@@ -48,6 +57,8 @@ use kernel::{
 
 #[path = "../../rust/rmm.rs"]
 mod rmm;
+
+mod dmirror;
 
 use rmm::{
     mirror::{Mirror, MirrorHooks},
@@ -94,6 +105,16 @@ rmm::uapi_bytes!(uapi::rmirror_stats {
     invalidations: [u64; Event::COUNT],
     dropped: [u64; Event::COUNT],
     nonblock: u64,
+    tables: u64,
+    tables_migrated: u64,
+    slow_harvests: u64,
+});
+rmm::uapi_bytes!(uapi::rmirror_hmm_cmd {
+    addr: u64,
+    ptr: u64,
+    npages: u64,
+    cpages: u64,
+    faults: u64,
 });
 use uapi::{
     rmirror_range as URange, rmirror_rw as URw, rmirror_snapshot as USnapshot,
@@ -113,7 +134,7 @@ const _: () = assert!(uapi::RMIRROR_MAX_LEN as usize == Mirror::<Hooks>::MAX_LEN
 
 /// The device's counters, updated from the notifier callbacks.
 #[derive(Default)]
-struct Hooks {
+pub(crate) struct Hooks {
     invalidations: [AtomicU64; Event::COUNT],
     dropped: [AtomicU64; Event::COUNT],
     faults: AtomicU64,
@@ -152,6 +173,7 @@ impl MirrorHooks for Hooks {
     }
 }
 
+/// A device: a mirror registered on the address space it mirrors.
 type Dev = mmu_notifier::Registration<Mirror<Hooks>>;
 
 /// One open file: one device, mirroring once it is set up.
@@ -192,10 +214,14 @@ impl RmirrorFile {
             return UStats::default();
         };
         let h = &dev.hooks;
+        let counts = dev.counts();
         let mut s = UStats {
             start: dev.start() as u64,
             end: dev.end() as u64,
-            mirrored: dev.counts().valid as u64,
+            mirrored: counts.valid as u64,
+            tables: counts.table.tables as u64,
+            tables_migrated: counts.table.migrated,
+            slow_harvests: counts.table.slow_harvests,
             faults: h.faults.load(Ordering::Relaxed),
             write_faults: h.write_faults.load(Ordering::Relaxed),
             retries: h.retries.load(Ordering::Relaxed),
@@ -304,6 +330,7 @@ impl MiscDevice for RmirrorFile {
 
 struct RmirrorModule {
     _reg: Pin<KBox<Registration<RmirrorFile>>>,
+    _hmm: Option<dmirror::Devices>,
 }
 
 impl kernel::Module for RmirrorModule {
@@ -315,6 +342,10 @@ impl kernel::Module for RmirrorModule {
         };
         let reg = KBox::pin_init(Registration::register(&FOPS, opts, shared), GFP_KERNEL)?;
         pr_info!("/dev/rmirror ready\n");
-        Ok(Self { _reg: reg })
+        let hmm = dmirror::Devices::register()?;
+        Ok(Self {
+            _reg: reg,
+            _hmm: hmm,
+        })
     }
 }

@@ -68,6 +68,9 @@ struct rmirror_stats {
 	__u64 invalidations[RMIRROR_NR_EVENTS];	/* overlapping invalidations */
 	__u64 dropped[RMIRROR_NR_EVENTS];	/* valid entries they dropped */
 	__u64 nonblock;		/* of the invalidations, non-blockable ones (OOM reaper) */
+	__u64 tables;		/* pages of the shadow page table now */
+	__u64 tables_migrated;	/* table pages migrated (compaction, offlining) */
+	__u64 slow_harvests;	/* young callbacks that met a table being migrated */
 };
 
 #define RMIRROR_IOC_MIRROR	_IOW('M', 0x00, struct rmirror_range)
@@ -85,7 +88,9 @@ struct rmirror_stats {
 #define RMIRROR_MAX_HOLD_MS	10000
 /*
  * Only the mirrored process may use the device: READ, WRITE, SNAPSHOT and
- * INVALIDATE from another address space fail with EIO.
+ * INVALIDATE from another address space fail with EIO. A WRITE where the
+ * mapping is read-only fails with EPERM (as hmm_range_fault() answers), where
+ * nothing readable is mapped with EFAULT.
  */
 
 #endif /* _RMIRROR_UAPI_H */

@@ -277,8 +277,8 @@ TEST_F(rmirror, mprotect_invalidates)
 	ASSERT_GT(b.invalidations[RMIRROR_EV_PROTECTION_VMA], a.invalidations[RMIRROR_EV_PROTECTION_VMA]);
 	ASSERT_EQ(dev_snapshot(self->fd, self->mem, snap, 1), 0);
 	ASSERT_FALSE(snap[0] & RMIRROR_WRITE);
-	/* Read-only now: the device may read, not write. */
-	ASSERT_EQ(dev_write(self->fd, self->mem, self->buf, PAGE_SZ), -EFAULT);
+	/* Read-only now: the device may read, not write (EPERM, as hmm_range_fault()). */
+	ASSERT_EQ(dev_write(self->fd, self->mem, self->buf, PAGE_SZ), -EPERM);
 	ASSERT_EQ(dev_read(self->fd, self->mem, self->buf, PAGE_SZ), 0);
 	ASSERT_TRUE(pages_are(self->buf, 1, 50));
 	ASSERT_EQ(mprotect(self->mem, NPAGES * PAGE_SZ, PROT_READ | PROT_WRITE), 0);

@@ -1,0 +1,902 @@
+// SPDX-License-Identifier: GPL-2.0
+
+// Copyright (C) 2026 The rmm authors.
+
+//! Shadow page tables: a device MMU's page table of a process's address
+//! space, in movable pages.
+//!
+//! C headers: [`include/linux/migrate.h`](srctree/include/linux/migrate.h),
+//! [`include/linux/rcupdate.h`](srctree/include/linux/rcupdate.h).
+//!
+//! A [`ShadowTable`] is a four-level radix tree of 64-bit entries indexed by
+//! virtual address, like x86's: 512 entries per table page, 4 KiB leaves, 48
+//! bits of address ([`VA_LIMIT`]). A leaf entry holds a page frame number and
+//! the bits [`VALID`], [`WRITE`], [`ACCESSED`] and [`DIRTY`]; an entry of an
+//! upper level holds the frame of the table below. Tables are made on demand
+//! ([`TableHandle::prepare`]) and given up level by level when an
+//! invalidation ([`ShadowTable::clear`]) leaves them empty.
+//!
+//! # Table pages move
+//!
+//! Every table page is a [`MovablePage`]: compaction and memory offlining
+//! migrate device page tables like any movable memory (seed thread 001,
+//! "relocatable page tables"). The hazard is an update of the old copy made
+//! while it is being copied (a device setting an accessed bit, a harvester
+//! clearing one) that the new copy never sees. A migration therefore moves
+//! each entry with an atomic exchange that leaves [`FROZEN`] behind, under
+//! the tree's lock, then points the parent entry at the new page:
+//!
+//! - writers (installs, invalidations, device accesses setting accessed and
+//!   dirty bits) hold the tree's lock, so they run entirely before or after;
+//! - harvesters ([`TableHandle::harvest`], [`TableHandle::test_young`]) hold
+//!   no lock: they walk under RCU and update leaves with atomic operations.
+//!   An update that lands before an entry's exchange moves with it; one that
+//!   comes after finds `FROZEN` (a clear of the accessed bit leaves it
+//!   unchanged) and redoes its walk under the lock, which it gets once the
+//!   new page is in place. No bit is lost, none is torn, and none is cleared
+//!   twice.
+//!
+//! # Invariants
+//!
+//! - Table pages are read without the lock only under `rcu_read_lock()`. A
+//!   table page leaves the tree (an unlinked empty table, the old copy of a
+//!   migrated one) and is freed only after an RCU grace period: unlinked
+//!   tables wait in `Tree::zombies` and are dropped by
+//!   [`TableHandle::reap`] (dropping a [`MovablePage`] takes its page lock:
+//!   it sleeps), old copies wait in `Tree::retired` with a page reference.
+//! - A table page of a level-`l` table covering `[base, base + span)` has
+//!   `page->index == base | l` ([`MovablePage::new`]'s index word): what its
+//!   migration uses to find the parent entry that points to it. A page that
+//!   no entry points to any more (a zombie) is not migrated.
+//! - The tree owns each linked table page as a [`MovablePage`] given up with
+//!   `into_raw()`: the entry pointing to it is the only owner, and
+//!   [`ShadowTable`]'s `Drop` frees what is still linked.
+//!
+//! # Lock order
+//!
+//! The VM's page lock of a table page (migration) or the driver's lock (the
+//! writer, [`ShadowTable`], lives under it), then `Core::lock`. Harvesters
+//! take `Core::lock` only on their slow path, from under the page table lock.
+//! Nothing sleeps or allocates (beyond `GFP_NOWAIT`) under `Core::lock`.
+
+use super::{
+    bindings as rmm_bindings,
+    movable::{MigrateMode, Migration, MovableOperations, MovablePage, Outcome},
+    page::{LockedPage, NewPage, PageRef, PAGE_SIZE},
+};
+use core::{
+    mem::ManuallyDrop,
+    ptr::NonNull,
+    sync::atomic::{AtomicU64, AtomicUsize, Ordering},
+};
+use kernel::{
+    alloc::flags::{GFP_KERNEL, GFP_NOWAIT},
+    ffi::c_ulong,
+    new_spinlock,
+    prelude::*,
+    sync::{Arc, ArcBorrow, SpinLock},
+};
+
+/// A leaf entry maps a page.
+pub const VALID: u64 = 1 << 0;
+/// The device may write through the entry.
+pub const WRITE: u64 = 1 << 1;
+/// The device accessed the page since the bit was last cleared.
+pub const ACCESSED: u64 = 1 << 2;
+/// The device wrote the page through the entry.
+pub const DIRTY: u64 = 1 << 3;
+/// Left in an entry of a table page being migrated (never `VALID`).
+const FROZEN: u64 = 1 << 4;
+/// The bits of a leaf entry below its page frame number.
+pub const FLAGS: u64 = VALID | WRITE | ACCESSED | DIRTY;
+
+const PFN_SHIFT: u32 = 12;
+const ENTRIES: usize = 512;
+/// Levels of the tree; level 0 holds the leaves.
+pub const LEVELS: usize = 4;
+/// The end of the address space a table covers.
+pub const VA_LIMIT: usize = 1 << (12 + 9 * LEVELS);
+/// Unlinked tables kept before [`TableHandle::reap`] waits for readers.
+const REAP_BATCH: usize = 32;
+
+const _: () = assert!(PAGE_SIZE == ENTRIES * core::mem::size_of::<u64>());
+
+/// The entries of one table page.
+type Entries = [AtomicU64; ENTRIES];
+
+/// The address bits below the index of a level-`level` table.
+const fn shift(level: usize) -> usize {
+    12 + 9 * level
+}
+
+/// The index of `va` in a level-`level` table.
+const fn slot(va: usize, level: usize) -> usize {
+    (va >> shift(level)) & (ENTRIES - 1)
+}
+
+/// The end of the span that the level-`level` table holding `va` covers,
+/// capped at [`VA_LIMIT`].
+const fn table_end(va: usize, level: usize) -> usize {
+    let span = 1usize << shift(level + 1);
+    let end = (va & !(span - 1)).saturating_add(span);
+    if end > VA_LIMIT {
+        VA_LIMIT
+    } else {
+        end
+    }
+}
+
+/// An entry pointing to the table page `pfn`.
+const fn table_entry(pfn: usize) -> u64 {
+    ((pfn as u64) << PFN_SHIFT) | VALID
+}
+
+/// The page frame an entry holds.
+const fn entry_pfn(e: u64) -> usize {
+    (e >> PFN_SHIFT) as usize
+}
+
+/// The entries of the table page `pfn`.
+///
+/// # Safety
+///
+/// `pfn` is a table page (lowmem, [`NewPage::alloc_table`], or a migration
+/// target checked by [`Core::migrate`]) that stays allocated while the
+/// result is used: the caller holds `Core::lock` and reached it from the
+/// root, or is inside `rcu_read_lock()` (see the module invariants).
+unsafe fn entries<'a>(pfn: usize) -> &'a Entries {
+    // SAFETY: `pfn` is a valid page (caller).
+    let page = unsafe { rmm_bindings::rmm_pfn_to_page(pfn as c_ulong) };
+    // SAFETY: as above; a table page is not highmem, so it has an address.
+    let addr = unsafe { rmm_bindings::rmm_page_address(page) };
+    // A page is 512 naturally aligned 64-bit words, only accessed atomically
+    // while it is a table.
+    // SAFETY: `addr` is the page's address, valid while the caller keeps it so.
+    unsafe { &*addr.cast::<Entries>() }
+}
+
+/// The entries of a page the VM holds locked for a migration.
+///
+/// # Safety
+///
+/// `page` is a table page of a tree, or a new page of the migration, locked
+/// by the VM for `'a`, and not highmem.
+unsafe fn locked_entries<'a>(page: &LockedPage<'a>) -> &'a Entries {
+    // SAFETY: valid and not highmem (caller).
+    let addr = unsafe { rmm_bindings::rmm_page_address(page.as_ptr()) };
+    // SAFETY: as in `entries`.
+    unsafe { &*addr.cast::<Entries>() }
+}
+
+/// An RCU read-side critical section, ended on drop.
+struct RcuRead(core::marker::PhantomData<*mut ()>);
+
+impl RcuRead {
+    fn new() -> Self {
+        // SAFETY: paired with the unlock in `drop`, on this CPU (not `Send`).
+        unsafe { rmm_bindings::rmm_rcu_read_lock() };
+        Self(core::marker::PhantomData)
+    }
+}
+
+impl Drop for RcuRead {
+    fn drop(&mut self) {
+        // SAFETY: the lock taken by `new`.
+        unsafe { rmm_bindings::rmm_rcu_read_unlock() };
+    }
+}
+
+/// A cookie of the current RCU grace-period state.
+fn rcu_cookie() -> c_ulong {
+    // SAFETY: only reads the grace-period counters.
+    unsafe { rmm_bindings::rmm_get_state_synchronize_rcu() }
+}
+
+/// Whether a grace period has passed since `cookie`.
+fn rcu_passed(cookie: c_ulong) -> bool {
+    // SAFETY: only reads the grace-period counters.
+    unsafe { rmm_bindings::rmm_poll_state_synchronize_rcu(cookie) }
+}
+
+/// The movable operations of table pages.
+struct TableOps;
+
+impl MovableOperations for TableOps {
+    type Private = Arc<Core>;
+
+    fn migrate_page<'a>(
+        core: ArcBorrow<'a, Core>,
+        migration: Migration<'a, Self>,
+        _mode: MigrateMode,
+    ) -> Outcome<'a> {
+        core.migrate(migration)
+    }
+}
+
+/// What `Core::lock` protects besides the entries.
+struct Tree {
+    /// Unlinked empty tables, with the grace period after which no reader
+    /// sees them.
+    zombies: KVec<(MovablePage<TableOps>, c_ulong)>,
+    /// Old copies of migrated tables, likewise.
+    retired: KVec<(PageRef, c_ulong)>,
+    /// The table is torn down: nothing links or moves tables any more.
+    dead: bool,
+}
+
+impl Tree {
+    /// Drops the old copies whose readers are gone (never sleeps).
+    fn release_retired(&mut self) {
+        let mut i = 0;
+        while i < self.retired.len() {
+            if rcu_passed(self.retired[i].1) {
+                // Order does not matter: swap the last one in.
+                let last = self.retired.len() - 1;
+                self.retired.as_mut_slice().swap(i, last);
+                // Dropping a `PageRef` only puts the page.
+                drop(super::vec::pop(&mut self.retired));
+            } else {
+                i += 1;
+            }
+        }
+    }
+}
+
+/// What a tree's table pages and handles share.
+#[pin_data]
+struct Core {
+    #[pin]
+    lock: SpinLock<Tree>,
+    /// The entry of the top-level table (never frozen: only the lock holder
+    /// replaces it).
+    root: AtomicU64,
+    /// Table pages linked in the tree.
+    tables: AtomicUsize,
+    /// Table pages migrated.
+    migrated: AtomicU64,
+    /// Harvests that met a table being moved and finished under the lock.
+    slow_harvests: AtomicU64,
+}
+
+/// Where a lockless walk ended.
+enum Walk<'a> {
+    /// The leaf table of the address.
+    Leaf(&'a Entries),
+    /// No table down to the leaf: nothing is mapped up to this address.
+    Hole(usize),
+    /// A table on the way is being migrated.
+    Frozen,
+}
+
+impl Core {
+    /// Walks to the leaf table of `va` (`va < VA_LIMIT`).
+    ///
+    /// # Safety
+    ///
+    /// The caller holds `lock` or is inside `rcu_read_lock()` for `'a`.
+    unsafe fn walk<'a>(&'a self, va: usize) -> Walk<'a> {
+        let mut e = self.root.load(Ordering::Acquire);
+        let mut level = LEVELS - 1;
+        loop {
+            // `e` is the entry of the level-`level` table covering `va`.
+            if e & FROZEN != 0 {
+                return Walk::Frozen;
+            }
+            if e & VALID == 0 {
+                return Walk::Hole(table_end(va, level));
+            }
+            // SAFETY: a linked table page, kept by the caller's lock or RCU.
+            let t = unsafe { entries(entry_pfn(e)) };
+            if level == 0 {
+                return Walk::Leaf(t);
+            }
+            e = t[slot(va, level)].load(Ordering::Acquire);
+            level -= 1;
+        }
+    }
+
+    /// The entry that points to the level-`level` table covering `va`, if
+    /// the tables above it exist.
+    fn parent_slot<'a>(&'a self, _tree: &'a Tree, level: usize, va: usize) -> Option<&'a AtomicU64> {
+        let mut at = &self.root;
+        let mut l = LEVELS - 1;
+        while l > level {
+            let e = at.load(Ordering::Relaxed);
+            if e & VALID == 0 {
+                return None;
+            }
+            // SAFETY: a linked table page, and we hold the lock (`_tree`).
+            let t = unsafe { entries(entry_pfn(e)) };
+            at = &t[slot(va, l)];
+            l -= 1;
+        }
+        Some(at)
+    }
+
+    /// Migrates a table page (see the module documentation).
+    fn migrate<'a>(&self, migration: Migration<'a, TableOps>) -> Outcome<'a> {
+        let src = migration.src();
+        let dst = migration.dst();
+        let tag = src.index();
+        let (level, base) = (tag & (LEVELS - 1), tag & !(LEVELS - 1));
+        // SAFETY: `dst` is valid and locked by the VM.
+        if unsafe { rmm_bindings::rmm_page_address(dst.as_ptr()) }.is_null() {
+            // A highmem target has no address to read the table through.
+            return Err(migration.refuse(ENOMEM));
+        }
+        let mut tree = self.lock.lock();
+        tree.release_retired();
+        if tree.dead || tree.retired.reserve(1, GFP_NOWAIT).is_err() {
+            return Err(migration.refuse(EAGAIN));
+        }
+        let Some(parent) = self.parent_slot(&tree, level, base) else {
+            return Err(migration.refuse(EAGAIN));
+        };
+        let e = parent.load(Ordering::Relaxed);
+        if e & VALID == 0 || entry_pfn(e) != src.pfn() {
+            // Not (or no longer) linked: an unlinked table waiting to be
+            // freed, or a stale page. It is released soon.
+            return Err(migration.refuse(EAGAIN));
+        }
+        // SAFETY: `parent` points to this page, so the tree owns it, given up
+        // by `into_raw()`; we hold the lock, so nobody else makes an object
+        // of it. `ManuallyDrop`: the tree keeps owning it.
+        let mut page = ManuallyDrop::new(unsafe {
+            MovablePage::<TableOps>::from_raw(NonNull::new_unchecked(src.as_ptr()))
+        });
+        let mut old = None;
+        let out = migration.commit_with(&mut page, |s, d| {
+            // SAFETY: `s` is this table page and `d` a lowmem page (checked
+            // above), both locked by the VM for the call.
+            let (from, to) = unsafe { (locked_entries(&s), locked_entries(&d)) };
+            for (f, t) in from.iter().zip(to) {
+                // `d` is not linked yet: only we see it.
+                t.store(f.swap(FROZEN, Ordering::AcqRel), Ordering::Relaxed);
+            }
+            // Lockless readers may still be in the old copy.
+            old = Some(s.get_ref());
+        });
+        if out.is_ok() {
+            // The new copy's entries are visible before the page is.
+            parent.store(table_entry(page.pfn()), Ordering::Release);
+            if let Some(old) = old {
+                // Capacity reserved above, so this keeps it. (Were it given
+                // back, dropping it here would not free the page: the VM
+                // holds its isolation reference until we return.)
+                let _ = super::vec::push_within_capacity(&mut tree.retired, (old, rcu_cookie()));
+            }
+            self.migrated.fetch_add(1, Ordering::Relaxed);
+        }
+        out
+    }
+
+    /// Unlinks the table that `parent` points to (empty, not the top
+    /// level), keeping it as a zombie until readers are gone; leaves it
+    /// linked if there is no room to keep it (never allocates beyond
+    /// `GFP_NOWAIT`).
+    fn unlink(&self, tree: &mut Tree, parent: &AtomicU64) {
+        if tree.zombies.reserve(1, GFP_NOWAIT).is_err() {
+            return;
+        }
+        let e = parent.swap(0, Ordering::Release);
+        // SAFETY: a valid page frame of a linked table.
+        let page = unsafe { rmm_bindings::rmm_pfn_to_page(entry_pfn(e) as c_ulong) };
+        // SAFETY: the entry owned this table page (module invariants), and
+        // the swap above gave the ownership to us.
+        let table = unsafe { MovablePage::<TableOps>::from_raw(NonNull::new_unchecked(page)) };
+        match super::vec::push_within_capacity(&mut tree.zombies, (table, rcu_cookie())) {
+            Ok(()) => {
+                self.tables.fetch_sub(1, Ordering::Relaxed);
+            }
+            Err((table, _)) => {
+                // Cannot happen (reserved above); never drop it here (it
+                // sleeps): link it back.
+                parent.store(table_entry(table.pfn()), Ordering::Release);
+                let _ = table.into_raw();
+            }
+        }
+    }
+
+    /// Frees a table and everything below it. Nothing else reaches it: the
+    /// tree is dead and readers are gone.
+    ///
+    /// # Safety
+    ///
+    /// `e` is an entry of a level-`level` table that this call now owns.
+    unsafe fn free_subtree(e: u64, level: usize) {
+        if e & VALID == 0 {
+            return;
+        }
+        if level > 0 {
+            // SAFETY: a table page we own (caller).
+            let t = unsafe { entries(entry_pfn(e)) };
+            for child in t {
+                // SAFETY: children are owned through their entries, now ours.
+                unsafe { Self::free_subtree(child.load(Ordering::Relaxed), level - 1) };
+            }
+        }
+        // SAFETY: a valid page frame of a table we own.
+        let page = unsafe { rmm_bindings::rmm_pfn_to_page(entry_pfn(e) as c_ulong) };
+        // SAFETY: the entry owned this table page, given up by `into_raw()`.
+        drop(unsafe { MovablePage::<TableOps>::from_raw(NonNull::new_unchecked(page)) });
+    }
+}
+
+/// A leaf entry, decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Leaf {
+    /// The page frame it maps.
+    pub pfn: usize,
+    /// Its bits ([`VALID`], [`WRITE`], [`ACCESSED`], [`DIRTY`]).
+    pub flags: u64,
+}
+
+/// A shared handle on a [`ShadowTable`]: what needs no writer access.
+/// Harvests accessed bits without the driver's lock, and makes tables.
+#[derive(Clone)]
+pub struct TableHandle {
+    core: Arc<Core>,
+}
+
+/// Counts of a table.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TableCounts {
+    /// Table pages linked in the tree.
+    pub tables: usize,
+    /// Table pages migrated so far.
+    pub migrated: u64,
+    /// Harvests that met a table being migrated.
+    pub slow_harvests: u64,
+}
+
+impl TableHandle {
+    /// Makes sure the tables down to the leaf table of `va` exist, making
+    /// missing ones (`GFP_KERNEL`, charged to the caller's memory cgroup).
+    /// They stay empty until [`ShadowTable::install`], and an invalidation
+    /// may take them away again meanwhile.
+    ///
+    /// `EFAULT` beyond [`VA_LIMIT`], `ENOMEM`, `ESRCH` once torn down.
+    ///
+    /// # Context
+    ///
+    /// Sleeps; call with no spinlock held.
+    pub fn prepare(&self, va: usize) -> Result {
+        if va >= VA_LIMIT {
+            return Err(EFAULT);
+        }
+        loop {
+            // The highest missing level, if any.
+            let missing = {
+                let tree = self.core.lock.lock();
+                if tree.dead {
+                    return Err(ESRCH);
+                }
+                let mut missing = None;
+                for level in (0..LEVELS).rev() {
+                    match self.core.parent_slot(&tree, level, va) {
+                        Some(s) if s.load(Ordering::Relaxed) & VALID != 0 => {}
+                        _ => {
+                            missing = Some(level);
+                            break;
+                        }
+                    }
+                }
+                missing
+            };
+            let Some(level) = missing else {
+                return Ok(());
+            };
+            let base = va & !((1usize << shift(level + 1)) - 1);
+            let page = NewPage::alloc_table(true)?;
+            let table = MovablePage::<TableOps>::new(page, self.core.clone(), base | level)?;
+            let tree = self.core.lock.lock();
+            let linked = match self.core.parent_slot(&tree, level, va) {
+                Some(s) if !tree.dead && s.load(Ordering::Relaxed) & VALID == 0 => {
+                    // The page is zeroed and was never visible: the release
+                    // store publishes its contents with it.
+                    s.store(table_entry(table.pfn()), Ordering::Release);
+                    self.core.tables.fetch_add(1, Ordering::Relaxed);
+                    true
+                }
+                _ => false,
+            };
+            drop(tree);
+            if linked {
+                // INVARIANT: owned by the entry just written.
+                let _ = table.into_raw();
+            } else {
+                // Lost a race, or torn down: drop it unlocked (it sleeps).
+                drop(table);
+            }
+        }
+    }
+
+    /// Clears the accessed bit of every valid leaf of `[start, end)` if
+    /// `clear`, and returns whether any was set: without the driver's lock
+    /// (see the module documentation). Every bit is cleared before
+    /// answering (seed thread 003).
+    ///
+    /// # Context
+    ///
+    /// Any; never sleeps (it may spin on `Core::lock` while a table of the
+    /// range is being migrated).
+    pub fn harvest(&self, start: usize, end: usize, clear: bool) -> bool {
+        let end = end.min(VA_LIMIT);
+        let mut va = start & !(PAGE_SIZE - 1);
+        let mut young = false;
+        {
+            let _rcu = RcuRead::new();
+            // SAFETY: inside `rcu_read_lock()`.
+            if unsafe { Self::harvest_from(&self.core, &mut va, end, clear, &mut young) } {
+                return young;
+            }
+        }
+        // A table was being migrated: finish under the lock, which the
+        // migration holds until the new copy is linked.
+        self.core.slow_harvests.fetch_add(1, Ordering::Relaxed);
+        let _tree = self.core.lock.lock();
+        // SAFETY: we hold the lock.
+        let done = unsafe { Self::harvest_from(&self.core, &mut va, end, clear, &mut young) };
+        debug_assert!(done);
+        young
+    }
+
+    /// The loop of [`Self::harvest`] from `*va`: returns `false` (with `*va`
+    /// where it stopped) if it met a frozen entry.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds `core.lock` or is inside `rcu_read_lock()`.
+    unsafe fn harvest_from(
+        core: &Core,
+        va: &mut usize,
+        end: usize,
+        clear: bool,
+        young: &mut bool,
+    ) -> bool {
+        while *va < end {
+            // SAFETY: the caller's lock or RCU.
+            match unsafe { core.walk(*va) } {
+                Walk::Hole(next) => *va = next,
+                Walk::Frozen => return false,
+                Walk::Leaf(t) => {
+                    let stop = end.min(table_end(*va, 0));
+                    while *va < stop {
+                        let e = &t[slot(*va, 0)];
+                        let mut old = e.load(Ordering::Relaxed);
+                        if clear && old & ACCESSED != 0 {
+                            old = e.fetch_and(!ACCESSED, Ordering::Relaxed);
+                        }
+                        if old & FROZEN != 0 {
+                            return false;
+                        }
+                        *young |= old & (VALID | ACCESSED) == VALID | ACCESSED;
+                        *va += PAGE_SIZE;
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    /// Whether the leaf of `va` is valid and accessed, without clearing.
+    pub fn test_young(&self, va: usize) -> bool {
+        self.harvest(va, va.saturating_add(1), false)
+    }
+
+    /// Frees unlinked tables once readers are gone: waits for an RCU grace
+    /// period if one is needed, and only once [`REAP_BATCH`] wait, unless
+    /// `all`.
+    ///
+    /// # Context
+    ///
+    /// Sleeps; call with no lock held.
+    pub fn reap(&self, all: bool) {
+        let zombies = {
+            let mut tree = self.core.lock.lock();
+            tree.release_retired();
+            if tree.zombies.is_empty() || (!all && tree.zombies.len() < REAP_BATCH) {
+                return;
+            }
+            core::mem::replace(&mut tree.zombies, KVec::new())
+        };
+        if let Some((_, newest)) = zombies.last() {
+            // SAFETY: may sleep: process context, no lock held (caller).
+            unsafe { rmm_bindings::rmm_cond_synchronize_rcu(*newest) };
+        }
+        // Each drop takes the page lock (sleeps), with no lock of ours held.
+        drop(zombies);
+    }
+
+    /// Counts of the table.
+    pub fn counts(&self) -> TableCounts {
+        TableCounts {
+            tables: self.core.tables.load(Ordering::Relaxed),
+            migrated: self.core.migrated.load(Ordering::Relaxed),
+            slow_harvests: self.core.slow_harvests.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// A shadow page table, and the right to write it: the driver keeps it
+/// under its own lock (inside an [`super::mmu_notifier::InvalidateSeq`], so
+/// that a fault's result is installed only through its `Stable` proof).
+///
+/// # Invariants
+///
+/// `valid` is the number of valid leaf entries.
+pub struct ShadowTable {
+    core: Arc<Core>,
+    valid: usize,
+}
+
+impl ShadowTable {
+    /// An empty table (the top-level table is made on the first
+    /// [`TableHandle::prepare`]).
+    pub fn new() -> Result<Self> {
+        let core = Arc::pin_init(
+            try_pin_init!(Core {
+                lock <- new_spinlock!(
+                    Tree {
+                        zombies: KVec::new(),
+                        retired: KVec::new(),
+                        dead: false,
+                    },
+                    "rmm::shadow::Core::lock"
+                ),
+                root: AtomicU64::new(0),
+                tables: AtomicUsize::new(0),
+                migrated: AtomicU64::new(0),
+                slow_harvests: AtomicU64::new(0),
+            }),
+            GFP_KERNEL,
+        )?;
+        Ok(Self { core, valid: 0 })
+    }
+
+    /// A shared handle ([`TableHandle`]).
+    pub fn handle(&self) -> TableHandle {
+        TableHandle {
+            core: self.core.clone(),
+        }
+    }
+
+    /// Valid leaf entries.
+    pub fn valid(&self) -> usize {
+        self.valid
+    }
+
+    /// Runs `f` on the leaf entry of `va` under the tree's lock, if its
+    /// leaf table exists.
+    fn with_leaf<R>(&self, va: usize, f: impl FnOnce(&AtomicU64) -> R) -> Option<R> {
+        if va >= VA_LIMIT {
+            return None;
+        }
+        let _tree = self.core.lock.lock();
+        // SAFETY: we hold the lock, so no entry is frozen.
+        match unsafe { self.core.walk(va) } {
+            Walk::Leaf(t) => Some(f(&t[slot(va, 0)])),
+            _ => None,
+        }
+    }
+
+    /// The leaf entry of `va`, if valid.
+    pub fn get(&self, va: usize) -> Option<Leaf> {
+        let e = self.with_leaf(va, |e| e.load(Ordering::Relaxed))?;
+        (e & VALID != 0).then_some(Leaf {
+            pfn: entry_pfn(e),
+            flags: e & FLAGS,
+        })
+    }
+
+    /// Runs `f(pfn)` on the valid leaf of `va` if it has the bits `need`,
+    /// under the tree's lock (a device access through the entry), and on
+    /// success sets `set` in it (accessed, dirty). `None` if the leaf is not
+    /// valid with `need`.
+    pub fn access<R>(
+        &self,
+        va: usize,
+        need: u64,
+        set: u64,
+        f: impl FnOnce(usize) -> Result<R>,
+    ) -> Option<Result<R>> {
+        let need = need | VALID;
+        self.with_leaf(va, |e| {
+            let v = e.load(Ordering::Relaxed);
+            if v & need != need {
+                return None;
+            }
+            let r = f(entry_pfn(v));
+            if r.is_ok() {
+                // Harvesters may clear the accessed bit meanwhile: atomic.
+                e.fetch_or(set & (ACCESSED | DIRTY), Ordering::Relaxed);
+            }
+            Some(r)
+        })
+        .flatten()
+    }
+
+    /// Installs `pfn` at `va` (writable if `write`): for a fault's result,
+    /// through the driver's proof that the page is still mapped there. A
+    /// valid entry of the same page keeps its bits (a write only adds
+    /// [`WRITE`]); one of another page is replaced. `Err(())` if the leaf
+    /// table is gone (an invalidation took it since
+    /// [`TableHandle::prepare`]): fault again. Returns whether the entry
+    /// changed.
+    pub fn install(&mut self, va: usize, pfn: usize, write: bool) -> Result<bool, ()> {
+        let new = ((pfn as u64) << PFN_SHIFT) | VALID | if write { WRITE } else { 0 };
+        let valid = &mut self.valid;
+        let r = {
+            let _tree = self.core.lock.lock();
+            if va >= VA_LIMIT {
+                return Err(());
+            }
+            // SAFETY: we hold the lock, so no entry is frozen.
+            match unsafe { self.core.walk(va) } {
+                Walk::Leaf(t) => {
+                    let e = &t[slot(va, 0)];
+                    let old = e.load(Ordering::Relaxed);
+                    if old & VALID != 0 && entry_pfn(old) == pfn {
+                        if write && old & WRITE == 0 {
+                            e.fetch_or(WRITE, Ordering::Relaxed);
+                            Ok(true)
+                        } else {
+                            Ok(false)
+                        }
+                    } else {
+                        if old & VALID == 0 {
+                            *valid += 1;
+                        }
+                        // INVARIANT: counted above when it becomes valid.
+                        e.store(new, Ordering::Relaxed);
+                        Ok(true)
+                    }
+                }
+                _ => Err(()),
+            }
+        };
+        r
+    }
+
+    /// Drops every leaf of `[start, end)` and gives up the tables it
+    /// leaves empty (below the top level), level by level. Returns how many
+    /// leaves were valid.
+    ///
+    /// # Context
+    ///
+    /// Never sleeps: callable from a non-blockable invalidation.
+    pub fn clear(&mut self, start: usize, end: usize) -> usize {
+        let end = end.min(VA_LIMIT);
+        let start = start & !(PAGE_SIZE - 1);
+        if start >= end {
+            return 0;
+        }
+        let mut tree = self.core.lock.lock();
+        let root = self.core.root.load(Ordering::Relaxed);
+        if root & VALID == 0 {
+            return 0;
+        }
+        // SAFETY: we hold the lock; the top-level table is linked.
+        let n = unsafe { self.clear_table(&mut tree, root, LEVELS - 1, start, end) };
+        drop(tree);
+        self.valid -= n;
+        n
+    }
+
+    /// Clears `[start, end)` in the level-`level` table of entry `e`.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the lock (`tree`), and `e` is the entry of a linked
+    /// table.
+    unsafe fn clear_table(
+        &self,
+        tree: &mut Tree,
+        e: u64,
+        level: usize,
+        start: usize,
+        end: usize,
+    ) -> usize {
+        // SAFETY: a linked table, under the lock (caller).
+        let t = unsafe { entries(entry_pfn(e)) };
+        let mut n = 0;
+        let mut va = start;
+        while va < end {
+            // The end of this entry's span.
+            let next = end.min((va | ((1usize << shift(level)) - 1)).saturating_add(1));
+            let entry = &t[slot(va, level)];
+            if level == 0 {
+                if entry.swap(0, Ordering::Relaxed) & VALID != 0 {
+                    n += 1;
+                }
+            } else {
+                let child = entry.load(Ordering::Relaxed);
+                if child & VALID != 0 {
+                    // SAFETY: a linked child table, under the lock.
+                    n += unsafe { self.clear_table(tree, child, level - 1, va, next) };
+                    // SAFETY: as above.
+                    let c = unsafe { entries(entry_pfn(child)) };
+                    if c.iter().all(|x| x.load(Ordering::Relaxed) == 0) {
+                        self.core.unlink(tree, entry);
+                    }
+                }
+            }
+            va = next;
+        }
+        n
+    }
+
+    /// The leaf bits ([`FLAGS`]) of each page from `va` into `out`, 0 for
+    /// an invalid leaf. `EFAULT` beyond [`VA_LIMIT`].
+    pub fn snapshot(&self, va: usize, out: &mut [u64]) -> Result {
+        let end = out
+            .len()
+            .checked_mul(PAGE_SIZE)
+            .and_then(|l| va.checked_add(l))
+            .ok_or(EINVAL)?;
+        if end > VA_LIMIT || va % PAGE_SIZE != 0 {
+            return Err(EFAULT);
+        }
+        let _tree = self.core.lock.lock();
+        let mut a = va;
+        let mut i = 0;
+        while a < end {
+            // SAFETY: we hold the lock, so no entry is frozen.
+            match unsafe { self.core.walk(a) } {
+                Walk::Leaf(t) => {
+                    let stop = end.min(table_end(a, 0));
+                    while a < stop {
+                        let e = t[slot(a, 0)].load(Ordering::Relaxed);
+                        out[i] = if e & VALID != 0 { e & FLAGS } else { 0 };
+                        i += 1;
+                        a += PAGE_SIZE;
+                    }
+                }
+                Walk::Hole(next) => {
+                    let stop = end.min(next);
+                    while a < stop {
+                        out[i] = 0;
+                        i += 1;
+                        a += PAGE_SIZE;
+                    }
+                }
+                Walk::Frozen => return Err(EAGAIN),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for ShadowTable {
+    /// Frees every table: after an RCU grace period, so that no harvester
+    /// is still reading them.
+    ///
+    /// # Context
+    ///
+    /// Sleeps.
+    fn drop(&mut self) {
+        let root = {
+            let mut tree = self.core.lock.lock();
+            tree.dead = true;
+            self.core.root.swap(0, Ordering::Relaxed)
+        };
+        // Harvesters that read the old root are gone after this; migrations
+        // find the tree dead.
+        // SAFETY: process context (the caller may sleep).
+        unsafe { rmm_bindings::synchronize_rcu() };
+        // SAFETY: the root entry was ours to give up, and nothing reaches
+        // the tables any more.
+        unsafe { Core::free_subtree(root, LEVELS - 1) };
+        self.core.tables.store(0, Ordering::Relaxed);
+        let (zombies, retired) = {
+            let mut tree = self.core.lock.lock();
+            (
+                core::mem::replace(&mut tree.zombies, KVec::new()),
+                core::mem::replace(&mut tree.retired, KVec::new()),
+            )
+        };
+        // Their grace periods began before the one waited for above.
+        drop(zombies);
+        drop(retired);
+    }
+}
