@@ -166,8 +166,12 @@ impl<H: MirrorHooks> Mirror<H> {
     pub fn new(start: usize, len: usize, hooks: H) -> Result<impl PinInit<Self, Error>> {
         let aligned = start % PAGE_SIZE == 0 && len % PAGE_SIZE == 0;
         let end = start.checked_add(len).ok_or(EINVAL)?;
-        if !aligned || len == 0 || len > Self::MAX_LEN || end > shadow::VA_LIMIT {
+        if !aligned || len == 0 || len > Self::MAX_LEN {
             return Err(EINVAL);
+        }
+        if end > shadow::VA_LIMIT {
+            // Beyond any user address: nothing can be mapped there.
+            return Err(EFAULT);
         }
         Self::window(start, end, hooks)
     }
@@ -222,11 +226,13 @@ impl<H: MirrorHooks> Mirror<H> {
         }
     }
 
-    /// The flags (see [`flags`]) of each page from `addr`, into `out`.
+    /// The flags (see [`flags`]) of each page from the page of `addr`, into
+    /// `out`.
     fn snapshot_table(&self, addr: usize, out: &mut [u8]) -> Result {
+        let addr = addr - addr % PAGE_SIZE;
         let len = out.len().checked_mul(PAGE_SIZE).ok_or(EINVAL)?;
         let end = addr.checked_add(len).ok_or(EINVAL)?;
-        if addr % PAGE_SIZE != 0 || addr < self.start || end > self.end {
+        if addr < self.start || end > self.end {
             return Err(EINVAL);
         }
         let mut bits = [0u64; 64];

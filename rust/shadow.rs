@@ -75,6 +75,7 @@ use kernel::{
     new_spinlock,
     prelude::*,
     sync::{Arc, ArcBorrow, SpinLock},
+    time::Ktime,
 };
 
 /// A leaf entry maps a page.
@@ -254,6 +255,9 @@ struct Core {
     tables: AtomicUsize,
     /// Table pages migrated.
     migrated: AtomicU64,
+    /// Nanoseconds spent moving them (from the lock taken to the new copy
+    /// linked).
+    migrate_ns: AtomicU64,
     /// Harvests that met a table being moved and finished under the lock.
     slow_harvests: AtomicU64,
 }
@@ -324,6 +328,7 @@ impl Core {
             // A highmem target has no address to read the table through.
             return Err(migration.refuse(ENOMEM));
         }
+        let began = Ktime::ktime_get();
         let mut tree = self.lock.lock();
         tree.release_retired();
         if tree.dead || tree.retired.reserve(1, GFP_NOWAIT).is_err() {
@@ -366,6 +371,8 @@ impl Core {
                 let _ = super::vec::push_within_capacity(&mut tree.retired, (old, rcu_cookie()));
             }
             self.migrated.fetch_add(1, Ordering::Relaxed);
+            let ns = (Ktime::ktime_get() - began).to_ns().max(0) as u64;
+            self.migrate_ns.fetch_add(ns, Ordering::Relaxed);
         }
         out
     }
@@ -445,6 +452,9 @@ pub struct TableCounts {
     pub tables: usize,
     /// Table pages migrated so far.
     pub migrated: u64,
+    /// Nanoseconds their migrations took (the driver's part: lock, entry
+    /// moves, commit, parent switch).
+    pub migrate_ns: u64,
     /// Harvests that met a table being migrated.
     pub slow_harvests: u64,
 }
@@ -613,6 +623,7 @@ impl TableHandle {
         TableCounts {
             tables: self.core.tables.load(Ordering::Relaxed),
             migrated: self.core.migrated.load(Ordering::Relaxed),
+            migrate_ns: self.core.migrate_ns.load(Ordering::Relaxed),
             slow_harvests: self.core.slow_harvests.load(Ordering::Relaxed),
         }
     }
@@ -647,6 +658,7 @@ impl ShadowTable {
                 root: AtomicU64::new(0),
                 tables: AtomicUsize::new(0),
                 migrated: AtomicU64::new(0),
+                migrate_ns: AtomicU64::new(0),
                 slow_harvests: AtomicU64::new(0),
             }),
             GFP_KERNEL,

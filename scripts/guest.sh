@@ -342,6 +342,8 @@ hmm_side_by_side() {
 		*)
 			if [ "$rm" = pass ]; then
 				result ok "hmm-tests $name on rmirror" "test_hmm: $tm"
+			elif [ "$rm" = skip ]; then
+				result skip "hmm-tests $name on rmirror" "hmm-tests skipped it (its reason is in the TAP above); test_hmm: $tm"
 			else
 				result skip "hmm-tests $name on rmirror" "needs device memory or exclusive access, which rmirror does not have (EOPNOTSUPP); rmirror: $rm, test_hmm: $tm"
 			fi ;;

@@ -28,6 +28,10 @@
 //!   `CHECK_EXCLUSIVE` and `RELEASE` fail with `EOPNOTSUPP`; other commands
 //!   with `ENOTTY`.
 //!
+//! If test_hmm is loaded first, its device names are taken: these are then
+//! `/dev/rmirror_hmm0` and `/dev/rmirror_hmm1` (the benchmarks compare the
+//! two this way).
+//!
 //! Where test_hmm and rmirror differ, rmirror's rules hold: only the
 //! mirrored process may use a file (`EIO` from another address space), and a
 //! READ or WRITE moves at most [`MAX_PAGES`] pages (`EINVAL`).
@@ -200,13 +204,10 @@ pub(crate) struct Devices {
 }
 
 impl Devices {
-    /// Registers `/dev/hmm_dmirror0` and `1`, unless test_hmm's exist
-    /// (`None`).
-    pub(crate) fn register() -> Result<Option<Self>> {
-        if rmm::path_exists(c_str!("/dev/hmm_dmirror0")) {
-            pr_info!("/dev/hmm_dmirror0 exists (test_hmm is loaded): not creating ours\n");
-            return Ok(None);
-        }
+    /// Registers `/dev/hmm_dmirror0` and `1`, or `/dev/rmirror_hmm0` and `1`
+    /// if test_hmm's devices exist (so that both can be measured side by
+    /// side).
+    pub(crate) fn register() -> Result<Self> {
         let unit = |n: u32, name: &'static kernel::str::CStr| {
             let opts = Options { name, mode: 0o600 };
             KBox::pin_init(
@@ -214,11 +215,19 @@ impl Devices {
                 GFP_KERNEL,
             )
         };
-        let units = [
-            unit(0, c_str!("hmm_dmirror0"))?,
-            unit(1, c_str!("hmm_dmirror1"))?,
-        ];
-        pr_info!("/dev/hmm_dmirror0 and /dev/hmm_dmirror1 ready (test_hmm's interface)\n");
-        Ok(Some(Self { _units: units }))
+        let units = if rmm::path_exists(c_str!("/dev/hmm_dmirror0")) {
+            pr_info!("test_hmm is loaded: its interface is /dev/rmirror_hmm0 and 1\n");
+            [
+                unit(0, c_str!("rmirror_hmm0"))?,
+                unit(1, c_str!("rmirror_hmm1"))?,
+            ]
+        } else {
+            pr_info!("/dev/hmm_dmirror0 and /dev/hmm_dmirror1 ready (test_hmm's interface)\n");
+            [
+                unit(0, c_str!("hmm_dmirror0"))?,
+                unit(1, c_str!("hmm_dmirror1"))?,
+            ]
+        };
+        Ok(Self { _units: units })
     }
 }

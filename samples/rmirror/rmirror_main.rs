@@ -26,7 +26,7 @@
 //! `/dev/hmm_dmirror0` and `/dev/hmm_dmirror1` are the same device with the
 //! interface of the kernel's test_hmm (`lib/test_hmm_uapi.h`), so that the
 //! kernel's own `hmm-tests` run against it (see `dmirror.rs`); they are
-//! created unless test_hmm's devices exist already.
+//! named `/dev/rmirror_hmm0` and `1` instead if test_hmm's devices exist.
 //!
 //! The shadow page table (in movable pages), its invalidation and its retry
 //! protocol are `rmm::mirror` and `rmm::shadow`; this driver is the device
@@ -108,6 +108,7 @@ rmm::uapi_bytes!(uapi::rmirror_stats {
     tables: u64,
     tables_migrated: u64,
     slow_harvests: u64,
+    table_migrate_ns: u64,
 });
 rmm::uapi_bytes!(uapi::rmirror_hmm_cmd {
     addr: u64,
@@ -222,6 +223,7 @@ impl RmirrorFile {
             tables: counts.table.tables as u64,
             tables_migrated: counts.table.migrated,
             slow_harvests: counts.table.slow_harvests,
+            table_migrate_ns: counts.table.migrate_ns,
             faults: h.faults.load(Ordering::Relaxed),
             write_faults: h.write_faults.load(Ordering::Relaxed),
             retries: h.retries.load(Ordering::Relaxed),
@@ -330,7 +332,7 @@ impl MiscDevice for RmirrorFile {
 
 struct RmirrorModule {
     _reg: Pin<KBox<Registration<RmirrorFile>>>,
-    _hmm: Option<dmirror::Devices>,
+    _hmm: dmirror::Devices,
 }
 
 impl kernel::Module for RmirrorModule {

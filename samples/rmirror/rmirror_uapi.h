@@ -71,6 +71,7 @@ struct rmirror_stats {
 	__u64 tables;		/* pages of the shadow page table now */
 	__u64 tables_migrated;	/* table pages migrated (compaction, offlining) */
 	__u64 slow_harvests;	/* young callbacks that met a table being migrated */
+	__u64 table_migrate_ns;	/* time the driver spent migrating table pages */
 };
 
 #define RMIRROR_IOC_MIRROR	_IOW('M', 0x00, struct rmirror_range)

@@ -578,6 +578,190 @@ TEST_F(rmirror, young_through_page_idle)
 	close(idle);
 }
 
+/* --- the shadow page table's own pages migrate --- */
+
+/* Mirrored 2 MiB chunks (one leaf table each), pages used in each, rounds. */
+#define TBL_CHUNKS 64
+#define TBL_USED 8
+#define TBL_PAGES (TBL_CHUNKS * TBL_USED)
+#define TBL_ROUNDS 16
+#define KPF_LRU (1ULL << 5)
+
+/* Compacts and offlines memory until told to stop. */
+struct migrator {
+	pthread_t thread;
+	volatile int stop;
+	int rounds;
+	int offlined;		/* blocks offlined and onlined again */
+	int offline_err;	/* the last offlining error, if any */
+};
+
+static void *migrator_main(void *arg)
+{
+	struct migrator *m = arg;
+	struct offline_result off = { 0 };
+
+	while (!m->stop) {
+		write_file("/proc/sys/vm/compact_memory", "1");
+		if (offline_movable_blocks(&off))
+			m->offline_err = EIO;
+		m->offlined += off.offlined;
+		if (off.failed)
+			m->offline_err = off.last_errno;
+		m->rounds++;
+	}
+	return NULL;
+}
+
+/* The flags of /proc/kpageflags for a pfn, or 0. */
+static uint64_t kpageflags(uint64_t pfn)
+{
+	uint64_t f = 0;
+	int fd = open("/proc/kpageflags", O_RDONLY);
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &f, 8, pfn * 8) != 8)
+		f = 0;
+	close(fd);
+	return f;
+}
+
+/*
+ * Seed thread 001's hazard: a device sets accessed and dirty bits in its page
+ * table while the table page is being copied to a new place. The mirror's
+ * table pages are movable: compaction and memory offlining run without a
+ * pause while the device reads and writes pages of 64 leaf tables, and
+ * page_idle clears the accessed bits (clear_young, without the mirror's
+ * lock). After each round of accesses every valid entry of an accessed page
+ * must have its accessed bit (and dirty bit if written), after each harvest
+ * none may; no page the device never wrote may look dirty. An entry the VM
+ * invalidated meanwhile (its page migrated) is counted, not checked.
+ */
+TEST_F_TIMEOUT(rmirror, table_pages_migrate_keep_ad_bits, 900)
+{
+	struct migrator mig = { 0 };
+	struct rmirror_stats a, b;
+	static uint8_t snap[TBL_CHUNKS * (HPAGE_SZ / PAGE_SZ)];
+	static uint8_t ever_written[TBL_PAGES];
+	unsigned long a_checked = 0, d_checked = 0, clear_checked = 0, invalid = 0;
+	unsigned long lost_a = 0, lost_d = 0, lost_clear = 0, false_d = 0, in_flight = 0;
+	size_t len = TBL_CHUNKS * HPAGE_SZ, i;
+	int idle, round;
+	char *mem;
+
+	idle = open("/sys/kernel/mm/page_idle/bitmap", O_RDWR);
+	if (idle < 0)
+		SKIP(return, "no /sys/kernel/mm/page_idle/bitmap: IDLE_PAGE_TRACKING is off");
+	/* Table pages are allocated in our ioctls: in ZONE_MOVABLE's node. */
+	prefer_movable_node();
+	mem = mmap(NULL, len + HPAGE_SZ, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(mem, MAP_FAILED);
+	mem = (char *)(((uintptr_t)mem + HPAGE_SZ - 1) & ~(HPAGE_SZ - 1));
+	ASSERT_EQ(madvise(mem, len, MADV_NOHUGEPAGE), 0);
+	/* The pages we use are the CPU's own (on the LRU, so page_idle sees them). */
+	for (i = 0; i < TBL_PAGES; i++)
+		memset(mem + (i / TBL_USED) * HPAGE_SZ + (i % TBL_USED) * PAGE_SZ, (char)i, PAGE_SZ);
+	ASSERT_GT(dev_mirror(self->fd, mem, len), 0);
+	ASSERT_EQ(dev_stats(self->fd, &a), 0);
+	TH_LOG("mirror of %zu MiB: %llu table pages", len >> 20, (unsigned long long)a.tables);
+	ASSERT_GE(a.tables, TBL_CHUNKS);
+	ASSERT_EQ(pthread_create(&mig.thread, NULL, migrator_main, &mig), 0);
+	/* At least TBL_ROUNDS rounds, and as many as two migrator passes take. */
+	for (round = 0; round < TBL_ROUNDS || (mig.rounds < 2 && round < 100 * TBL_ROUNDS); round++) {
+		/* The device writes a quarter of the pages and reads another quarter. */
+		for (i = 0; i < TBL_PAGES; i++) {
+			char *p = mem + (i / TBL_USED) * HPAGE_SZ + (i % TBL_USED) * PAGE_SZ;
+
+			if ((i + round) % 4 == 0) {
+				ASSERT_EQ(dev_write(self->fd, p, self->buf, 8), 0);
+				ever_written[i] = 1;
+			} else if ((i + round) % 4 == 1) {
+				ASSERT_EQ(dev_read(self->fd, p, self->buf, 8), 0);
+			}
+		}
+		ASSERT_EQ(dev_snapshot(self->fd, mem, snap, sizeof(snap)), 0);
+		for (i = 0; i < TBL_PAGES; i++) {
+			uint8_t f = snap[(i / TBL_USED) * (HPAGE_SZ / PAGE_SZ) + i % TBL_USED];
+			int w = (i + round) % 4 == 0, r = (i + round) % 4 == 1;
+
+			if (!(f & RMIRROR_VALID)) {
+				invalid++;
+				continue;
+			}
+			if ((f & RMIRROR_DIRTY) && !ever_written[i])
+				false_d++;
+			if (w || r) {
+				a_checked++;
+				lost_a += !(f & RMIRROR_ACCESSED);
+			}
+			if (w) {
+				d_checked++;
+				lost_d += !(f & RMIRROR_DIRTY);
+			}
+		}
+		/* page_idle clears the accessed bits: the CPU's and the mirror's. */
+		write_file("/proc/sys/vm/compact_memory", "1");	/* drains the LRU caches */
+		for (i = 0; i < TBL_PAGES; i++) {
+			uint64_t pfn = pfn_of(mem + (i / TBL_USED) * HPAGE_SZ + (i % TBL_USED) * PAGE_SZ);
+
+			if (pfn)
+				idle_bit(idle, pfn, 1);
+		}
+		ASSERT_EQ(dev_snapshot(self->fd, mem, snap, sizeof(snap)), 0);
+		for (i = 0; i < TBL_PAGES; i++) {
+			char *p = mem + (i / TBL_USED) * HPAGE_SZ + (i % TBL_USED) * PAGE_SZ;
+			uint8_t f = snap[(i / TBL_USED) * (HPAGE_SZ / PAGE_SZ) + i % TBL_USED];
+			uint64_t pfn;
+
+			if (!(f & RMIRROR_VALID) || !(f & RMIRROR_ACCESSED)) {
+				clear_checked += !!(f & RMIRROR_VALID);
+				continue;
+			}
+			/*
+			 * Still accessed: lost, unless page_idle could not see the
+			 * page (off the LRU while the VM migrated it).
+			 */
+			pfn = pfn_of(p);
+			if (!pfn || !(kpageflags(pfn) & KPF_LRU)) {
+				in_flight++;
+				continue;
+			}
+			idle_bit(idle, pfn, 1);
+			ASSERT_EQ(dev_snapshot(self->fd, p, snap, 1), 0);
+			if (snap[0] & RMIRROR_ACCESSED) {
+				/* A second harvest did not clear it either: not a race. */
+				lost_clear++;
+			} else {
+				in_flight++;
+			}
+		}
+	}
+	mig.stop = 1;
+	pthread_join(mig.thread, NULL);
+	close(idle);
+	ASSERT_EQ(dev_stats(self->fd, &b), 0);
+	TH_LOG("%d rounds against %d compaction+offlining passes (%d blocks offlined): "
+	       "%llu table pages migrated, %llu harvests met a table being moved",
+	       round, mig.rounds, mig.offlined,
+	       (unsigned long long)(b.tables_migrated - a.tables_migrated),
+	       (unsigned long long)(b.slow_harvests - a.slow_harvests));
+	TH_LOG("checked: %lu accessed bits, %lu dirty bits, %lu cleared bits; %lu entries invalidated "
+	       "(their pages migrated), %lu pages page_idle could not see",
+	       a_checked, d_checked, clear_checked, invalid, in_flight);
+	TH_LOG("lost: %lu accessed, %lu dirty, %lu clears; %lu dirty bits never set by the device",
+	       lost_a, lost_d, lost_clear, false_d);
+	ASSERT_EQ(lost_a, 0);
+	ASSERT_EQ(lost_d, 0);
+	ASSERT_EQ(lost_clear, 0);
+	ASSERT_EQ(false_d, 0);
+	/* Most entries must have been checked, or the test proved nothing. */
+	ASSERT_GT(a_checked, TBL_ROUNDS * TBL_PAGES / 4);
+	if (b.tables_migrated == a.tables_migrated)
+		SKIP(return, "no table page migrated (offlining: %s)",
+		     mig.offline_err ? strerror(mig.offline_err) : "no movable block offlined");
+}
+
 /* The mirrored process exits: release runs, the device can no longer access. */
 TEST_F(rmirror, process_exit_releases)
 {

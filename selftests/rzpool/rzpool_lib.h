@@ -289,45 +289,6 @@ static inline int compact_memory(void *arg)
 	return write_file("/proc/sys/vm/compact_memory", "1");
 }
 
-/* --- memory offlining --- */
-
-/*
- * Makes this task's allocations prefer the node whose ZONE_MOVABLE has the
- * most memory (MPOL_PREFERRED): the pool allocates its pages in our ioctls,
- * under our memory policy. Without it they come from this CPU's node first,
- * whose Movable zone may be small (KASAN's shadow is carved out of it at
- * boot) and full, and then from its DMA32 zone.
- */
-static inline void prefer_movable_node(void)
-{
-	long managed, best_managed = 0;
-	int node = -1, best = -1, in_movable = 0;
-	char line[256];
-	unsigned long mask;
-	FILE *f = fopen("/proc/zoneinfo", "r");
-
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "Node ", 5)) {
-			in_movable = sscanf(line, "Node %d,", &node) == 1 && strstr(line, "Movable");
-			continue;
-		}
-		if (in_movable && sscanf(line, " managed %ld", &managed) == 1 &&
-		    managed > best_managed && node >= 0 && node < 64) {
-			best_managed = managed;
-			best = node;
-		}
-	}
-	fclose(f);
-	if (best < 0)
-		return;
-	mask = 1UL << best;
-	syscall(SYS_set_mempolicy, 1 /* MPOL_PREFERRED */, &mask, 64);
-}
-
-#define MEMORY_DIR "/sys/devices/system/memory"
-
 /* The value of the "key value" line of a file (a pool's debugfs `stats`,
  * memory.stat, memory.events), or -1. */
 static inline long key_value(const char *path, const char *key)
@@ -378,87 +339,6 @@ static inline int pfns_to_blocks(const char *pfns, unsigned char *want, size_t n
 	fclose(f);
 	if (pages)
 		*pages = n;
-	return 0;
-}
-
-/* What offline_movable_blocks() is to do, and did. */
-struct offline_result {
-	const unsigned char *only;	/* in: if set, only blocks b with only[b] */
-	size_t nr_only;
-	int blocks;		/* out: movable online blocks tried */
-	int offlined;		/* offlined and onlined again */
-	int unfit;		/* refused at once, before any page is migrated:
-				 * EBUSY (unmovable memory in the block) or
-				 * EINVAL (holes in the block) */
-	int failed;		/* any other failure, a 20 s timeout included */
-	int last_block;		/* the last that failed, and why (errno) */
-	int last_errno;
-};
-
-static void offline_alarm(int sig)
-{
-}
-
-/*
- * Offlines, then onlines again, every online memory block of ZONE_MOVABLE
- * (boot with movablecore= for one): offlining must migrate every movable
- * page of the block, the pool's included. A block with unmovable memory
- * (boot-time reservations) is refused at once with EBUSY, one with holes
- * (firmware areas at the top of RAM) with EINVAL, before any page is
- * migrated. A block that does not offline within 20 s is interrupted (the
- * kernel retries offlining forever while a page cannot be migrated) and
- * counted as failed.
- */
-static inline int offline_movable_blocks(void *arg)
-{
-	struct offline_result *res = arg;
-	struct sigaction sa = { .sa_handler = offline_alarm };
-	char path[300], buf[128];
-	struct dirent *d;
-	DIR *dir;
-	int ret;
-
-	res->blocks = res->offlined = res->unfit = res->failed = 0;
-	res->last_block = -1;
-	res->last_errno = 0;
-	dir = opendir(MEMORY_DIR);
-	if (!dir)
-		return -errno;
-	sigaction(SIGALRM, &sa, NULL);	/* no SA_RESTART: the write fails with EINTR */
-	while ((d = readdir(dir))) {
-		long b;
-
-		if (strncmp(d->d_name, "memory", 6) || !strchr("0123456789", d->d_name[6]))
-			continue;
-		b = strtol(d->d_name + 6, NULL, 10);
-		if (res->only && (b < 0 || (size_t)b >= res->nr_only || !res->only[b]))
-			continue;
-		snprintf(path, sizeof(path), MEMORY_DIR "/%s/valid_zones", d->d_name);
-		if (read_file(path, buf, sizeof(buf)) || strncmp(buf, "Movable", 7))
-			continue;
-		snprintf(path, sizeof(path), MEMORY_DIR "/%s/state", d->d_name);
-		if (read_file(path, buf, sizeof(buf)) || strncmp(buf, "online", 6))
-			continue;
-		res->blocks++;
-		alarm(20);
-		ret = write_file(path, "offline");
-		alarm(0);
-		if (ret == -EBUSY || ret == -EINVAL) {
-			res->unfit++;
-			continue;
-		}
-		if (ret) {
-			res->failed++;
-			res->last_block = b;
-			res->last_errno = -ret;
-			continue;
-		}
-		alarm(0);
-		if (write_file(path, "online_movable"))
-			return -EIO;
-		res->offlined++;
-	}
-	closedir(dir);
 	return 0;
 }
 
