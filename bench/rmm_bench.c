@@ -409,13 +409,15 @@ static void bench_notifier(void)
 }
 
 /*
- * Fault-in: a device read of a fresh 16 MiB range into a buffer, faulting
- * every page in: dmirror's READ, against rmirror's MIRROR (which faults the
- * range in) plus READ (which copies it), for the same work.
+ * Fault-in: a device read of a fresh 16 MiB range that faults every page in
+ * on demand, through test_hmm's interface on both sides: test_hmm's own
+ * /dev/hmm_dmirror0, and rmirror's, which is /dev/rmirror_hmm0 while
+ * test_hmm is loaded. Same command, same work: HMM_DMIRROR_READ of every
+ * page, with one fault pass (faults == 1) on each side.
  */
 static void bench_faultin(void)
 {
-	size_t len = (quick ? 4 : 16) << 20, off;
+	size_t len = (quick ? 4 : 16) << 20;
 	char *scratch = map_populated(len);
 	double v[3][64];
 	int r, m;
@@ -424,36 +426,24 @@ static void bench_faultin(void)
 		for (m = 1; m <= 2; m++) {
 			int mode = 1 + (r + m) % 2, fd;
 			char *p = map_populated(len);
-			uint64_t t0 = 0, t1;
+			struct hmm_dmirror_cmd cmd = {
+				.addr = (uintptr_t)p, .ptr = (uintptr_t)scratch, .npages = len / PAGE_SZ,
+			};
+			uint64_t t0;
 
-			if (mode == RMIRROR) {
-				struct rmirror_range rr = { .addr = (uintptr_t)p, .len = len };
-
-				fd = open("/dev/rmirror", O_RDWR);
-				t0 = now_ns();
-				if (fd < 0 || ioctl(fd, RMIRROR_IOC_MIRROR, &rr) < 0)
-					die("rmirror MIRROR");
-				for (off = 0; off < len; off += RMIRROR_MAX_RW) {
-					struct rmirror_rw rw = {
-						.addr = (uintptr_t)p + off, .buf = (uintptr_t)scratch + off,
-						.len = RMIRROR_MAX_RW,
-					};
-
-					if (ioctl(fd, RMIRROR_IOC_READ, &rw))
-						die("rmirror READ");
-				}
-			} else {
-				struct hmm_dmirror_cmd cmd = {
-					.addr = (uintptr_t)p, .ptr = (uintptr_t)scratch, .npages = len / PAGE_SZ,
-				};
-
-				fd = open("/dev/hmm_dmirror0", O_RDWR);
-				t0 = now_ns();
-				if (fd < 0 || ioctl(fd, HMM_DMIRROR_READ, &cmd) < 0)
-					die("dmirror READ");
+			fd = open(mode == RMIRROR ? "/dev/rmirror_hmm0" : "/dev/hmm_dmirror0", O_RDWR);
+			if (fd < 0)
+				die(mode == RMIRROR ? "open /dev/rmirror_hmm0" : "open /dev/hmm_dmirror0");
+			t0 = now_ns();
+			if (ioctl(fd, HMM_DMIRROR_READ, &cmd) < 0)
+				die("HMM_DMIRROR_READ");
+			v[mode][r] = (len / PAGE_SZ) / ((now_ns() - t0) / 1e9);
+			if (cmd.cpages != len / PAGE_SZ || cmd.faults != 1) {
+				fprintf(stderr, "rmm_bench: %s READ: cpages %llu, faults %llu\n",
+					mode_name[mode], (unsigned long long)cmd.cpages,
+					(unsigned long long)cmd.faults);
+				exit(1);
 			}
-			t1 = now_ns();
-			v[mode][r] = (len / PAGE_SZ) / ((t1 - t0) / 1e9);
 			close(fd);
 			munmap(p, len);
 		}
@@ -461,6 +451,60 @@ static void bench_faultin(void)
 	record("fault-in", "16 MiB read, pages/s", "dmirror", "pages/s", v[DMIRROR], runs);
 	record("fault-in", "16 MiB read, pages/s", "rmirror", "pages/s", v[RMIRROR], runs);
 	munmap(scratch, len);
+}
+
+/*
+ * The mirror's own page tables migrating: a 256 MiB mirror (131 table
+ * pages), then compaction and the offlining of every ZONE_MOVABLE block.
+ * rmirror's statistics give how many table pages moved and the time its
+ * migration callback took for them (lock, entry-by-entry atomic move, the
+ * commit, the parent switch), against the kernel's copy_page() of 4 KiB.
+ */
+static void bench_tables(void)
+{
+	size_t len = (quick ? 64UL : 256UL) << 20;
+	double per_page[64], pages[64], copy[64 * RMM_BENCH_MAX_BATCHES];
+	int r, b, n = 0, nc = 0;
+
+	prefer_movable_node();
+	for (r = 0; r < runs; r++) {
+		struct rmirror_stats a, z;
+		struct offline_result off = { 0 };
+		char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		struct rmirror_range rr = { .addr = (uintptr_t)p, .len = len };
+		int fd = open("/dev/rmirror", O_RDWR);
+
+		if (p == MAP_FAILED || fd < 0 || ioctl(fd, RMIRROR_IOC_MIRROR, &rr) < 0)
+			die("rmirror MIRROR");
+		if (ioctl(fd, RMIRROR_IOC_STATS, &a))
+			die("rmirror STATS");
+		if (write_file("/proc/sys/vm/compact_memory", "1"))
+			die("compact_memory");
+		offline_movable_blocks(&off);
+		if (ioctl(fd, RMIRROR_IOC_STATS, &z))
+			die("rmirror STATS");
+		pages[r] = z.tables_migrated - a.tables_migrated;
+		if (pages[r])
+			per_page[n++] = (double)(z.table_migrate_ns - a.table_migrate_ns) / pages[r];
+		close(fd);
+		munmap(p, len);
+		{
+			struct rmm_bench_req req = {
+				.test = RMM_BENCH_COPY_PAGE, .threads = 1, .nr_objs = 4096, .batches = 4,
+			};
+
+			bench_run(&req);
+			for (b = 0; b < 4; b++)
+				copy[nc++] = (double)req.ns[0][b] / req.nr_objs;
+		}
+	}
+	if (n)
+		record("table migration", "ns per migrated table page", "rmirror", "ns/page", per_page, n);
+	else
+		record_na("table migration", "ns per migrated table page", "rmirror", "ns/page", NULL, 0,
+			  "no table page migrated (no offlinable ZONE_MOVABLE block?)");
+	record("table migration", "table pages migrated", "rmirror", "pages", pages, runs);
+	record("table migration", "ns per migrated table page", "copy_page floor", "ns/page", copy, nc);
 }
 
 /* Young harvesting: one page_idle pass (mark idle, read back) per page. */
@@ -587,6 +631,10 @@ int main(int argc, char **argv)
 	if (want("faultin")) {
 		fprintf(stderr, "rmm_bench: notifiers: fault-in\n");
 		bench_faultin();
+	}
+	if (want("tables")) {
+		fprintf(stderr, "rmm_bench: notifiers: table pages\n");
+		bench_tables();
 	}
 	if (want("young")) {
 		fprintf(stderr, "rmm_bench: notifiers: young\n");

@@ -295,10 +295,17 @@ void rmm_mmap_read_unlock(struct mm_struct *mm)
 /*
  * A zeroed order-0 page for a table read without kmap (page_address()):
  * movable, never highmem; charged to the current memory cgroup if account.
+ * Without CONFIG_HIGHMEM every page has a kernel address, and
+ * __GFP_HIGHMEM | __GFP_MOVABLE is what lets the page come from ZONE_MOVABLE
+ * (__GFP_MOVABLE alone stays in ZONE_NORMAL), where memory offlining and
+ * compaction look for pages to move.
  */
 struct page *rmm_alloc_table_page(bool account)
 {
 	gfp_t gfp = GFP_KERNEL | __GFP_MOVABLE | __GFP_ZERO | __GFP_NOWARN;
+
+	if (!IS_ENABLED(CONFIG_HIGHMEM))
+		gfp |= __GFP_HIGHMEM;
 
 	if (account)
 		gfp |= __GFP_ACCOUNT;

@@ -458,7 +458,12 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
                         if let Some(page) = page {
                             // INVARIANT: `stable` proves the page is still
                             // mapped at its address.
-                            match stable.table().install(va + k * PAGE_SIZE, page.pfn(), write) {
+                            match ShadowTable::install(
+                                &mut stable,
+                                va + k * PAGE_SIZE,
+                                page.pfn(),
+                                write,
+                            ) {
                                 Ok(c) => changed += c as usize,
                                 Err(()) => lost = true,
                             }

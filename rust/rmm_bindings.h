@@ -17,7 +17,6 @@
 #include <linux/mmu_notifier.h>
 #include <linux/module.h>
 #include <linux/pagemap.h>
-#include <linux/rcupdate.h>
 #include <linux/seq_file.h>
 #include <linux/shrinker.h>
 #include <linux/zpool.h>

@@ -61,6 +61,7 @@
 
 use super::{
     bindings as rmm_bindings,
+    mmu_notifier::Stable,
     movable::{MigrateMode, Migration, MovableOperations, MovablePage, Outcome},
     page::{LockedPage, NewPage, PageRef, PAGE_SIZE},
 };
@@ -728,23 +729,29 @@ impl ShadowTable {
         .flatten()
     }
 
-    /// Installs `pfn` at `va` (writable if `write`): for a fault's result,
-    /// through the driver's proof that the page is still mapped there. A
-    /// valid entry of the same page keeps its bits (a write only adds
-    /// [`WRITE`]); one of another page is replaced. `Err(())` if the leaf
-    /// table is gone (an invalidation took it since
-    /// [`TableHandle::prepare`]): fault again. Returns whether the entry
-    /// changed.
-    pub fn install(&mut self, va: usize, pfn: usize, write: bool) -> Result<bool, ()> {
+    /// Installs `pfn` at `va` (writable if `write`): a fault's result, only
+    /// through the [`Stable`] proof that no invalidation ran since the
+    /// fault began (so the page is still mapped there). A valid entry of the
+    /// same page keeps its bits (a write only adds [`WRITE`]); one of
+    /// another page is replaced. `Err(())` if the leaf table is gone (an
+    /// invalidation took it since [`TableHandle::prepare`]): fault again.
+    /// Returns whether the entry changed.
+    pub fn install(
+        stable: &mut Stable<'_, ShadowTable>,
+        va: usize,
+        pfn: usize,
+        write: bool,
+    ) -> Result<bool, ()> {
+        let this = stable.table();
         let new = ((pfn as u64) << PFN_SHIFT) | VALID | if write { WRITE } else { 0 };
-        let valid = &mut self.valid;
+        let valid = &mut this.valid;
         let r = {
-            let _tree = self.core.lock.lock();
+            let _tree = this.core.lock.lock();
             if va >= VA_LIMIT {
                 return Err(());
             }
             // SAFETY: we hold the lock, so no entry is frozen.
-            match unsafe { self.core.walk(va) } {
+            match unsafe { this.core.walk(va) } {
                 Walk::Leaf(t) => {
                     let e = &t[slot(va, 0)];
                     let old = e.load(Ordering::Relaxed);
@@ -887,15 +894,17 @@ impl Drop for ShadowTable {
     ///
     /// Sleeps.
     fn drop(&mut self) {
-        let root = {
+        let (root, cookie) = {
             let mut tree = self.core.lock.lock();
             tree.dead = true;
-            self.core.root.swap(0, Ordering::Relaxed)
+            (self.core.root.swap(0, Ordering::Relaxed), rcu_cookie())
         };
-        // Harvesters that read the old root are gone after this; migrations
-        // find the tree dead.
-        // SAFETY: process context (the caller may sleep).
-        unsafe { rmm_bindings::synchronize_rcu() };
+        // Harvesters that read the old root are gone after this (a tree that
+        // never had a table needs no wait); migrations find the tree dead.
+        if root & VALID != 0 {
+            // SAFETY: process context (the caller may sleep).
+            unsafe { rmm_bindings::rmm_cond_synchronize_rcu(cookie) };
+        }
         // SAFETY: the root entry was ours to give up, and nothing reaches
         // the tables any more.
         unsafe { Core::free_subtree(root, LEVELS - 1) };
@@ -907,7 +916,16 @@ impl Drop for ShadowTable {
                 core::mem::replace(&mut tree.retired, KVec::new()),
             )
         };
-        // Their grace periods began before the one waited for above.
+        // Their grace periods began before the one waited for above, or
+        // are waited for here (the tree had no table: nothing to wait for).
+        if let Some((_, newest)) = zombies.last() {
+            // SAFETY: process context.
+            unsafe { rmm_bindings::rmm_cond_synchronize_rcu(*newest) };
+        }
+        if let Some((_, newest)) = retired.last() {
+            // SAFETY: process context.
+            unsafe { rmm_bindings::rmm_cond_synchronize_rcu(*newest) };
+        }
         drop(zombies);
         drop(retired);
     }
