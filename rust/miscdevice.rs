@@ -98,11 +98,7 @@ impl<T: MiscDevice> FileOps<T> {
                 } else {
                     None
                 },
-                mmap: if T::HAS_MMAP {
-                    Some(Self::mmap)
-                } else {
-                    None
-                },
+                mmap: if T::HAS_MMAP { Some(Self::mmap) } else { None },
                 llseek: Some(bindings::noop_llseek),
                 // SAFETY: all zeros is a valid `struct file_operations` (no callback).
                 ..unsafe { MaybeUninit::zeroed().assume_init() }
@@ -169,7 +165,10 @@ impl<T: MiscDevice> FileOps<T> {
     /// Called by `mmap_region()` on a file opened with a successful
     /// [`Self::open`], with `vma` a new VMA being set up under `mmap_lock`
     /// held for writing.
-    unsafe extern "C" fn mmap(file: *mut bindings::file, vma: *mut bindings::vm_area_struct) -> c_int {
+    unsafe extern "C" fn mmap(
+        file: *mut bindings::file,
+        vma: *mut bindings::vm_area_struct,
+    ) -> c_int {
         // SAFETY: `private_data` holds the `T::Ptr` stored by `open`, and the
         // file is referenced for the call.
         let device = unsafe { T::Ptr::borrow((*file).private_data) };

@@ -241,13 +241,23 @@ impl<'a> NewVma<'a> {
     /// The first address of the mapping.
     pub fn start(&self) -> usize {
         // SAFETY: valid for `'a` (type invariant); the bounds do not change in `mmap`.
-        unsafe { (*self.vma.as_ptr()).__bindgen_anon_1.__bindgen_anon_1.vm_start as usize }
+        unsafe {
+            (*self.vma.as_ptr())
+                .__bindgen_anon_1
+                .__bindgen_anon_1
+                .vm_start as usize
+        }
     }
 
     /// The address just past the mapping.
     pub fn end(&self) -> usize {
         // SAFETY: as in `start`.
-        unsafe { (*self.vma.as_ptr()).__bindgen_anon_1.__bindgen_anon_1.vm_end as usize }
+        unsafe {
+            (*self.vma.as_ptr())
+                .__bindgen_anon_1
+                .__bindgen_anon_1
+                .vm_end as usize
+        }
     }
 
     /// Maps `page` at `addr` (`vm_insert_page()`; the mapping becomes

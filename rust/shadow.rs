@@ -302,7 +302,12 @@ impl Core {
 
     /// The entry that points to the level-`level` table covering `va`, if
     /// the tables above it exist.
-    fn parent_slot<'a>(&'a self, _tree: &'a Tree, level: usize, va: usize) -> Option<&'a AtomicU64> {
+    fn parent_slot<'a>(
+        &'a self,
+        _tree: &'a Tree,
+        level: usize,
+        va: usize,
+    ) -> Option<&'a AtomicU64> {
         let mut at = &self.root;
         let mut l = LEVELS - 1;
         while l > level {

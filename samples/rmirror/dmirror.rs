@@ -74,11 +74,7 @@ fn prot(pte: rmm::hmm::CpuPte) -> u8 {
         CpuPte::Error => uapi::RMIRROR_HMM_PROT_ERROR,
         CpuPte::None => uapi::RMIRROR_HMM_PROT_NONE,
         CpuPte::Mapped { write, zero, order } => {
-            let mut v = if zero {
-                uapi::RMIRROR_HMM_PROT_ZERO
-            } else {
-                0
-            };
+            let mut v = if zero { uapi::RMIRROR_HMM_PROT_ZERO } else { 0 };
             v |= if write {
                 uapi::RMIRROR_HMM_PROT_WRITE
             } else {
@@ -101,7 +97,10 @@ impl DmirrorFile {
     fn snapshot(&self, addr: usize, npages: usize, ptr: usize) -> Result {
         use rmm::hmm::CpuPte;
         // The device's own address space, checked as for any access.
-        let mm = self.dev.device_mm().map_err(|e| if e == ESRCH { EINVAL } else { e })?;
+        let mm = self
+            .dev
+            .device_mm()
+            .map_err(|e| if e == ESRCH { EINVAL } else { e })?;
         let mut ptes = KVVec::from_elem(CpuPte::None, npages, GFP_KERNEL)?;
         rmm::hmm::snapshot(&mm, addr, &mut ptes)?;
         drop(mm);
