@@ -10,6 +10,8 @@
 
 use rmm::{page::PageRef, zpool::Piece};
 
+// One line: the `compiles with` script above edits it.
+#[rustfmt::skip]
 fn case() -> Result {
     let piece: Option<Piece> = None.map(|page: PageRef| Piece { page, offset: 4000, len: 4096 });
     let _: Option<PageRef> = None;
