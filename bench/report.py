@@ -82,10 +82,12 @@ def table(name, keys):
         row = [key]
         med = {}
         for s in sides:
-            if s in by_side:
+            if s in by_side and by_side[s][1]:
                 m, p, _ = stats(by_side[s][1])
                 med[s] = m
                 row += [fmt(m), fmt(p)]
+            elif s in by_side and by_side[s][2]:
+                row += [f"n/a: {by_side[s][2]}", ""]
             else:
                 row += ["", ""]
         for s in sides:

@@ -312,11 +312,18 @@ struct page *rmm_alloc_table_page(bool account)
 	return alloc_page(gfp);
 }
 
-/* The kernel address of a page that is not highmem. */
+/* The kernel address of a page, or NULL for a highmem page. */
 void *rmm_page_address(struct page *page)
 {
-	VM_WARN_ON_ONCE(PageHighMem(page));
+	if (PageHighMem(page))
+		return NULL;
 	return page_address(page);
+}
+
+/* The page of a linear-map address. */
+struct page *rmm_virt_to_page(void *addr)
+{
+	return virt_to_page(addr);
 }
 
 struct page *rmm_pfn_to_page(unsigned long pfn)

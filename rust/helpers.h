@@ -55,6 +55,7 @@ void rmm_mmap_read_unlock(struct mm_struct *mm);
 
 struct page *rmm_alloc_table_page(bool account);
 void *rmm_page_address(struct page *page);
+struct page *rmm_virt_to_page(void *addr);
 struct page *rmm_pfn_to_page(unsigned long pfn);
 void rmm_rcu_read_lock(void);
 void rmm_rcu_read_unlock(void);

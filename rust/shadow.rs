@@ -12,7 +12,8 @@
 //! virtual address, like x86's: 512 entries per table page, 4 KiB leaves, 48
 //! bits of address ([`VA_LIMIT`]). A leaf entry holds a page frame number and
 //! the bits [`VALID`], [`WRITE`], [`ACCESSED`] and [`DIRTY`]; an entry of an
-//! upper level holds the frame of the table below. Tables are made on demand
+//! upper level holds the kernel address of the table below (a lowmem page),
+//! so that a walk is four loads and no address translation. Tables are made on demand
 //! ([`TableHandle::prepare`]) and given up level by level when an
 //! invalidation ([`ShadowTable::clear`]) leaves them empty.
 //!
@@ -72,6 +73,7 @@ use core::{
 };
 use kernel::{
     alloc::flags::{GFP_KERNEL, GFP_NOWAIT},
+    bindings,
     ffi::c_ulong,
     new_spinlock,
     prelude::*,
@@ -128,33 +130,49 @@ const fn table_end(va: usize, level: usize) -> usize {
     }
 }
 
-/// An entry pointing to the table page `pfn`.
-const fn table_entry(pfn: usize) -> u64 {
-    ((pfn as u64) << PFN_SHIFT) | VALID
+/// An entry pointing to the table page at kernel address `addr` (page
+/// aligned): upper entries hold the table's address rather than its frame,
+/// so that a walk needs no `pfn_to_page()` and `page_address()` per level.
+fn table_entry(addr: *mut core::ffi::c_void) -> u64 {
+    addr as usize as u64 | VALID
 }
 
-/// The page frame an entry holds.
+/// The page frame a leaf entry holds.
 const fn entry_pfn(e: u64) -> usize {
     (e >> PFN_SHIFT) as usize
 }
 
-/// The entries of the table page `pfn`.
+/// The kernel address of the table an upper entry points to.
+fn entry_table(e: u64) -> *mut core::ffi::c_void {
+    (e & !((1u64 << PFN_SHIFT) - 1)) as usize as *mut core::ffi::c_void
+}
+
+/// The kernel address of a table page (lowmem: [`NewPage::alloc_table`], or
+/// a migration target checked by [`Core::migrate`]).
+fn table_addr(page: *mut bindings::page) -> *mut core::ffi::c_void {
+    // SAFETY: `page` is a valid page; only computes its address.
+    unsafe { rmm_bindings::rmm_page_address(page) }
+}
+
+/// The table page an upper entry points to.
+fn entry_page(e: u64) -> *mut bindings::page {
+    // SAFETY: a linear-map address of a table page; only computes its page.
+    unsafe { rmm_bindings::rmm_virt_to_page(entry_table(e)) }
+}
+
+/// The entries of the table an upper entry points to.
 ///
 /// # Safety
 ///
-/// `pfn` is a table page (lowmem, [`NewPage::alloc_table`], or a migration
-/// target checked by [`Core::migrate`]) that stays allocated while the
-/// result is used: the caller holds `Core::lock` and reached it from the
-/// root, or is inside `rcu_read_lock()` (see the module invariants).
-unsafe fn entries<'a>(pfn: usize) -> &'a Entries {
-    // SAFETY: `pfn` is a valid page (caller).
-    let page = unsafe { rmm_bindings::rmm_pfn_to_page(pfn as c_ulong) };
-    // SAFETY: as above; a table page is not highmem, so it has an address.
-    let addr = unsafe { rmm_bindings::rmm_page_address(page) };
+/// `e` is a valid upper entry of a tree, whose table page stays allocated
+/// while the result is used: the caller holds `Core::lock` and reached it
+/// from the root, or is inside `rcu_read_lock()` (see the module
+/// invariants).
+unsafe fn entries<'a>(e: u64) -> &'a Entries {
     // A page is 512 naturally aligned 64-bit words, only accessed atomically
     // while it is a table.
-    // SAFETY: `addr` is the page's address, valid while the caller keeps it so.
-    unsafe { &*addr.cast::<Entries>() }
+    // SAFETY: the table's address, valid while the caller keeps it so.
+    unsafe { &*entry_table(e).cast::<Entries>() }
 }
 
 /// The entries of a page the VM holds locked for a migration.
@@ -291,7 +309,7 @@ impl Core {
                 return Walk::Hole(table_end(va, level));
             }
             // SAFETY: a linked table page, kept by the caller's lock or RCU.
-            let t = unsafe { entries(entry_pfn(e)) };
+            let t = unsafe { entries(e) };
             if level == 0 {
                 return Walk::Leaf(t);
             }
@@ -316,7 +334,7 @@ impl Core {
                 return None;
             }
             // SAFETY: a linked table page, and we hold the lock (`_tree`).
-            let t = unsafe { entries(entry_pfn(e)) };
+            let t = unsafe { entries(e) };
             at = &t[slot(va, l)];
             l -= 1;
         }
@@ -329,8 +347,7 @@ impl Core {
         let dst = migration.dst();
         let tag = src.index();
         let (level, base) = (tag & (LEVELS - 1), tag & !(LEVELS - 1));
-        // SAFETY: `dst` is valid and locked by the VM.
-        if unsafe { rmm_bindings::rmm_page_address(dst.as_ptr()) }.is_null() {
+        if table_addr(dst.as_ptr()).is_null() {
             // A highmem target has no address to read the table through.
             return Err(migration.refuse(ENOMEM));
         }
@@ -344,7 +361,7 @@ impl Core {
             return Err(migration.refuse(EAGAIN));
         };
         let e = parent.load(Ordering::Relaxed);
-        if e & VALID == 0 || entry_pfn(e) != src.pfn() {
+        if e & VALID == 0 || entry_page(e) != src.as_ptr() {
             // Not (or no longer) linked: an unlinked table waiting to be
             // freed, or a stale page. It is released soon.
             return Err(migration.refuse(EAGAIN));
@@ -369,7 +386,7 @@ impl Core {
         });
         if out.is_ok() {
             // The new copy's entries are visible before the page is.
-            parent.store(table_entry(page.pfn()), Ordering::Release);
+            parent.store(table_entry(table_addr(page.as_ptr())), Ordering::Release);
             if let Some(old) = old {
                 // Capacity reserved above, so this keeps it. (Were it given
                 // back, dropping it here would not free the page: the VM
@@ -392,8 +409,7 @@ impl Core {
             return;
         }
         let e = parent.swap(0, Ordering::Release);
-        // SAFETY: a valid page frame of a linked table.
-        let page = unsafe { rmm_bindings::rmm_pfn_to_page(entry_pfn(e) as c_ulong) };
+        let page = entry_page(e);
         // SAFETY: the entry owned this table page (module invariants), and
         // the swap above gave the ownership to us.
         let table = unsafe { MovablePage::<TableOps>::from_raw(NonNull::new_unchecked(page)) };
@@ -404,7 +420,7 @@ impl Core {
             Err((table, _)) => {
                 // Cannot happen (reserved above); never drop it here (it
                 // sleeps): link it back.
-                parent.store(table_entry(table.pfn()), Ordering::Release);
+                parent.store(table_entry(table_addr(table.as_ptr())), Ordering::Release);
                 let _ = table.into_raw();
             }
         }
@@ -422,14 +438,13 @@ impl Core {
         }
         if level > 0 {
             // SAFETY: a table page we own (caller).
-            let t = unsafe { entries(entry_pfn(e)) };
+            let t = unsafe { entries(e) };
             for child in t {
                 // SAFETY: children are owned through their entries, now ours.
                 unsafe { Self::free_subtree(child.load(Ordering::Relaxed), level - 1) };
             }
         }
-        // SAFETY: a valid page frame of a table we own.
-        let page = unsafe { rmm_bindings::rmm_pfn_to_page(entry_pfn(e) as c_ulong) };
+        let page = entry_page(e);
         // SAFETY: the entry owned this table page, given up by `into_raw()`.
         drop(unsafe { MovablePage::<TableOps>::from_raw(NonNull::new_unchecked(page)) });
     }
@@ -510,7 +525,7 @@ impl TableHandle {
                 Some(s) if !tree.dead && s.load(Ordering::Relaxed) & VALID == 0 => {
                     // The page is zeroed and was never visible: the release
                     // store publishes its contents with it.
-                    s.store(table_entry(table.pfn()), Ordering::Release);
+                    s.store(table_entry(table_addr(table.as_ptr())), Ordering::Release);
                     self.core.tables.fetch_add(1, Ordering::Relaxed);
                     true
                 }
@@ -822,7 +837,7 @@ impl ShadowTable {
         end: usize,
     ) -> usize {
         // SAFETY: a linked table, under the lock (caller).
-        let t = unsafe { entries(entry_pfn(e)) };
+        let t = unsafe { entries(e) };
         let mut n = 0;
         let mut va = start;
         while va < end {
@@ -839,7 +854,7 @@ impl ShadowTable {
                     // SAFETY: a linked child table, under the lock.
                     n += unsafe { self.clear_table(tree, child, level - 1, va, next) };
                     // SAFETY: as above.
-                    let c = unsafe { entries(entry_pfn(child)) };
+                    let c = unsafe { entries(child) };
                     if c.iter().all(|x| x.load(Ordering::Relaxed) == 0) {
                         self.core.unlink(tree, entry);
                     }

@@ -613,6 +613,40 @@ static void *migrator_main(void *arg)
 	return NULL;
 }
 
+/*
+ * Reads and harvests other pages of the same leaf tables (pages TBL_USED to
+ * 2 * TBL_USED - 1 of each chunk) without a pause: lock-free walks of the
+ * tables that are being migrated, meeting their frozen entries.
+ */
+struct harvester {
+	pthread_t thread;
+	volatile int stop;
+	int fd, idle;
+	char *mem;
+	char buf[8];
+	unsigned long passes;
+};
+
+static void *harvester_main(void *arg)
+{
+	struct harvester *h = arg;
+	size_t i;
+
+	while (!h->stop) {
+		for (i = 0; i < TBL_PAGES; i++) {
+			char *p = h->mem + (i / TBL_USED) * HPAGE_SZ + (TBL_USED + i % TBL_USED) * PAGE_SZ;
+			uint64_t pfn;
+
+			dev_read(h->fd, p, h->buf, sizeof(h->buf));
+			pfn = pfn_of(p);
+			if (pfn)
+				idle_bit(h->idle, pfn, 1);
+		}
+		h->passes++;
+	}
+	return NULL;
+}
+
 /* The flags of /proc/kpageflags for a pfn, or 0. */
 static uint64_t kpageflags(uint64_t pfn)
 {
@@ -633,7 +667,8 @@ static uint64_t kpageflags(uint64_t pfn)
  * table pages are movable: compaction and memory offlining run without a
  * pause while the device reads and writes pages of 64 leaf tables, and
  * page_idle clears the accessed bits (clear_young, without the mirror's
- * lock). After each round of accesses every valid entry of an accessed page
+ * lock), of the checked pages after each round and of their neighbours in
+ * the same tables all the time. After each round of accesses every valid entry of an accessed page
  * must have its accessed bit (and dirty bit if written), after each harvest
  * none may; no page the device never wrote may look dirty. An entry the VM
  * invalidated meanwhile (its page migrated) is counted, not checked.
@@ -641,6 +676,7 @@ static uint64_t kpageflags(uint64_t pfn)
 TEST_F_TIMEOUT(rmirror, table_pages_migrate_keep_ad_bits, 900)
 {
 	struct migrator mig = { 0 };
+	struct harvester hv = { 0 };
 	struct rmirror_stats a, b;
 	static uint8_t snap[TBL_CHUNKS * (HPAGE_SZ / PAGE_SZ)];
 	static uint8_t ever_written[TBL_PAGES];
@@ -659,14 +695,22 @@ TEST_F_TIMEOUT(rmirror, table_pages_migrate_keep_ad_bits, 900)
 	ASSERT_NE(mem, MAP_FAILED);
 	mem = (char *)(((uintptr_t)mem + HPAGE_SZ - 1) & ~(HPAGE_SZ - 1));
 	ASSERT_EQ(madvise(mem, len, MADV_NOHUGEPAGE), 0);
-	/* The pages we use are the CPU's own (on the LRU, so page_idle sees them). */
-	for (i = 0; i < TBL_PAGES; i++)
-		memset(mem + (i / TBL_USED) * HPAGE_SZ + (i % TBL_USED) * PAGE_SZ, (char)i, PAGE_SZ);
+	/*
+	 * The pages we use, and the harvester's after them, are the CPU's own
+	 * (on the LRU, so page_idle sees them).
+	 */
+	for (i = 0; i < 2 * TBL_PAGES; i++)
+		memset(mem + (i / (2 * TBL_USED)) * HPAGE_SZ + (i % (2 * TBL_USED)) * PAGE_SZ,
+		       (char)i, PAGE_SZ);
 	ASSERT_GT(dev_mirror(self->fd, mem, len), 0);
 	ASSERT_EQ(dev_stats(self->fd, &a), 0);
 	TH_LOG("mirror of %zu MiB: %llu table pages", len >> 20, (unsigned long long)a.tables);
 	ASSERT_GE(a.tables, TBL_CHUNKS);
 	ASSERT_EQ(pthread_create(&mig.thread, NULL, migrator_main, &mig), 0);
+	hv.fd = self->fd;
+	hv.idle = idle;
+	hv.mem = mem;
+	ASSERT_EQ(pthread_create(&hv.thread, NULL, harvester_main, &hv), 0);
 	/* At least TBL_ROUNDS rounds, and as many as two migrator passes take. */
 	for (round = 0; round < TBL_ROUNDS || (mig.rounds < 2 && round < 100 * TBL_ROUNDS); round++) {
 		/* The device writes a quarter of the pages and reads another quarter. */
@@ -738,12 +782,14 @@ TEST_F_TIMEOUT(rmirror, table_pages_migrate_keep_ad_bits, 900)
 		}
 	}
 	mig.stop = 1;
+	hv.stop = 1;
 	pthread_join(mig.thread, NULL);
+	pthread_join(hv.thread, NULL);
 	close(idle);
 	ASSERT_EQ(dev_stats(self->fd, &b), 0);
-	TH_LOG("%d rounds against %d compaction+offlining passes (%d blocks offlined): "
-	       "%llu table pages migrated, %llu harvests met a table being moved",
-	       round, mig.rounds, mig.offlined,
+	TH_LOG("%d rounds against %d compaction+offlining passes (%d blocks offlined) and %lu "
+	       "harvester passes: %llu table pages migrated, %llu harvests met a table being moved",
+	       round, mig.rounds, mig.offlined, hv.passes,
 	       (unsigned long long)(b.tables_migrated - a.tables_migrated),
 	       (unsigned long long)(b.slow_harvests - a.slow_harvests));
 	TH_LOG("checked: %lu accessed bits, %lu dirty bits, %lu cleared bits; %lu entries invalidated "
