@@ -321,8 +321,8 @@ static void bench_migration(void)
 
 /* --- MMU notifiers, from here --- */
 
-enum { NONE, DMIRROR, RMIRROR };
-static const char *const mode_name[] = { "no mirror", "dmirror", "rmirror" };
+enum { NONE, DMIRROR, RMIRROR, EMPTY };
+static const char *const mode_name[] = { "no mirror", "dmirror", "rmirror", "empty notifier" };
 
 static char *map_populated(size_t len)
 {
@@ -453,6 +453,22 @@ static void bench_faultin(void)
 	munmap(scratch, len);
 }
 
+/* All of MemAvailable but 192 MiB, or 0. */
+static size_t ballast_size(void)
+{
+	char line[128];
+	unsigned long kb = 0;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %lu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb > (192UL << 10) ? ((kb - (192UL << 10)) << 10) & ~(PAGE_SZ - 1) : 0;
+}
+
 /*
  * The mirror's own page tables migrating: a 256 MiB mirror (131 table
  * pages), then compaction and the offlining of every ZONE_MOVABLE block, up
@@ -474,9 +490,18 @@ static void bench_tables(void)
 		char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		struct rmirror_range rr = { .addr = (uintptr_t)p, .len = len };
 		int fd = open("/dev/rmirror", O_RDWR);
+		size_t ballast_len = ballast_size();
+		char *ballast = ballast_len ? map_populated(ballast_len) : NULL;
 
+		/*
+		 * The tables are made with memory nearly full (a ballast of user
+		 * pages), so that they land wherever free pages are left, not all
+		 * in one block that cannot be offlined.
+		 */
 		if (p == MAP_FAILED || fd < 0 || ioctl(fd, RMIRROR_IOC_MIRROR, &rr) < 0)
 			die("rmirror MIRROR");
+		if (ballast)
+			munmap(ballast, ballast_len);
 		if (ioctl(fd, RMIRROR_IOC_STATS, &a))
 			die("rmirror STATS");
 		/* Up to four passes, until some table page has moved. */
@@ -523,7 +548,7 @@ static void bench_young(void)
 {
 	size_t npages = quick ? 1024 : 4096, len = npages * PAGE_SZ, i;
 	uint64_t *pfn = calloc(npages, sizeof(*pfn)), lo, hi, *bits;
-	double v[3][64];
+	double v[4][64];
 	int r, m, idle, pm;
 
 	idle = open("/sys/kernel/mm/page_idle/bitmap", O_RDWR);
@@ -531,8 +556,9 @@ static void bench_young(void)
 	if (idle < 0 || pm < 0 || !pfn)
 		die("page_idle");
 	for (r = 0; r < runs; r++) {
-		for (m = 0; m < 2; m++) {
-			int mode = (r + m) % 2 ? RMIRROR : NONE, fd;
+		for (m = 0; m < 3; m++) {
+			static const int modes[] = { NONE, RMIRROR, EMPTY };
+			int mode = modes[(r + m) % 3], fd;
 			char *p = map_populated(len);
 			char *buf = malloc(1 << 20);
 			size_t words;
@@ -541,7 +567,14 @@ static void bench_young(void)
 			/* Drain the per-CPU LRU batches: page_idle sees LRU pages only. */
 			if (write_file("/proc/sys/vm/compact_memory", "1"))
 				die("compact_memory");
-			fd = mirror(mode, p, len, NULL);
+			if (mode == EMPTY) {
+				/* The notifier core alone, on a notifier of rmm_bench's. */
+				fd = open("/dev/rmm_bench", O_RDWR);
+				if (fd < 0 || ioctl(fd, RMM_BENCH_EMPTY_NOTIFIER))
+					die("RMM_BENCH_EMPTY_NOTIFIER");
+			} else {
+				fd = mirror(mode, p, len, NULL);
+			}
 			lo = UINT64_MAX;
 			hi = 0;
 			for (i = 0; i < npages; i++) {
@@ -580,6 +613,7 @@ static void bench_young(void)
 		}
 	}
 	record("young", "page_idle pass", "no mirror", "ns/page", v[NONE], runs);
+	record("young", "page_idle pass", "empty notifier", "ns/page", v[EMPTY], runs);
 	record("young", "page_idle pass", "rmirror", "ns/page", v[RMIRROR], runs);
 	close(idle);
 	close(pm);

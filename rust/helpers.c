@@ -24,6 +24,7 @@
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/shrinker.h>
+#include <linux/slab.h>
 #include <linux/smp.h>
 
 #include "helpers.h"
@@ -346,11 +347,6 @@ unsigned long rmm_get_state_synchronize_rcu(void)
 	return get_state_synchronize_rcu();
 }
 
-bool rmm_poll_state_synchronize_rcu(unsigned long cookie)
-{
-	return poll_state_synchronize_rcu(cookie);
-}
-
 void rmm_cond_synchronize_rcu(unsigned long cookie)
 {
 	cond_synchronize_rcu(cookie);
@@ -369,10 +365,10 @@ bool rmm_vma_at(struct mm_struct *mm, unsigned long addr, unsigned long *end,
 	return true;
 }
 
-/* A zeroed order-0 kernel page, e.g. to map into a process. */
+/* A zeroed order-0 kernel page to map into a process, charged to its memcg. */
 struct page *rmm_alloc_zeroed_page(void)
 {
-	return alloc_page(GFP_KERNEL | __GFP_ZERO);
+	return alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
 }
 
 void rmm_mmu_interval_set_seq(struct mmu_interval_notifier *sub, unsigned long seq)
@@ -404,4 +400,47 @@ bool rmm_path_exists(const char *name)
 		return false;
 	path_put(&path);
 	return true;
+}
+
+/*
+ * A page reference dropped after an RCU grace period (call_rcu), for a page
+ * that lock-free readers may still be reading: rmm_rcu_put_alloc() first
+ * (it may fail), then rmm_rcu_put_page() (it cannot), or rmm_rcu_put_free().
+ * A module that queued any must call rmm_rcu_barrier() before it goes away:
+ * the callback is its code.
+ */
+struct rmm_rcu_put {
+	struct rcu_head rcu;
+	struct page *page;
+};
+
+void *rmm_rcu_put_alloc(void)
+{
+	return kmalloc(sizeof(struct rmm_rcu_put), GFP_NOWAIT | __GFP_NOWARN);
+}
+
+void rmm_rcu_put_free(void *node)
+{
+	kfree(node);
+}
+
+static void rmm_rcu_put_cb(struct rcu_head *head)
+{
+	struct rmm_rcu_put *r = container_of(head, struct rmm_rcu_put, rcu);
+
+	put_page(r->page);
+	kfree(r);
+}
+
+void rmm_rcu_put_page(void *node, struct page *page)
+{
+	struct rmm_rcu_put *r = node;
+
+	r->page = page;
+	call_rcu(&r->rcu, rmm_rcu_put_cb);
+}
+
+void rmm_rcu_barrier(void)
+{
+	rcu_barrier();
 }

@@ -60,7 +60,6 @@ struct page *rmm_pfn_to_page(unsigned long pfn);
 void rmm_rcu_read_lock(void);
 void rmm_rcu_read_unlock(void);
 unsigned long rmm_get_state_synchronize_rcu(void);
-bool rmm_poll_state_synchronize_rcu(unsigned long cookie);
 void rmm_cond_synchronize_rcu(unsigned long cookie);
 bool rmm_vma_at(struct mm_struct *mm, unsigned long addr, unsigned long *end,
 		unsigned long *flags);
@@ -71,5 +70,9 @@ bool rmm_is_zero_pfn(unsigned long pfn);
 unsigned int rmm_pmd_order(void);
 unsigned int rmm_pud_order(void);
 bool rmm_path_exists(const char *name);
+void *rmm_rcu_put_alloc(void);
+void rmm_rcu_put_free(void *node);
+void rmm_rcu_put_page(void *node, struct page *page);
+void rmm_rcu_barrier(void);
 
 #endif /* RMM_HELPERS_H */

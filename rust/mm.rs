@@ -13,7 +13,7 @@
 //! holds the second, which is what faulting pages in requires.
 
 use super::bindings as rmm_bindings;
-use super::page::{NewPage, PageRef};
+use super::page::{PageRef, ZeroedPage};
 use core::{marker::PhantomData, ptr::NonNull};
 use kernel::{
     bindings,
@@ -263,11 +263,11 @@ impl<'a> NewVma<'a> {
     /// Maps `page` at `addr` (`vm_insert_page()`; the mapping becomes
     /// `VM_MIXEDMAP`), which takes a reference of its own: the page stays
     /// until the mapping goes. `EFAULT` outside the mapping.
-    pub fn insert_page(&self, addr: usize, page: NewPage) -> Result {
+    pub fn insert_page(&self, addr: usize, page: ZeroedPage) -> Result {
         if addr < self.start() || addr >= self.end() || addr % super::page::PAGE_SIZE != 0 {
             return Err(EFAULT);
         }
-        // A fresh order-0 page of ours is what `vm_insert_page()` takes; the
+        // A fresh zeroed order-0 page of ours is what `vm_insert_page()` takes; the
         // VMA is being set up under `mmap_lock` for writing (type invariant).
         // SAFETY: both are valid.
         let ret =

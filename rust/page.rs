@@ -173,21 +173,6 @@ impl NewPage {
         })
     }
 
-    /// Allocates a zeroed page for a driver to map into a process
-    /// ([`super::mm::NewVma::insert_page`]): not movable.
-    ///
-    /// # Context
-    ///
-    /// May sleep (`GFP_KERNEL`).
-    pub fn alloc_zeroed() -> Result<Self, AllocError> {
-        // SAFETY: the helper only calls `alloc_page()`.
-        let page = unsafe { rmm_bindings::rmm_alloc_zeroed_page() };
-        // INVARIANT: as in `alloc_table`.
-        Ok(Self {
-            page: NonNull::new(page).ok_or(AllocError)?,
-        })
-    }
-
     /// Returns the raw `struct page` pointer.
     pub(in crate::rmm) fn as_ptr(&self) -> *mut bindings::page {
         self.page.as_ptr()
@@ -205,6 +190,34 @@ impl Drop for NewPage {
     fn drop(&mut self) {
         // SAFETY: we own the only reference by the type invariant.
         unsafe { rmm_bindings::rmm_put_page(self.as_ptr()) };
+    }
+}
+
+/// A zeroed kernel page, not movable, for a driver to map into a process
+/// ([`super::mm::NewVma::insert_page`]): the only kind of page that may be
+/// given to user space this way (a [`NewPage`] from
+/// [`NewPage::alloc_movable`] holds old contents, and a movable page mapped
+/// by a driver could never migrate).
+pub struct ZeroedPage(NewPage);
+
+impl ZeroedPage {
+    /// Allocates one, charged to the current memory cgroup.
+    ///
+    /// # Context
+    ///
+    /// May sleep (`GFP_KERNEL`).
+    pub fn alloc() -> Result<Self, AllocError> {
+        // SAFETY: the helper only calls `alloc_page()`.
+        let page = unsafe { rmm_bindings::rmm_alloc_zeroed_page() };
+        // INVARIANT (of `NewPage`): a new order-0 page, one reference, ours.
+        Ok(Self(NewPage {
+            page: NonNull::new(page).ok_or(AllocError)?,
+        }))
+    }
+
+    /// Returns the raw `struct page` pointer.
+    pub(in crate::rmm) fn as_ptr(&self) -> *mut bindings::page {
+        self.0.as_ptr()
     }
 }
 

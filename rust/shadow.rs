@@ -44,7 +44,11 @@
 //!   migrated one) and is freed only after an RCU grace period: unlinked
 //!   tables wait in `Tree::zombies` and are dropped by
 //!   [`TableHandle::reap`] (dropping a [`MovablePage`] takes its page lock:
-//!   it sleeps), old copies wait in `Tree::retired` with a page reference.
+//!   it sleeps; a zombie migrates like a linked table meanwhile, so it never
+//!   holds up memory offlining), old copies keep a page reference dropped by
+//!   an RCU callback (`call_rcu`: the page is freed right after the grace
+//!   period, for offlining is waiting for it); [`ShadowTable`]'s `Drop` waits
+//!   for those callbacks (`rcu_barrier()`), which are module code.
 //! - A table page of a level-`l` table covering `[base, base + span)` has
 //!   `page->index == base | l` ([`MovablePage::new`]'s index word): what its
 //!   migration uses to find the parent entry that points to it. A page that
@@ -212,12 +216,6 @@ fn rcu_cookie() -> c_ulong {
     unsafe { rmm_bindings::rmm_get_state_synchronize_rcu() }
 }
 
-/// Whether a grace period has passed since `cookie`.
-fn rcu_passed(cookie: c_ulong) -> bool {
-    // SAFETY: only reads the grace-period counters.
-    unsafe { rmm_bindings::rmm_poll_state_synchronize_rcu(cookie) }
-}
-
 /// The movable operations of table pages.
 struct TableOps;
 
@@ -238,27 +236,46 @@ struct Tree {
     /// Unlinked empty tables, with the grace period after which no reader
     /// sees them.
     zombies: KVec<(MovablePage<TableOps>, c_ulong)>,
-    /// Old copies of migrated tables, likewise.
-    retired: KVec<(PageRef, c_ulong)>,
+    /// An old copy's page reference was given to an RCU callback.
+    rcu_callbacks: bool,
     /// The table is torn down: nothing links or moves tables any more.
     dead: bool,
 }
 
-impl Tree {
-    /// Drops the old copies whose readers are gone (never sleeps).
-    fn release_retired(&mut self) {
-        let mut i = 0;
-        while i < self.retired.len() {
-            if rcu_passed(self.retired[i].1) {
-                // Order does not matter: swap the last one in.
-                let last = self.retired.len() - 1;
-                self.retired.as_mut_slice().swap(i, last);
-                // Dropping a `PageRef` only puts the page.
-                drop(super::vec::pop(&mut self.retired));
-            } else {
-                i += 1;
-            }
-        }
+/// A page reference to drop after an RCU grace period (`call_rcu()`),
+/// allocated beforehand so that queueing it cannot fail.
+///
+/// # Invariants
+///
+/// `node` is an unused node of `rmm_rcu_put_alloc()`, ours to queue or free.
+struct RcuPut {
+    node: NonNull<core::ffi::c_void>,
+}
+
+impl RcuPut {
+    /// A node, without sleeping (`GFP_NOWAIT`).
+    fn new() -> Option<Self> {
+        // SAFETY: only allocates.
+        let node = unsafe { rmm_bindings::rmm_rcu_put_alloc() };
+        // INVARIANT: a new node.
+        NonNull::new(node).map(|node| Self { node })
+    }
+
+    /// Drops `page` after a grace period. The caller's module must wait for
+    /// the callback (`rmm_rcu_barrier()`) before it goes away.
+    fn put(self, page: PageRef) {
+        let this = ManuallyDrop::new(self);
+        // The node is queued once (`this` is not dropped); the reference
+        // moves to the callback, which puts it.
+        // SAFETY: an unused node, and a page reference that is ours.
+        unsafe { rmm_bindings::rmm_rcu_put_page(this.node.as_ptr(), page.into_raw().as_ptr()) };
+    }
+}
+
+impl Drop for RcuPut {
+    fn drop(&mut self) {
+        // SAFETY: an unused node (type invariant).
+        unsafe { rmm_bindings::rmm_rcu_put_free(self.node.as_ptr()) };
     }
 }
 
@@ -341,7 +358,9 @@ impl Core {
         Some(at)
     }
 
-    /// Migrates a table page (see the module documentation).
+    /// Migrates a table page (see the module documentation): a linked
+    /// table, or a zombie (unlinked, waiting to be freed), which must not
+    /// hold up memory offlining either.
     fn migrate<'a>(&self, migration: Migration<'a, TableOps>) -> Outcome<'a> {
         let src = migration.src();
         let dst = migration.dst();
@@ -351,29 +370,24 @@ impl Core {
             // A highmem target has no address to read the table through.
             return Err(migration.refuse(ENOMEM));
         }
+        // Lock-free readers may still be in the old copy: its reference is
+        // dropped after a grace period, with a node allocated now.
+        let Some(put) = RcuPut::new() else {
+            return Err(migration.refuse(ENOMEM));
+        };
         let began = Ktime::ktime_get();
         let mut tree = self.lock.lock();
-        tree.release_retired();
-        if tree.dead || tree.retired.reserve(1, GFP_NOWAIT).is_err() {
+        if tree.dead {
             return Err(migration.refuse(EAGAIN));
         }
-        let Some(parent) = self.parent_slot(&tree, level, base) else {
-            return Err(migration.refuse(EAGAIN));
-        };
-        let e = parent.load(Ordering::Relaxed);
-        if e & VALID == 0 || entry_page(e) != src.as_ptr() {
-            // Not (or no longer) linked: an unlinked table waiting to be
-            // freed, or a stale page. It is released soon.
-            return Err(migration.refuse(EAGAIN));
-        }
-        // SAFETY: `parent` points to this page, so the tree owns it, given up
-        // by `into_raw()`; we hold the lock, so nobody else makes an object
-        // of it. `ManuallyDrop`: the tree keeps owning it.
-        let mut page = ManuallyDrop::new(unsafe {
-            MovablePage::<TableOps>::from_raw(NonNull::new_unchecked(src.as_ptr()))
-        });
+        let linked = self
+            .parent_slot(&tree, level, base)
+            .is_some_and(|p| {
+                let e = p.load(Ordering::Relaxed);
+                e & VALID != 0 && entry_page(e) == src.as_ptr()
+            });
         let mut old = None;
-        let out = migration.commit_with(&mut page, |s, d| {
+        let move_entries = |s: LockedPage<'a>, d: LockedPage<'a>| {
             // SAFETY: `s` is this table page and `d` a lowmem page (checked
             // above), both locked by the VM for the call.
             let (from, to) = unsafe { (locked_entries(&s), locked_entries(&d)) };
@@ -381,17 +395,39 @@ impl Core {
                 // `d` is not linked yet: only we see it.
                 t.store(f.swap(FROZEN, Ordering::AcqRel), Ordering::Relaxed);
             }
-            // Lockless readers may still be in the old copy.
             old = Some(s.get_ref());
-        });
+        };
+        let out = if linked {
+            // SAFETY: the parent entry points to this page, so the tree owns
+            // it, given up by `into_raw()`; we hold the lock, so nobody else
+            // makes an object of it. `ManuallyDrop`: the tree keeps owning it.
+            let mut page = ManuallyDrop::new(unsafe {
+                MovablePage::<TableOps>::from_raw(NonNull::new_unchecked(src.as_ptr()))
+            });
+            let out = migration.commit_with(&mut page, move_entries);
+            if out.is_ok() {
+                if let Some(parent) = self.parent_slot(&tree, level, base) {
+                    // The new copy's entries are visible before the page is.
+                    parent.store(table_entry(table_addr(page.as_ptr())), Ordering::Release);
+                }
+            }
+            out
+        } else if let Some(z) = tree
+            .zombies
+            .as_mut_slice()
+            .iter_mut()
+            .find(|(z, _)| z.as_ptr() == src.as_ptr())
+        {
+            // Nothing points to a zombie: only its object changes.
+            migration.commit_with(&mut z.0, move_entries)
+        } else {
+            // A stale page: the VM retries, and it is gone by then.
+            return Err(migration.refuse(EAGAIN));
+        };
         if out.is_ok() {
-            // The new copy's entries are visible before the page is.
-            parent.store(table_entry(table_addr(page.as_ptr())), Ordering::Release);
             if let Some(old) = old {
-                // Capacity reserved above, so this keeps it. (Were it given
-                // back, dropping it here would not free the page: the VM
-                // holds its isolation reference until we return.)
-                let _ = super::vec::push_within_capacity(&mut tree.retired, (old, rcu_cookie()));
+                put.put(old);
+                tree.rcu_callbacks = true;
             }
             self.migrated.fetch_add(1, Ordering::Relaxed);
             let ns = (Ktime::ktime_get() - began).to_ns().max(0) as u64;
@@ -625,7 +661,6 @@ impl TableHandle {
     pub fn reap(&self, all: bool) {
         let zombies = {
             let mut tree = self.core.lock.lock();
-            tree.release_retired();
             if tree.zombies.is_empty() || (!all && tree.zombies.len() < REAP_BATCH) {
                 return;
             }
@@ -671,7 +706,7 @@ impl ShadowTable {
                 lock <- new_spinlock!(
                     Tree {
                         zombies: KVec::new(),
-                        retired: KVec::new(),
+                        rcu_callbacks: false,
                         dead: false,
                     },
                     "rmm::shadow::Core::lock"
@@ -725,7 +760,8 @@ impl ShadowTable {
     /// Runs `f(pfn)` on the valid leaf of `va` if it has the bits `need`,
     /// under the tree's lock (a device access through the entry), and on
     /// success sets `set` in it (accessed, dirty). `None` if the leaf is not
-    /// valid with `need`.
+    /// valid with `need`. `f` must be short and must not sleep: young
+    /// callbacks may spin on the lock under a page table lock.
     pub fn access<R>(
         &self,
         va: usize,
@@ -929,24 +965,25 @@ impl Drop for ShadowTable {
         // the tables any more.
         unsafe { Core::free_subtree(root, LEVELS - 1) };
         self.core.tables.store(0, Ordering::Relaxed);
-        let (zombies, retired) = {
+        let (zombies, callbacks) = {
             let mut tree = self.core.lock.lock();
             (
                 core::mem::replace(&mut tree.zombies, KVec::new()),
-                core::mem::replace(&mut tree.retired, KVec::new()),
+                tree.rcu_callbacks,
             )
         };
         // Their grace periods began before the one waited for above, or
-        // are waited for here (the tree had no table: nothing to wait for).
+        // are waited for here.
         if let Some((_, newest)) = zombies.last() {
             // SAFETY: process context.
             unsafe { rmm_bindings::rmm_cond_synchronize_rcu(*newest) };
         }
-        if let Some((_, newest)) = retired.last() {
-            // SAFETY: process context.
-            unsafe { rmm_bindings::rmm_cond_synchronize_rcu(*newest) };
-        }
         drop(zombies);
-        drop(retired);
+        if callbacks {
+            // The callbacks that drop old copies are this module's code: none
+            // may run after the module is gone.
+            // SAFETY: process context.
+            unsafe { rmm_bindings::rmm_rcu_barrier() };
+        }
     }
 }

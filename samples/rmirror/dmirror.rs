@@ -48,7 +48,7 @@ use rmm::{
     miscdevice::{self, MiscDevice, Options, Registration},
     mm::{MmUser, NewVma},
     mmu_notifier,
-    page::{NewPage, PAGE_SIZE},
+    page::{ZeroedPage, PAGE_SIZE},
 };
 
 /// The most pages one READ or WRITE moves (64 MiB).
@@ -189,8 +189,11 @@ impl MiscDevice for DmirrorFile {
     fn mmap(_file: ArcBorrow<'_, DmirrorFile>, vma: &NewVma<'_>) -> Result {
         let mut addr = vma.start();
         while addr < vma.end() {
+            if rmm::fatal_signal_pending() {
+                return Err(EINTR);
+            }
             // The mapping takes its own reference; ours drops here.
-            vma.insert_page(addr, NewPage::alloc_zeroed()?)?;
+            vma.insert_page(addr, ZeroedPage::alloc()?)?;
             addr += PAGE_SIZE;
         }
         Ok(())

@@ -156,8 +156,12 @@ impl MirrorHooks for Hooks {
     }
 
     fn young(&self, young: bool) {
+        // On every page page_idle or reclaim looks at: one atomic, two only
+        // for a young answer.
         self.young_calls.fetch_add(1, Ordering::Relaxed);
-        self.young.fetch_add(young as u64, Ordering::Relaxed);
+        if young {
+            self.young.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     fn faulted(&self, write: bool) {

@@ -23,6 +23,7 @@
 #include <linux/kthread.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
+#include <linux/mmu_notifier.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/slab.h>
@@ -698,11 +699,56 @@ static int bench_check(const struct rmm_bench_req *req)
 	return 0;
 }
 
+/* A notifier with no callbacks (RMM_BENCH_EMPTY_NOTIFIER). */
+static const struct mmu_notifier_ops empty_notifier_ops;
+
+static DEFINE_MUTEX(empty_notifier_mutex);
+
+static long bench_empty_notifier(struct file *file)
+{
+	struct mmu_notifier *n;
+	int ret;
+
+	mutex_lock(&empty_notifier_mutex);
+	if (file->private_data) {
+		ret = -EBUSY;
+		goto out;
+	}
+	n = kzalloc(sizeof(*n), GFP_KERNEL);
+	if (!n) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	n->ops = &empty_notifier_ops;
+	ret = mmu_notifier_register(n, current->mm);
+	if (ret)
+		kfree(n);
+	else
+		file->private_data = n;
+out:
+	mutex_unlock(&empty_notifier_mutex);
+	return ret;
+}
+
+static int bench_release(struct inode *inode, struct file *file)
+{
+	struct mmu_notifier *n = file->private_data;
+
+	if (n) {
+		/* Synchronous: no callback runs after this (there are none anyway). */
+		mmu_notifier_unregister(n, n->mm);
+		kfree(n);
+	}
+	return 0;
+}
+
 static long bench_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct rmm_bench_req *req;
 	int ret;
 
+	if (cmd == RMM_BENCH_EMPTY_NOTIFIER)
+		return bench_empty_notifier(file);
 	if (cmd != RMM_BENCH_RUN)
 		return -ENOTTY;
 	req = memdup_user((void __user *)arg, sizeof(*req));
@@ -742,8 +788,17 @@ out:
 	return ret;
 }
 
+static int bench_open(struct inode *inode, struct file *file)
+{
+	/* misc_open() set private_data to the miscdevice: ours is the notifier. */
+	file->private_data = NULL;
+	return 0;
+}
+
 static const struct file_operations bench_fops = {
 	.owner = THIS_MODULE,
+	.open = bench_open,
+	.release = bench_release,
 	.unlocked_ioctl = bench_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 };

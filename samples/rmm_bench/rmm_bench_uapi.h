@@ -77,5 +77,12 @@ struct rmm_bench_req {
 };
 
 #define RMM_BENCH_RUN	_IOWR('B', 0x00, struct rmm_bench_req)
+/*
+ * Registers an MMU notifier with no callbacks on the caller's address space,
+ * until the file is closed: the cost of the notifier core alone (SRCU, the
+ * list walk), the floor of any secondary MMU's young harvesting. EBUSY if the
+ * file has one already.
+ */
+#define RMM_BENCH_EMPTY_NOTIFIER	_IO('B', 0x01)
 
 #endif /* _RMM_BENCH_UAPI_H */
