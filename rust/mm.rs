@@ -201,7 +201,7 @@ impl MmapReadGuard<'_> {
             if write && flags & rmm_bindings::VM_WRITE as u64 == 0 {
                 return Err(EPERM);
             }
-            addr = vm_end as usize;
+            addr = vm_end;
         }
         Ok(())
     }
@@ -245,7 +245,7 @@ impl<'a> NewVma<'a> {
             (*self.vma.as_ptr())
                 .__bindgen_anon_1
                 .__bindgen_anon_1
-                .vm_start as usize
+                .vm_start
         }
     }
 
@@ -256,7 +256,7 @@ impl<'a> NewVma<'a> {
             (*self.vma.as_ptr())
                 .__bindgen_anon_1
                 .__bindgen_anon_1
-                .vm_end as usize
+                .vm_end
         }
     }
 
@@ -267,11 +267,12 @@ impl<'a> NewVma<'a> {
         if addr < self.start() || addr >= self.end() || addr % super::page::PAGE_SIZE != 0 {
             return Err(EFAULT);
         }
-        // A fresh zeroed order-0 page of ours is what `vm_insert_page()` takes; the
-        // VMA is being set up under `mmap_lock` for writing (type invariant).
+        let (vma, raw) = (self.vma.as_ptr(), page.as_ptr());
+        // A fresh zeroed order-0 page of ours is what `vm_insert_page()`
+        // takes; the VMA is being set up under `mmap_lock` for writing (type
+        // invariant).
         // SAFETY: both are valid.
-        let ret =
-            unsafe { rmm_bindings::vm_insert_page(self.vma.as_ptr(), addr as _, page.as_ptr()) };
+        let ret = unsafe { rmm_bindings::vm_insert_page(vma, addr as _, raw) };
         kernel::error::to_result(ret)
     }
 }

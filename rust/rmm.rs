@@ -127,15 +127,15 @@ pub fn eopnotsupp() -> kernel::error::Error {
 /// call nor handed to another thread.
 pub(crate) type CallbackBound<'a> = core::marker::PhantomData<(*mut (), fn(&'a ()) -> &'a ())>;
 
-/// A zeroed buffer of `len` bytes (`kvmalloc`), e.g. a bounce buffer for
+/// A zeroed buffer of `len` bytes (`kvzalloc`), e.g. a bounce buffer for
 /// user copies.
 pub fn zeroed_buf(len: usize) -> kernel::error::Result<kernel::alloc::KVVec<u8>> {
-    const CHUNK: [u8; 64] = [0; 64];
-    let mut buf = kernel::alloc::KVVec::with_capacity(len, kernel::alloc::flags::GFP_KERNEL)?;
-    while buf.len() < len {
-        let n = (len - buf.len()).min(CHUNK.len());
-        buf.extend_from_slice(&CHUNK[..n], kernel::alloc::flags::GFP_KERNEL)?;
-    }
+    use kernel::alloc::flags::{__GFP_ZERO, GFP_KERNEL};
+    let mut buf = kernel::alloc::KVVec::with_capacity(len, GFP_KERNEL | __GFP_ZERO)?;
+    // The allocator zeroed the `len` bytes (`__GFP_ZERO`), and zero is a
+    // valid `u8`.
+    // SAFETY: `len` is within the capacity just allocated, all initialised.
+    unsafe { buf.set_len(len) };
     Ok(buf)
 }
 

@@ -380,12 +380,10 @@ impl Core {
         if tree.dead {
             return Err(migration.refuse(EAGAIN));
         }
-        let linked = self
-            .parent_slot(&tree, level, base)
-            .is_some_and(|p| {
-                let e = p.load(Ordering::Relaxed);
-                e & VALID != 0 && entry_page(e) == src.as_ptr()
-            });
+        let linked = self.parent_slot(&tree, level, base).is_some_and(|p| {
+            let e = p.load(Ordering::Relaxed);
+            e & VALID != 0 && entry_page(e) == src.as_ptr()
+        });
         let mut old = None;
         let move_entries = |s: LockedPage<'a>, d: LockedPage<'a>| {
             // SAFETY: `s` is this table page and `d` a lowmem page (checked
