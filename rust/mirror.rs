@@ -398,14 +398,7 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
                 if g.dead {
                     return Err(ESRCH);
                 }
-                while va < end
-                    && g.seq
-                        .table()
-                        .get(va)
-                        .is_some_and(|l| l.flags & need == need)
-                {
-                    va += PAGE_SIZE;
-                }
+                va = g.seq.table().first_missing(va, end, need);
             }
             if va == end {
                 break;
@@ -454,33 +447,21 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
             }
             match g.seq.read_retry(begin) {
                 Ok(mut stable) => {
-                    let mut changed = 0;
-                    let mut lost = false;
-                    for (k, page) in pages[..got].iter().enumerate() {
-                        if let Some(page) = page {
-                            // INVARIANT: `stable` proves the page is still
-                            // mapped at its address.
-                            match ShadowTable::install(
-                                &mut stable,
-                                va + k * PAGE_SIZE,
-                                page.pfn(),
-                                write,
-                            ) {
-                                Ok(c) => changed += c as usize,
-                                Err(()) => lost = true,
-                            }
-                        }
-                    }
+                    // INVARIANT: `stable` proves the pages are still mapped
+                    // at their addresses.
+                    let pfns = pages[..got].iter().map(|p| p.as_ref().map(|p| p.pfn()));
+                    let installed = ShadowTable::install(&mut stable, va, pfns, write);
                     drop(g);
-                    for _ in 0..changed {
-                        self.hooks.faulted(write);
-                    }
-                    if lost {
+                    match installed {
+                        Ok(changed) => {
+                            for _ in 0..changed {
+                                self.hooks.faulted(write);
+                            }
+                            va += got * PAGE_SIZE;
+                            *progress = Ktime::ktime_get();
+                        }
                         // A table went away since `prepare`: fault again.
-                        self.hooks.retried();
-                    } else {
-                        va += got * PAGE_SIZE;
-                        *progress = Ktime::ktime_get();
+                        Err(()) => self.hooks.retried(),
                     }
                 }
                 Err(_) => {

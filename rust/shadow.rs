@@ -783,52 +783,82 @@ impl ShadowTable {
         .flatten()
     }
 
-    /// Installs `pfn` at `va` (writable if `write`): a fault's result, only
+    /// Installs `pfns[k]` at `va + k * PAGE_SIZE` (writable if `write`; a
+    /// `None` is skipped): a fault's results, only
     /// through the [`Stable`] proof that no invalidation ran since the
     /// fault began (so the page is still mapped there). A valid entry of the
     /// same page keeps its bits (a write only adds [`WRITE`]); one of
     /// another page is replaced. `Err(())` if the leaf table is gone (an
     /// invalidation took it since [`TableHandle::prepare`]): fault again.
-    /// Returns whether the entry changed.
+    /// Returns how many entries changed. One lock and one walk per leaf
+    /// table for the whole batch.
     pub fn install(
         stable: &mut Stable<'_, ShadowTable>,
         va: usize,
-        pfn: usize,
+        pfns: impl IntoIterator<Item = Option<usize>>,
         write: bool,
-    ) -> Result<bool, ()> {
+    ) -> Result<usize, ()> {
         let this = stable.table();
-        let new = ((pfn as u64) << PFN_SHIFT) | VALID | if write { WRITE } else { 0 };
         let valid = &mut this.valid;
-        let r = {
-            let _tree = this.core.lock.lock();
-            if va >= VA_LIMIT {
+        let mut changed = 0;
+        let _tree = this.core.lock.lock();
+        let mut leaf: Option<&Entries> = None;
+        let mut a = va;
+        for pfn in pfns {
+            if a >= VA_LIMIT {
                 return Err(());
             }
-            // SAFETY: we hold the lock, so no entry is frozen.
-            match unsafe { this.core.walk(va) } {
-                Walk::Leaf(t) => {
-                    let e = &t[slot(va, 0)];
-                    let old = e.load(Ordering::Relaxed);
-                    if old & VALID != 0 && entry_pfn(old) == pfn {
-                        if write && old & WRITE == 0 {
-                            e.fetch_or(WRITE, Ordering::Relaxed);
-                            Ok(true)
-                        } else {
-                            Ok(false)
-                        }
-                    } else {
-                        if old & VALID == 0 {
-                            *valid += 1;
-                        }
-                        // INVARIANT: counted above when it becomes valid.
-                        e.store(new, Ordering::Relaxed);
-                        Ok(true)
-                    }
-                }
-                _ => Err(()),
+            if a % (PAGE_SIZE * ENTRIES) == 0 || a == va {
+                // SAFETY: we hold the lock, so no entry is frozen.
+                leaf = match unsafe { this.core.walk(a) } {
+                    Walk::Leaf(t) => Some(t),
+                    _ => None,
+                };
             }
-        };
-        r
+            if let Some(pfn) = pfn {
+                let e = &leaf.ok_or(())?[slot(a, 0)];
+                let new = ((pfn as u64) << PFN_SHIFT) | VALID | if write { WRITE } else { 0 };
+                let old = e.load(Ordering::Relaxed);
+                if old & VALID != 0 && entry_pfn(old) == pfn {
+                    if write && old & WRITE == 0 {
+                        e.fetch_or(WRITE, Ordering::Relaxed);
+                        changed += 1;
+                    }
+                } else {
+                    if old & VALID == 0 {
+                        *valid += 1;
+                    }
+                    // INVARIANT: counted above when it becomes valid.
+                    e.store(new, Ordering::Relaxed);
+                    changed += 1;
+                }
+            }
+            a += PAGE_SIZE;
+        }
+        Ok(changed)
+    }
+
+    /// The first page from `va` below `end` whose leaf is not valid with
+    /// the bits `need` (`end` if every one is): what a fault must fetch.
+    pub fn first_missing(&self, va: usize, end: usize, need: u64) -> usize {
+        let need = need | VALID;
+        let end = end.min(VA_LIMIT);
+        let _tree = self.core.lock.lock();
+        let mut a = va;
+        while a < end {
+            // SAFETY: we hold the lock, so no entry is frozen.
+            let Walk::Leaf(t) = (unsafe { self.core.walk(a) }) else {
+                return a;
+            };
+            let stop = end.min(table_end(a, 0));
+            while a < stop {
+                if t[slot(a, 0)].load(Ordering::Relaxed) & need != need {
+                    return a;
+                }
+                a += PAGE_SIZE;
+            }
+        }
+        end
     }
 
     /// Drops every leaf of `[start, end)` and gives up the tables it
