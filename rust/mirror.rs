@@ -528,6 +528,18 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
         Ok(self.counts().valid)
     }
 
+    /// Whether a page of `[addr, addr + len)` is young, and, if `clear`,
+    /// clears every accessed bit of it, as `clear_young` does (lock-free):
+    /// for the mirrored process only. `EINVAL` outside the window.
+    pub fn age(&self, addr: usize, len: usize, clear: bool) -> Result<bool> {
+        self.check_caller()?;
+        let end = addr.checked_add(len).ok_or(EINVAL)?;
+        if len == 0 || addr < self.start() || end > self.end() {
+            return Err(EINVAL);
+        }
+        Ok(self.table.harvest(addr, end, clear))
+    }
+
     /// The flags (see [`flags`]) of each page from `addr`, into `out`, for
     /// the mirrored process only.
     pub fn snapshot(&self, addr: usize, out: &mut [u8]) -> Result {

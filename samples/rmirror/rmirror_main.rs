@@ -21,6 +21,9 @@
 //!   shadow table (`RMIRROR_IOC_SNAPSHOT`);
 //! - a device-initiated invalidation of the whole table held for a while
 //!   (`RMIRROR_IOC_INVALIDATE`), during which device accesses sleep;
+//! - device-initiated aging of a range (`RMIRROR_IOC_AGE`, or
+//!   `RMIRROR_IOC_YOUNG` to clear nothing), through the same lock-free walk
+//!   as the VM's `clear_young`;
 //! - only the mirrored process may use the device (`EIO` from any other).
 //!
 //! `/dev/hmm_dmirror0` and `/dev/hmm_dmirror1` are the same device with the
@@ -130,6 +133,8 @@ const IOC_WRITE: u32 = uapi::RMIRROR_IOCTL_WRITE;
 const IOC_SNAPSHOT: u32 = uapi::RMIRROR_IOCTL_SNAPSHOT;
 const IOC_STATS: u32 = uapi::RMIRROR_IOCTL_STATS;
 const IOC_INVALIDATE: u32 = uapi::RMIRROR_IOCTL_INVALIDATE;
+const IOC_AGE: u32 = uapi::RMIRROR_IOCTL_AGE;
+const IOC_YOUNG: u32 = uapi::RMIRROR_IOCTL_YOUNG;
 const _: () = assert!(Event::COUNT == uapi::RMIRROR_NR_EVENTS as usize);
 const _: () = assert!(uapi::RMIRROR_MAX_LEN as usize == Mirror::<Hooks>::MAX_LEN);
 
@@ -328,6 +333,12 @@ impl MiscDevice for RmirrorFile {
                     return Err(EINTR);
                 }
                 Ok(0)
+            }
+            IOC_AGE | IOC_YOUNG => {
+                let req: URange = user.reader().read()?;
+                let dev = file.dev()?;
+                let (addr, len) = (req.addr as usize, req.len as usize);
+                Ok(dev.age(addr, len, cmd == IOC_AGE)? as isize)
             }
             _ => Err(ENOTTY),
         }

@@ -88,6 +88,14 @@ struct rmirror_stats {
 #define RMIRROR_IOC_INVALIDATE	_IOW('M', 0x05, __u32)
 #define RMIRROR_MAX_HOLD_MS	10000
 /*
+ * The device ages [addr, addr + len) of its table itself, as the VM's
+ * clear_young does (and through the same lock-free walk): clears every
+ * accessed bit of the range; returns 1 if any was set, else 0.
+ */
+#define RMIRROR_IOC_AGE		_IOW('M', 0x06, struct rmirror_range)
+/* Whether a page of [addr, addr + len) is young, clearing nothing: 1 or 0. */
+#define RMIRROR_IOC_YOUNG	_IOW('M', 0x07, struct rmirror_range)
+/*
  * Only the mirrored process may use the device: READ, WRITE, SNAPSHOT and
  * INVALIDATE from another address space fail with EIO. A WRITE where the
  * mapping is read-only fails with EPERM (as hmm_range_fault() answers), where
