@@ -14,8 +14,10 @@
 //! the bits [`VALID`], [`WRITE`], [`ACCESSED`] and [`DIRTY`]; an entry of an
 //! upper level holds the kernel address of the table below (a lowmem page),
 //! so that a walk is four loads and no address translation. Tables are made on demand
-//! ([`TableHandle::prepare`]) and given up level by level when an
-//! invalidation ([`ShadowTable::clear`]) leaves them empty.
+//! ([`TableHandle::prepare`]) and given up level by level once an
+//! invalidation ([`ShadowTable::clear`]) has left them empty: by the next
+//! [`TableHandle::reap`] (a device fault), where sleeping is allowed, so that
+//! an invalidation only clears leaves.
 //!
 //! # Table pages move
 //!
@@ -238,6 +240,9 @@ struct Tree {
     zombies: KVec<(MovablePage<TableOps>, c_ulong)>,
     /// An old copy's page reference was given to an RCU callback.
     rcu_callbacks: bool,
+    /// The union of the ranges cleared since the last prune: where tables
+    /// may have become empty (`lo > hi` when none).
+    dirty: (usize, usize),
     /// The table is torn down: nothing links or moves tables any more.
     dead: bool,
 }
@@ -460,6 +465,50 @@ impl Core {
         }
     }
 
+    /// Gives up the tables left empty in the range cleared since the last
+    /// prune (below the top level), level by level, as zombies; as many as
+    /// `tree.zombies` has room for.
+    fn prune(&self, tree: &mut Tree) {
+        let (lo, hi) = tree.dirty;
+        tree.dirty = (usize::MAX, 0);
+        let root = self.root.load(Ordering::Relaxed);
+        if lo < hi && root & VALID != 0 {
+            // SAFETY: we hold the lock (`tree`); the top-level table is linked.
+            unsafe { self.prune_table(tree, root, LEVELS - 1, lo, hi) };
+        }
+    }
+
+    /// [`Self::prune`] in the level-`level` table (`level >= 1`) of entry
+    /// `e`, over `[lo, hi)`.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the lock (`tree`), and `e` is the entry of a linked
+    /// table.
+    unsafe fn prune_table(&self, tree: &mut Tree, e: u64, level: usize, lo: usize, hi: usize) {
+        // SAFETY: a linked table, under the lock (caller).
+        let t = unsafe { entries(e) };
+        let mut va = lo;
+        while va < hi {
+            // The end of this entry's span.
+            let next = hi.min((va | ((1usize << shift(level)) - 1)).saturating_add(1));
+            let entry = &t[slot(va, level)];
+            let child = entry.load(Ordering::Relaxed);
+            if child & VALID != 0 {
+                if level > 1 {
+                    // SAFETY: a linked child table, under the lock.
+                    unsafe { self.prune_table(tree, child, level - 1, va, next) };
+                }
+                // SAFETY: as above.
+                let c = unsafe { entries(child) };
+                if c.iter().all(|x| x.load(Ordering::Relaxed) == 0) {
+                    self.unlink(tree, entry);
+                }
+            }
+            va = next;
+        }
+    }
+
     /// Frees a table and everything below it. Nothing else reaches it: the
     /// tree is dead and readers are gone.
     ///
@@ -649,17 +698,41 @@ impl TableHandle {
         self.harvest(va, va.saturating_add(1), false)
     }
 
-    /// Frees unlinked tables once readers are gone: waits for an RCU grace
-    /// period if one is needed, and only once [`REAP_BATCH`] wait, unless
-    /// `all`.
+    /// Gives up the tables that invalidations left empty (below the top
+    /// level), level by level, and frees unlinked tables once readers are
+    /// gone: waits for an RCU grace period if one is needed, and only once
+    /// [`REAP_BATCH`] wait, unless `all`.
     ///
     /// # Context
     ///
     /// Sleeps; call with no lock held.
     pub fn reap(&self, all: bool) {
         let zombies = {
+            // Room for every table to become a zombie, made without the lock,
+            // if an invalidation may have left tables empty.
+            let dirty = {
+                let tree = self.core.lock.lock();
+                tree.dirty.0 < tree.dirty.1
+            };
+            let room = self.core.tables.load(Ordering::Relaxed) + REAP_BATCH;
+            let mut spare = if dirty {
+                KVec::with_capacity(room, GFP_KERNEL).ok()
+            } else {
+                None
+            };
             let mut tree = self.core.lock.lock();
+            if tree.dirty.0 < tree.dirty.1 {
+                if let Some(spare) = spare.as_mut() {
+                    if super::vec::append_within_capacity(spare, &mut tree.zombies).is_ok() {
+                        core::mem::swap(&mut tree.zombies, spare);
+                    }
+                }
+                self.core.prune(&mut tree);
+            }
             if tree.zombies.is_empty() || (!all && tree.zombies.len() < REAP_BATCH) {
+                drop(tree);
+                // An unused vector: nothing in it.
+                drop(spare);
                 return;
             }
             core::mem::replace(&mut tree.zombies, KVec::new())
@@ -705,6 +778,7 @@ impl ShadowTable {
                     Tree {
                         zombies: KVec::new(),
                         rcu_callbacks: false,
+                        dirty: (usize::MAX, 0),
                         dead: false,
                     },
                     "rmm::shadow::Core::lock"
@@ -861,9 +935,9 @@ impl ShadowTable {
         end
     }
 
-    /// Drops every leaf of `[start, end)` and gives up the tables it
-    /// leaves empty (below the top level), level by level. Returns how many
-    /// leaves were valid.
+    /// Drops every leaf of `[start, end)`; the tables it leaves empty are
+    /// given up by the next [`TableHandle::reap`]. Returns how many leaves
+    /// were valid.
     ///
     /// # Context
     ///
@@ -880,7 +954,10 @@ impl ShadowTable {
             return 0;
         }
         // SAFETY: we hold the lock; the top-level table is linked.
-        let n = unsafe { self.clear_table(&mut tree, root, LEVELS - 1, start, end) };
+        let n = unsafe { self.clear_table(&tree, root, LEVELS - 1, start, end) };
+        // Tables left empty are given up later, where the device may sleep
+        // ([`TableHandle::reap`]): an invalidation only clears leaves.
+        tree.dirty = (tree.dirty.0.min(start), tree.dirty.1.max(end));
         drop(tree);
         self.valid -= n;
         n
@@ -894,7 +971,7 @@ impl ShadowTable {
     /// table.
     unsafe fn clear_table(
         &self,
-        tree: &mut Tree,
+        _tree: &Tree,
         e: u64,
         level: usize,
         start: usize,
@@ -916,12 +993,7 @@ impl ShadowTable {
                 let child = entry.load(Ordering::Relaxed);
                 if child & VALID != 0 {
                     // SAFETY: a linked child table, under the lock.
-                    n += unsafe { self.clear_table(tree, child, level - 1, va, next) };
-                    // SAFETY: as above.
-                    let c = unsafe { entries(child) };
-                    if c.iter().all(|x| x.load(Ordering::Relaxed) == 0) {
-                        self.core.unlink(tree, entry);
-                    }
+                    n += unsafe { self.clear_table(_tree, child, level - 1, va, next) };
                 }
             }
             va = next;
