@@ -169,8 +169,8 @@ impl<T: MiscDevice> FileOps<T> {
         file: *mut bindings::file,
         vma: *mut bindings::vm_area_struct,
     ) -> c_int {
-        // SAFETY: `private_data` holds the `T::Ptr` stored by `open`, and the
-        // file is referenced for the call.
+        // The file is referenced for the call.
+        // SAFETY: `private_data` holds the `T::Ptr` stored by `open`.
         let device = unsafe { T::Ptr::borrow((*file).private_data) };
         // SAFETY: a new VMA under `mmap_lock` for writing, for the call.
         let vma = unsafe { super::mm::NewVma::from_raw(vma) };
