@@ -456,17 +456,9 @@ static void bench_faultin(void)
 /* All of MemAvailable but 192 MiB, or 0. */
 static size_t ballast_size(void)
 {
-	char line[128];
-	unsigned long kb = 0;
-	FILE *f = fopen("/proc/meminfo", "r");
+	size_t avail = mem_available();
 
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "MemAvailable: %lu kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb > (192UL << 10) ? ((kb - (192UL << 10)) << 10) & ~(PAGE_SZ - 1) : 0;
+	return avail > (192UL << 20) ? (avail - (192UL << 20)) & ~(PAGE_SZ - 1) : 0;
 }
 
 /*

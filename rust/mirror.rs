@@ -209,6 +209,16 @@ impl<H: MirrorHooks> Mirror<H> {
         self.end
     }
 
+    /// The end of `[addr, addr + len)`, a non-empty range inside the window
+    /// (else `EINVAL`).
+    fn window_end(&self, addr: usize, len: usize) -> Result<usize> {
+        let end = addr.checked_add(len).ok_or(EINVAL)?;
+        if len == 0 || addr < self.start || end > self.end {
+            return Err(EINVAL);
+        }
+        Ok(end)
+    }
+
     /// `[start, end)` clipped to the window, if not empty.
     fn clip(&self, start: usize, end: usize) -> Option<(usize, usize)> {
         let s = start.max(self.start);
@@ -406,11 +416,7 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
             faulted = true;
             let want = ((end - va) / PAGE_SIZE).min(BATCH);
             // The tables for the batch, made with no lock held (they sleep).
-            let mut t = va;
-            while t < va + want * PAGE_SIZE {
-                self.table.prepare(t)?;
-                t = (t | (PAGE_SIZE * 512 - 1)) + 1;
-            }
+            self.table.prepare(va, va + want * PAGE_SIZE)?;
             let begin = {
                 let mut g = self.inner.lock();
                 if g.dead {
@@ -497,10 +503,7 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
     /// sets the accessed and dirty bits.
     pub fn write(&self, addr: usize, data: &[u8]) -> Result<Access> {
         self.check_caller()?;
-        let end = addr.checked_add(data.len()).ok_or(EINVAL)?;
-        if data.is_empty() || addr < self.start() || end > self.end() {
-            return Err(EINVAL);
-        }
+        let end = self.window_end(addr, data.len())?;
         self.mm_user()
             .ok_or(ESRCH)?
             .read_lock()
@@ -533,10 +536,7 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
     /// for the mirrored process only. `EINVAL` outside the window.
     pub fn age(&self, addr: usize, len: usize, clear: bool) -> Result<bool> {
         self.check_caller()?;
-        let end = addr.checked_add(len).ok_or(EINVAL)?;
-        if len == 0 || addr < self.start() || end > self.end() {
-            return Err(EINVAL);
-        }
+        let end = self.window_end(addr, len)?;
         Ok(self.table.harvest(addr, end, clear))
     }
 
@@ -556,10 +556,7 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
         write: bool,
         mut copy: impl FnMut(*mut bindings::page, usize, usize, usize) -> Result,
     ) -> Result<Access> {
-        let end = addr.checked_add(len).ok_or(EINVAL)?;
-        if len == 0 || addr < self.start() || end > self.end() {
-            return Err(EINVAL);
-        }
+        let end = self.window_end(addr, len)?;
         let (need, set) = if write {
             (shadow::WRITE, shadow::ACCESSED | shadow::DIRTY)
         } else {

@@ -188,10 +188,8 @@ unsafe fn entries<'a>(e: u64) -> &'a Entries {
 /// `page` is a table page of a tree, or a new page of the migration, locked
 /// by the VM for `'a`, and not highmem.
 unsafe fn locked_entries<'a>(page: &LockedPage<'a>) -> &'a Entries {
-    // SAFETY: valid and not highmem (caller).
-    let addr = unsafe { rmm_bindings::rmm_page_address(page.as_ptr()) };
-    // SAFETY: as in `entries`.
-    unsafe { &*addr.cast::<Entries>() }
+    // SAFETY: the page's address (not highmem), locked for `'a` (caller).
+    unsafe { entries(table_entry(table_addr(page.as_ptr()))) }
 }
 
 /// An RCU read-side critical section, ended on drop.
@@ -391,8 +389,8 @@ impl Core {
         });
         let mut old = None;
         let move_entries = |s: LockedPage<'a>, d: LockedPage<'a>| {
-            // SAFETY: `s` is this table page and `d` a lowmem page (checked
-            // above), both locked by the VM for the call.
+            // Both are locked by the VM for the call.
+            // SAFETY: `s` is this table page and `d` a lowmem page (checked above).
             let (from, to) = unsafe { (locked_entries(&s), locked_entries(&d)) };
             for (f, t) in from.iter().zip(to) {
                 // `d` is not linked yet: only we see it.
@@ -401,12 +399,12 @@ impl Core {
             old = Some(s.get_ref());
         };
         let out = if linked {
-            // SAFETY: the parent entry points to this page, so the tree owns
-            // it, given up by `into_raw()`; we hold the lock, so nobody else
-            // makes an object of it. `ManuallyDrop`: the tree keeps owning it.
-            let mut page = ManuallyDrop::new(unsafe {
-                MovablePage::<TableOps>::from_raw(NonNull::new_unchecked(src.as_ptr()))
-            });
+            // The parent entry points to this page, so the tree owns it,
+            // given up by `into_raw()`; we hold the lock, so nobody else makes
+            // an object of it. `ManuallyDrop`: the tree keeps owning it.
+            // SAFETY: as just said; a locked page is not null.
+            let raw = unsafe { MovablePage::from_raw(NonNull::new_unchecked(src.as_ptr())) };
+            let mut page: ManuallyDrop<MovablePage<TableOps>> = ManuallyDrop::new(raw);
             let out = migration.commit_with(&mut page, move_entries);
             if out.is_ok() {
                 if let Some(parent) = self.parent_slot(&tree, level, base) {
@@ -449,8 +447,8 @@ impl Core {
         }
         let e = parent.swap(0, Ordering::Release);
         let page = entry_page(e);
-        // SAFETY: the entry owned this table page (module invariants), and
-        // the swap above gave the ownership to us.
+        // The entry owned this table page (module invariants).
+        // SAFETY: the swap above gave that ownership to us.
         let table = unsafe { MovablePage::<TableOps>::from_raw(NonNull::new_unchecked(page)) };
         match super::vec::push_within_capacity(&mut tree.zombies, (table, rcu_cookie())) {
             Ok(()) => {
@@ -533,15 +531,6 @@ impl Core {
     }
 }
 
-/// A leaf entry, decoded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Leaf {
-    /// The page frame it maps.
-    pub pfn: usize,
-    /// Its bits ([`VALID`], [`WRITE`], [`ACCESSED`], [`DIRTY`]).
-    pub flags: u64,
-}
-
 /// A shared handle on a [`ShadowTable`]: what needs no writer access.
 /// Harvests accessed bits without the driver's lock, and makes tables.
 #[derive(Clone)]
@@ -564,17 +553,27 @@ pub struct TableCounts {
 }
 
 impl TableHandle {
-    /// Makes sure the tables down to the leaf table of `va` exist, making
-    /// missing ones (`GFP_KERNEL`, charged to the caller's memory cgroup).
-    /// They stay empty until [`ShadowTable::install`], and an invalidation
-    /// may take them away again meanwhile.
+    /// Makes sure the tables down to the leaf tables of `[start, end)`
+    /// exist, making missing ones (`GFP_KERNEL`, charged to the caller's
+    /// memory cgroup). They stay empty until [`ShadowTable::install`], and
+    /// an invalidation may take them away again meanwhile.
     ///
     /// `EFAULT` beyond [`VA_LIMIT`], `ENOMEM`, `ESRCH` once torn down.
     ///
     /// # Context
     ///
     /// Sleeps; call with no spinlock held.
-    pub fn prepare(&self, va: usize) -> Result {
+    pub fn prepare(&self, start: usize, end: usize) -> Result {
+        let mut va = start;
+        while va < end {
+            self.prepare_leaf(va)?;
+            va = table_end(va, 0);
+        }
+        Ok(())
+    }
+
+    /// [`Self::prepare`] for the leaf table of `va`.
+    fn prepare_leaf(&self, va: usize) -> Result {
         if va >= VA_LIMIT {
             return Err(EFAULT);
         }
@@ -820,15 +819,6 @@ impl ShadowTable {
         }
     }
 
-    /// The leaf entry of `va`, if valid.
-    pub fn get(&self, va: usize) -> Option<Leaf> {
-        let e = self.with_leaf(va, |e| e.load(Ordering::Relaxed))?;
-        (e & VALID != 0).then_some(Leaf {
-            pfn: entry_pfn(e),
-            flags: e & FLAGS,
-        })
-    }
-
     /// Runs `f(pfn)` on the valid leaf of `va` if it has the bits `need`,
     /// under the tree's lock (a device access through the entry), and on
     /// success sets `set` in it (accessed, dirty). `None` if the leaf is not
@@ -1061,8 +1051,8 @@ impl Drop for ShadowTable {
             // SAFETY: process context (the caller may sleep).
             unsafe { rmm_bindings::rmm_cond_synchronize_rcu(cookie) };
         }
-        // SAFETY: the root entry was ours to give up, and nothing reaches
-        // the tables any more.
+        // Nothing reaches the tables any more.
+        // SAFETY: the root entry was ours to give up.
         unsafe { Core::free_subtree(root, LEVELS - 1) };
         self.core.tables.store(0, Ordering::Relaxed);
         let (zombies, callbacks) = {

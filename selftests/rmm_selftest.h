@@ -95,6 +95,22 @@ static inline int unload_refused(const char *module)
 	       (errno == EWOULDBLOCK || errno == EBUSY);
 }
 
+/* MemAvailable of /proc/meminfo in bytes, or 0. */
+static inline size_t mem_available(void)
+{
+	char line[128];
+	unsigned long kb = 0;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %lu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return (size_t)kb << 10;
+}
+
 /* --- memory offlining --- */
 
 /*

@@ -151,11 +151,12 @@ impl MiscDevice for DmirrorFile {
         }
         c.cpages = 0;
         c.faults = 0;
+        let moves = cmd == uapi::RMIRROR_HMM_READ || cmd == uapi::RMIRROR_HMM_WRITE;
+        if moves && npages > MAX_PAGES {
+            return Err(EINVAL);
+        }
         match cmd {
             uapi::RMIRROR_HMM_READ => {
-                if npages > MAX_PAGES {
-                    return Err(EINVAL);
-                }
                 let mut buf = rmm::zeroed_buf(len)?;
                 let done = file.dev.read(addr, &mut buf)?;
                 UserSlice::new(ptr, len).writer().write_slice(&buf)?;
@@ -163,9 +164,6 @@ impl MiscDevice for DmirrorFile {
                 c.faults = done.faults;
             }
             uapi::RMIRROR_HMM_WRITE => {
-                if npages > MAX_PAGES {
-                    return Err(EINVAL);
-                }
                 let mut buf = rmm::zeroed_buf(len)?;
                 UserSlice::new(ptr, len).reader().read_slice(&mut buf)?;
                 let done = file.dev.write(addr, &buf)?;

@@ -693,22 +693,6 @@ static uint64_t kpageflags(uint64_t pfn)
  * none may; no page the device never wrote may look dirty. An entry the VM
  * invalidated meanwhile (its page migrated) is counted, not checked.
  */
-/* MemAvailable in bytes, or 0. */
-static size_t mem_available(void)
-{
-	char line[128];
-	unsigned long kb = 0;
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "MemAvailable: %lu kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb << 10;
-}
-
 /*
  * A new mirror of [mem, mem + len), its tables made while a ballast of user
  * pages holds half of the free memory: each mirror's tables land somewhere
