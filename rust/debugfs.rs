@@ -142,6 +142,18 @@ impl<T: Show> ShowFileOps<T> {
     /// Called by debugfs to open a file created by [`File::new`], whose
     /// `i_private` holds an `Arc<T>` alive until the file is removed.
     unsafe extern "C" fn open(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+        // debugfs's proxy put the owner of our operations in `real_fops`,
+        // which is where `debugfs_real_fops()` finds them.
+        // SAFETY: `file` is valid for the call; `f_op` is debugfs's proxy or ours.
+        let owner = unsafe { (*rmm_bindings::debugfs_real_fops(file)).owner };
+        // A file opened while the module's init may still fail could outlive
+        // its code. (A refused open drops its module reference before
+        // debugfs lets the file be removed: no drain is needed, unlike
+        // `miscdevice`.)
+        // SAFETY: `owner` is null or this module, alive while its code runs.
+        if !unsafe { super::module_live(owner) } {
+            return ENODEV.to_errno();
+        }
         // `single_open()` keeps `i_private` as the `seq_file`'s private data.
         // SAFETY: `inode` and `file` are valid for the call.
         unsafe { rmm_bindings::single_open(file, Some(Self::show), (*inode).i_private) }

@@ -94,6 +94,26 @@ bool rmm_try_module_get(struct module *module)
 	return try_module_get(module);
 }
 
+/* Whether the init of @module has returned successfully (true if built in). */
+bool rmm_module_live(struct module *module)
+{
+#ifdef CONFIG_MODULES
+	return !module || READ_ONCE(module->state) == MODULE_STATE_LIVE;
+#else
+	return true;
+#endif
+}
+
+/* The references to @module besides the loader's (0 without MODULE_UNLOAD). */
+int rmm_module_refcount(struct module *module)
+{
+#ifdef CONFIG_MODULE_UNLOAD
+	return module ? module_refcount(module) : 0;
+#else
+	return 0;
+#endif
+}
+
 /*
  * Moves the memory cgroup charge of a kmem-accounted page (__GFP_ACCOUNT)
  * to the page that replaces it in migration: the charge and its obj_cgroup
@@ -352,6 +372,11 @@ void rmm_cond_synchronize_rcu(unsigned long cookie)
 	cond_synchronize_rcu(cookie);
 }
 
+void rmm_synchronize_rcu_expedited(void)
+{
+	synchronize_rcu_expedited();
+}
+
 /* The VMA covering addr: its end and flags; false if none does. */
 bool rmm_vma_at(struct mm_struct *mm, unsigned long addr, unsigned long *end,
 		unsigned long *flags)
@@ -374,6 +399,11 @@ struct page *rmm_alloc_zeroed_page(void)
 void rmm_mmu_interval_set_seq(struct mmu_interval_notifier *sub, unsigned long seq)
 {
 	mmu_interval_set_seq(sub, seq);
+}
+
+bool rmm_mmu_interval_check_retry(struct mmu_interval_notifier *sub, unsigned long seq)
+{
+	return mmu_interval_check_retry(sub, seq);
 }
 
 bool rmm_is_zero_pfn(unsigned long pfn)

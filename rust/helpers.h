@@ -23,6 +23,8 @@ bool rmm_movable_init(struct page *page, unsigned long index, unsigned long priv
 unsigned long rmm_movable_release(struct page *page);
 bool rmm_try_module_get(struct module *module);
 void rmm_module_pin(struct module *module);
+bool rmm_module_live(struct module *module);
+int rmm_module_refcount(struct module *module);
 void rmm_page_move_memcg(struct page *dst, struct page *src);
 bool rmm_fatal_signal_pending(void);
 void rmm_flush_dcache_page(struct page *page);
@@ -61,11 +63,13 @@ void rmm_rcu_read_lock(void);
 void rmm_rcu_read_unlock(void);
 unsigned long rmm_get_state_synchronize_rcu(void);
 void rmm_cond_synchronize_rcu(unsigned long cookie);
+void rmm_synchronize_rcu_expedited(void);
 bool rmm_vma_at(struct mm_struct *mm, unsigned long addr, unsigned long *end,
 		unsigned long *flags);
 struct page *rmm_alloc_zeroed_page(void);
 struct mmu_interval_notifier;
 void rmm_mmu_interval_set_seq(struct mmu_interval_notifier *sub, unsigned long seq);
+bool rmm_mmu_interval_check_retry(struct mmu_interval_notifier *sub, unsigned long seq);
 bool rmm_is_zero_pfn(unsigned long pfn);
 unsigned int rmm_pmd_order(void);
 unsigned int rmm_pud_order(void);

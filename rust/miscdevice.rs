@@ -27,6 +27,14 @@
 //! the module (and the code of every callback) cannot go away while a file is
 //! open. `rmmod` of a module with an open device fails with `-EBUSY`.
 //!
+//! A device registered during the module's init can be opened at once, but
+//! the init may still fail, and the loader then frees the module whatever
+//! its reference count. Until the init has returned successfully every open
+//! is therefore refused with `ENODEV`, and a [`Registration`] dropped by a
+//! failed init waits for the references of the refused opens to be
+//! dropped: the order in which an init registers its devices and takes its
+//! other fallible steps does not matter.
+//!
 //! `misc_open()` runs [`MiscDevice::open`] under `misc_mtx`, which
 //! `misc_deregister()` also takes: the shared data of a [`Registration`] is
 //! therefore alive for the whole of every `open` call. What an open file needs
@@ -119,6 +127,15 @@ impl<T: MiscDevice> FileOps<T> {
         // The registration stays alive while `misc_mtx` is held (deregistering takes it).
         // SAFETY: `misc` is the `inner` field of a live `Registration<T>`.
         let reg = unsafe { &*kernel::container_of!(misc, Registration<T>, inner) };
+        // SAFETY: `misc` is registered with our operations, whose owner is
+        // the module running this code (type invariant of `FileOps`).
+        let owner = unsafe { (*(*misc).fops).owner };
+        // SAFETY: `owner` is null or this module, alive while its code runs.
+        if !unsafe { super::module_live(owner) } {
+            // The module's init has not returned yet and may still fail: a
+            // file opened now could outlive the module's code.
+            return ENODEV.to_errno();
+        }
 
         match T::open(&reg.shared) {
             Ok(ptr) => {
@@ -302,8 +319,12 @@ impl<T: MiscDevice> Registration<T> {
 #[pinned_drop]
 impl<T: MiscDevice> PinnedDrop for Registration<T> {
     fn drop(self: Pin<&mut Self>) {
+        let misc = self.inner.get();
         // Afterwards no `open` can start, and a running one has finished (`misc_mtx`).
         // SAFETY: the device is registered (type invariant).
-        unsafe { rmm_bindings::misc_deregister(self.inner.get()) };
+        unsafe { rmm_bindings::misc_deregister(misc) };
+        // SAFETY: `fops` points to our `'static` operations (type invariant),
+        // whose owner is this module; the device is gone.
+        unsafe { super::drain_failed_init((*(*misc).fops).owner) };
     }
 }

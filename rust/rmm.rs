@@ -97,6 +97,55 @@ macro_rules! this_module_ptr {
 #[allow(unused_imports)]
 pub(crate) use this_module_ptr;
 
+/// Whether the init of the module `owner` has returned successfully.
+///
+/// A callback of a user-visible object (a device node, a debugfs file) that
+/// runs while this is false runs during the module's init, which may still
+/// fail: the loader then frees the module whatever references it holds
+/// (`do_init_module()` in [`kernel/module/main.c`]). Such callbacks refuse
+/// to start anything that outlives the call (see [`drain_failed_init`]).
+///
+/// [`kernel/module/main.c`]: srctree/kernel/module/main.c
+///
+/// # Safety
+///
+/// `owner` must be null (built-in code) or point to the `struct module` of
+/// the caller's own module, which is alive while its code runs.
+pub(crate) unsafe fn module_live(owner: *mut kernel::bindings::module) -> bool {
+    // SAFETY: `owner` is null or our own live module (caller).
+    unsafe { bindings::rmm_module_live(owner.cast()) }
+}
+
+/// Waits until no one but the loader holds a reference to the module
+/// `owner`, if its init has not returned successfully.
+///
+/// Called when a user-visible object of the module goes away. During a
+/// failed init, an `open` that the object refused ([`module_live`]) may
+/// still hold the module reference the VFS took for it (`fops_get()`): it
+/// is dropped only after the driver's `open` has returned, after the
+/// object's own lock. Freeing the module before that would free the code
+/// and the `struct module` the VFS is about to touch; once the count is
+/// zero, nothing of the module is in use. After a successful init (an
+/// unload) the count is already zero: `delete_module()` checked it.
+///
+/// # Safety
+///
+/// As for [`module_live`]; the object whose opens took references must be
+/// gone already (no new reference can be taken through it).
+pub(crate) unsafe fn drain_failed_init(owner: *mut kernel::bindings::module) {
+    // SAFETY: as the caller guarantees.
+    if unsafe { module_live(owner) } {
+        return;
+    }
+    // The references left are those of refused opens, each dropped within
+    // a few instructions of its refusal.
+    // SAFETY: as the caller guarantees.
+    while unsafe { bindings::rmm_module_refcount(owner.cast()) } > 0 {
+        // SAFETY: a failed init runs in process context, where sleeping is allowed.
+        unsafe { bindings::msleep(1) };
+    }
+}
+
 /// Whether the current task has a fatal signal pending (it is being killed).
 pub fn fatal_signal_pending() -> bool {
     // SAFETY: the helper only reads `current`'s signal state.
@@ -165,10 +214,16 @@ macro_rules! uapi_struct {
             $($(#[$fmeta])* $fvis $field: $ty),*
         }
 
-        const _: () = ::core::assert!(
-            ::core::mem::size_of::<$name>() == 0 $(+ ::core::mem::size_of::<$ty>())*,
-            "a uapi struct must have no padding"
-        );
+        const _: () = {
+            $(::core::assert!(
+                ::core::mem::size_of::<$ty>() > 0,
+                "a uapi struct may not have zero-sized fields"
+            );)*
+            ::core::assert!(
+                ::core::mem::size_of::<$name>() == 0 $(+ ::core::mem::size_of::<$ty>())*,
+                "a uapi struct must have no padding"
+            );
+        };
 
         // SAFETY: `repr(C)` with no padding (asserted above), and every field is `FromBytes`.
         #[allow(unsafe_code)]
@@ -193,10 +248,12 @@ pub(crate) use uapi_struct;
 /// Makes a struct that bindgen generated from a uapi header readable from
 /// and writable to user space (`FromBytes` and `AsBytes`).
 ///
-/// Every field must be listed with its type: a field missing from the list,
-/// or of another type, or padding in the struct, fails to compile. So the
-/// header (shared with user space) stays the only definition, and a change
-/// to it that this code has not seen cannot slip through.
+/// Every field must be listed, once, with its exact type: a field missing
+/// from the list or listed twice, a field of another type (no coercion is
+/// applied), a zero-sized field, or padding in the struct, fails to
+/// compile. So the header (shared with user space) stays the only
+/// definition, and a change to it that this code has not seen cannot slip
+/// through.
 ///
 /// ```ignore
 /// rmm::uapi_bytes!(uapi::rmisc_hello { magic: u32, opens: u32, cookie: u64 });
@@ -205,20 +262,35 @@ pub(crate) use uapi_struct;
 macro_rules! uapi_bytes {
     ($ty:path { $($field:ident : $fty:ty),* $(,)? }) => {
         const _: () = {
-            // Each listed field exists with the listed type.
+            // `A: Same<B>` holds only for `A == B`.
             #[allow(dead_code)]
+            trait Same<T> {}
+            impl<T> Same<T> for T {}
+            // Inferred from the field itself, so `A` is the field's type:
+            // nothing is coerced on the way.
+            #[allow(dead_code)]
+            fn same<A: Same<B>, B>(_: &A, _: ::core::marker::PhantomData<B>) {}
+
+            #[allow(dead_code, unused_variables)]
             fn fields(v: &$ty) {
-                $(let _: &$fty = &v.$field;)*
+                // A struct pattern without `..` names every field, each once.
+                let $ty { $($field),* } = v;
+                $(same($field, ::core::marker::PhantomData::<$fty>);)*
             }
-            // The listed fields fill the struct: none is missing, no padding.
+            $(::core::assert!(
+                ::core::mem::size_of::<$fty>() > 0,
+                "a uapi struct may not have zero-sized fields"
+            );)*
+            // The listed fields fill the struct: no padding.
             ::core::assert!(
                 ::core::mem::size_of::<$ty>() == 0 $(+ ::core::mem::size_of::<$fty>())*,
                 "a uapi struct must list every field and have no padding"
             );
         };
 
-        // SAFETY: a C struct whose listed fields (all `FromBytes`) fill it, with
-        // no padding (asserted above).
+        // SAFETY: a C struct whose fields, each listed once with its type
+        // (all `FromBytes`, none zero-sized), fill it with no padding
+        // (checked above).
         #[allow(unsafe_code)]
         unsafe impl ::kernel::types::FromBytes for $ty where $($fty: ::kernel::types::FromBytes),* {}
 
@@ -230,16 +302,19 @@ macro_rules! uapi_bytes {
 #[allow(unused_imports)]
 pub(crate) use uapi_bytes;
 
-/// Includes the bindings our bindgen pass generated from a driver's
-/// `<driver>_uapi_rs.h` (see `rust/rmm.kbuild`), as a module; the path is
-/// relative to the driver's source:
-/// `rmm::uapi_module!(uapi, "../../rust/uapi/rzpool_uapi_generated.rs");`.
+/// Includes the bindings our bindgen pass generated from the uapi header of
+/// the driver `$driver` (`samples/<driver>/<driver>_uapi_rs.h`, see
+/// `rust/rmm.kbuild`), as the module `$name`:
+/// `rmm::uapi_module!(uapi, rzpool);`.
 ///
 /// The generated code is bindgen's (it may implement `Default` with
-/// `unsafe`), not the driver's: the module allows `unsafe_code`.
+/// `unsafe`), not the driver's: the module allows `unsafe_code`. That is
+/// why it takes a driver name and not a path: the file comes from the
+/// build's own `rust/uapi/` directory (an absolute path the build passes in
+/// `RMM_UAPI_DIR`), never from a file of the driver's choosing.
 #[allow(unused_macros)]
 macro_rules! uapi_module {
-    ($name:ident, $file:literal) => {
+    ($name:ident, $driver:ident) => {
         #[allow(
             dead_code,
             non_camel_case_types,
@@ -251,7 +326,12 @@ macro_rules! uapi_module {
             clippy::all
         )]
         mod $name {
-            include!($file);
+            include!(concat!(
+                env!("RMM_UAPI_DIR"),
+                "/",
+                stringify!($driver),
+                "_uapi_generated.rs"
+            ));
         }
     };
 }

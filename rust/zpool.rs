@@ -9,10 +9,11 @@
 //!
 //! zswap stores its compressed pages through the zpool API; zsmalloc, zbud
 //! and z3fold are its C drivers. A type that implements [`ZpoolDriver`]
-//! becomes one with [`Registration`]: `struct zpool_driver` is filled with
-//! callbacks that call the trait, its `owner` is the module (so that a pool
-//! in use pins the module), and it is registered until the registration is
-//! dropped.
+//! becomes one with [`Driver::new`]: `struct zpool_driver` is filled with
+//! callbacks that call the trait and its `owner` is the module (so that a
+//! pool in use pins the module); [`Driver::register`], which cannot fail and
+//! so can be the last step of a module's init, registers it until the
+//! [`Registration`] is dropped.
 //!
 //! # Mapping
 //!
@@ -46,6 +47,7 @@ use super::{
 use core::{
     cell::UnsafeCell,
     ffi::c_void,
+    mem::ManuallyDrop,
     ptr::{self, NonNull},
     sync::atomic::{AtomicPtr, Ordering},
 };
@@ -280,6 +282,24 @@ impl<T: ZpoolDriver> ZBox<T> {
     }
 }
 
+/// A zpool driver made ready to register: every fallible step done, not
+/// yet visible to zpool.
+///
+/// Once registered, zswap may use the driver at once (`zswap.zpool=`), even
+/// while the module's init is still running, and a failed init frees the
+/// module whatever references its pools hold. So a module's init makes its
+/// driver with [`Driver::new`] among its fallible steps, and calls
+/// [`Driver::register`], which cannot fail, last.
+///
+/// # Invariants
+///
+/// `inner` was made by `KBox::into_raw()`, its `driver` is fully
+/// initialised with `T`'s callbacks and not registered, and `REGISTERED`
+/// points to it.
+pub struct Driver<T: ZpoolDriver> {
+    inner: NonNull<Inner<T>>,
+}
+
 /// A registered zpool driver; unregistered on drop.
 ///
 /// # Invariants
@@ -298,15 +318,19 @@ struct Inner<T: ZpoolDriver> {
 }
 
 // SAFETY: registration and unregistration may happen on any thread.
+unsafe impl<T: ZpoolDriver> Send for Driver<T> {}
+// SAFETY: `&Driver` exposes nothing.
+unsafe impl<T: ZpoolDriver> Sync for Driver<T> {}
+// SAFETY: registration and unregistration may happen on any thread.
 unsafe impl<T: ZpoolDriver> Send for Registration<T> {}
 // SAFETY: `&Registration` exposes nothing.
 unsafe impl<T: ZpoolDriver> Sync for Registration<T> {}
 
-impl<T: ZpoolDriver> Registration<T> {
-    /// Registers `T` as the zpool driver `T::NAME`, owned by `module`: a
-    /// pool of it pins the module. One registration per module at a time
-    /// (`EBUSY` otherwise).
-    pub fn register(module: &'static ThisModule, ctx: T::Context) -> Result<Self> {
+impl<T: ZpoolDriver> Driver<T> {
+    /// Makes `T` ready to register as the zpool driver `T::NAME`, owned by
+    /// `module`: a pool of it pins the module. One driver per module at a
+    /// time (`EBUSY` otherwise).
+    pub fn new(module: &'static ThisModule, ctx: T::Context) -> Result<Self> {
         // A mapping keeps preemption off until its unmap, and zswap may take
         // locks in between that sleep on PREEMPT_RT (a sync compressor's
         // scratch lock): not supported there (zsmalloc uses a local_lock).
@@ -363,10 +387,27 @@ impl<T: ZpoolDriver> Registration<T> {
                 },
             )
         };
-        // SAFETY: `driver` is fully initialised and lives until unregistered (`Drop`).
-        unsafe { rmm_bindings::zpool_register_driver(driver) };
-        // INVARIANT: registered, `REGISTERED` set above.
+        // INVARIANT: initialised, not registered, `REGISTERED` set above.
         Ok(Self { inner })
+    }
+
+    /// Registers the driver with zpool: from here on zswap may create pools
+    /// of it. Cannot fail, so that it can be the last step of an init.
+    pub fn register(self) -> Registration<T> {
+        let inner = ManuallyDrop::new(self).inner;
+        // SAFETY: `driver` is fully initialised and lives until unregistered
+        // (`Registration`'s `Drop`); it is not registered yet (invariant).
+        unsafe { rmm_bindings::zpool_register_driver((*inner.as_ptr()).driver.get()) };
+        // INVARIANT: registered now; `inner` and `REGISTERED` as before.
+        Registration { inner }
+    }
+}
+
+impl<T: ZpoolDriver> Drop for Driver<T> {
+    fn drop(&mut self) {
+        REGISTERED.store(ptr::null_mut(), Ordering::Release);
+        // SAFETY: never registered, so no callback can run; made by `into_raw()`.
+        drop(unsafe { KBox::from_raw(self.inner.as_ptr()) });
     }
 }
 

@@ -19,7 +19,7 @@ OUT=$2
 shift 2
 
 MODULES="rmisc rzpool rmirror rmm_bench rmm_page_lock rzpool_map_race"
-ALL_TESTS="rmisc rzpool rmirror"
+ALL_TESTS="init rmisc rzpool rmirror"
 
 # n numbers our top-level TAP lines; pass/fail/skip count test cases: each
 # kselftest case, plus our own checks (insmod, rmmod, dmesg).
@@ -113,12 +113,14 @@ run_selftest() {
 # for reports, not words. An OOM kill that a test causes on purpose prints
 # a stack dump ("Call Trace:"): the tests put "rmm: oom test begin/end"
 # markers around it, and stack dumps between them are not splats (a WARN or
-# BUG there still is).
+# BUG there still is); so do tests whose steps dump the stack on purpose
+# ("rmm: expected stack dumps begin/end": a misc device name taken twice).
 SPLAT_RE='WARNING:|BUG:|Oops|cut here|general protection|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked|Call Trace:|kernel BUG|UBSAN|KASAN|unreferenced object|suspected memory leak'
 
 # Splats in dmesg from line $1 on (the OOM test's own report excepted).
 dmesg_splats() {
-	dmesg | tail -n +"$1" | awk '/rmm: oom test begin/ { oom = 1 } /rmm: oom test end/ { oom = 0 }
+	dmesg | tail -n +"$1" | awk '/rmm: (oom test|expected stack dumps) begin/ { oom = 1 }
+		/rmm: (oom test|expected stack dumps) end/ { oom = 0 }
 		!(oom && /Call Trace:/)' | grep -E "$SPLAT_RE" | head -n 5
 }
 
@@ -434,9 +436,12 @@ do_check() {
 	local d bin tests=${*:-$ALL_TESTS}
 	echo "TAP version 13"
 	kmemleak_clear
+	# Failed inits first: they need rmm's modules unloaded.
+	case " $tests " in *" init "*) run_selftest "$TOP/selftests/init/init_fail_test" ;; esac
 	load_zsmalloc
 	load_modules
 	for d in $tests; do
+		[ "$d" != init ] || continue
 		[ -d "$TOP/selftests/$d" ] || { result fail "selftests: rmm: $d" "no such test directory"; continue; }
 		# Swap and zswap only around rzpool's tests: with swap, the other
 		# tests' memory cgroups would swap where they mean to hit their limit.

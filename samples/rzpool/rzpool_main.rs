@@ -44,7 +44,7 @@ use class::Classes;
 use rmm::{
     debugfs::Dir,
     miscdevice::{Options, Registration},
-    zpool::Registration as ZpoolRegistration,
+    zpool::{Driver as ZpoolDriverSetup, Registration as ZpoolRegistration},
 };
 
 module! {
@@ -53,6 +53,9 @@ module! {
     author: "The rmm authors",
     description: "rmm: zsmalloc-style object pool on movable non-LRU pages, and zpool driver",
     license: "GPL",
+    // What zpool asks modprobe for when zswap selects a pool type it does
+    // not know (`request_module("zpool-%s")` in mm/zpool.c).
+    alias: ["zpool-rzpool"],
 }
 
 /// State shared by the device, the zpool driver and every pool.
@@ -81,11 +84,14 @@ impl kernel::Module for RzpoolModule {
             name: c_str!("rzpool"),
             mode: 0o600,
         };
+        // Every fallible step first; zswap may use the zpool driver as soon
+        // as it is registered, so that comes last, and cannot fail.
+        let zpool = ZpoolDriverSetup::new(module, Shared { classes, debugfs })?;
         let dev = KBox::pin_init(
             Registration::register(&device::FOPS, opts, shared),
             GFP_KERNEL,
         )?;
-        let zpool = ZpoolRegistration::register(module, Shared { classes, debugfs })?;
+        let zpool = zpool.register();
         pr_info!(
             "/dev/rzpool and zpool driver rzpool ready: {} size classes\n",
             nr
