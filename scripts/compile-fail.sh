@@ -40,6 +40,7 @@ cf-y := samples/cf/cf_main.o samples/cf/cf_helpers.o
 rustflags-y += -Dunsafe_code
 include $(src)/rust/rmm.kbuild
 $(eval $(call rmm_uapi_rule,rmisc))
+$(eval $(call rmm_no_unsafe_rule,cf))
 $(obj)/samples/cf/cf_main.o: $(rmm_bindings) $(obj)/rust/uapi/rmisc_uapi_generated.rs
 KBUILD
 }

@@ -80,7 +80,7 @@ module! {
 
 // The uapi structs, ioctl numbers and limits come from rmirror_uapi.h,
 // through our bindgen pass.
-rmm::uapi_module!(uapi, "../../rust/uapi/rmirror_uapi_generated.rs");
+rmm::uapi_module!(uapi, rmirror);
 rmm::uapi_bytes!(uapi::rmirror_range {
     addr: u64,
     len: u64

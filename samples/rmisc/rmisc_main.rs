@@ -38,7 +38,7 @@ module! {
 
 // `struct rmisc_hello`, the ioctl numbers and the magic come from
 // rmisc_uapi.h, through our bindgen pass.
-rmm::uapi_module!(uapi, "../../rust/uapi/rmisc_uapi_generated.rs");
+rmm::uapi_module!(uapi, rmisc);
 rmm::uapi_bytes!(uapi::rmisc_hello {
     magic: u32,
     opens: u32,

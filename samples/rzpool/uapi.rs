@@ -5,7 +5,7 @@
 //! The uapi of `/dev/rzpool` and the kernel API's prototypes, from
 //! `rzpool_uapi.h` and `rzpool_kapi.h` through our bindgen pass.
 
-crate::rmm::uapi_module!(bindings, "../../rust/uapi/rzpool_uapi_generated.rs");
+crate::rmm::uapi_module!(bindings, rzpool);
 pub(crate) use bindings::*;
 
 crate::rmm::uapi_bytes!(bindings::rzpool_alloc {
