@@ -68,6 +68,9 @@ unsafe extern "C" fn invalidate(
 ) -> bool {
     // SAFETY: `sub` is live for the call (safety contract).
     unsafe { rmm_bindings::rmm_mmu_interval_set_seq(sub, cur_seq) };
+    // The new sequence is visible before any entry this invalidation
+    // changes (what `read_chunk` relies on, with no lock shared with it).
+    core::sync::atomic::fence(core::sync::atomic::Ordering::Release);
     true
 }
 
@@ -152,7 +155,7 @@ pub fn snapshot(mm: &MmUser, start: usize, out: &mut [CpuPte]) -> Result {
 }
 
 /// One `hmm_range_fault()` of up to [`CHUNK`] pages, retried while it races
-/// invalidations.
+/// invalidations: the answer is what the page tables held at one moment.
 fn read_chunk(
     mm: &MmUser,
     sub: &Opaque<rmm_bindings::mmu_interval_notifier>,
@@ -185,7 +188,23 @@ fn read_chunk(
             // SAFETY: `range` is valid, its notifier inserted on `mm`.
             unsafe { rmm_bindings::hmm_range_fault(&mut range) }
         };
-        if ret == EBUSY.to_errno() {
+        // `hmm_range_fault()` checks the sequence only between the steps of
+        // its walk: an invalidation that began during the last one (a
+        // `MADV_DONTNEED` of another thread, which holds `mmap_lock` for
+        // reading as we did) may have zapped entries it read. The answer
+        // stands only if no invalidation began since `seq` (test_hmm checks
+        // the same under its lock before using the pfns).
+        //
+        // No lock is shared with `invalidate` (which only moves the
+        // sequence on): an invalidation sets the sequence before it changes
+        // an entry, so a walk that saw one change sees the new sequence
+        // once its reads are ordered before the check.
+        let raced = ret == EBUSY.to_errno() || {
+            core::sync::atomic::fence(core::sync::atomic::Ordering::Acquire);
+            // SAFETY: `sub` is inserted, `seq` from its `read_begin`.
+            ret == 0 && unsafe { rmm_bindings::rmm_mmu_interval_check_retry(sub.get(), seq) }
+        };
+        if raced {
             if time::ktime_ms_delta(Ktime::ktime_get(), began) > TIMEOUT_MS {
                 return Err(EBUSY);
             }

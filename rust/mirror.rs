@@ -415,8 +415,9 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
             }
             faulted = true;
             let want = ((end - va) / PAGE_SIZE).min(BATCH);
-            // The tables for the batch, made with no lock held (they sleep).
-            self.table.prepare(va, va + want * PAGE_SIZE)?;
+            // The tables for the batch, made with no lock held (they sleep);
+            // given back to the next reap unless entries go in.
+            let tables = self.table.prepare(va, va + want * PAGE_SIZE)?;
             let begin = {
                 let mut g = self.inner.lock();
                 if g.dead {
@@ -460,6 +461,9 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
                     drop(g);
                     match installed {
                         Ok(changed) => {
+                            if got > 0 {
+                                tables.keep();
+                            }
                             for _ in 0..changed {
                                 self.hooks.faulted(write);
                             }

@@ -8,9 +8,10 @@
 //! C headers: [`include/linux/migrate.h`](srctree/include/linux/migrate.h),
 //! [`include/linux/rcupdate.h`](srctree/include/linux/rcupdate.h).
 //!
-//! A [`ShadowTable`] is a four-level radix tree of 64-bit entries indexed by
-//! virtual address, like x86's: 512 entries per table page, 4 KiB leaves, 48
-//! bits of address ([`VA_LIMIT`]). A leaf entry holds a page frame number and
+//! A [`ShadowTable`] is a radix tree of 64-bit entries indexed by virtual
+//! address, like x86's: one page of entries per table, page-sized leaves, at
+//! least 48 bits of address ([`VA_LIMIT`]); with 4 KiB pages, four levels of
+//! 512 entries, as x86's. A leaf entry holds a page frame number and
 //! the bits [`VALID`], [`WRITE`], [`ACCESSED`] and [`DIRTY`]; an entry of an
 //! upper level holds the kernel address of the table below (a lowmem page),
 //! so that a walk is four loads and no address translation. Tables are made on demand
@@ -47,14 +48,18 @@
 //!   tables wait in `Tree::zombies` and are dropped by
 //!   [`TableHandle::reap`] (dropping a [`MovablePage`] takes its page lock:
 //!   it sleeps; a zombie migrates like a linked table meanwhile, so it never
-//!   holds up memory offlining), old copies keep a page reference dropped by
-//!   an RCU callback (`call_rcu`: the page is freed right after the grace
-//!   period, for offlining is waiting for it); [`ShadowTable`]'s `Drop` waits
-//!   for those callbacks (`rcu_barrier()`), which are module code.
+//!   holds up memory offlining). The old copy of a table migrated by a
+//!   migration that may block (offlining, `compact_memory`,
+//!   `alloc_contig_range()`) is released before the migration returns, after
+//!   `synchronize_rcu_expedited()`, so that the VM frees it at once; that of
+//!   a non-blocking one keeps a page reference dropped by an RCU callback
+//!   (`call_rcu`), and [`ShadowTable`]'s `Drop` waits for those callbacks
+//!   (`rcu_barrier()`), which are module code.
 //! - A table page of a level-`l` table covering `[base, base + span)` has
 //!   `page->index == base | l` ([`MovablePage::new`]'s index word): what its
-//!   migration uses to find the parent entry that points to it. A page that
-//!   no entry points to any more (a zombie) is not migrated.
+//!   migration uses to find the parent entry that points to it. A zombie,
+//!   which no entry points to any more, migrates with only its object in
+//!   `Tree::zombies` changed.
 //! - The tree owns each linked table page as a [`MovablePage`] given up with
 //!   `into_raw()`: the entry pointing to it is the only owner, and
 //!   [`ShadowTable`]'s `Drop` frees what is still linked.
@@ -74,6 +79,7 @@ use super::{
 };
 use core::{
     mem::ManuallyDrop,
+    ops::Range,
     ptr::NonNull,
     sync::atomic::{AtomicU64, AtomicUsize, Ordering},
 };
@@ -100,23 +106,53 @@ const FROZEN: u64 = 1 << 4;
 /// The bits of a leaf entry below its page frame number.
 pub const FLAGS: u64 = VALID | WRITE | ACCESSED | DIRTY;
 
+/// Where the page frame number of a leaf entry starts: above the flags,
+/// whatever the page size.
 const PFN_SHIFT: u32 = 12;
-const ENTRIES: usize = 512;
-/// Levels of the tree; level 0 holds the leaves.
-pub const LEVELS: usize = 4;
+/// The address bits below a page.
+const PAGE_SHIFT: usize = PAGE_SIZE.trailing_zeros() as usize;
+/// Entries per table: a table is one page of 64-bit entries (512 with
+/// 4 KiB pages, 2048 with 16 KiB, 8192 with 64 KiB).
+const ENTRIES: usize = PAGE_SIZE / core::mem::size_of::<u64>();
+/// The user address bits a tree covers at least.
+const VA_BITS: usize = 48;
+/// Levels of the tree; level 0 holds the leaves (4 with 4 KiB and 16 KiB
+/// pages, 3 with 64 KiB).
+pub const LEVELS: usize = levels(PAGE_SHIFT);
 /// The end of the address space a table covers.
-pub const VA_LIMIT: usize = 1 << (12 + 9 * LEVELS);
+pub const VA_LIMIT: usize = 1 << shift(LEVELS);
+
+/// Levels a tree of `page_shift` pages needs to cover [`VA_BITS`].
+const fn levels(page_shift: usize) -> usize {
+    (VA_BITS - page_shift).div_ceil(page_shift - 3)
+}
+
+// The geometry follows the page size, and holds for every page size the
+// kernel has (4, 16 and 64 KiB), not only the one of this build: a tree
+// covers `VA_BITS` without shifting past a `u64`, a level fits in the low
+// bits of a table's `page->index` word (`base | level`), and the flags fit
+// below `PFN_SHIFT`.
+const _: () = {
+    let mut page_shift = 12;
+    while page_shift <= 16 {
+        let end = page_shift + (page_shift - 3) * levels(page_shift);
+        assert!(end >= VA_BITS && end < 64);
+        assert!(levels(page_shift) < (1 << page_shift));
+        page_shift += 2;
+    }
+    assert!(PAGE_SIZE == 1 << PAGE_SHIFT);
+    assert!(FLAGS | FROZEN < 1 << PFN_SHIFT);
+};
 /// Unlinked tables kept before [`TableHandle::reap`] waits for readers.
 const REAP_BATCH: usize = 32;
 
-const _: () = assert!(PAGE_SIZE == ENTRIES * core::mem::size_of::<u64>());
 
 /// The entries of one table page.
 type Entries = [AtomicU64; ENTRIES];
 
 /// The address bits below the index of a level-`level` table.
 const fn shift(level: usize) -> usize {
-    12 + 9 * level
+    PAGE_SHIFT + (PAGE_SHIFT - 3) * level
 }
 
 /// The index of `va` in a level-`level` table.
@@ -175,7 +211,7 @@ fn entry_page(e: u64) -> *mut bindings::page {
 /// from the root, or is inside `rcu_read_lock()` (see the module
 /// invariants).
 unsafe fn entries<'a>(e: u64) -> &'a Entries {
-    // A page is 512 naturally aligned 64-bit words, only accessed atomically
+    // A page is `ENTRIES` naturally aligned 64-bit words, only accessed atomically
     // while it is a table.
     // SAFETY: the table's address, valid while the caller keeps it so.
     unsafe { &*entry_table(e).cast::<Entries>() }
@@ -225,9 +261,9 @@ impl MovableOperations for TableOps {
     fn migrate_page<'a>(
         core: ArcBorrow<'a, Core>,
         migration: Migration<'a, Self>,
-        _mode: MigrateMode,
+        mode: MigrateMode,
     ) -> Outcome<'a> {
-        core.migrate(migration)
+        core.migrate(migration, mode)
     }
 }
 
@@ -238,11 +274,22 @@ struct Tree {
     zombies: KVec<(MovablePage<TableOps>, c_ulong)>,
     /// An old copy's page reference was given to an RCU callback.
     rcu_callbacks: bool,
-    /// The union of the ranges cleared since the last prune: where tables
-    /// may have become empty (`lo > hi` when none).
-    dirty: (usize, usize),
+    /// The union of the ranges where tables may have become empty since
+    /// the last prune: cleared by invalidations, or made by faults that
+    /// failed before installing anything.
+    dirty: Option<Range<usize>>,
     /// The table is torn down: nothing links or moves tables any more.
     dead: bool,
+}
+
+impl Tree {
+    /// Notes that tables of `[start, end)` may be empty, for the next prune.
+    fn mark_dirty(&mut self, start: usize, end: usize) {
+        self.dirty = Some(match self.dirty.take() {
+            Some(d) => d.start.min(start)..d.end.max(end),
+            None => start..end,
+        });
+    }
 }
 
 /// A page reference to drop after an RCU grace period (`call_rcu()`),
@@ -364,7 +411,14 @@ impl Core {
     /// Migrates a table page (see the module documentation): a linked
     /// table, or a zombie (unlinked, waiting to be freed), which must not
     /// hold up memory offlining either.
-    fn migrate<'a>(&self, migration: Migration<'a, TableOps>) -> Outcome<'a> {
+    ///
+    /// Lock-free readers may still be in the old copy. In a migration that
+    /// may block (`MigrateMode::Sync`: memory offlining, `compact_memory`,
+    /// `alloc_contig_range()` for CMA, gigantic pages and virtio-mem) it is
+    /// released before returning, after an expedited grace period: the VM
+    /// frees it at once, and a contiguous allocation does not find the
+    /// range busy. Otherwise its reference is dropped by an RCU callback.
+    fn migrate<'a>(&self, migration: Migration<'a, TableOps>, mode: MigrateMode) -> Outcome<'a> {
         let src = migration.src();
         let dst = migration.dst();
         let tag = src.index();
@@ -374,9 +428,15 @@ impl Core {
             return Err(migration.refuse(ENOMEM));
         }
         // Lock-free readers may still be in the old copy: its reference is
-        // dropped after a grace period, with a node allocated now.
-        let Some(put) = RcuPut::new() else {
-            return Err(migration.refuse(ENOMEM));
+        // dropped after a grace period, here or by a callback queued with a
+        // node allocated now.
+        let put = if matches!(mode, MigrateMode::Sync) {
+            None
+        } else {
+            let Some(put) = RcuPut::new() else {
+                return Err(migration.refuse(ENOMEM));
+            };
+            Some(put)
         };
         let began = Ktime::ktime_get();
         let mut tree = self.lock.lock();
@@ -425,14 +485,25 @@ impl Core {
             // A stale page: the VM retries, and it is gone by then.
             return Err(migration.refuse(EAGAIN));
         };
+        let mut wait = None;
         if out.is_ok() {
-            if let Some(old) = old {
-                put.put(old);
-                tree.rcu_callbacks = true;
+            match (old, put) {
+                (Some(old), Some(put)) => {
+                    put.put(old);
+                    tree.rcu_callbacks = true;
+                }
+                (old, _) => wait = old,
             }
             self.migrated.fetch_add(1, Ordering::Relaxed);
             let ns = (Ktime::ktime_get() - began).to_ns().max(0) as u64;
             self.migrate_ns.fetch_add(ns, Ordering::Relaxed);
+        }
+        drop(tree);
+        if let Some(old) = wait {
+            // SAFETY: a blocking migration, with no lock of ours held.
+            unsafe { rmm_bindings::rmm_synchronize_rcu_expedited() };
+            // No reader is in the old copy any more.
+            drop(old);
         }
         out
     }
@@ -441,9 +512,9 @@ impl Core {
     /// level), keeping it as a zombie until readers are gone; leaves it
     /// linked if there is no room to keep it (never allocates beyond
     /// `GFP_NOWAIT`).
-    fn unlink(&self, tree: &mut Tree, parent: &AtomicU64) {
+    fn unlink(&self, tree: &mut Tree, parent: &AtomicU64) -> bool {
         if tree.zombies.reserve(1, GFP_NOWAIT).is_err() {
-            return;
+            return false;
         }
         let e = parent.swap(0, Ordering::Release);
         let page = entry_page(e);
@@ -453,26 +524,30 @@ impl Core {
         match super::vec::push_within_capacity(&mut tree.zombies, (table, rcu_cookie())) {
             Ok(()) => {
                 self.tables.fetch_sub(1, Ordering::Relaxed);
+                true
             }
             Err((table, _)) => {
                 // Cannot happen (reserved above); never drop it here (it
                 // sleeps): link it back.
                 parent.store(table_entry(table_addr(table.as_ptr())), Ordering::Release);
                 let _ = table.into_raw();
+                false
             }
         }
     }
 
-    /// Gives up the tables left empty in the range cleared since the last
-    /// prune (below the top level), level by level, as zombies; as many as
-    /// `tree.zombies` has room for.
+    /// Gives up the tables left empty in the dirty range (below the top
+    /// level), level by level, as zombies. An empty table there is left
+    /// linked only if there is no room to keep it as a zombie, and its span
+    /// then stays dirty for the next prune.
     fn prune(&self, tree: &mut Tree) {
-        let (lo, hi) = tree.dirty;
-        tree.dirty = (usize::MAX, 0);
+        let Some(range) = tree.dirty.take() else {
+            return;
+        };
         let root = self.root.load(Ordering::Relaxed);
-        if lo < hi && root & VALID != 0 {
+        if root & VALID != 0 {
             // SAFETY: we hold the lock (`tree`); the top-level table is linked.
-            unsafe { self.prune_table(tree, root, LEVELS - 1, lo, hi) };
+            unsafe { self.prune_table(tree, root, LEVELS - 1, range.start, range.end) };
         }
     }
 
@@ -499,8 +574,8 @@ impl Core {
                 }
                 // SAFETY: as above.
                 let c = unsafe { entries(child) };
-                if c.iter().all(|x| x.load(Ordering::Relaxed) == 0) {
-                    self.unlink(tree, entry);
+                if c.iter().all(|x| x.load(Ordering::Relaxed) == 0) && !self.unlink(tree, entry) {
+                    tree.mark_dirty(va, next);
                 }
             }
             va = next;
@@ -538,6 +613,32 @@ pub struct TableHandle {
     core: Arc<Core>,
 }
 
+/// The tables [`TableHandle::prepare`] made sure of, for one fault.
+///
+/// Dropped without [`Prepared::keep`], it marks its range for the next
+/// [`TableHandle::reap`], which gives up the tables that are still empty.
+#[must_use = "dropping it gives the tables back at once"]
+pub struct Prepared<'a> {
+    handle: &'a TableHandle,
+    range: Range<usize>,
+}
+
+impl Prepared<'_> {
+    /// The fault installed entries: the tables are in use, as the entries'.
+    pub fn keep(self) {
+        core::mem::forget(self);
+    }
+}
+
+impl Drop for Prepared<'_> {
+    fn drop(&mut self) {
+        let mut tree = self.handle.core.lock.lock();
+        if !tree.dead {
+            tree.mark_dirty(self.range.start, self.range.end);
+        }
+    }
+}
+
 /// Counts of a table.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TableCounts {
@@ -558,18 +659,28 @@ impl TableHandle {
     /// memory cgroup). They stay empty until [`ShadowTable::install`], and
     /// an invalidation may take them away again meanwhile.
     ///
+    /// Unless the fault they are for keeps them ([`Prepared::keep`], once
+    /// it installed entries), the range is given back to the next
+    /// [`TableHandle::reap`]: a fault that fails (an unmapped address, a
+    /// signal) leaves no empty tables behind.
+    ///
     /// `EFAULT` beyond [`VA_LIMIT`], `ENOMEM`, `ESRCH` once torn down.
     ///
     /// # Context
     ///
     /// Sleeps; call with no spinlock held.
-    pub fn prepare(&self, start: usize, end: usize) -> Result {
+    pub fn prepare(&self, start: usize, end: usize) -> Result<Prepared<'_>> {
+        // Made first, so that the tables of a failed call are given back too.
+        let prepared = Prepared {
+            handle: self,
+            range: start..end,
+        };
         let mut va = start;
         while va < end {
             self.prepare_leaf(va)?;
             va = table_end(va, 0);
         }
-        Ok(())
+        Ok(prepared)
     }
 
     /// [`Self::prepare`] for the leaf table of `va`.
@@ -709,10 +820,7 @@ impl TableHandle {
         let zombies = {
             // Room for every table to become a zombie, made without the lock,
             // if an invalidation may have left tables empty.
-            let dirty = {
-                let tree = self.core.lock.lock();
-                tree.dirty.0 < tree.dirty.1
-            };
+            let dirty = self.core.lock.lock().dirty.is_some();
             let room = self.core.tables.load(Ordering::Relaxed) + REAP_BATCH;
             let mut spare = if dirty {
                 KVec::with_capacity(room, GFP_KERNEL).ok()
@@ -720,7 +828,7 @@ impl TableHandle {
                 None
             };
             let mut tree = self.core.lock.lock();
-            if tree.dirty.0 < tree.dirty.1 {
+            if tree.dirty.is_some() {
                 if let Some(spare) = spare.as_mut() {
                     if super::vec::append_within_capacity(spare, &mut tree.zombies).is_ok() {
                         core::mem::swap(&mut tree.zombies, spare);
@@ -777,7 +885,7 @@ impl ShadowTable {
                     Tree {
                         zombies: KVec::new(),
                         rcu_callbacks: false,
-                        dirty: (usize::MAX, 0),
+                        dirty: None,
                         dead: false,
                     },
                     "rmm::shadow::Core::lock"
@@ -947,7 +1055,7 @@ impl ShadowTable {
         let n = unsafe { self.clear_table(&tree, root, LEVELS - 1, start, end) };
         // Tables left empty are given up later, where the device may sleep
         // ([`TableHandle::reap`]): an invalidation only clears leaves.
-        tree.dirty = (tree.dirty.0.min(start), tree.dirty.1.max(end));
+        tree.mark_dirty(start, end);
         drop(tree);
         self.valid -= n;
         n

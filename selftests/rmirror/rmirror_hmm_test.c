@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Copyright (C) 2026 The rmm authors.
+ *
+ * Selftests for rmirror's test_hmm interface (/dev/hmm_dmirror0, or
+ * /dev/rmirror_hmm0 when test_hmm holds that name) beyond what the
+ * kernel's hmm-tests check: device faults that fail leave no page tables
+ * behind, and a snapshot racing MADV_DONTNEED is what the page tables held
+ * at one moment, never a mix of before and after.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "../rmm_selftest.h"
+#include "test_hmm_uapi.h"
+
+#define PAGE_SZ 4096UL
+#define TABLES_CG "/sys/fs/cgroup/rmirror_tables"
+
+#ifndef MADV_NOHUGEPAGE
+#define MADV_NOHUGEPAGE 15
+#endif
+
+/* rmirror's device of test_hmm's interface, or NULL if it is not there. */
+static const char *dmirror_path(void)
+{
+	if (access("/dev/rmirror_hmm0", F_OK) == 0)
+		return "/dev/rmirror_hmm0";
+	/* With test_hmm loaded, /dev/hmm_dmirror0 is test_hmm's. */
+	if (access("/sys/module/rmirror", F_OK) == 0 &&
+	    access("/sys/module/test_hmm", F_OK) != 0 &&
+	    access("/dev/hmm_dmirror0", F_OK) == 0)
+		return "/dev/hmm_dmirror0";
+	return NULL;
+}
+
+static int dmirror_cmd(int fd, unsigned long req, void *addr, void *buf, unsigned long npages)
+{
+	struct hmm_dmirror_cmd cmd = {
+		.addr = (uintptr_t)addr,
+		.ptr = (uintptr_t)buf,
+		.npages = npages,
+	};
+
+	return ioctl(fd, req, &cmd) ? -errno : 0;
+}
+
+static long memory_current(void)
+{
+	char buf[64];
+
+	if (read_file(TABLES_CG "/memory.current", buf, sizeof(buf)))
+		return -1;
+	return atol(buf);
+}
+
+FIXTURE(dmirror)
+{
+	int fd;
+};
+
+FIXTURE_SETUP(dmirror)
+{
+	const char *path = dmirror_path();
+
+	if (!path)
+		SKIP(return, "rmirror's test_hmm interface is not there (rmirror not loaded?)");
+	self->fd = open(path, O_RDWR | O_CLOEXEC);
+	ASSERT_GE(self->fd, 0) TH_LOG("open %s: %s", path, strerror(errno));
+}
+
+FIXTURE_TEARDOWN(dmirror)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+/*
+ * 20,000 device reads of unmapped addresses 2 MiB apart, each in a leaf
+ * table of its own: every one fails with EFAULT, and the tables the faults
+ * made for them are given back (they were charged to this cgroup: before
+ * the fix each probe kept a 4 KiB table until close, 80 MiB in all).
+ */
+#define PROBES 20000
+#define PROBE_STRIDE (2UL << 20)
+
+TEST_F_TIMEOUT(dmirror, failed_reads_hold_no_tables, 600)
+{
+	char controllers[256], pid[32], *base;
+	long before, after;
+	uint64_t buf[PAGE_SZ / 8];
+	int i, efault = 0;
+
+	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK))
+		mount("none", "/sys/fs/cgroup", "cgroup2", 0, NULL);
+	if (read_file("/sys/fs/cgroup/cgroup.controllers", controllers, sizeof(controllers)) ||
+	    !strstr(controllers, "memory"))
+		SKIP(return, "no cgroup v2 memory controller at /sys/fs/cgroup");
+	ASSERT_EQ(write_file("/sys/fs/cgroup/cgroup.subtree_control", "+memory"), 0);
+	rmdir(TABLES_CG);
+	ASSERT_EQ(mkdir(TABLES_CG, 0755), 0);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	ASSERT_EQ(write_file(TABLES_CG "/cgroup.procs", pid), 0);
+
+	/* Addresses nothing is mapped at: reserved, then unmapped. */
+	base = mmap(NULL, PROBES * PROBE_STRIDE, PROT_NONE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	ASSERT_NE(base, MAP_FAILED);
+	ASSERT_EQ(munmap(base, PROBES * PROBE_STRIDE), 0);
+
+	/* One probe first, so that the upper tables are there before counting. */
+	dmirror_cmd(self->fd, HMM_DMIRROR_READ, base, buf, 1);
+	before = memory_current();
+	for (i = 0; i < PROBES; i++)
+		efault += dmirror_cmd(self->fd, HMM_DMIRROR_READ,
+				      base + i * PROBE_STRIDE, buf, 1) == -EFAULT;
+	after = memory_current();
+	ksft_print_msg("%d failed reads: memory.current %ld -> %ld bytes (%+ld KiB)\n",
+		       PROBES, before, after, (after - before) / 1024);
+
+	write_file("/sys/fs/cgroup/cgroup.procs", pid);
+	rmdir(TABLES_CG);
+	EXPECT_EQ(PROBES, efault);
+	ASSERT_GT(before, 0);
+	/* A few tables (the last faults', those waiting for a grace period). */
+	EXPECT_LT(after - before, 1L << 20);
+}
+
+/*
+ * A snapshot of 64 pages (one hmm_range_fault() call) while a sibling
+ * thread zaps the second half with MADV_DONTNEED and writes it again, over
+ * and over: over any stretch of time without a write, the half must read
+ * as all mapped or all unmapped (one moment of the page tables), never
+ * torn; with nothing but unmapped time, all unmapped. The first half is
+ * always mapped.
+ */
+#define SNAP_PAGES 64
+#define HALF (SNAP_PAGES / 2)
+
+struct zapper {
+	char *buf;
+	atomic_bool stop;
+	/* 4k: mapped; 4k+1: zapping; 4k+2: unmapped; 4k+3: writing. */
+	atomic_ulong phase;
+};
+
+static void *zap_loop(void *arg)
+{
+	struct zapper *z = arg;
+	char *half = z->buf + HALF * PAGE_SZ;
+	int i;
+
+	while (!atomic_load(&z->stop)) {
+		atomic_fetch_add(&z->phase, 1);
+		madvise(half, HALF * PAGE_SZ, MADV_DONTNEED);
+		atomic_fetch_add(&z->phase, 1);
+		atomic_fetch_add(&z->phase, 1);
+		for (i = 0; i < HALF; i++)
+			half[i * PAGE_SZ] = 1;
+		atomic_fetch_add(&z->phase, 1);
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(dmirror, snapshot_racing_dontneed_is_one_moment, 300)
+{
+	struct zapper z = { 0 };
+	unsigned char prot[SNAP_PAGES];
+	unsigned long checked = 0, unmapped_only = 0, torn = 0, lost = 0, zaps;
+	struct timespec t0, t;
+	pthread_t thread;
+	int i, ret;
+
+	z.buf = mmap(NULL, SNAP_PAGES * PAGE_SZ, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(z.buf, MAP_FAILED);
+	madvise(z.buf, SNAP_PAGES * PAGE_SZ, MADV_NOHUGEPAGE);
+	for (i = 0; i < SNAP_PAGES; i++)
+		z.buf[i * PAGE_SZ] = 1;
+	ASSERT_EQ(0, pthread_create(&thread, NULL, zap_loop, &z));
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		unsigned long p1, p2;
+		int mapped = 0, none = 0;
+
+		p1 = atomic_load(&z.phase);
+		ret = dmirror_cmd(self->fd, HMM_DMIRROR_SNAPSHOT, z.buf, prot, SNAP_PAGES);
+		p2 = atomic_load(&z.phase);
+		if (ret)
+			break;
+		for (i = 0; i < HALF; i++)
+			lost += !(prot[i] & HMM_DMIRROR_PROT_WRITE);
+		/* Only the stretches in which no write happened are judged. */
+		if (p1 / 4 != p2 / 4 || p1 % 4 == 3 || p2 % 4 == 3)
+			goto next;
+		for (i = HALF; i < SNAP_PAGES; i++) {
+			mapped += !!(prot[i] & HMM_DMIRROR_PROT_WRITE);
+			none += prot[i] == HMM_DMIRROR_PROT_NONE;
+		}
+		checked++;
+		if (mapped != HALF && none != HALF)
+			torn++;
+		if (p1 == p2 && p1 % 4 == 2) {
+			unmapped_only++;
+			torn += none != HALF;
+		}
+next:
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while (t.tv_sec - t0.tv_sec < 5);
+	atomic_store(&z.stop, true);
+	pthread_join(thread, NULL);
+	zaps = atomic_load(&z.phase) / 4;
+
+	ksft_print_msg("%lu zaps; %lu snapshots judged (%lu in unmapped time): %lu torn, %lu stable pages lost\n",
+		       zaps, checked, unmapped_only, torn, lost);
+	ASSERT_EQ(0, ret) TH_LOG("snapshot: %s", strerror(-ret));
+	EXPECT_GT(checked, 0);
+	EXPECT_EQ(0, torn);
+	EXPECT_EQ(0, lost);
+	munmap(z.buf, SNAP_PAGES * PAGE_SZ);
+}
+
+TEST_HARNESS_MAIN
