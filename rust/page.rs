@@ -114,6 +114,14 @@ impl Gfp {
     }
 }
 
+/// `flags` with `__GFP_ACCOUNT`: the allocation is charged to the current
+/// (or active) memory cgroup. The 6.12 kernel crate names the bit only
+/// inside `GFP_KERNEL_ACCOUNT`.
+pub fn accounted(flags: kernel::alloc::Flags) -> kernel::alloc::Flags {
+    use kernel::alloc::flags::{GFP_KERNEL, GFP_KERNEL_ACCOUNT};
+    flags | (GFP_KERNEL_ACCOUNT & !GFP_KERNEL)
+}
+
 /// A page this module allocated and is the only user of: order 0, one
 /// reference (ours), not on the LRU, no `->mapping`, no `->private`.
 ///

@@ -38,7 +38,7 @@
 use crate::rmm::{
     memcg::MemCgroup,
     movable::{IsolateMode, MigrateMode, Migration, MovableOperations, Outcome},
-    page::{Gfp, LockedPage},
+    page::{self, Gfp, LockedPage},
     shrinker::{Scan, Shrinker},
     zpool::{MapMode, Object},
 };
@@ -51,6 +51,7 @@ use crate::{
 };
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use kernel::{
+    alloc::Flags,
     new_spinlock,
     prelude::*,
     sync::{Arc, ArcBorrow, SpinLock},
@@ -722,6 +723,17 @@ impl Pool {
         self.class.iter().map(|c| &**c)
     }
 
+    /// Runs `f`, which allocates metadata with the flags it is given: with
+    /// `flags | __GFP_ACCOUNT`, charged to the pool's memory cgroup, if it
+    /// has one (a pool of `/dev/rzpool`); with `flags` otherwise (zswap
+    /// charges what it stores itself, kernel users account for theirs).
+    pub(crate) fn charged<R>(&self, flags: Flags, f: impl FnOnce(Flags) -> R) -> R {
+        match &self.memcg {
+            Some(memcg) => memcg.charge(|| f(page::accounted(flags))),
+            None => f(flags),
+        }
+    }
+
     /// Allocates an object with the caller's `gfp`; `zero` clears it (for
     /// user space, which must never read what the pages held before).
     pub(crate) fn alloc(
@@ -756,11 +768,14 @@ impl Pool {
                 Ok(handle) => break Ok(handle.encode()),
                 Err(need) => need,
             };
-            // Outside the lock: allocate what was missing.
+            // Outside the lock: allocate what was missing; the metadata of
+            // a pool with a memory cgroup is charged to it, as its pages are.
             let flags = gfp.metadata_flags();
             let prepared = match need {
-                Need::Slots(grow) => Table::prepare(grow, flags, &mut spare.slots),
-                Need::ZsSlots(grow) => Table::prepare(grow, flags, &mut spare.zs_slots),
+                Need::Slots(grow) => this.charged(flags, |f| Table::prepare(grow, f, &mut spare.slots)),
+                Need::ZsSlots(grow) => {
+                    this.charged(flags, |f| Table::prepare(grow, f, &mut spare.zs_slots))
+                }
                 Need::Full => Err(ENOSPC),
                 Need::Corrupt => Err(EIO),
                 Need::Zspage(id) => {

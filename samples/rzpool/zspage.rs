@@ -121,7 +121,18 @@ impl ZsPage {
             Some(memcg) => memcg.charge(|| alloc(&mut new_pages))?,
             None => alloc(&mut new_pages)?,
         }
-        let flags = gfp.metadata_flags();
+        pool.charged(gfp.metadata_flags(), |flags| Self::with_pages(pool, tag, shape, flags, new_pages))
+    }
+
+    /// The rest of [`Self::new`]: the zspage's own metadata, allocated with
+    /// `flags`, around `new_pages`.
+    fn with_pages(
+        pool: ArcBorrow<'_, Pool>,
+        tag: PageTag,
+        shape: &ClassShape,
+        flags: Flags,
+        new_pages: [Option<NewPage>; MAX_PAGES],
+    ) -> Result<KBox<Self>> {
         let mut objs = ObjMap::new(shape.objs, flags)?;
         for (i, o) in objs.as_mut_slice().iter_mut().enumerate() {
             let next = if i + 1 < shape.objs {

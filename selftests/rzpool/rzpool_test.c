@@ -707,6 +707,60 @@ TEST(pool_charged_to_opener_memcg)
 }
 
 /*
+ * The pool's metadata is charged with its pages: for 32-byte objects the
+ * slot table (16 bytes an object), the object maps (4) and the zspage
+ * records add about 60 % to the pages, which a cgroup limit must see. At
+ * least 12 bytes an object beyond the pages must show in memory.current
+ * (per-CPU charge batching blurs it by up to 64 pages a CPU).
+ */
+TEST(pool_metadata_charged_to_opener_memcg)
+{
+	enum { N = 131072, SIZE = 32 };
+	struct rzpool_stats st;
+	long long base, full, after, want;
+	char controllers[256], pid[32];
+	uint64_t *h;
+	int fd, i;
+
+	if (access(CG_ROOT "/cgroup.controllers", F_OK))
+		mount("none", CG_ROOT, "cgroup2", 0, NULL);
+	if (read_file(CG_ROOT "/cgroup.controllers", controllers, sizeof(controllers)) ||
+	    !strstr(controllers, "memory"))
+		SKIP(return, "no cgroup v2 memory controller (CONFIG_MEMCG)");
+	ASSERT_EQ(write_file(CG_ROOT "/cgroup.subtree_control", "+memory"), 0);
+	rmdir(CG_TEST);
+	ASSERT_EQ(mkdir(CG_TEST, 0755), 0);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	ASSERT_EQ(write_file(CG_TEST "/cgroup.procs", pid), 0);
+	h = calloc(N, sizeof(*h));
+	ASSERT_NE(h, NULL);
+	memset(h, 0, N * sizeof(*h));
+
+	base = cg_read(CG_TEST, "memory.current");
+	fd = open(RZPOOL_DEV, O_RDWR);
+	ASSERT_GE(fd, 0);
+	for (i = 0; i < N; i++)
+		ASSERT_EQ(rz_alloc(fd, SIZE, &h[i]), 0);
+	ASSERT_EQ(rz_stats(fd, &st), 0);
+	full = cg_read(CG_TEST, "memory.current");
+	want = (long long)st.pages * PAGE_SZ + 12LL * N;
+	TH_LOG("%d objects of %d bytes: memory.current %lld -> %lld, pool %llu pages: %lld bytes beyond them (%.1f an object)",
+	       N, SIZE, base, full, (unsigned long long)st.pages,
+	       full - base - (long long)st.pages * PAGE_SZ,
+	       (double)(full - base - (long long)st.pages * PAGE_SZ) / N);
+	EXPECT_GE(full - base, want);
+	close(fd);
+	after = cg_read(CG_TEST, "memory.current");
+	TH_LOG("closed: memory.current %lld", after);
+	/* Everything is given back with the pool. */
+	EXPECT_LT(after - base, (full - base) / 8);
+
+	ASSERT_EQ(write_file(CG_ROOT "/cgroup.procs", pid), 0);
+	ASSERT_EQ(rmdir(CG_TEST), 0);
+	free(h);
+}
+
+/*
  * rzpool's in-kernel API (rzpool_kapi.h), through rmm_bench.ko, the C module
  * that uses it: accounting and compaction, then objects kept through
  * compact_memory and checked when drained. zsmalloc through the same harness
