@@ -12,7 +12,7 @@ set -eu
 
 DEB_PKGS="rustc-web rust-web-src rust-web-clippy rustfmt-web linux-perf clang-19 lld-19 llvm-19 libclang-19-dev
 	qemu-system-x86 udev flex bison bc libelf-dev libssl-dev cpio kmod
-	linux-source-6.12 xz-utils make gcc python3-pip pkg-config busybox-static"
+	linux-source-6.12 xz-utils make gcc python3-pip python3-venv cargo-web pkg-config busybox-static"
 BINDGEN_VERSION=0.69.5
 VNG_VERSION=1.42
 
@@ -46,7 +46,8 @@ install_bindgen() {
 		log "bindgen $BINDGEN_VERSION: present"
 		return
 	fi
-	command -v cargo >/dev/null || die "cargo not found: bindgen-cli is built with cargo (install rustup or Debian's cargo)"
+	# Debian's cargo-web (/usr/bin/cargo) matches rustc-web.
+	command -v cargo >/dev/null || die "cargo not found: bindgen-cli is built with cargo (apt-get install cargo-web)"
 	log "bindgen-cli $BINDGEN_VERSION: building from crates.io (about 2 minutes)"
 	cargo install --locked --quiet --root "$RMM_TOOLS" bindgen-cli --version "$BINDGEN_VERSION" ||
 		die "cargo install bindgen-cli failed: is crates.io reachable?"
