@@ -124,9 +124,10 @@ pub(crate) unsafe fn module_live(owner: *mut kernel::bindings::module) -> bool {
 /// still hold the module reference the VFS took for it (`fops_get()`): it
 /// is dropped only after the driver's `open` has returned, after the
 /// object's own lock. Freeing the module before that would free the code
-/// and the `struct module` the VFS is about to touch; once the count is
-/// zero, nothing of the module is in use. After a successful init (an
-/// unload) the count is already zero: `delete_module()` checked it.
+/// and the `struct module` the VFS is about to touch; once only the
+/// loader's own reference is left, nothing of the module is in use. After
+/// a successful init (an unload) the count is already zero:
+/// `delete_module()` checked it.
 ///
 /// # Safety
 ///
@@ -137,10 +138,11 @@ pub(crate) unsafe fn drain_failed_init(owner: *mut kernel::bindings::module) {
     if unsafe { module_live(owner) } {
         return;
     }
-    // The references left are those of refused opens, each dropped within
-    // a few instructions of its refusal.
+    // The loader holds one reference during init (`module_unload_init()`);
+    // the others left are those of refused opens, each dropped within a few
+    // instructions of its refusal. (At unload the count is already zero.)
     // SAFETY: as the caller guarantees.
-    while unsafe { bindings::rmm_module_refcount(owner.cast()) } > 0 {
+    while unsafe { bindings::rmm_module_refcount(owner.cast()) } > 1 {
         // SAFETY: a failed init runs in process context, where sleeping is allowed.
         unsafe { bindings::msleep(1) };
     }

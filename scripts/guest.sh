@@ -18,7 +18,7 @@ MODE=$1
 OUT=$2
 shift 2
 
-MODULES="rmisc rzpool rmirror rmm_bench rmm_page_lock rzpool_map_race"
+MODULES="rmisc rzpool rmirror rmm_bench rmm_page_lock rzpool_map_race rmm_contig"
 ALL_TESTS="init rmisc rzpool rmirror"
 
 # n numbers our top-level TAP lines; pass/fail/skip count test cases: each
@@ -493,6 +493,37 @@ upstream_zswap_phase() {
 	fi
 }
 
+# A measurement (make passrate): the pass rate of test_zswap's
+# timing-dependent test_no_kmem_bypass with zswap on zsmalloc and on rzpool,
+# RUNS runs each, alternating, with zswap's counters per run. The verdict
+# of make check stays the unchanged test_zswap's, run once.
+do_passrate() {
+	local runs=${1:-10} drv i line err
+	echo "TAP version 13"
+	if ! err=$(insmod "$TOP/rzpool.ko" 2>&1); then
+		result fail "insmod rzpool" "$err"
+		echo "1..$n"
+		return
+	fi
+	zswap_setup || { echo "1..$n"; return; }
+	: >"$OUT/passrate.txt"
+	for i in $(seq "$runs"); do
+		for drv in zsmalloc rzpool; do
+			echo "$drv" >"$ZSWAP/zpool"
+			line=$("$TOP/bench/test_zswap_one" 1 2>&1 | grep '^run')
+			echo "$drv $line" | tee -a "$OUT/passrate.txt" | sed 's/^/# /'
+			sync
+			echo 3 >/proc/sys/vm/drop_caches
+		done
+	done
+	zswap_teardown
+	rmmod rzpool 2>/dev/null
+	for drv in zsmalloc rzpool; do
+		tap ok "test_no_kmem_bypass on $drv: $(grep -c "^$drv run 0: pass" "$OUT/passrate.txt") of $runs runs passed"
+	done
+	echo "1..$n"
+}
+
 # The demo: rzpool under compaction and memory offlining, with numbers.
 do_run() {
 	local rc
@@ -600,6 +631,7 @@ case $MODE in
 check) do_check "$@" ;;
 run) do_run ;;
 bench) do_bench "$@" ;;
+passrate) do_passrate "$@" ;;
 *) echo "guest.sh: unknown mode $MODE" >&2; exit 2 ;;
 esac
 

@@ -116,7 +116,7 @@ report() {
 main() {
 	local mode=${1:-check} summary pass fail skip
 	[ $# -gt 0 ] && shift
-	case $mode in check|run|bench) ;; *) die "usage: $0 check [TESTDIR...] | run | bench [-q] [-r RUNS]" ;; esac
+	case $mode in check|run|bench|passrate) ;; *) die "usage: $0 check [TESTDIR...] | run | bench [-q] [-r RUNS] | passrate [RUNS]" ;; esac
 	# Benchmarks run on a kernel without lock and VM debugging.
 	VARIANT=test
 	[ "$mode" != bench ] || VARIANT=bench

@@ -164,14 +164,20 @@ static void *zap_loop(void *arg)
 	char *half = z->buf + HALF * PAGE_SZ;
 	int i;
 
+	/*
+	 * A pause in each stable state, so that many snapshots fall within
+	 * stretches without a write, and many of those across a zap.
+	 */
 	while (!atomic_load(&z->stop)) {
 		atomic_fetch_add(&z->phase, 1);
 		madvise(half, HALF * PAGE_SZ, MADV_DONTNEED);
 		atomic_fetch_add(&z->phase, 1);
+		usleep(2000);
 		atomic_fetch_add(&z->phase, 1);
 		for (i = 0; i < HALF; i++)
 			half[i * PAGE_SZ] = 1;
 		atomic_fetch_add(&z->phase, 1);
+		usleep(2000);
 	}
 	return NULL;
 }
@@ -180,7 +186,8 @@ TEST_F_TIMEOUT(dmirror, snapshot_racing_dontneed_is_one_moment, 300)
 {
 	struct zapper z = { 0 };
 	unsigned char prot[SNAP_PAGES];
-	unsigned long checked = 0, unmapped_only = 0, torn = 0, lost = 0, zaps;
+	unsigned long snapshots = 0, checked = 0, across = 0, unmapped_only = 0;
+	unsigned long torn = 0, lost = 0, zaps;
 	struct timespec t0, t;
 	pthread_t thread;
 	int i, ret;
@@ -203,6 +210,7 @@ TEST_F_TIMEOUT(dmirror, snapshot_racing_dontneed_is_one_moment, 300)
 		p2 = atomic_load(&z.phase);
 		if (ret)
 			break;
+		snapshots++;
 		for (i = 0; i < HALF; i++)
 			lost += !(prot[i] & HMM_DMIRROR_PROT_WRITE);
 		/* Only the stretches in which no write happened are judged. */
@@ -213,6 +221,7 @@ TEST_F_TIMEOUT(dmirror, snapshot_racing_dontneed_is_one_moment, 300)
 			none += prot[i] == HMM_DMIRROR_PROT_NONE;
 		}
 		checked++;
+		across += p1 != p2;
 		if (mapped != HALF && none != HALF)
 			torn++;
 		if (p1 == p2 && p1 % 4 == 2) {
@@ -226,8 +235,8 @@ next:
 	pthread_join(thread, NULL);
 	zaps = atomic_load(&z.phase) / 4;
 
-	ksft_print_msg("%lu zaps; %lu snapshots judged (%lu in unmapped time): %lu torn, %lu stable pages lost\n",
-		       zaps, checked, unmapped_only, torn, lost);
+	ksft_print_msg("%lu zaps, %lu snapshots; judged %lu (%lu across a zap, %lu in unmapped time): %lu torn, %lu stable pages lost\n",
+		       zaps, snapshots, checked, across, unmapped_only, torn, lost);
 	ASSERT_EQ(0, ret) TH_LOG("snapshot: %s", strerror(-ret));
 	EXPECT_GT(checked, 0);
 	EXPECT_EQ(0, torn);

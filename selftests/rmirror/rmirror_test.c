@@ -9,6 +9,7 @@
  * an invalidation storm against device reads, and bad input.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -715,6 +716,86 @@ static int table_mirror(char *mem, size_t len)
 		return ret;
 	}
 	return fd;
+}
+
+/*
+ * A contiguous allocation (alloc_contig_range(): CMA, gigantic hugetlb
+ * pages, virtio-mem) over memory that holds table pages migrates them, and
+ * must then find every page of the range free: the old copy of a migrated
+ * table may not wait for an RCU callback, or the range is busy (EBUSY)
+ * right after. rmm_contig.ko allocates one ZONE_MOVABLE block after the
+ * other while a mirror's tables are in them.
+ */
+#define CONTIG_DEV "/sys/kernel/debug/rmm_contig/alloc"
+
+TEST_F_TIMEOUT(rmirror, contig_alloc_over_tables, 600)
+{
+	struct rmirror_stats a, b, start;
+	size_t len = 64 * HPAGE_SZ, i;
+	unsigned long block_pages;
+	int fd, blocks = 0, with_tables = 0, busy = 0, busy_with_tables = 0;
+	char buf[128], path[300], *mem;
+	struct dirent *d;
+	DIR *dir;
+
+	if (access(CONTIG_DEV, W_OK))
+		SKIP(return, "no " CONTIG_DEV " (rmm_contig.ko not loaded)");
+	if (read_file(MEMORY_DIR "/block_size_bytes", buf, sizeof(buf)))
+		SKIP(return, "no " MEMORY_DIR " (CONFIG_MEMORY_HOTPLUG)");
+	block_pages = strtoul(buf, NULL, 16) / PAGE_SZ;
+	prefer_movable_node();
+	mem = mmap(NULL, len + HPAGE_SZ, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(mem, MAP_FAILED);
+	mem = (char *)(((uintptr_t)mem + HPAGE_SZ - 1) & ~(HPAGE_SZ - 1));
+	ASSERT_EQ(madvise(mem, len, MADV_NOHUGEPAGE), 0);
+	/* One page a leaf table: 64 leaf tables. */
+	for (i = 0; i < len; i += HPAGE_SZ)
+		mem[i] = 1;
+	fd = table_mirror(mem, len);
+	ASSERT_GE(fd, 0) TH_LOG("MIRROR: %s", strerror(-fd));
+	ASSERT_EQ(dev_stats(fd, &start), 0);
+
+	dir = opendir(MEMORY_DIR);
+	ASSERT_NE(dir, NULL);
+	while ((d = readdir(dir))) {
+		char range[64];
+		long blk;
+		int ret;
+
+		if (strncmp(d->d_name, "memory", 6) || !strchr("0123456789", d->d_name[6]))
+			continue;
+		blk = strtol(d->d_name + 6, NULL, 10);
+		snprintf(path, sizeof(path), MEMORY_DIR "/%s/valid_zones", d->d_name);
+		if (read_file(path, buf, sizeof(buf)) || strncmp(buf, "Movable", 7))
+			continue;
+		snprintf(path, sizeof(path), MEMORY_DIR "/%s/state", d->d_name);
+		if (read_file(path, buf, sizeof(buf)) || strncmp(buf, "online", 6))
+			continue;
+		ASSERT_EQ(dev_stats(fd, &a), 0);
+		snprintf(range, sizeof(range), "%lu %lu", blk * block_pages, block_pages);
+		ret = write_file(CONTIG_DEV, range);
+		ASSERT_EQ(dev_stats(fd, &b), 0);
+		blocks++;
+		busy += ret != 0;
+		if (b.tables_migrated > a.tables_migrated) {
+			with_tables++;
+			busy_with_tables += ret != 0;
+			TH_LOG("block %ld: %llu table pages migrated, allocation %s", blk,
+			       (unsigned long long)(b.tables_migrated - a.tables_migrated),
+			       ret ? strerror(-ret) : "made");
+		}
+	}
+	closedir(dir);
+	TH_LOG("%d movable blocks, %d held tables; %d allocations failed, %d of them with tables",
+	       blocks, with_tables, busy, busy_with_tables);
+	/* Every table is still there, and the mirror still answers. */
+	ASSERT_EQ(dev_stats(fd, &b), 0);
+	EXPECT_EQ(b.tables, start.tables);
+	ASSERT_EQ(dev_read(fd, mem, self->buf, 8), 0);
+	close(fd);
+	if (!with_tables)
+		SKIP(return, "no ZONE_MOVABLE block held table pages (%d blocks)", blocks);
+	EXPECT_EQ(0, busy_with_tables);
 }
 
 TEST_F_TIMEOUT(rmirror, table_pages_migrate_keep_ad_bits, 900)

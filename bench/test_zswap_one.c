@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Copyright (C) 2026 The rmm authors.
+ *
+ * A measurement, not a verdict: runs one case of the kernel's test_zswap
+ * (tools/testing/selftests/cgroup/test_zswap.c, included unchanged with its
+ * main() renamed) a number of times, with the zswap counters of
+ * /sys/kernel/debug/zswap before and after each run, so that the pass rate
+ * of a timing-dependent case can be compared between zswap pools. The
+ * verdict of make check is the unchanged binary's, run once.
+ *
+ *   test_zswap_one RUNS
+ */
+#define main test_zswap_main
+#include "test_zswap.c"
+#undef main
+
+#include <time.h>
+
+static const char *const counters[] = {
+	"stored_pages", "pool_total_size", "reject_alloc_fail", "reject_kmemcache_fail",
+	"reject_compress_fail", "reject_compress_poor", "reject_reclaim_fail",
+	"pool_limit_hit", "written_back_pages",
+};
+#define NR_COUNTERS (sizeof(counters) / sizeof(counters[0]))
+
+static void read_counters(long *v)
+{
+	char path[128];
+	size_t i, x;
+
+	for (i = 0; i < NR_COUNTERS; i++) {
+		snprintf(path, sizeof(path), "/sys/kernel/debug/zswap/%s", counters[i]);
+		v[i] = read_int(path, &x) ? -1 : (long)x;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	int i, runs = argc > 1 ? atoi(argv[1]) : 10, pass = 0;
+	long before[NR_COUNTERS], after[NR_COUNTERS];
+	struct timespec t0, t1;
+	char root[PATH_MAX];
+	size_t c;
+
+	if (cg_find_unified_root(root, sizeof(root), NULL))
+		ksft_exit_skip("cgroup v2 isn't mounted\n");
+	if (!zswap_configured())
+		ksft_exit_skip("zswap isn't configured\n");
+	if (cg_read_strstr(root, "cgroup.subtree_control", "memory") &&
+	    cg_write(root, "cgroup.subtree_control", "+memory"))
+		ksft_exit_skip("Failed to set memory controller\n");
+	for (i = 0; i < runs; i++) {
+		int ret;
+
+		read_counters(before);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		ret = test_no_kmem_bypass(root);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		read_counters(after);
+		pass += ret == KSFT_PASS;
+		printf("run %d: %s in %.1f s;", i, ret == KSFT_PASS ? "pass" :
+		       ret == KSFT_SKIP ? "skip" : "fail",
+		       (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+		for (c = 0; c < NR_COUNTERS; c++)
+			printf(" %s %+ld", counters[c], after[c] - before[c]);
+		printf("\n");
+		fflush(stdout);
+	}
+	printf("test_no_kmem_bypass: %d of %d runs passed\n", pass, runs);
+	return 0;
+}
