@@ -68,9 +68,9 @@ bool rmm_movable_init(struct page *page, unsigned long index, unsigned long priv
 }
 
 /*
- * Releases a movable page whose lock the caller holds: clears movable,
- * clears its index word and takes its private word (returned), unlocks it
- * and drops the caller's reference. One call instead of six per page.
+ * Gives up a movable page whose lock is held (by the caller, or by the VM
+ * around a callback of the caller's): clears movable, clears its index word
+ * and takes its private word (returned).
  */
 unsigned long rmm_movable_release(struct page *page)
 {
@@ -79,9 +79,17 @@ unsigned long rmm_movable_release(struct page *page)
 	__ClearPageMovable(page);
 	set_page_private(page, 0);
 	page->index = 0;
-	unlock_page(page);
-	put_page(page);
 	return private;
+}
+
+void *rmm_current_task(void)
+{
+	return current;
+}
+
+bool rmm_in_reclaim(void)
+{
+	return current->flags & PF_MEMALLOC;
 }
 
 void rmm_module_pin(struct module *module)

@@ -21,6 +21,8 @@ bool rmm_trylock_page(struct page *page);
 bool rmm_movable_init(struct page *page, unsigned long index, unsigned long private,
 		      const struct movable_operations *mops);
 unsigned long rmm_movable_release(struct page *page);
+void *rmm_current_task(void);
+bool rmm_in_reclaim(void);
 bool rmm_try_module_get(struct module *module);
 void rmm_module_pin(struct module *module);
 bool rmm_module_live(struct module *module);

@@ -61,12 +61,17 @@
 //!   `MovablePage` is dropped, no page points to the module's table, and the
 //!   module may go away, even while the VM still holds some of those pages
 //!   isolated.
-//! - **Releasing in reclaim.** Migration holds the source page locked while it
-//!   allocates the target, possibly entering reclaim and the driver's
-//!   shrinker. A release that sleeps on that page lock would never wake up.
-//!   Dropping a [`MovablePage`] sleeps on the lock (for process context);
-//!   [`MovablePage::try_lock`] never sleeps and lets reclaim skip or defer a
-//!   page whose lock is taken.
+//! - **Releasing in reclaim or in a callback.** Migration holds the source
+//!   page locked while it allocates the target, possibly entering reclaim
+//!   and the driver's shrinker, and holds the locks of a whole batch of
+//!   source pages while it calls `migrate_page` for each. A release that
+//!   sleeps on such a lock would never wake up. Dropping a [`MovablePage`]
+//!   takes the lock without waiting first; it waits only in process context
+//!   outside the module's callbacks. In a callback (the callbacks record
+//!   the task and page in a small table) the callback's own page is released
+//!   under the VM's lock; another page whose lock is taken, there or in
+//!   reclaim, is leaked with an error rather than deadlock.
+//!   [`MovablePage::try_lock`] lets reclaim skip or defer such a page.
 //! - **Memory cgroups**: a page allocated with `__GFP_ACCOUNT` is charged to a
 //!   memory cgroup; a commit moves the charge with the contents.
 //! - **Callbacks see the driver's data only while it exists**: each page
@@ -431,17 +436,35 @@ impl<T: MovableOperations> MovablePage<T> {
     ///
     /// The caller holds the page lock, and does not use `self` again.
     unsafe fn release_locked(&mut self) {
+        // SAFETY: as our caller guarantees.
+        let p = unsafe { self.release_page(true) };
+        // SAFETY: taken from the page just now, once.
+        unsafe { release_private::<T>(p) };
+    }
+
+    /// Gives up the page: clears movable and takes the private word back,
+    /// unlocks the page if `unlock`, drops our page reference. Returns the
+    /// private word, for [`release_private`].
+    ///
+    /// # Safety
+    ///
+    /// The page lock is held: by the caller (`unlock`), or by the VM for a
+    /// movable callback of this task's that is running now (not `unlock`:
+    /// the VM unlocks it after the callback). `self` is not used again.
+    unsafe fn release_page(&mut self, unlock: bool) -> usize {
+        let page = self.page.as_ptr();
         // The helper clears movable first, so no callback can see the page
-        // any more, then takes the private word back, unlocks the page and
-        // drops our reference.
+        // any more, then takes the private word back.
         // SAFETY: the page is locked (caller) and movable with our operations.
-        let p = unsafe { rmm_bindings::rmm_movable_release(self.page.as_ptr()) };
-        // SAFETY: the private data made by `into_foreign()` is taken back once.
-        drop(unsafe { T::Private::from_foreign(p as *const c_void) });
-        // The module's code is still running (our caller): its own users or
-        // its exit path keep it loaded until that returns.
-        // SAFETY: the reference taken in `new`.
-        unsafe { rmm_bindings::module_put(super::this_module_ptr!()) };
+        let p = unsafe { rmm_bindings::rmm_movable_release(page) };
+        if unlock {
+            // SAFETY: the caller's lock, given up here.
+            unsafe { rmm_bindings::rmm_unlock_page(page) };
+        }
+        // Our reference; the VM holds its own while the page is isolated.
+        // SAFETY: the reference taken when the page became movable.
+        unsafe { rmm_bindings::rmm_put_page(page) };
+        p as usize
     }
 
     /// The driver's data of this page.
@@ -481,14 +504,193 @@ impl<T: MovableOperations> Drop for MovablePage<T> {
     ///
     /// # Context
     ///
-    /// Sleeps on the page lock: never drop a `MovablePage` with a spinlock
-    /// held, from a movable callback, or from reclaim (a shrinker): use
-    /// [`MovablePage::try_lock`] there.
+    /// Sleeps on the page lock if someone else holds it: never drop a
+    /// `MovablePage` with a spinlock held.
+    ///
+    /// Where sleeping on the lock could wait for this very task, it never
+    /// does: inside one of the module's movable callbacks (the VM holds the
+    /// lock of the callback's page, and maybe of others of its batch, for
+    /// this task) and in reclaim (migration may hold a page lock while it
+    /// allocates its target, and reclaim calls the driver's shrinker). The
+    /// callback's own page is released under the VM's lock; any other page
+    /// whose lock is taken there is leaked, with an error naming the bug
+    /// (a driver should use [`MovablePage::try_lock`] there and keep the
+    /// page for later), rather than deadlock.
     fn drop(&mut self) {
+        let page = self.page.as_ptr();
         // SAFETY: the page is valid; our reference keeps it so.
-        unsafe { rmm_bindings::rmm_lock_page(self.page.as_ptr()) };
-        // SAFETY: locked just above; `self` is not used after `drop`.
-        unsafe { self.release_locked() };
+        if unsafe { rmm_bindings::rmm_trylock_page(page) } {
+            // SAFETY: locked just above; `self` is not used after `drop`.
+            return unsafe { self.release_locked() };
+        }
+        match scope::held_for_callback(page) {
+            // The VM holds this page's lock for this task's callback. The
+            // callback still borrows the private data: it is dropped when
+            // the callback returns (`Scope::finish`).
+            Some(true) => {
+                // SAFETY: as just said; `self` is not used after `drop`.
+                let p = unsafe { self.release_page(false) };
+                scope::defer_private(page, p);
+            }
+            // In a callback, another page whose lock is taken, maybe by the
+            // VM for this task (the other pages of its batch): never wait.
+            Some(false) => leak_locked(page),
+            // SAFETY: only reads `current->flags`.
+            None if unsafe { rmm_bindings::rmm_in_reclaim() } => leak_locked(page),
+            None => {
+                // Someone else's lock, in process context: wait for it.
+                // SAFETY: the page is valid; our reference keeps it so.
+                unsafe { rmm_bindings::rmm_lock_page(page) };
+                // SAFETY: locked just above; `self` is not used after `drop`.
+                unsafe { self.release_locked() };
+            }
+        }
+    }
+}
+
+/// Drops the private data a released page held, and the module reference
+/// the page held.
+///
+/// # Safety
+///
+/// `p` is the private word of a page just given up by
+/// [`MovablePage::release_page`], not borrowed by anyone any more, and
+/// dropped once.
+unsafe fn release_private<T: MovableOperations>(p: usize) {
+    // SAFETY: the private data made by `into_foreign()` is taken back once.
+    drop(unsafe { T::Private::from_foreign(p as *const c_void) });
+    // The module's code is still running (our caller): its own users or
+    // its exit path keep it loaded until that returns.
+    // SAFETY: the reference taken when the page became movable.
+    unsafe { rmm_bindings::module_put(super::this_module_ptr!()) };
+}
+
+/// Keeps a movable page whose lock a release cannot wait for: it stays
+/// movable, with its private data and its page and module references, so
+/// the VM's callbacks still find valid data (a driver must answer them for
+/// a page it no longer knows, as for any stale page). A driver bug, said
+/// loudly: such a release should have used [`MovablePage::try_lock`].
+fn leak_locked(page: *mut bindings::page) {
+    pr_err!(
+        "rmm: BUG: movable page {:p} dropped from a movable callback or reclaim while its lock is taken: leaked, not waited for (use MovablePage::try_lock)\n",
+        page
+    );
+}
+
+/// The tasks running one of this module's movable callbacks, and the page
+/// whose lock the VM holds for each call: what lets a release in a callback
+/// tell "the VM holds this lock for me" from "someone else holds it".
+mod scope {
+    use super::{bindings, rmm_bindings};
+    use core::{
+        ffi::c_void,
+        ptr,
+        sync::atomic::{AtomicPtr, AtomicUsize, Ordering},
+    };
+
+    /// Callbacks that can run at once: each holds a page lock, so one per
+    /// CPU plus those that sleep (a blocking migration). Past that, a
+    /// callback is not recorded, and a release in it falls back to waiting
+    /// for the lock (`held_for_callback` says `None`).
+    const SLOTS: usize = 64;
+
+    struct Slot {
+        task: AtomicPtr<c_void>,
+        page: AtomicPtr<bindings::page>,
+        /// The private word of `page` if the callback released it.
+        released: AtomicUsize,
+    }
+
+    #[allow(clippy::declare_interior_mutable_const)]
+    const FREE: Slot = Slot {
+        task: AtomicPtr::new(ptr::null_mut()),
+        page: AtomicPtr::new(ptr::null_mut()),
+        released: AtomicUsize::new(0),
+    };
+    static SLOTS_IN_USE: [Slot; SLOTS] = [FREE; SLOTS];
+
+    fn current() -> *mut c_void {
+        // SAFETY: only reads `current`.
+        unsafe { rmm_bindings::rmm_current_task() }
+    }
+
+    /// A callback in progress on `page`, recorded until dropped.
+    pub(super) struct Scope(Option<&'static Slot>);
+
+    impl Scope {
+        /// Records that this task runs a callback with `page` locked by the VM.
+        pub(super) fn enter(page: *mut bindings::page) -> Self {
+            let task = current();
+            for slot in &SLOTS_IN_USE {
+                if slot
+                    .task
+                    .compare_exchange(ptr::null_mut(), task, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+                {
+                    // Only this task reads its own slot's page: no ordering needed.
+                    slot.page.store(page, Ordering::Relaxed);
+                    return Self(Some(slot));
+                }
+            }
+            Self(None)
+        }
+    }
+
+    impl Scope {
+        /// Ends the callback: the private word of its page if the callback
+        /// released the page (the caller drops it, typed, now that nothing
+        /// borrows it), else 0.
+        pub(super) fn finish(self) -> usize {
+            let this = core::mem::ManuallyDrop::new(self);
+            let Some(slot) = this.0 else {
+                return 0;
+            };
+            let p = slot.released.swap(0, Ordering::Relaxed);
+            slot.page.store(ptr::null_mut(), Ordering::Relaxed);
+            slot.task.store(ptr::null_mut(), Ordering::Release);
+            p
+        }
+    }
+
+    impl Drop for Scope {
+        /// A scope not finished (never in the trampolines, which all call
+        /// `finish`) is freed all the same.
+        fn drop(&mut self) {
+            if let Some(slot) = self.0 {
+                slot.page.store(ptr::null_mut(), Ordering::Relaxed);
+                slot.task.store(ptr::null_mut(), Ordering::Release);
+            }
+        }
+    }
+
+    /// Notes that this task's callback released `page`, whose private word
+    /// is `p`.
+    pub(super) fn defer_private(page: *mut bindings::page, p: usize) {
+        let task = current();
+        for slot in &SLOTS_IN_USE {
+            if slot.task.load(Ordering::Relaxed) == task
+                && slot.page.load(Ordering::Relaxed) == page
+            {
+                slot.released.store(p, Ordering::Relaxed);
+                return;
+            }
+        }
+    }
+
+    /// `None` if this task runs none of the module's movable callbacks;
+    /// otherwise whether `page` is one whose lock the VM holds for it.
+    pub(super) fn held_for_callback(page: *mut bindings::page) -> Option<bool> {
+        let task = current();
+        let mut inside = None;
+        for slot in &SLOTS_IN_USE {
+            // Another task's slot never names this task: only this task
+            // writes its own, and a freed slot is null.
+            if slot.task.load(Ordering::Relaxed) == task {
+                let held = slot.page.load(Ordering::Relaxed) == page;
+                inside = Some(inside.unwrap_or(false) || held);
+            }
+        }
+        inside
     }
 }
 
@@ -551,6 +753,20 @@ impl<T: MovableOperations> MovableOps<T> {
         unsafe { T::Private::borrow(rmm_bindings::rmm_page_private(page) as *const c_void) }
     }
 
+    /// Ends a callback's scope, dropping the private data of its page if the
+    /// callback released the page.
+    ///
+    /// # Safety
+    ///
+    /// The callback has returned: nothing borrows that private data.
+    unsafe fn finish(scope: scope::Scope) {
+        let p = scope.finish();
+        if p != 0 {
+            // SAFETY: given up by the release in the callback, dropped once here.
+            unsafe { release_private::<T>(p) };
+        }
+    }
+
     /// # Safety
     ///
     /// Called by `isolate_movable_page()` with `page` locked, referenced and
@@ -559,11 +775,15 @@ impl<T: MovableOperations> MovableOps<T> {
         page: *mut bindings::page,
         mode: bindings::isolate_mode_t,
     ) -> bool {
+        let scope = scope::Scope::enter(page);
         // SAFETY: as the safety contract says.
         let private = unsafe { Self::private(page) };
         // SAFETY: locked and referenced for the call.
         let locked = unsafe { LockedPage::from_raw(page) };
-        T::isolate_page(private, locked, IsolateMode(mode))
+        let isolated = T::isolate_page(private, locked, IsolateMode(mode));
+        // SAFETY: nothing borrows the private data of a page released meanwhile.
+        unsafe { Self::finish(scope) };
+        isolated
     }
 
     /// # Safety
@@ -575,6 +795,7 @@ impl<T: MovableOperations> MovableOps<T> {
         src: *mut bindings::page,
         mode: bindings::migrate_mode,
     ) -> c_int {
+        let scope = scope::Scope::enter(src);
         // SAFETY: as the safety contract says.
         let private = unsafe { Self::private(src) };
         // INVARIANT: as the safety contract says; both pointers are valid.
@@ -586,10 +807,13 @@ impl<T: MovableOperations> MovableOps<T> {
             _p: PhantomData,
             _bound: PhantomData,
         };
-        match T::migrate_page(private, migration, MigrateMode::from_raw(mode)) {
+        let ret = match T::migrate_page(private, migration, MigrateMode::from_raw(mode)) {
             Ok(Migrated { .. }) => rmm_bindings::MIGRATEPAGE_SUCCESS as c_int,
             Err(refused) => refused.err.to_errno(),
-        }
+        };
+        // SAFETY: nothing borrows the private data of a page released meanwhile.
+        unsafe { Self::finish(scope) };
+        ret
     }
 
     /// # Safety
@@ -597,10 +821,13 @@ impl<T: MovableOperations> MovableOps<T> {
     /// Called by `putback_movable_pages()` with `page` isolated, locked and
     /// movable with `T`'s operations.
     unsafe extern "C" fn putback_page(page: *mut bindings::page) {
+        let scope = scope::Scope::enter(page);
         // SAFETY: as the safety contract says.
         let private = unsafe { Self::private(page) };
         // SAFETY: locked and referenced for the call.
         let locked = unsafe { LockedPage::from_raw(page) };
         T::putback_page(private, locked);
+        // SAFETY: nothing borrows the private data of a page released meanwhile.
+        unsafe { Self::finish(scope) };
     }
 }
