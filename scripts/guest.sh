@@ -18,8 +18,8 @@ MODE=$1
 OUT=$2
 shift 2
 
-MODULES="rmisc rzpool rmirror rmm_bench rmm_page_lock rzpool_map_race rmm_contig"
-ALL_TESTS="init rmisc rzpool rmirror"
+MODULES="rmisc rzpool rmirror rmm_bench rmm_page_lock rzpool_map_race rmm_contig rmm_drop_test"
+ALL_TESTS="init rmisc movable rzpool rmirror"
 
 # n numbers our top-level TAP lines; pass/fail/skip count test cases: each
 # kselftest case, plus our own checks (insmod, rmmod, dmesg).
