@@ -146,7 +146,6 @@ const _: () = {
 /// Unlinked tables kept before [`TableHandle::reap`] waits for readers.
 const REAP_BATCH: usize = 32;
 
-
 /// The entries of one table page.
 type Entries = [AtomicU64; ENTRIES];
 

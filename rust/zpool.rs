@@ -143,6 +143,30 @@ impl Object {
     }
 }
 
+/// The bits of a zpool handle above the driver's: the object's size, from
+/// 1 to `PAGE_SIZE`.
+const SIZE_BITS: u32 = PAGE_SIZE.trailing_zeros() + 1;
+
+/// The handle zpool keeps for the driver's `handle` of an object of `size`
+/// bytes: the size above the driver's [`ZpoolDriver::HANDLE_BITS`]. `None`
+/// if the driver's handle uses more bits than it said.
+fn zhandle<T: ZpoolDriver>(handle: usize, size: usize) -> Option<usize> {
+    const { assert!(T::HANDLE_BITS >= 1 && T::HANDLE_BITS + SIZE_BITS <= usize::BITS) };
+    if handle >> T::HANDLE_BITS != 0 {
+        return None;
+    }
+    Some(handle | size << T::HANDLE_BITS)
+}
+
+/// The driver's handle and the object's size, from a handle of [`zhandle`].
+fn unzhandle<T: ZpoolDriver>(zhandle: usize) -> (usize, usize) {
+    const { assert!(T::HANDLE_BITS >= 1 && T::HANDLE_BITS + SIZE_BITS <= usize::BITS) };
+    (
+        zhandle & ((1 << T::HANDLE_BITS) - 1),
+        zhandle >> T::HANDLE_BITS,
+    )
+}
+
 /// A zpool driver: a pool type that zswap can store its pages in.
 ///
 /// Every callback but `create` and `destroy` may be called concurrently on
@@ -152,12 +176,20 @@ pub trait ZpoolDriver: Send + Sync + Sized + 'static {
     /// The driver's name: what `zswap.zpool=` selects.
     const NAME: &'static CStr;
 
-    /// What every pool of the driver shares, given to [`Registration::register`].
+    /// What every pool of the driver shares, given to [`Driver::new`].
     type Context: Send + Sync;
 
     /// Whether `malloc` puts objects in movable pages. zswap then passes
     /// `__GFP_HIGHMEM | __GFP_MOVABLE` with its flags.
     const MALLOC_SUPPORT_MOVABLE: bool;
+
+    /// How many low bits the driver's handles use: every handle `malloc`
+    /// returns must be below `1 << HANDLE_BITS` (a larger one is freed and
+    /// the allocation fails). The abstraction keeps each object's size in
+    /// the bits above, in the handle zpool stores, to check `map` against
+    /// it; at most `usize::BITS - 13` with 4 KiB pages (checked at build
+    /// time).
+    const HANDLE_BITS: u32;
 
     /// Makes a new, empty pool.
     fn create(ctx: &Self::Context, name: &CStr, gfp: Gfp) -> Result<Arc<Self>>;
@@ -179,9 +211,10 @@ pub trait ZpoolDriver: Send + Sync + Sized + 'static {
     ///
     /// The pieces must cover the whole object, the `size` its `malloc` was
     /// given: the caller reads or writes that many bytes at the pointer it
-    /// gets. This is the one rule of this trait that no type enforces yet
-    /// (the abstraction does not know the size): a driver that breaks it
-    /// makes its C caller overflow the mapping.
+    /// gets. The abstraction checks: it knows the size from the handle, and
+    /// maps pieces shorter than the object through its per-CPU buffer (of
+    /// `PAGE_SIZE` bytes, which no object exceeds), with an error naming the
+    /// bug, so that the caller never writes past what the driver mapped.
     fn map(&self, handle: usize, mode: MapMode) -> Option<Object>;
 
     /// Pages the pool holds. Must not sleep (zswap sums its pools under
@@ -209,6 +242,9 @@ enum MappedKind {
     InPage { piece: Piece, vaddr: *mut u8 },
     /// Copied into the CPU's buffer.
     Spans { a: Piece, b: Piece },
+    /// Shorter than the object (a driver bug): its pieces copied into the
+    /// CPU's buffer, and back for a write.
+    Short { obj: Object },
 }
 
 /// The per-CPU state of mappings: one buffer of `PAGE_SIZE` bytes for
@@ -500,10 +536,24 @@ unsafe extern "C" fn malloc<T: ZpoolDriver>(
 ) -> kernel::ffi::c_int {
     // SAFETY: zpool passes a live pool of ours.
     let b = unsafe { zbox::<T>(pool) };
+    // No object is larger than a page (zswap stores at most one), and a
+    // mapping through the per-CPU buffer must be able to hold any.
+    if size == 0 || size > PAGE_SIZE {
+        return EINVAL.to_errno();
+    }
     match T::malloc(b.pool.as_arc_borrow(), size, Gfp::from_raw(gfp)) {
         Ok(h) => {
+            let Some(zh) = zhandle::<T>(h, size) else {
+                b.pool.free(h);
+                pr_err!(
+                    "rmm: BUG: zpool driver {}: handle {:#x} wider than its HANDLE_BITS\n",
+                    T::NAME,
+                    h
+                );
+                return EINVAL.to_errno();
+            };
             // SAFETY: zpool passes a valid pointer for the handle.
-            unsafe { *handle = h as kernel::ffi::c_ulong };
+            unsafe { *handle = zh as kernel::ffi::c_ulong };
             0
         }
         Err(e) => e.to_errno(),
@@ -516,7 +566,9 @@ unsafe extern "C" fn malloc<T: ZpoolDriver>(
 /// destroyed yet, with zpool's arguments.
 unsafe extern "C" fn free<T: ZpoolDriver>(pool: *mut c_void, handle: kernel::ffi::c_ulong) {
     // SAFETY: zpool passes a live pool of ours.
-    unsafe { zbox::<T>(pool) }.pool.free(handle);
+    unsafe { zbox::<T>(pool) }
+        .pool
+        .free(unzhandle::<T>(handle as usize).0);
 }
 
 /// # Safety
@@ -528,10 +580,27 @@ unsafe extern "C" fn total_pages<T: ZpoolDriver>(pool: *mut c_void) -> u64 {
     unsafe { zbox::<T>(pool) }.pool.total_pages()
 }
 
+/// Copies between the buffer and the pieces of an object, whichever kind.
+fn copy_object(obj: &Object, buf: &mut [u8], to_buf: bool) {
+    match obj {
+        Object::InPage(p) => copy_pieces(&[p], buf, to_buf),
+        Object::Spans(a, b) => copy_pieces(&[a, b], buf, to_buf),
+    }
+}
+
 /// Copies between the buffer and the two pieces of a spanning object.
 fn copy_spanning(a: &Piece, b: &Piece, buf: &mut [u8], to_buf: bool) {
-    let (first, second) = buf.split_at_mut(a.len);
-    for (piece, part) in [(a, first), (b, &mut second[..b.len])] {
+    copy_pieces(&[a, b], buf, to_buf)
+}
+
+/// Copies between the start of the buffer and the pieces of an object, one
+/// after the other, as far as the buffer goes.
+fn copy_pieces(pieces: &[&Piece], buf: &mut [u8], to_buf: bool) {
+    let mut at = 0;
+    for piece in pieces {
+        let Some(part) = buf.get_mut(at..at + piece.len) else {
+            return;
+        };
         // The page is referenced by the piece, the range is within it (type
         // invariant), and `part` has its length.
         // SAFETY: as above; nobody else uses the object while it is mapped (zpool's contract).
@@ -544,6 +613,7 @@ fn copy_spanning(a: &Piece, b: &Piece, buf: &mut [u8], to_buf: bool) {
         };
         // In bounds by the invariant: cannot fail.
         let _ = res;
+        at += piece.len;
     }
 }
 
@@ -559,11 +629,24 @@ unsafe extern "C" fn map<T: ZpoolDriver>(
     // SAFETY: zpool passes a live pool of ours.
     let b = unsafe { zbox::<T>(pool) };
     let mode = MapMode::from_raw(mm);
+    let (driver_handle, size) = unzhandle::<T>(handle);
     // Where the object is, its pages referenced: the driver's part, before
     // preemption goes off. Dropping `obj` on a failure below puts the pages.
-    let Some(obj) = b.pool.map(handle, mode) else {
+    let Some(obj) = b.pool.map(driver_handle, mode) else {
         return ptr::null_mut();
     };
+    // The caller reads or writes `size` bytes at the pointer: pieces that
+    // cover less go through the buffer (`PAGE_SIZE` bytes, no object is
+    // larger), where the caller's access stays in bounds.
+    let short = obj.len() < size;
+    if short {
+        pr_err!(
+            "rmm: BUG: zpool driver {}: map of a {}-byte object gave {} bytes: mapped through a buffer\n",
+            T::NAME,
+            size,
+            obj.len()
+        );
+    }
     // Until unmap, this CPU's area is ours: preemption off, task context.
     // SAFETY: balanced by `rmm_zpool_map_end()` in `unmap` or below.
     let cpu = unsafe { rmm_bindings::rmm_zpool_map_begin() };
@@ -575,7 +658,9 @@ unsafe extern "C" fn map<T: ZpoolDriver>(
     // This CPU's, with preemption disabled, in task context: ours alone.
     // SAFETY: `CpuArea` invariant.
     let state = area.map(|a| unsafe { &mut *a.state.get() });
-    let Some(state) = state.filter(|s| s.mapped.is_none() && obj.len() <= s.buf.len()) else {
+    let Some(state) =
+        state.filter(|s| s.mapped.is_none() && obj.len() <= s.buf.len() && size <= s.buf.len())
+    else {
         // No area, or one mapping per CPU already (a caller bug, as with
         // zsmalloc): nothing mapped.
         // SAFETY: begun above.
@@ -583,6 +668,15 @@ unsafe extern "C" fn map<T: ZpoolDriver>(
         return ptr::null_mut();
     };
     let (kind, addr) = match obj {
+        obj if short => {
+            copy_object(&obj, &mut state.buf, mode.reads());
+            if mode.reads() {
+                // What the driver did not map reads as zeros, never as
+                // another object's bytes.
+                state.buf[obj.len()..size].fill(0);
+            }
+            (MappedKind::Short { obj }, state.buf.as_mut_ptr())
+        }
         Object::InPage(piece) => {
             // Unmapped in `unmap`, with preemption still disabled: in reverse
             // order of any other local mapping of this CPU.
@@ -652,6 +746,14 @@ unsafe extern "C" fn unmap<T: ZpoolDriver>(pool: *mut c_void, handle: kernel::ff
             unsafe { rmm_bindings::rmm_zpool_map_end(ptr::null_mut(), ptr::null_mut(), false) };
             // The pages' references go last: the last one may free a page.
             drop((a, b));
+        }
+        MappedKind::Short { obj } => {
+            if m.mode.writes() {
+                copy_object(&obj, &mut state.buf, false);
+            }
+            // SAFETY: preemption was disabled by `map`; nothing is kmapped.
+            unsafe { rmm_bindings::rmm_zpool_map_end(ptr::null_mut(), ptr::null_mut(), false) };
+            drop(obj);
         }
     }
 }

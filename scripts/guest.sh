@@ -114,14 +114,16 @@ run_selftest() {
 # a stack dump ("Call Trace:"): the tests put "rmm: oom test begin/end"
 # markers around it, and stack dumps between them are not splats (a WARN or
 # BUG there still is); so do tests whose steps dump the stack on purpose
-# ("rmm: expected stack dumps begin/end": a misc device name taken twice).
+# ("rmm: expected stack dumps begin/end": a misc device name taken twice),
+# and between those markers rmm's own reports of a driver bug ("rmm: BUG:")
+# that a test provokes are not splats either.
 SPLAT_RE='WARNING:|BUG:|Oops|cut here|general protection|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked|Call Trace:|kernel BUG|UBSAN|KASAN|unreferenced object|suspected memory leak'
 
 # Splats in dmesg from line $1 on (the OOM test's own report excepted).
 dmesg_splats() {
 	dmesg | tail -n +"$1" | awk '/rmm: (oom test|expected stack dumps) begin/ { oom = 1 }
 		/rmm: (oom test|expected stack dumps) end/ { oom = 0 }
-		!(oom && /Call Trace:/)' | grep -E "$SPLAT_RE" | head -n 5
+		!(oom && /Call Trace:|rmm: BUG:/)' | grep -E "$SPLAT_RE" | head -n 5
 }
 
 check_dmesg() {
@@ -181,6 +183,30 @@ leaked_pool_pins_rzpool() {
 	fi
 	echo 1 >/proc/sys/vm/compact_memory
 	result ok "compaction with a leaked pool"
+}
+
+# A zpool driver whose map covers 8 bytes of any object (rmm_zpool_liar.ko,
+# safe Rust), and zswap's store through its callbacks (rmm_zpool_check.ko,
+# which writes the whole 64-byte object at the pointer it gets): rust/zpool.rs
+# must map the short object through its buffer and say so, and nothing may
+# be written past the page (KASAN, the dmesg check).
+zpool_map_lie_caught() {
+	local err line
+	echo "rmm: expected stack dumps begin" >/dev/kmsg
+	if ! err=$({ insmod "$TOP/rmm_zpool_liar.ko" && insmod "$TOP/rmm_zpool_check.ko" &&
+		rmmod rmm_zpool_check && rmmod rmm_zpool_liar; } 2>&1); then
+		echo "rmm: expected stack dumps end" >/dev/kmsg
+		rmmod rmm_zpool_check rmm_zpool_liar 2>/dev/null
+		result fail "zpool map shorter than the object is caught" "$err"
+		return
+	fi
+	echo "rmm: expected stack dumps end" >/dev/kmsg
+	line=$(dmesg | grep 'rmm: BUG: zpool driver rmm_liar: map of a 64-byte object gave 8 bytes' | tail -n 1)
+	if [ -n "$line" ] && dmesg | grep -q 'rmm_zpool_check: wrote 64 bytes'; then
+		result ok "zpool map shorter than the object is caught" "${line#*] }"
+	else
+		result fail "zpool map shorter than the object is caught" "no report of the short mapping in dmesg"
+	fi
 }
 
 # Loads a module of the kernel tree (RMM_KDIR), e.g. mm/zsmalloc.ko, unless
@@ -456,6 +482,7 @@ do_check() {
 	done
 	unload_modules
 	rmmod zsmalloc 2>/dev/null
+	[ $# != 0 ] || zpool_map_lie_caught
 	kmemleak_check
 	[ $# != 0 ] || leaked_pool_pins_rzpool
 	# The kernel's test_zswap last, after the kmemleak scan: it drives the

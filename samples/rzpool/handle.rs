@@ -58,6 +58,23 @@ impl Handle {
             | self.slot as u64 & Self::SLOT_MASK
     }
 
+    /// The bits of a handle below its pool id. A zpool handle keeps only
+    /// these (zpool names the pool with every call), which leaves
+    /// `rmm::zpool` the bits above for the object's size.
+    pub(crate) const LOCAL_BITS: u32 = Self::POOL_SHIFT;
+
+    /// The handle without its pool id.
+    #[inline]
+    pub(crate) fn local(raw: u64) -> u64 {
+        raw & ((1 << Self::LOCAL_BITS) - 1)
+    }
+
+    /// A handle of pool `pool` from its `local()` bits.
+    #[inline]
+    pub(crate) fn in_pool(local: u64, pool: u16) -> u64 {
+        Self::local(local) | (pool as u64) << Self::POOL_SHIFT
+    }
+
     /// Any `u64` decodes; the pool checks what it names.
     #[inline]
     pub(crate) fn decode(raw: u64) -> Self {

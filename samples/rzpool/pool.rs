@@ -772,7 +772,9 @@ impl Pool {
             // a pool with a memory cgroup is charged to it, as its pages are.
             let flags = gfp.metadata_flags();
             let prepared = match need {
-                Need::Slots(grow) => this.charged(flags, |f| Table::prepare(grow, f, &mut spare.slots)),
+                Need::Slots(grow) => {
+                    this.charged(flags, |f| Table::prepare(grow, f, &mut spare.slots))
+                }
                 Need::ZsSlots(grow) => {
                     this.charged(flags, |f| Table::prepare(grow, f, &mut spare.zs_slots))
                 }

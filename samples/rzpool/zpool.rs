@@ -16,7 +16,7 @@ use crate::rmm::{
     page::Gfp,
     zpool::{MapMode, Object, ZpoolDriver},
 };
-use crate::{debugfs::PoolFiles, pool::Pool, Shared};
+use crate::{debugfs::PoolFiles, handle::Handle, pool::Pool, Shared};
 use kernel::{
     c_str,
     prelude::*,
@@ -34,6 +34,7 @@ pub(crate) struct ZswapPool {
 impl ZpoolDriver for ZswapPool {
     const NAME: &'static CStr = c_str!("rzpool");
     const MALLOC_SUPPORT_MOVABLE: bool = true;
+    const HANDLE_BITS: u32 = Handle::LOCAL_BITS;
     type Context = Shared;
 
     fn create(ctx: &Shared, _name: &CStr, _gfp: Gfp) -> Result<Arc<Self>> {
@@ -57,16 +58,20 @@ impl ZpoolDriver for ZswapPool {
 
     fn malloc(this: ArcBorrow<'_, Self>, size: usize, gfp: Gfp) -> Result<usize> {
         // The contents are the caller's to write, as with zsmalloc.
-        Pool::alloc(this.pool.as_arc_borrow(), size, gfp, false).map(|h| h as usize)
+        // zpool names the pool with every call: the handle leaves out its
+        // pool id (`HANDLE_BITS`), which is put back on the way in.
+        Pool::alloc(this.pool.as_arc_borrow(), size, gfp, false).map(|h| Handle::local(h) as usize)
     }
 
     fn free(&self, handle: usize) {
         // zpool's free has no error to return: a bad handle changes nothing.
-        let _ = self.pool.free(handle as u64);
+        let _ = self.pool.free(Handle::in_pool(handle as u64, self.pool.id));
     }
 
     fn map(&self, handle: usize, mode: MapMode) -> Option<Object> {
-        self.pool.map(handle as u64, mode).ok()
+        self.pool
+            .map(Handle::in_pool(handle as u64, self.pool.id), mode)
+            .ok()
     }
 
     fn total_pages(&self) -> u64 {

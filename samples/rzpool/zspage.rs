@@ -121,7 +121,9 @@ impl ZsPage {
             Some(memcg) => memcg.charge(|| alloc(&mut new_pages))?,
             None => alloc(&mut new_pages)?,
         }
-        pool.charged(gfp.metadata_flags(), |flags| Self::with_pages(pool, tag, shape, flags, new_pages))
+        pool.charged(gfp.metadata_flags(), |flags| {
+            Self::with_pages(pool, tag, shape, flags, new_pages)
+        })
     }
 
     /// The rest of [`Self::new`]: the zspage's own metadata, allocated with

@@ -1,0 +1,7 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Copyright (C) 2026 The rmm authors.
+ *
+ * rmm's C helpers, built into rmm_zpool_liar.ko (see rust/helpers.c).
+ */
+#include "../../rust/helpers.c"
