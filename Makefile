@@ -7,6 +7,7 @@
 #   make check     same set-up, then every kselftest in the guest
 #   make bench     same set-up, then the benchmarks; report in report/
 #   make           the modules only, against $(KDIR)
+#   make install   the drivers into /lib/modules (INSTALL_MOD_PATH=, depmod)
 #
 # KDIR defaults to rmm's cached test kernel; any 6.12 build tree with
 # CONFIG_RUST=y works: make KDIR=/path/to/linux.
@@ -29,7 +30,7 @@ T ?=
 # Benchmark arguments: make bench BENCH_ARGS="-q" for a quick smoke run.
 BENCH_ARGS ?=
 
-.PHONY: all modules setup kernel selftests run check bench rust-analyzer clean help
+.PHONY: all modules setup kernel selftests run check bench passrate install uninstall rust-analyzer clean help
 
 all: modules
 
@@ -68,6 +69,24 @@ check:
 
 bench:
 	@scripts/rmm.sh bench $(BENCH_ARGS)
+
+# The drivers (rzpool, rmirror, rmisc; not the benchmark and test helpers)
+# installed for the kernel of $(KDIR) as any out-of-tree module is, into
+# $(INSTALL_MOD_PATH)/lib/modules/<release>/updates, then depmod (Kbuild's
+# modules_install). Signing is modules_install's too: see the README.
+KRELEASE = $(shell $(MAKE) -s -C $(KDIR) kernelrelease 2>/dev/null)
+install:
+	$(MAKE) -C $(KDIR) M=$(TOP) LLVM=$(LLVM) RMM_DRIVERS_ONLY=1 modules
+	$(MAKE) -C $(KDIR) M=$(TOP) LLVM=$(LLVM) RMM_DRIVERS_ONLY=1 modules_install
+
+uninstall:
+	rm -f $(addprefix $(INSTALL_MOD_PATH)/lib/modules/$(KRELEASE)/updates/,rzpool.ko rmirror.ko rmisc.ko)
+	depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KRELEASE)
+
+# The pass rate of test_zswap's timing-dependent case on both pools.
+RUNS ?= 10
+passrate:
+	@scripts/rmm.sh passrate $(RUNS)
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(TOP) clean

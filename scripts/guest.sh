@@ -209,6 +209,39 @@ zpool_map_lie_caught() {
 	fi
 }
 
+# zswap.zpool=rzpool loads rzpool by itself: zpool asks modprobe for
+# "zpool-rzpool", rzpool's alias, once the module is installed where
+# modprobe looks (here the guest's /lib/modules, a writable overlay, as
+# `make install` would on a real machine). rzpool must not be loaded before.
+zswap_autoloads_rzpool() {
+	local dir old i ok=no
+	dir=/lib/modules/$(uname -r)/extra
+	[ -d "$ZSWAP" ] || { result skip "zswap.zpool=rzpool loads rzpool" "no /sys/module/zswap (CONFIG_ZSWAP off)"; return; }
+	if grep -q "^rzpool " /proc/modules; then
+		result fail "zswap.zpool=rzpool loads rzpool" "rzpool is loaded already"
+		return
+	fi
+	mkdir -p "$dir" && cp "$TOP/rzpool.ko" "$dir/" && depmod -a 2>"$OUT/depmod.err"
+	old=$(cat "$ZSWAP/zpool")
+	if echo rzpool >"$ZSWAP/zpool" 2>"$OUT/zpool.err" && [ "$(cat "$ZSWAP/zpool")" = rzpool ] &&
+		grep -q "^rzpool " /proc/modules; then
+		ok=yes
+	fi
+	echo "$old" >"$ZSWAP/zpool" 2>/dev/null
+	# zswap frees the old pool from a work item: wait (bounded) until rzpool can go.
+	for i in $(seq 60); do
+		rmmod rzpool 2>/dev/null && break
+		grep -q "^rzpool " /proc/modules || break
+		sleep 1
+	done
+	rm -f "$dir/rzpool.ko" && depmod -a 2>/dev/null
+	if [ "$ok" = yes ]; then
+		result ok "zswap.zpool=rzpool loads rzpool" "modprobe zpool-rzpool, from $dir"
+	else
+		result fail "zswap.zpool=rzpool loads rzpool" "zpool: $(cat "$ZSWAP/zpool"); $(cat "$OUT/zpool.err" "$OUT/depmod.err" 2>/dev/null | head -n 2 | tr '\n' ' ')"
+	fi
+}
+
 # Loads a module of the kernel tree (RMM_KDIR), e.g. mm/zsmalloc.ko, unless
 # it is loaded already or built in; insmod's error goes to $OUT/insmod.err.
 load_kdir_module() {
@@ -483,6 +516,7 @@ do_check() {
 	unload_modules
 	rmmod zsmalloc 2>/dev/null
 	[ $# != 0 ] || zpool_map_lie_caught
+	[ $# != 0 ] || zswap_autoloads_rzpool
 	kmemleak_check
 	[ $# != 0 ] || leaked_pool_pins_rzpool
 	# The kernel's test_zswap last, after the kmemleak scan: it drives the
