@@ -750,6 +750,8 @@ TEST(pool_metadata_charged_to_opener_memcg)
 	       (double)(full - base - (long long)st.pages * PAGE_SZ) / N);
 	EXPECT_GE(full - base, want);
 	close(fd);
+	/* The handles' array (1 MiB of this cgroup's own memory) goes too. */
+	free(h);
 	after = cg_read(CG_TEST, "memory.current");
 	TH_LOG("closed: memory.current %lld", after);
 	/* Everything is given back with the pool. */
@@ -757,7 +759,6 @@ TEST(pool_metadata_charged_to_opener_memcg)
 
 	ASSERT_EQ(write_file(CG_ROOT "/cgroup.procs", pid), 0);
 	ASSERT_EQ(rmdir(CG_TEST), 0);
-	free(h);
 }
 
 /*
