@@ -143,19 +143,21 @@ impl Object {
     }
 }
 
-/// The bits of a zpool handle above the driver's: the object's size, from
-/// 1 to `PAGE_SIZE`.
-const SIZE_BITS: u32 = PAGE_SIZE.trailing_zeros() + 1;
+/// The bits of a zpool handle above the driver's: the object's size less
+/// one (sizes are 1 to `PAGE_SIZE`): 12 bits with 4 KiB pages, 16 with
+/// 64 KiB.
+const SIZE_BITS: u32 = PAGE_SIZE.trailing_zeros();
 
 /// The handle zpool keeps for the driver's `handle` of an object of `size`
-/// bytes: the size above the driver's [`ZpoolDriver::HANDLE_BITS`]. `None`
-/// if the driver's handle uses more bits than it said.
+/// bytes (1 to `PAGE_SIZE`): the size above the driver's
+/// [`ZpoolDriver::HANDLE_BITS`]. `None` if the driver's handle uses more
+/// bits than it said.
 fn zhandle<T: ZpoolDriver>(handle: usize, size: usize) -> Option<usize> {
     const { assert!(T::HANDLE_BITS >= 1 && T::HANDLE_BITS + SIZE_BITS <= usize::BITS) };
-    if handle >> T::HANDLE_BITS != 0 {
+    if handle >> T::HANDLE_BITS != 0 || size == 0 || size > PAGE_SIZE {
         return None;
     }
-    Some(handle | size << T::HANDLE_BITS)
+    Some(handle | (size - 1) << T::HANDLE_BITS)
 }
 
 /// The driver's handle and the object's size, from a handle of [`zhandle`].
@@ -163,7 +165,7 @@ fn unzhandle<T: ZpoolDriver>(zhandle: usize) -> (usize, usize) {
     const { assert!(T::HANDLE_BITS >= 1 && T::HANDLE_BITS + SIZE_BITS <= usize::BITS) };
     (
         zhandle & ((1 << T::HANDLE_BITS) - 1),
-        zhandle >> T::HANDLE_BITS,
+        (zhandle >> T::HANDLE_BITS) + 1,
     )
 }
 
@@ -187,8 +189,7 @@ pub trait ZpoolDriver: Send + Sync + Sized + 'static {
     /// returns must be below `1 << HANDLE_BITS` (a larger one is freed and
     /// the allocation fails). The abstraction keeps each object's size in
     /// the bits above, in the handle zpool stores, to check `map` against
-    /// it; at most `usize::BITS - 13` with 4 KiB pages (checked at build
-    /// time).
+    /// it; at most `usize::BITS - PAGE_SHIFT` (checked at build time).
     const HANDLE_BITS: u32;
 
     /// Makes a new, empty pool.
