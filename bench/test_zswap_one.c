@@ -15,7 +15,31 @@
 #include "test_zswap.c"
 #undef main
 
+#include <pthread.h>
 #include <time.h>
+
+/* The peaks of zswap's stored pages and of the test cgroup's zswapped bytes, sampled during a run. */
+static volatile int sampling;
+static long peak_stored, peak_zswapped;
+
+static void *sampler(void *root)
+{
+	char *cg = cg_name(root, "kmem_bypass_test");
+
+	while (sampling) {
+		size_t stored;
+		long zswapped;
+
+		if (!get_zswap_stored_pages(&stored) && (long)stored > peak_stored)
+			peak_stored = stored;
+		zswapped = cg ? cg_read_key_long(cg, "memory.stat", "zswapped ") : -1;
+		if (zswapped > peak_zswapped)
+			peak_zswapped = zswapped;
+		usleep(50000);
+	}
+	free(cg);
+	return NULL;
+}
 
 static const char *const counters[] = {
 	"stored_pages", "pool_total_size", "reject_alloc_fail", "reject_kmemcache_fail",
@@ -53,15 +77,24 @@ int main(int argc, char **argv)
 	for (i = 0; i < runs; i++) {
 		int ret;
 
+		pthread_t thread;
+
 		read_counters(before);
+		peak_stored = peak_zswapped = 0;
+		sampling = 1;
+		pthread_create(&thread, NULL, sampler, root);
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		ret = test_no_kmem_bypass(root);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
+		sampling = 0;
+		pthread_join(thread, NULL);
 		read_counters(after);
 		pass += ret == KSFT_PASS;
 		printf("run %d: %s in %.1f s;", i, ret == KSFT_PASS ? "pass" :
 		       ret == KSFT_SKIP ? "skip" : "fail",
 		       (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+		printf(" peak stored_pages %ld (threshold %ld), peak zswapped %ld pages;",
+		       peak_stored, (long)(sysconf(_SC_PHYS_PAGES) / 5), peak_zswapped / 4096);
 		for (c = 0; c < NR_COUNTERS; c++)
 			printf(" %s %+ld", counters[c], after[c] - before[c]);
 		printf("\n");
