@@ -409,9 +409,9 @@ void rmm_mmu_interval_set_seq(struct mmu_interval_notifier *sub, unsigned long s
 	mmu_interval_set_seq(sub, seq);
 }
 
-bool rmm_mmu_interval_check_retry(struct mmu_interval_notifier *sub, unsigned long seq)
+bool rmm_mmu_interval_read_retry(struct mmu_interval_notifier *sub, unsigned long seq)
 {
-	return mmu_interval_check_retry(sub, seq);
+	return mmu_interval_read_retry(sub, seq);
 }
 
 bool rmm_is_zero_pfn(unsigned long pfn)

@@ -71,7 +71,7 @@ bool rmm_vma_at(struct mm_struct *mm, unsigned long addr, unsigned long *end,
 struct page *rmm_alloc_zeroed_page(void);
 struct mmu_interval_notifier;
 void rmm_mmu_interval_set_seq(struct mmu_interval_notifier *sub, unsigned long seq);
-bool rmm_mmu_interval_check_retry(struct mmu_interval_notifier *sub, unsigned long seq);
+bool rmm_mmu_interval_read_retry(struct mmu_interval_notifier *sub, unsigned long seq);
 bool rmm_is_zero_pfn(unsigned long pfn);
 unsigned int rmm_pmd_order(void);
 unsigned int rmm_pud_order(void);

@@ -20,10 +20,23 @@ use super::{bindings as rmm_bindings, mm::MmUser};
 use kernel::{
     error::to_result,
     ffi::c_ulong,
+    new_spinlock,
     prelude::*,
+    sync::SpinLock,
     time::{self, Ktime},
     types::Opaque,
 };
+
+/// The interval notifier of one [`snapshot`], and the lock its invalidate
+/// callback moves the sequence under, which the reader holds to check it
+/// (`mmu_interval_read_retry()`'s contract).
+#[pin_data]
+struct Sub {
+    #[pin]
+    sub: Opaque<rmm_bindings::mmu_interval_notifier>,
+    #[pin]
+    lock: SpinLock<()>,
+}
 
 /// What the CPU page table holds for one page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,11 +79,13 @@ unsafe extern "C" fn invalidate(
     _range: *const kernel::bindings::mmu_notifier_range,
     cur_seq: c_ulong,
 ) -> bool {
+    // `sub` is the `sub` field of a live `Sub` (only `snapshot` inserts
+    // notifiers with `OPS`).
+    // SAFETY: as just said; the `Sub` outlives the notifier's insertion.
+    let this = unsafe { &*kernel::container_of!(sub, Sub, sub) };
+    let _guard = this.lock.lock();
     // SAFETY: `sub` is live for the call (safety contract).
     unsafe { rmm_bindings::rmm_mmu_interval_set_seq(sub, cur_seq) };
-    // The new sequence is visible before any entry this invalidation
-    // changes (what `read_chunk` relies on, with no lock shared with it).
-    core::sync::atomic::fence(core::sync::atomic::Ordering::Release);
     true
 }
 
@@ -128,13 +143,19 @@ pub fn snapshot(mm: &MmUser, start: usize, out: &mut [CpuPte]) -> Result {
     }
     // SAFETY: all zeros is a valid `struct mmu_interval_notifier` before insertion.
     let zeroed = unsafe { core::mem::zeroed::<rmm_bindings::mmu_interval_notifier>() };
-    let sub = KBox::new(Opaque::new(zeroed), GFP_KERNEL)?;
+    let sub = KBox::pin_init(
+        pin_init!(Sub {
+            sub: Opaque::new(zeroed),
+            lock <- new_spinlock!((), "rmm::hmm::snapshot"),
+        }),
+        GFP_KERNEL,
+    )?;
     // The notifier is zeroed, boxed (it does not move), and removed below
     // before the box is freed; `OPS` is static.
     // SAFETY: `mm` has users; we hold none of its locks (caller).
     to_result(unsafe {
         rmm_bindings::mmu_interval_notifier_insert(
-            sub.get(),
+            sub.sub.get(),
             mm.as_ptr(),
             start as c_ulong,
             len as c_ulong,
@@ -150,18 +171,13 @@ pub fn snapshot(mm: &MmUser, start: usize, out: &mut [CpuPte]) -> Result {
     }
     // After this no callback runs, and none will.
     // SAFETY: inserted above, removed once.
-    unsafe { rmm_bindings::mmu_interval_notifier_remove(sub.get()) };
+    unsafe { rmm_bindings::mmu_interval_notifier_remove(sub.sub.get()) };
     ret
 }
 
 /// One `hmm_range_fault()` of up to [`CHUNK`] pages, retried while it races
 /// invalidations: the answer is what the page tables held at one moment.
-fn read_chunk(
-    mm: &MmUser,
-    sub: &Opaque<rmm_bindings::mmu_interval_notifier>,
-    start: usize,
-    out: &mut [CpuPte],
-) -> Result {
+fn read_chunk(mm: &MmUser, sub: &Sub, start: usize, out: &mut [CpuPte]) -> Result {
     let mut pfns = [0 as c_ulong; CHUNK];
     let began = Ktime::ktime_get();
     loop {
@@ -169,11 +185,11 @@ fn read_chunk(
             return Err(EINTR);
         }
         // SAFETY: `sub` is inserted (our caller removes it after this).
-        let seq = unsafe { rmm_bindings::mmu_interval_read_begin(sub.get()) };
+        let seq = unsafe { rmm_bindings::mmu_interval_read_begin(sub.sub.get()) };
         // No fault flags (`default_flags` and `pfn_flags_mask` zero): only
         // a read of the page tables.
         let mut range = rmm_bindings::hmm_range {
-            notifier: sub.get(),
+            notifier: sub.sub.get(),
             notifier_seq: seq,
             start: start as c_ulong,
             end: (start + out.len() * kernel::page::PAGE_SIZE) as c_ulong,
@@ -194,15 +210,13 @@ fn read_chunk(
         // reading as we did) may have zapped entries it read. The answer
         // stands only if no invalidation began since `seq` (test_hmm checks
         // the same under its lock before using the pfns).
-        //
-        // No lock is shared with `invalidate` (which only moves the
-        // sequence on): an invalidation sets the sequence before it changes
-        // an entry, so a walk that saw one change sees the new sequence
-        // once its reads are ordered before the check.
+        // Checked under the lock `invalidate` moves the sequence under: an
+        // invalidation that began after the check changes entries only
+        // after it, once the walk is over.
         let raced = ret == EBUSY.to_errno() || {
-            core::sync::atomic::fence(core::sync::atomic::Ordering::Acquire);
+            let _guard = sub.lock.lock();
             // SAFETY: `sub` is inserted, `seq` from its `read_begin`.
-            ret == 0 && unsafe { rmm_bindings::rmm_mmu_interval_check_retry(sub.get(), seq) }
+            ret == 0 && unsafe { rmm_bindings::rmm_mmu_interval_read_retry(sub.sub.get(), seq) }
         };
         if raced {
             if time::ktime_ms_delta(Ktime::ktime_get(), began) > TIMEOUT_MS {

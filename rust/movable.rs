@@ -83,7 +83,12 @@
 
 use super::bindings as rmm_bindings;
 use super::page::{self, LockedPage, NewPage, PageRef};
-use core::{ffi::c_void, marker::PhantomData, mem::ManuallyDrop, ptr::NonNull};
+use core::{
+    ffi::c_void,
+    marker::PhantomData,
+    mem::ManuallyDrop,
+    ptr::{self, NonNull},
+};
 use kernel::{
     bindings,
     error::code::{EAGAIN, ENODEV},
@@ -589,15 +594,18 @@ mod scope {
     };
 
     /// Callbacks that can run at once: each holds a page lock, so one per
-    /// CPU plus those that sleep (a blocking migration). Past that, a
-    /// callback is not recorded, and a release in it falls back to waiting
-    /// for the lock (`held_for_callback` says `None`).
+    /// CPU plus those that sleep (a blocking migration). No callback runs
+    /// without a slot: `isolate_page` and `migrate_page` refuse when none
+    /// is free, `putback_page` waits for one.
     const SLOTS: usize = 64;
 
     struct Slot {
         task: AtomicPtr<c_void>,
         page: AtomicPtr<bindings::page>,
-        /// The private word of `page` if the callback released it.
+        /// The target of a migration, also locked by the VM for the call
+        /// (after a commit the driver's `MovablePage` is this page).
+        dst: AtomicPtr<bindings::page>,
+        /// The private word of a page the callback released.
         released: AtomicUsize,
     }
 
@@ -605,6 +613,7 @@ mod scope {
     const FREE: Slot = Slot {
         task: AtomicPtr::new(ptr::null_mut()),
         page: AtomicPtr::new(ptr::null_mut()),
+        dst: AtomicPtr::new(ptr::null_mut()),
         released: AtomicUsize::new(0),
     };
     static SLOTS_IN_USE: [Slot; SLOTS] = [FREE; SLOTS];
@@ -615,11 +624,12 @@ mod scope {
     }
 
     /// A callback in progress on `page`, recorded until dropped.
-    pub(super) struct Scope(Option<&'static Slot>);
+    pub(super) struct Scope(&'static Slot);
 
     impl Scope {
-        /// Records that this task runs a callback with `page` locked by the VM.
-        pub(super) fn enter(page: *mut bindings::page) -> Self {
+        /// Records that this task runs a callback with `page` (and `dst`, if
+        /// not null) locked by the VM; `None` if every slot is taken.
+        pub(super) fn enter(page: *mut bindings::page, dst: *mut bindings::page) -> Option<Self> {
             let task = current();
             for slot in &SLOTS_IN_USE {
                 if slot
@@ -627,39 +637,28 @@ mod scope {
                     .compare_exchange(ptr::null_mut(), task, Ordering::Acquire, Ordering::Relaxed)
                     .is_ok()
                 {
-                    // Only this task reads its own slot's page: no ordering needed.
+                    // Only this task reads its own slot's pages: no ordering needed.
                     slot.page.store(page, Ordering::Relaxed);
-                    return Self(Some(slot));
+                    slot.dst.store(dst, Ordering::Relaxed);
+                    return Some(Self(slot));
                 }
             }
-            Self(None)
+            None
         }
-    }
 
-    impl Scope {
-        /// Ends the callback: the private word of its page if the callback
-        /// released the page (the caller drops it, typed, now that nothing
-        /// borrows it), else 0.
-        pub(super) fn finish(self) -> usize {
-            let this = core::mem::ManuallyDrop::new(self);
-            let Some(slot) = this.0 else {
-                return 0;
-            };
-            let p = slot.released.swap(0, Ordering::Relaxed);
-            slot.page.store(ptr::null_mut(), Ordering::Relaxed);
-            slot.task.store(ptr::null_mut(), Ordering::Release);
-            p
+        /// The private word of a page the callback released, or 0; the
+        /// slot stays this task's until the scope is dropped, so that what
+        /// dropping that data releases is still seen as inside the callback.
+        pub(super) fn released(&self) -> usize {
+            self.0.released.swap(0, Ordering::Relaxed)
         }
     }
 
     impl Drop for Scope {
-        /// A scope not finished (never in the trampolines, which all call
-        /// `finish`) is freed all the same.
         fn drop(&mut self) {
-            if let Some(slot) = self.0 {
-                slot.page.store(ptr::null_mut(), Ordering::Relaxed);
-                slot.task.store(ptr::null_mut(), Ordering::Release);
-            }
+            self.0.page.store(ptr::null_mut(), Ordering::Relaxed);
+            self.0.dst.store(ptr::null_mut(), Ordering::Relaxed);
+            self.0.task.store(ptr::null_mut(), Ordering::Release);
         }
     }
 
@@ -669,7 +668,8 @@ mod scope {
         let task = current();
         for slot in &SLOTS_IN_USE {
             if slot.task.load(Ordering::Relaxed) == task
-                && slot.page.load(Ordering::Relaxed) == page
+                && (slot.page.load(Ordering::Relaxed) == page
+                    || slot.dst.load(Ordering::Relaxed) == page)
             {
                 slot.released.store(p, Ordering::Relaxed);
                 return;
@@ -686,7 +686,8 @@ mod scope {
             // Another task's slot never names this task: only this task
             // writes its own, and a freed slot is null.
             if slot.task.load(Ordering::Relaxed) == task {
-                let held = slot.page.load(Ordering::Relaxed) == page;
+                let held = slot.page.load(Ordering::Relaxed) == page
+                    || slot.dst.load(Ordering::Relaxed) == page;
                 inside = Some(inside.unwrap_or(false) || held);
             }
         }
@@ -760,11 +761,14 @@ impl<T: MovableOperations> MovableOps<T> {
     ///
     /// The callback has returned: nothing borrows that private data.
     unsafe fn finish(scope: scope::Scope) {
-        let p = scope.finish();
+        let p = scope.released();
         if p != 0 {
+            // Still inside the scope: what this drop releases in turn is
+            // seen as inside the callback.
             // SAFETY: given up by the release in the callback, dropped once here.
             unsafe { release_private::<T>(p) };
         }
+        drop(scope);
     }
 
     /// # Safety
@@ -775,7 +779,10 @@ impl<T: MovableOperations> MovableOps<T> {
         page: *mut bindings::page,
         mode: bindings::isolate_mode_t,
     ) -> bool {
-        let scope = scope::Scope::enter(page);
+        // No slot: refuse, the VM tries again later.
+        let Some(scope) = scope::Scope::enter(page, ptr::null_mut()) else {
+            return false;
+        };
         // SAFETY: as the safety contract says.
         let private = unsafe { Self::private(page) };
         // SAFETY: locked and referenced for the call.
@@ -795,7 +802,10 @@ impl<T: MovableOperations> MovableOps<T> {
         src: *mut bindings::page,
         mode: bindings::migrate_mode,
     ) -> c_int {
-        let scope = scope::Scope::enter(src);
+        // No slot: not now (`-EAGAIN`), the VM retries.
+        let Some(scope) = scope::Scope::enter(src, dst) else {
+            return EAGAIN.to_errno();
+        };
         // SAFETY: as the safety contract says.
         let private = unsafe { Self::private(src) };
         // INVARIANT: as the safety contract says; both pointers are valid.
@@ -821,7 +831,15 @@ impl<T: MovableOperations> MovableOps<T> {
     /// Called by `putback_movable_pages()` with `page` isolated, locked and
     /// movable with `T`'s operations.
     unsafe extern "C" fn putback_page(page: *mut bindings::page) {
-        let scope = scope::Scope::enter(page);
+        // A putback cannot be refused: wait for a slot (it sleeps, as the
+        // VM's putback may; the callbacks that hold the slots end soon).
+        let scope = loop {
+            if let Some(scope) = scope::Scope::enter(page, ptr::null_mut()) {
+                break scope;
+            }
+            // SAFETY: process context (putback_movable_pages()), no spinlock held.
+            unsafe { rmm_bindings::msleep(1) };
+        };
         // SAFETY: as the safety contract says.
         let private = unsafe { Self::private(page) };
         // SAFETY: locked and referenced for the call.

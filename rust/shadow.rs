@@ -48,13 +48,16 @@
 //!   tables wait in `Tree::zombies` and are dropped by
 //!   [`TableHandle::reap`] (dropping a [`MovablePage`] takes its page lock:
 //!   it sleeps; a zombie migrates like a linked table meanwhile, so it never
-//!   holds up memory offlining). The old copy of a table migrated by a
-//!   migration that may block (offlining, `compact_memory`,
-//!   `alloc_contig_range()`) is released before the migration returns, after
-//!   `synchronize_rcu_expedited()`, so that the VM frees it at once; that of
-//!   a non-blocking one keeps a page reference dropped by an RCU callback
-//!   (`call_rcu`), and [`ShadowTable`]'s `Drop` waits for those callbacks
-//!   (`rcu_barrier()`), which are module code.
+//!   holds up memory offlining). Table pages migrate only in migrations
+//!   that may block (an asynchronous one is refused, and the VM's blocking
+//!   callers retry in their own mode right after). The old copy of a table
+//!   moved by `MIGRATE_SYNC` (offlining, `compact_memory`,
+//!   `alloc_contig_range()`) is released before the migration returns,
+//!   after `synchronize_rcu_expedited()`, so that the VM frees it at once;
+//!   that of a `MIGRATE_SYNC_LIGHT` one (kcompactd, direct compaction) keeps
+//!   a page reference dropped by an RCU callback (`call_rcu`), and
+//!   [`ShadowTable`]'s `Drop` waits for those callbacks (`rcu_barrier()`),
+//!   which are module code.
 //! - A table page of a level-`l` table covering `[base, base + span)` has
 //!   `page->index == base | l` ([`MovablePage::new`]'s index word): what its
 //!   migration uses to find the parent entry that points to it. A zombie,
@@ -262,6 +265,14 @@ impl MovableOperations for TableOps {
         migration: Migration<'a, Self>,
         mode: MigrateMode,
     ) -> Outcome<'a> {
+        // Not in a migration that may not block: the VM's blocking callers
+        // try every page asynchronously first (`migrate_pages_sync()`) and
+        // then in their own mode, where the old copy can be released before
+        // the migration returns (see `Core::migrate`). Only asynchronous
+        // compaction leaves table pages where they are.
+        if matches!(mode, MigrateMode::Async) {
+            return Err(migration.refuse(EAGAIN));
+        }
         core.migrate(migration, mode)
     }
 }

@@ -670,8 +670,8 @@ unsafe extern "C" fn map<T: ZpoolDriver>(
     };
     let (kind, addr) = match obj {
         obj if short => {
-            copy_object(&obj, &mut state.buf, mode.reads());
             if mode.reads() {
+                copy_object(&obj, &mut state.buf, true);
                 // What the driver did not map reads as zeros, never as
                 // another object's bytes.
                 state.buf[obj.len()..size].fill(0);
