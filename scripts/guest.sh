@@ -211,22 +211,30 @@ zpool_map_lie_caught() {
 
 # zswap.zpool=rzpool loads rzpool by itself: zpool asks modprobe for
 # "zpool-rzpool", rzpool's alias, once the module is installed where
-# modprobe looks (here the guest's /lib/modules, a writable overlay, as
-# `make install` would on a real machine). rzpool must not be loaded before.
+# modprobe looks. The guest's /lib/modules/<release> is the kernel tree's,
+# read-only: the module goes to a module root in the guest's /tmp, and the
+# kernel's modprobe (/proc/sys/kernel/modprobe) becomes a two-line wrapper
+# that runs the real one on that root (`modprobe -d`). rzpool must not be
+# loaded before.
 zswap_autoloads_rzpool() {
-	local dir old i ok=no
-	dir=/lib/modules/$(uname -r)/extra
+	local root=/tmp/rmm-modroot dir old oldprobe i ok=no
+	dir=$root/lib/modules/$(uname -r)/extra
 	[ -d "$ZSWAP" ] || { result skip "zswap.zpool=rzpool loads rzpool" "no /sys/module/zswap (CONFIG_ZSWAP off)"; return; }
 	if grep -q "^rzpool " /proc/modules; then
 		result fail "zswap.zpool=rzpool loads rzpool" "rzpool is loaded already"
 		return
 	fi
-	mkdir -p "$dir" && cp "$TOP/rzpool.ko" "$dir/" && depmod -a 2>"$OUT/depmod.err"
+	mkdir -p "$dir" && cp "$TOP/rzpool.ko" "$dir/" && depmod -b "$root" 2>"$OUT/depmod.err"
+	printf '#!/bin/sh\nexec %s -d %s "$@"\n' "$(command -v modprobe)" "$root" >/tmp/rmm-modprobe
+	chmod +x /tmp/rmm-modprobe
+	oldprobe=$(cat /proc/sys/kernel/modprobe)
+	echo /tmp/rmm-modprobe >/proc/sys/kernel/modprobe
 	old=$(cat "$ZSWAP/zpool")
 	if echo rzpool >"$ZSWAP/zpool" 2>"$OUT/zpool.err" && [ "$(cat "$ZSWAP/zpool")" = rzpool ] &&
 		grep -q "^rzpool " /proc/modules; then
 		ok=yes
 	fi
+	echo "$oldprobe" >/proc/sys/kernel/modprobe
 	echo "$old" >"$ZSWAP/zpool" 2>/dev/null
 	# zswap frees the old pool from a work item: wait (bounded) until rzpool can go.
 	for i in $(seq 60); do
@@ -234,9 +242,9 @@ zswap_autoloads_rzpool() {
 		grep -q "^rzpool " /proc/modules || break
 		sleep 1
 	done
-	rm -f "$dir/rzpool.ko" && depmod -a 2>/dev/null
+	rm -rf "$root" /tmp/rmm-modprobe
 	if [ "$ok" = yes ]; then
-		result ok "zswap.zpool=rzpool loads rzpool" "modprobe zpool-rzpool, from $dir"
+		result ok "zswap.zpool=rzpool loads rzpool" "modprobe zpool-rzpool, from a module root with rzpool.ko"
 	else
 		result fail "zswap.zpool=rzpool loads rzpool" "zpool: $(cat "$ZSWAP/zpool"); $(cat "$OUT/zpool.err" "$OUT/depmod.err" 2>/dev/null | head -n 2 | tr '\n' ' ')"
 	fi
