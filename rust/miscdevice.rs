@@ -127,8 +127,9 @@ impl<T: MiscDevice> FileOps<T> {
         // The registration stays alive while `misc_mtx` is held (deregistering takes it).
         // SAFETY: `misc` is the `inner` field of a live `Registration<T>`.
         let reg = unsafe { &*kernel::container_of!(misc, Registration<T>, inner) };
-        // SAFETY: `misc` is registered with our operations, whose owner is
-        // the module running this code (type invariant of `FileOps`).
+        // `misc` is registered with our operations, whose owner is the
+        // module running this code (type invariant of `FileOps`).
+        // SAFETY: as just said, `misc->fops` points to valid operations.
         let owner = unsafe { (*(*misc).fops).owner };
         // SAFETY: `owner` is null or this module, alive while its code runs.
         if !unsafe { super::module_live(owner) } {
@@ -323,8 +324,9 @@ impl<T: MiscDevice> PinnedDrop for Registration<T> {
         // Afterwards no `open` can start, and a running one has finished (`misc_mtx`).
         // SAFETY: the device is registered (type invariant).
         unsafe { rmm_bindings::misc_deregister(misc) };
-        // SAFETY: `fops` points to our `'static` operations (type invariant),
-        // whose owner is this module; the device is gone.
+        // `fops` points to our `'static` operations (type invariant), whose
+        // owner is this module; the device is gone.
+        // SAFETY: as just said.
         unsafe { super::drain_failed_init((*(*misc).fops).owner) };
     }
 }

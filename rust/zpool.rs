@@ -432,8 +432,9 @@ impl<T: ZpoolDriver> Driver<T> {
     /// of it. Cannot fail, so that it can be the last step of an init.
     pub fn register(self) -> Registration<T> {
         let inner = ManuallyDrop::new(self).inner;
-        // SAFETY: `driver` is fully initialised and lives until unregistered
+        // `driver` is fully initialised and lives until unregistered
         // (`Registration`'s `Drop`); it is not registered yet (invariant).
+        // SAFETY: as just said.
         unsafe { rmm_bindings::zpool_register_driver((*inner.as_ptr()).driver.get()) };
         // INVARIANT: registered now; `inner` and `REGISTERED` as before.
         Registration { inner }
