@@ -48,6 +48,32 @@ static const char *const counters[] = {
 };
 #define NR_COUNTERS (sizeof(counters) / sizeof(counters[0]))
 
+/* What reclaim did meanwhile: kswapd's progress, and whether the child was killed. */
+static const char *const vmstat[] = {
+	"oom_kill", "pgscan_kswapd", "pgsteal_kswapd", "pgscan_direct", "zswpout", "pswpout",
+	"compact_stall",
+};
+#define NR_VMSTAT (sizeof(vmstat) / sizeof(vmstat[0]))
+
+static void read_vmstat(long *v)
+{
+	char name[64];
+	long x;
+	FILE *f = fopen("/proc/vmstat", "r");
+	size_t i;
+
+	for (i = 0; i < NR_VMSTAT; i++)
+		v[i] = -1;
+	if (!f)
+		return;
+	while (fscanf(f, "%63s %ld", name, &x) == 2) {
+		for (i = 0; i < NR_VMSTAT; i++)
+			if (!strcmp(name, vmstat[i]))
+				v[i] = x;
+	}
+	fclose(f);
+}
+
 static void read_counters(long *v)
 {
 	char path[128];
@@ -63,6 +89,7 @@ int main(int argc, char **argv)
 {
 	int i, runs = argc > 1 ? atoi(argv[1]) : 10, pass = 0;
 	long before[NR_COUNTERS], after[NR_COUNTERS];
+	long vm_before[NR_VMSTAT], vm_after[NR_VMSTAT];
 	struct timespec t0, t1;
 	char root[PATH_MAX];
 	size_t c;
@@ -80,6 +107,7 @@ int main(int argc, char **argv)
 		pthread_t thread;
 
 		read_counters(before);
+		read_vmstat(vm_before);
 		peak_stored = peak_zswapped = 0;
 		sampling = 1;
 		pthread_create(&thread, NULL, sampler, root);
@@ -89,6 +117,7 @@ int main(int argc, char **argv)
 		sampling = 0;
 		pthread_join(thread, NULL);
 		read_counters(after);
+		read_vmstat(vm_after);
 		pass += ret == KSFT_PASS;
 		printf("run %d: %s in %.1f s;", i, ret == KSFT_PASS ? "pass" :
 		       ret == KSFT_SKIP ? "skip" : "fail",
@@ -97,6 +126,8 @@ int main(int argc, char **argv)
 		       peak_stored, (long)(sysconf(_SC_PHYS_PAGES) / 5), peak_zswapped / 4096);
 		for (c = 0; c < NR_COUNTERS; c++)
 			printf(" %s %+ld", counters[c], after[c] - before[c]);
+		for (c = 0; c < NR_VMSTAT; c++)
+			printf(" %s %+ld", vmstat[c], vm_after[c] - vm_before[c]);
 		printf("\n");
 		fflush(stdout);
 	}

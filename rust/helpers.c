@@ -69,8 +69,9 @@ bool rmm_movable_init(struct page *page, unsigned long index, unsigned long priv
 
 /*
  * Gives up a movable page whose lock is held (by the caller, or by the VM
- * around a callback of the caller's): clears movable, clears its index word
- * and takes its private word (returned).
+ * around a callback of the caller's): clears movable and takes its private
+ * word (returned). Its index word is the caller's to clear: mappings of the
+ * page may still count themselves in it (rust/movable.rs, Access).
  */
 unsigned long rmm_movable_release(struct page *page)
 {
@@ -78,7 +79,6 @@ unsigned long rmm_movable_release(struct page *page)
 
 	__ClearPageMovable(page);
 	set_page_private(page, 0);
-	page->index = 0;
 	return private;
 }
 
@@ -274,14 +274,14 @@ void rmm_set_page_private(struct page *page, unsigned long private)
 	set_page_private(page, private);
 }
 
-unsigned long rmm_page_index(struct page *page)
-{
-	return page->index;
-}
-
 void rmm_set_page_index(struct page *page, unsigned long index)
 {
 	page->index = index;
+}
+
+unsigned long *rmm_page_index_word(struct page *page)
+{
+	return &page->index;
 }
 
 unsigned long rmm_page_to_pfn(struct page *page)

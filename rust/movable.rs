@@ -76,10 +76,18 @@
 //!   memory cgroup; a commit moves the charge with the contents.
 //! - **Callbacks see the driver's data only while it exists**: each page
 //!   carries a [`MovableOperations::Private`] in `page->private`, and an
-//!   index word of the driver's in `page->index` (free for non-LRU movable
-//!   pages; zsmalloc uses it too), installed and taken back under the page
-//!   lock. Callbacks run under the page lock and
+//!   index word of the driver's ([`INDEX_BITS`] bits) in `page->index` (free
+//!   for non-LRU movable pages; zsmalloc uses it too), installed and taken
+//!   back under the page lock. Callbacks run under the page lock and
 //!   only while the page is movable, so the borrow they get cannot dangle.
+//! - **Nobody reads or writes bytes that a mapping holds.** A zpool mapping
+//!   ([`super::zpool::Piece`]) hands its bytes to C code, which reads and
+//!   writes them without any lock of the driver's until unmap; a
+//!   [`MovablePage::read`] or [`MovablePage::write`] of the page meanwhile
+//!   would race with it. The top bits of `page->index` are an access word
+//!   ([`Access`]): mappings and direct accesses of the page exclude each
+//!   other through it, by compare-and-swap. A direct access of a mapped page
+//!   fails with `EBUSY`, and so does a mapping of a page under direct access.
 
 use super::bindings as rmm_bindings;
 use super::page::{self, LockedPage, NewPage, PageRef};
@@ -88,10 +96,11 @@ use core::{
     marker::PhantomData,
     mem::ManuallyDrop,
     ptr::{self, NonNull},
+    sync::atomic::{AtomicUsize, Ordering},
 };
 use kernel::{
     bindings,
-    error::code::{EAGAIN, ENODEV},
+    error::code::{EAGAIN, EBUSY, EINVAL, ENODEV},
     ffi::{c_int, c_uint},
     prelude::*,
     types::ForeignOwnable,
@@ -265,7 +274,10 @@ impl<'a, T: MovableOperations> Migration<'a, T> {
         unsafe {
             rmm_bindings::rmm_set_page_private(dst, rmm_bindings::rmm_page_private(src));
             rmm_bindings::rmm_set_page_private(src, 0);
-            rmm_bindings::rmm_set_page_index(dst, rmm_bindings::rmm_page_index(src));
+            // No mapping or direct access of `src` is in progress (its
+            // access word is 0): both hold references, checked above, or
+            // borrow `page`. `dst` is new.
+            rmm_bindings::rmm_set_page_index(dst, index_of(src) as _);
             rmm_bindings::rmm_set_page_index(src, 0);
         }
         // A memory cgroup charge of `src` (`__GFP_ACCOUNT`) moves to `dst`.
@@ -327,7 +339,13 @@ impl<T: MovableOperations> MovablePage<T> {
     /// # Context
     ///
     /// Takes the page lock of a page nobody else knows: does not sleep.
+    ///
+    /// `index` has at most [`INDEX_BITS`] bits (`EINVAL` otherwise): the
+    /// bits above are the page's access word.
     pub fn new(page: NewPage, private: T::Private, index: usize) -> Result<Self> {
+        if index & !INDEX_MASK != 0 {
+            return Err(EINVAL);
+        }
         let module = super::this_module_ptr!();
         // SAFETY: `module` is this module (or null when built in).
         if !unsafe { rmm_bindings::rmm_try_module_get(module) } {
@@ -462,6 +480,10 @@ impl<T: MovableOperations> MovablePage<T> {
         // any more, then takes the private word back.
         // SAFETY: the page is locked (caller) and movable with our operations.
         let p = unsafe { rmm_bindings::rmm_movable_release(page) };
+        // The driver's index word goes too; mappings of the page may still
+        // hold their claims (and its access word), and drop them later.
+        // SAFETY: our reference is still held.
+        unsafe { Access::of(page) }.clear_index();
         if unlock {
             // SAFETY: the caller's lock, given up here.
             unsafe { rmm_bindings::rmm_unlock_page(page) };
@@ -481,24 +503,200 @@ impl<T: MovableOperations> MovablePage<T> {
         }
     }
 
-    /// Copies bytes of the page at `offset` into `out` (`EINVAL` if the range
-    /// leaves the page).
+    /// Copies bytes of the page at `offset` into `out`.
+    ///
+    /// Fails with `EINVAL` if the range leaves the page, and with `EBUSY`
+    /// while the page is mapped ([`super::zpool::Piece`]): C code may be
+    /// writing the mapped bytes.
     pub fn read(&self, offset: usize, out: &mut [u8]) -> Result {
-        // Writers need `&mut self` (`write`, `commit`), or write through a
-        // zpool mapping (`super::zpool`), which covers only the mapped
-        // object's bytes: a driver reads no object while it is mapped.
-        // SAFETY: the page is valid (type invariant); no writer of these bytes meanwhile.
+        // SAFETY: the page is valid (type invariant).
+        let _direct = unsafe { Access::of(self.as_ptr()) }.begin_direct()?;
+        // Writers need `&mut self` (`write`, `commit`) or a mapping, which
+        // `_direct` excludes until it is dropped.
+        // SAFETY: the page is valid (type invariant); no writer of it meanwhile.
         unsafe { page::read_page(self.as_ptr(), offset, out) }
     }
 
-    /// Copies `data` into the page at `offset` (`EINVAL` if the range leaves
-    /// the page).
+    /// Copies `data` into the page at `offset`.
+    ///
+    /// Fails with `EINVAL` if the range leaves the page, and with `EBUSY`
+    /// while the page is mapped ([`super::zpool::Piece`]).
     pub fn write(&mut self, offset: usize, data: &[u8]) -> Result {
-        // `&mut self` excludes the other writers and readers of the driver;
-        // a zpool mapping covers only its own object, which the driver does
-        // not write while it is mapped.
-        // SAFETY: the page is valid; nobody else accesses these bytes meanwhile.
+        // SAFETY: the page is valid (type invariant).
+        let _direct = unsafe { Access::of(self.as_ptr()) }.begin_direct()?;
+        // `&mut self` excludes the driver's other readers and writers, and
+        // new mappings (which borrow the page); `_direct` excludes the
+        // mappings made before.
+        // SAFETY: the page is valid; nobody else accesses it meanwhile.
         unsafe { page::write_page(self.as_ptr(), offset, data) }
+    }
+
+    /// Claims the page for a mapping of its bytes `[offset, offset + len)`
+    /// by C code, with a reference on the page: until the claim is dropped,
+    /// [`Self::read`] and [`Self::write`] fail with `EBUSY`, and
+    /// [`Migration::commit`] refuses to move the page. `EBUSY` if a direct
+    /// access is in progress, `EINVAL` if the range is empty or leaves the
+    /// page.
+    pub(in crate::rmm) fn claim_mapped(&self, offset: usize, len: usize) -> Result<MapClaim> {
+        page::check_range(offset, len)?;
+        if len == 0 {
+            return Err(EINVAL);
+        }
+        // SAFETY: the page is valid (type invariant).
+        unsafe { Access::of(self.as_ptr()) }.begin_mapped()?;
+        // INVARIANT: the mapping was counted just now; the reference is new.
+        Ok(MapClaim {
+            page: self.get_ref(),
+        })
+    }
+}
+
+/// Bits of the driver's index word of a movable page ([`MovablePage::new`]).
+pub const INDEX_BITS: u32 = usize::BITS - 12;
+const INDEX_MASK: usize = (1 << INDEX_BITS) - 1;
+
+/// The access word of a movable page: the top 12 bits of `page->index`,
+/// above the driver's index word.
+///
+/// # Invariants
+///
+/// The word counts the holders of one kind of access to the page's bytes:
+/// [`MapClaim`]s (mappings by C code, which reads and writes without the
+/// driver's locks) when [`Access::DIRECT`] is clear, direct accesses
+/// ([`MovablePage::read`], [`MovablePage::write`]) when it is set. Each
+/// holder added one [`Access::ONE`] and takes it back when it ends, with
+/// release ordering; one begins with acquire ordering, so it sees every
+/// byte the previous holders of the other kind wrote. The index bits are
+/// written only while nobody else can see the page ([`MovablePage::new`],
+/// [`Migration::commit`]), or, atomically, when it is released.
+struct Access<'a>(&'a AtomicUsize);
+
+/// A direct access in progress: taken back on drop.
+struct Direct<'a>(&'a AtomicUsize);
+
+impl<'a> Access<'a> {
+    const DIRECT: usize = 1 << (usize::BITS - 1);
+    const ONE: usize = 1 << INDEX_BITS;
+    const COUNT: usize = !INDEX_MASK & !Self::DIRECT;
+
+    /// The access word of `page`.
+    ///
+    /// # Safety
+    ///
+    /// `page` is valid for `'a` (the caller holds a reference on it).
+    unsafe fn of(page: *mut bindings::page) -> Self {
+        // `page->index` is an `unsigned long`, aligned as one, and lives as
+        // long as the page; every writer of it is atomic or has the page to
+        // itself (type invariant).
+        // SAFETY: `page` is valid for `'a` (our caller).
+        Self(unsafe { AtomicUsize::from_ptr(rmm_bindings::rmm_page_index_word(page).cast()) })
+    }
+
+    /// Adds one holder of the kind `direct` if no holder of the other kind
+    /// is there and the count has room: `EBUSY` otherwise.
+    fn begin(&self, direct: bool) -> Result {
+        let mut old = self.0.load(Ordering::Relaxed);
+        loop {
+            let held = old & Self::COUNT != 0;
+            if held && (old & Self::DIRECT != 0) != direct || old & Self::COUNT == Self::COUNT {
+                return Err(EBUSY);
+            }
+            let kind = if direct { Self::DIRECT } else { 0 };
+            let new = ((old & !Self::DIRECT) | kind) + Self::ONE;
+            match self
+                .0
+                .compare_exchange_weak(old, new, Ordering::Acquire, Ordering::Relaxed)
+            {
+                Ok(_) => return Ok(()),
+                Err(now) => old = now,
+            }
+        }
+    }
+
+    /// Takes one holder back; the last one clears the kind.
+    fn end(word: &AtomicUsize) {
+        let mut old = word.load(Ordering::Relaxed);
+        loop {
+            let mut new = old - Self::ONE;
+            if new & Self::COUNT == 0 {
+                new &= !Self::DIRECT;
+            }
+            match word.compare_exchange_weak(old, new, Ordering::Release, Ordering::Relaxed) {
+                Ok(_) => return,
+                Err(now) => old = now,
+            }
+        }
+    }
+
+    fn begin_direct(self) -> Result<Direct<'a>> {
+        self.begin(true)?;
+        Ok(Direct(self.0))
+    }
+
+    fn begin_mapped(&self) -> Result {
+        self.begin(false)
+    }
+
+    /// Clears the driver's index bits, leaving the access word.
+    fn clear_index(&self) {
+        self.0.fetch_and(!INDEX_MASK, Ordering::Relaxed);
+    }
+
+    /// The driver's index bits.
+    fn index(&self) -> usize {
+        self.0.load(Ordering::Relaxed) & INDEX_MASK
+    }
+}
+
+impl Drop for Direct<'_> {
+    fn drop(&mut self) {
+        Access::end(self.0);
+    }
+}
+
+/// The driver's index word of `page` ([`MovablePage::new`]).
+///
+/// # Safety
+///
+/// `page` is valid.
+pub(in crate::rmm) unsafe fn index_of(page: *mut bindings::page) -> usize {
+    // SAFETY: as our caller guarantees.
+    unsafe { Access::of(page) }.index()
+}
+
+/// A mapping's claim on a movable page ([`MovablePage::claim_mapped`]).
+///
+/// # Invariants
+///
+/// Holds a reference on the page, and one mapping counted in its access
+/// word ([`Access`]), which is taken back before the reference.
+pub struct MapClaim {
+    page: PageRef,
+}
+
+impl MapClaim {
+    /// The page claimed.
+    pub(in crate::rmm) fn as_ptr(&self) -> *mut bindings::page {
+        self.page.as_ptr()
+    }
+
+    /// Ends the claim, keeping the page reference for the caller to drop:
+    /// the bytes are the page's owner's again.
+    pub(in crate::rmm) fn end(self) -> PageRef {
+        let this = ManuallyDrop::new(self);
+        // SAFETY: the page is referenced by `this.page`.
+        Access::end(unsafe { Access::of(this.page.as_ptr()) }.0);
+        // SAFETY: read once out of `this`, which is not dropped.
+        unsafe { ptr::read(&this.page) }
+    }
+}
+
+impl Drop for MapClaim {
+    fn drop(&mut self) {
+        // The mapping is over: its count first, the reference (which may
+        // free the page) after.
+        // SAFETY: the page is referenced by `self.page`.
+        Access::end(unsafe { Access::of(self.page.as_ptr()) }.0);
     }
 }
 

@@ -273,7 +273,7 @@ impl<'a> LockedPage<'a> {
     /// [`super::movable::MovablePage::new`].
     pub fn index(&self) -> usize {
         // SAFETY: the page is valid by the type invariant.
-        unsafe { rmm_bindings::rmm_page_index(self.as_ptr()) as usize }
+        unsafe { super::movable::index_of(self.as_ptr()) }
     }
 
     /// A new reference to the page, which keeps it allocated after the lock

@@ -145,6 +145,10 @@ const _: () = {
     }
     assert!(PAGE_SIZE == 1 << PAGE_SHIFT);
     assert!(FLAGS | FROZEN < 1 << PFN_SHIFT);
+    // A table's `base | level` fits the driver's index word of a movable
+    // page for every address of `VA_BITS`; tables above (x86's 5-level
+    // user space) fail to be made with `EINVAL`.
+    assert!(VA_BITS <= super::movable::INDEX_BITS as usize);
 };
 /// Unlinked tables kept before [`TableHandle::reap`] waits for readers.
 const REAP_BATCH: usize = 32;

@@ -33,16 +33,21 @@
 //! object may be mapped per CPU at a time (a second map returns `NULL`), and
 //! mappings are made from task context only (`NULL` otherwise).
 //!
-//! A page reference held by a mapping is what keeps the object where it is:
+//! A piece claims its page for the mapping ([`MovablePage::claim_mapped`]),
+//! with a page reference. The reference keeps the object where it is:
 //! [`super::movable::Migration::commit`] refuses (`-EAGAIN`) a page that has
 //! references beyond its owner's and the migration's, so a mapped object's
-//! page never moves under the mapping, and a driver that moves objects itself
-//! asks [`super::movable::MovablePage::is_pinned`] first.
+//! page never moves under the mapping. The claim keeps the driver's own
+//! hands off the page meanwhile: its [`MovablePage::read`] and
+//! [`MovablePage::write`] fail with `EBUSY` until unmap, so no byte the
+//! caller may be writing is read or written at the same time (a driver that
+//! moves objects itself skips such pages; [`MovablePage::is_pinned`] tells
+//! it which ones may fail).
 
 use super::{
     bindings as rmm_bindings,
-    movable::{MovableOperations, MovablePage},
-    page::{check_range, Gfp, PageRef, PAGE_SIZE},
+    movable::{MapClaim, MovableOperations, MovablePage},
+    page::{Gfp, PAGE_SIZE},
 };
 use core::{
     cell::UnsafeCell,
@@ -91,34 +96,34 @@ impl MapMode {
     }
 }
 
-/// `len` bytes at `offset` of a page, with a reference on the page.
+/// `len` bytes at `offset` of a page, claimed for a mapping.
 ///
 /// # Invariants
 ///
 /// `[offset, offset + len)` lies within the page, and `len > 0`.
 pub struct Piece {
-    page: PageRef,
+    page: MapClaim,
     offset: usize,
     len: usize,
 }
 
 impl Piece {
-    /// Takes a reference on `page` for the bytes `[offset, offset + len)`.
+    /// Claims the bytes `[offset, offset + len)` of `page` for a mapping.
     ///
-    /// While the piece lives, [`super::movable::Migration::commit`] refuses
-    /// to move the page, and [`MovablePage::is_pinned`] says so.
+    /// While the piece lives, [`MovablePage::read`] and
+    /// [`MovablePage::write`] of the page fail with `EBUSY`,
+    /// [`super::movable::Migration::commit`] refuses to move it, and
+    /// [`MovablePage::is_pinned`] says so. Fails with `EINVAL` for an empty
+    /// range or one that leaves the page, and with `EBUSY` while a read or
+    /// write of the page is in progress.
     pub fn new<T: MovableOperations>(
         page: &MovablePage<T>,
         offset: usize,
         len: usize,
     ) -> Result<Self> {
-        check_range(offset, len)?;
-        if len == 0 {
-            return Err(EINVAL);
-        }
-        // INVARIANT: the range was checked above.
+        // INVARIANT: `claim_mapped` checks the range.
         Ok(Self {
-            page: page.get_ref(),
+            page: page.claim_mapped(offset, len)?,
             offset,
             len,
         })
@@ -731,8 +736,9 @@ unsafe extern "C" fn unmap<T: ZpoolDriver>(pool: *mut c_void, handle: kernel::ff
     };
     match m.kind {
         MappedKind::InPage { piece, vaddr } => {
-            // The piece's reference goes to the helper, which drops it.
-            let page = piece.page.into_raw();
+            // The caller's accesses are over: the claim ends, and its page
+            // reference goes to the helper, which drops it.
+            let page = piece.page.end().into_raw();
             // Mapped by `map` on this CPU (the last local mapping made), which
             // also disabled preemption; the caller may have written the page.
             // SAFETY: as above; `page` is referenced (the piece's reference).

@@ -191,7 +191,7 @@ leaked_pool_pins_rzpool() {
 # must map the short object through its buffer and say so, and nothing may
 # be written past the page (KASAN, the dmesg check).
 zpool_map_lie_caught() {
-	local err line
+	local err line while_mapped after
 	echo "rmm: expected stack dumps begin" >/dev/kmsg
 	if ! err=$({ insmod "$TOP/rmm_zpool_liar.ko" && insmod "$TOP/rmm_zpool_check.ko" &&
 		rmmod rmm_zpool_check && rmmod rmm_zpool_liar; } 2>&1); then
@@ -206,6 +206,15 @@ zpool_map_lie_caught() {
 		result ok "zpool map shorter than the object is caught" "${line#*] }"
 	else
 		result fail "zpool map shorter than the object is caught" "no report of the short mapping in dmesg"
+	fi
+	# The same driver read and wrote its page while the piece was mapped,
+	# and again after unmap: refused, then allowed.
+	while_mapped=$(dmesg | sed -n 's/.*rmm_zpool_liar: while mapped: //p' | tail -n 1)
+	after=$(dmesg | sed -n 's/.*rmm_zpool_liar: after unmap: //p' | tail -n 1)
+	if [ "$while_mapped" = "read EBUSY, write EBUSY" ] && [ "$after" = "read ok, write ok" ]; then
+		result ok "a driver's read and write of a mapped page are refused" "while mapped: $while_mapped; after unmap: $after"
+	else
+		result fail "a driver's read and write of a mapped page are refused" "while mapped: ${while_mapped:-no report}; after unmap: ${after:-no report}"
 	fi
 }
 

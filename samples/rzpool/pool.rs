@@ -343,9 +343,15 @@ impl Class {
         let (objs, at_size) = (self.shape.objs, self.shape.size);
         let zs = self.used(id)?;
         let obj = zs.alloc_obj(slot)?;
-        if zero {
-            // In bounds: the object is in its zspage, `size` within its class.
-            let _ = zs.write(obj as usize * at_size, &ZEROES[..size]);
+        // In bounds: the object is in its zspage, `size` within its class.
+        // `EBUSY` if a page of the zspage is mapped (pools that clear their
+        // objects are never mapped): give the object and the slot back.
+        if zero && zs.write(obj as usize * at_size, &ZEROES[..size]).is_err() {
+            zs.free_obj(obj);
+            let next = self.free_slot;
+            self.set_slot(slot, Slot::Free { next, gen });
+            self.free_slot = slot;
+            return None;
         }
         let (group, want) = (zs.group as usize, group_of(zs.inuse, objs));
         self.set_slot(
@@ -552,8 +558,9 @@ impl Class {
             // The fullest zspage with room, other than `src`.
             let mut dst = NONE;
             for group in (0..FULL).rev() {
+                // Not a mapped one either: its pages refuse writes.
                 let mut id = self.groups[group];
-                while id != NONE && id == src {
+                while id != NONE && (id == src || self.used(id)?.is_pinned()) {
                     id = self.used(id)?.next;
                 }
                 if id != NONE {

@@ -10,6 +10,11 @@
 //! page; `rust/zpool.rs` knows the size from the handle and must map the
 //! short object through its buffer instead, saying so
 //! (`rmm_zpool_check.ko` is the caller).
+//!
+//! It also tries the driver's own hands on a mapped page: while its piece
+//! is claimed, `MovablePage::read` and `write` of the mapped bytes must fail
+//! with `EBUSY` (C code may be writing them), and succeed again once the
+//! object is unmapped. It reports what it got in the kernel log.
 
 use kernel::{
     c_str, new_spinlock,
@@ -91,20 +96,47 @@ impl ZpoolDriver for Liar {
         let page = handle
             .checked_sub(1)
             .and_then(|i| self.pages.lock().get_mut(i).and_then(Option::take));
-        drop(page);
+        if let Some(mut page) = page {
+            // Unmapped (zswap frees no object it has mapped): ours again.
+            let mut buf = [0u8; MAPPED];
+            let r = page.read(PAGE_SIZE - MAPPED, &mut buf);
+            let w = page.write(PAGE_SIZE - MAPPED, &buf);
+            pr_info!(
+                "rmm_zpool_liar: after unmap: read {}, write {}\n",
+                res(r),
+                res(w)
+            );
+        }
     }
 
     fn map(&self, handle: usize, _mode: MapMode) -> Option<Object> {
-        let pages = self.pages.lock();
-        let page = pages.get(handle.checked_sub(1)?)?.as_ref()?;
+        let mut pages = self.pages.lock();
+        let page = pages.get_mut(handle.checked_sub(1)?)?.as_mut()?;
         // The lie: whatever the object's size, 8 bytes at the page's end.
-        Piece::new(page, PAGE_SIZE - MAPPED, MAPPED)
-            .ok()
-            .map(Object::InPage)
+        let piece = Piece::new(page, PAGE_SIZE - MAPPED, MAPPED).ok()?;
+        // The piece is claimed: the mapped bytes are the caller's now.
+        let mut buf = [0u8; MAPPED];
+        let r = page.read(PAGE_SIZE - MAPPED, &mut buf);
+        let w = page.write(PAGE_SIZE - MAPPED, &buf);
+        pr_info!(
+            "rmm_zpool_liar: while mapped: read {}, write {}\n",
+            res(r),
+            res(w)
+        );
+        Some(Object::InPage(piece))
     }
 
     fn total_pages(&self) -> u64 {
         self.pages.lock().iter().filter(|p| p.is_some()).count() as u64
+    }
+}
+
+/// How an access went, for the log.
+fn res(r: Result) -> &'static str {
+    match r {
+        Ok(()) => "ok",
+        Err(e) if e == EBUSY => "EBUSY",
+        Err(_) => "failed",
     }
 }
 
