@@ -168,6 +168,33 @@ static inline void offline_alarm(int sig)
 {
 }
 
+#define MAX_MOVABLE_BLOCKS 1024
+
+/* The online memory blocks of ZONE_MOVABLE, at most max of them; their number. */
+static inline int movable_blocks(long *blocks, int max)
+{
+	char buf[128], path[300];
+	struct dirent *d;
+	int n = 0;
+	DIR *dir = opendir(MEMORY_DIR);
+
+	if (!dir)
+		return 0;
+	while ((d = readdir(dir)) && n < max) {
+		if (strncmp(d->d_name, "memory", 6) || !strchr("0123456789", d->d_name[6]))
+			continue;
+		snprintf(path, sizeof(path), MEMORY_DIR "/%s/valid_zones", d->d_name);
+		if (read_file(path, buf, sizeof(buf)) || strncmp(buf, "Movable", 7))
+			continue;
+		snprintf(path, sizeof(path), MEMORY_DIR "/%s/state", d->d_name);
+		if (read_file(path, buf, sizeof(buf)) || strncmp(buf, "online", 6))
+			continue;
+		blocks[n++] = strtol(d->d_name + 6, NULL, 10);
+	}
+	closedir(dir);
+	return n;
+}
+
 /*
  * Offlines, then onlines again, every online memory block of ZONE_MOVABLE
  * (boot with movablecore= for one): offlining must migrate every movable
@@ -182,32 +209,23 @@ static inline int offline_movable_blocks(void *arg)
 {
 	struct offline_result *res = arg;
 	struct sigaction sa = { .sa_handler = offline_alarm };
-	char path[300], buf[128];
-	struct dirent *d;
-	DIR *dir;
-	int ret;
+	long blocks[MAX_MOVABLE_BLOCKS];
+	char path[300];
+	int i, n, ret;
 
 	res->blocks = res->offlined = res->unfit = res->failed = 0;
 	res->last_block = -1;
 	res->last_errno = 0;
-	dir = opendir(MEMORY_DIR);
-	if (!dir)
+	if (access(MEMORY_DIR, R_OK))
 		return -errno;
+	n = movable_blocks(blocks, MAX_MOVABLE_BLOCKS);
 	sigaction(SIGALRM, &sa, NULL);	/* no SA_RESTART: the write fails with EINTR */
-	while ((d = readdir(dir))) {
-		long b;
+	for (i = 0; i < n; i++) {
+		long b = blocks[i];
 
-		if (strncmp(d->d_name, "memory", 6) || !strchr("0123456789", d->d_name[6]))
-			continue;
-		b = strtol(d->d_name + 6, NULL, 10);
 		if (res->only && (b < 0 || (size_t)b >= res->nr_only || !res->only[b]))
 			continue;
-		snprintf(path, sizeof(path), MEMORY_DIR "/%s/valid_zones", d->d_name);
-		if (read_file(path, buf, sizeof(buf)) || strncmp(buf, "Movable", 7))
-			continue;
-		snprintf(path, sizeof(path), MEMORY_DIR "/%s/state", d->d_name);
-		if (read_file(path, buf, sizeof(buf)) || strncmp(buf, "online", 6))
-			continue;
+		snprintf(path, sizeof(path), MEMORY_DIR "/memory%ld/state", b);
 		res->blocks++;
 		alarm(20);
 		ret = write_file(path, "offline");
@@ -222,12 +240,10 @@ static inline int offline_movable_blocks(void *arg)
 			res->last_errno = -ret;
 			continue;
 		}
-		alarm(0);
 		if (write_file(path, "online_movable"))
 			return -EIO;
 		res->offlined++;
 	}
-	closedir(dir);
 	return 0;
 }
 

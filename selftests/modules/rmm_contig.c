@@ -8,6 +8,15 @@
  * range (migrating whatever movable pages it holds) and frees it again at
  * once; the write fails with the allocation's errno (EBUSY: a page of the
  * range could not be freed).
+ *
+ * Writing "<start pfn> <pages>" to /sys/kernel/debug/rmm_contig/movable
+ * does the same for every pageblock of the range that holds a non-LRU
+ * movable page (a driver's, such as a shadow table page), one by one. A
+ * pageblock that is busy is tried once more after every pending RCU
+ * callback has run: if it can be allocated then, the first try found only
+ * pages waiting for a grace period (old copies of migrated pages). Reading
+ * the file gives the counts of the last write: "tried T allocated A
+ * busy_until_rcu R busy B".
  */
 
 #include <linux/debugfs.h>
@@ -15,26 +24,40 @@
 #include <linux/gfp.h>
 #include <linux/kernel.h>
 #include <linux/mmzone.h>
+#include <linux/memory_hotplug.h>
 #include <linux/module.h>
+#include <linux/page-flags.h>
+#include <linux/rcupdate.h>
 #include <linux/uaccess.h>
 
 static struct dentry *rmm_contig_dir;
 
-static ssize_t rmm_contig_write(struct file *file, const char __user *ubuf,
-				size_t len, loff_t *ppos)
+/* "<start pfn> <pages>" from user space, both pageblock-aligned. */
+static int parse_range(const char __user *ubuf, size_t len, unsigned long *start,
+		       unsigned long *nr)
 {
-	unsigned long start, nr;
 	char buf[64];
-	int ret;
 
 	if (len >= sizeof(buf))
 		return -EINVAL;
 	if (copy_from_user(buf, ubuf, len))
 		return -EFAULT;
 	buf[len] = '\0';
-	if (sscanf(buf, "%lu %lu", &start, &nr) != 2 || !nr ||
-	    !IS_ALIGNED(start | nr, pageblock_nr_pages))
+	if (sscanf(buf, "%lu %lu", start, nr) != 2 || !*nr ||
+	    !IS_ALIGNED(*start | *nr, pageblock_nr_pages))
 		return -EINVAL;
+	return 0;
+}
+
+static ssize_t rmm_contig_write(struct file *file, const char __user *ubuf,
+				size_t len, loff_t *ppos)
+{
+	unsigned long start, nr;
+	int ret;
+
+	ret = parse_range(ubuf, len, &start, &nr);
+	if (ret)
+		return ret;
 	ret = alloc_contig_range(start, start + nr, MIGRATE_MOVABLE,
 				 GFP_KERNEL | __GFP_NOWARN);
 	if (ret)
@@ -48,10 +71,89 @@ static const struct file_operations rmm_contig_fops = {
 	.write = rmm_contig_write,
 };
 
+static DEFINE_MUTEX(rmm_contig_lock);
+static unsigned long tried, allocated, busy_until_rcu, busy;
+
+/* Whether the pageblock at @start holds a non-LRU movable page. */
+static bool has_movable_ops_page(unsigned long start)
+{
+	unsigned long pfn;
+
+	for (pfn = start; pfn < start + pageblock_nr_pages; pfn++) {
+		struct page *page = pfn_to_online_page(pfn);
+
+		if (page && __PageMovable(page))
+			return true;
+	}
+	return false;
+}
+
+static int alloc_pageblock(unsigned long start)
+{
+	int ret = alloc_contig_range(start, start + pageblock_nr_pages,
+				     MIGRATE_MOVABLE, GFP_KERNEL | __GFP_NOWARN);
+
+	if (!ret)
+		free_contig_range(start, pageblock_nr_pages);
+	return ret;
+}
+
+static ssize_t rmm_contig_movable_write(struct file *file, const char __user *ubuf,
+					size_t len, loff_t *ppos)
+{
+	unsigned long start, nr, pfn;
+	int ret;
+
+	ret = parse_range(ubuf, len, &start, &nr);
+	if (ret)
+		return ret;
+	mutex_lock(&rmm_contig_lock);
+	tried = allocated = busy_until_rcu = busy = 0;
+	for (pfn = start; pfn < start + nr; pfn += pageblock_nr_pages) {
+		if (!has_movable_ops_page(pfn))
+			continue;
+		tried++;
+		if (!alloc_pageblock(pfn)) {
+			allocated++;
+			continue;
+		}
+		/* Every grace period and RCU callback pending now is over. */
+		synchronize_rcu();
+		rcu_barrier();
+		if (!alloc_pageblock(pfn))
+			busy_until_rcu++;
+		else
+			busy++;
+		cond_resched();
+	}
+	mutex_unlock(&rmm_contig_lock);
+	return len;
+}
+
+static ssize_t rmm_contig_movable_read(struct file *file, char __user *ubuf,
+				       size_t len, loff_t *ppos)
+{
+	char buf[128];
+	int n;
+
+	mutex_lock(&rmm_contig_lock);
+	n = scnprintf(buf, sizeof(buf), "tried %lu allocated %lu busy_until_rcu %lu busy %lu\n",
+		      tried, allocated, busy_until_rcu, busy);
+	mutex_unlock(&rmm_contig_lock);
+	return simple_read_from_buffer(ubuf, len, ppos, buf, n);
+}
+
+static const struct file_operations rmm_contig_movable_fops = {
+	.owner = THIS_MODULE,
+	.read = rmm_contig_movable_read,
+	.write = rmm_contig_movable_write,
+};
+
 static int __init rmm_contig_init(void)
 {
 	rmm_contig_dir = debugfs_create_dir("rmm_contig", NULL);
 	debugfs_create_file("alloc", 0200, rmm_contig_dir, NULL, &rmm_contig_fops);
+	debugfs_create_file("movable", 0600, rmm_contig_dir, NULL, &rmm_contig_movable_fops);
 	return 0;
 }
 

@@ -718,83 +718,38 @@ static int table_mirror(char *mem, size_t len)
 	return fd;
 }
 
-/*
- * A contiguous allocation (alloc_contig_range(): CMA, gigantic hugetlb
- * pages, virtio-mem) over memory that holds table pages migrates them, and
- * must then find every page of the range free: the old copy of a migrated
- * table may not wait for an RCU callback, or the range is busy (EBUSY)
- * right after. rmm_contig.ko allocates one ZONE_MOVABLE block after the
- * other while a mirror's tables are in them.
- */
-#define CONTIG_DEV "/sys/kernel/debug/rmm_contig/alloc"
-#define MAX_BLOCKS 256
-
-/* The online ZONE_MOVABLE blocks, at most max of them; their number. */
-static int movable_blocks(long *blocks, int max)
-{
-	char buf[128], path[300];
-	struct dirent *d;
-	int n = 0;
-	DIR *dir = opendir(MEMORY_DIR);
-
-	if (!dir)
-		return 0;
-	while ((d = readdir(dir)) && n < max) {
-		if (strncmp(d->d_name, "memory", 6) || !strchr("0123456789", d->d_name[6]))
-			continue;
-		snprintf(path, sizeof(path), MEMORY_DIR "/%s/valid_zones", d->d_name);
-		if (read_file(path, buf, sizeof(buf)) || strncmp(buf, "Movable", 7))
-			continue;
-		snprintf(path, sizeof(path), MEMORY_DIR "/%s/state", d->d_name);
-		if (read_file(path, buf, sizeof(buf)) || strncmp(buf, "online", 6))
-			continue;
-		blocks[n++] = strtol(d->d_name + 6, NULL, 10);
-	}
-	closedir(dir);
-	return n;
-}
-
-/* alloc_contig_range() of memory block blk (and its release): 0 or -errno. */
-static int contig_alloc_block(long blk, unsigned long block_pages)
-{
-	char range[64];
-
-	snprintf(range, sizeof(range), "%lu %lu", blk * block_pages, block_pages);
-	return write_file(CONTIG_DEV, range);
-}
+#define CONTIG_MOVABLE "/sys/kernel/debug/rmm_contig/movable"
 
 /*
  * A contiguous allocation (alloc_contig_range(): CMA, gigantic hugetlb
  * pages, virtio-mem) over memory that holds table pages migrates them, and
  * must then find every page of the range free: the old copy of a migrated
  * table may not wait for an RCU callback, or the range is busy (EBUSY)
- * right after. rmm_contig.ko allocates the ZONE_MOVABLE blocks that can be
- * allocated at all (some hold boot-time memory), then does it again while a
- * mirror's tables are in them: every block whose tables migrated must be
- * allocated. A mirror whose tables land in no such block is made again (up
- * to 6 times, with half the free memory held by a ballast).
+ * right after. rmm_contig.ko allocates, one pageblock at a time, every
+ * pageblock of ZONE_MOVABLE that holds a non-LRU movable page (here: the
+ * mirror's table pages), and tries a busy one again once the pending RCU
+ * callbacks have run. None may be busy only until then. (A pageblock that
+ * stays busy holds a page someone pins: not the tables' doing.)
  */
 TEST_F_TIMEOUT(rmirror, contig_alloc_over_tables, 900)
 {
-	long blocks[MAX_BLOCKS], fit[MAX_BLOCKS];
-	struct rmirror_stats a, b, start;
+	unsigned long block_pages, tried = 0, allocated = 0, until_rcu = 0, busy = 0;
+	long blocks[MAX_MOVABLE_BLOCKS];
+	struct rmirror_stats a, b;
 	size_t len = 64 * HPAGE_SZ, i;
-	int fd, n, nfit = 0, k, tries, with_tables = 0, busy_with_tables = 0;
-	unsigned long block_pages;
 	char buf[128], *mem;
+	int fd, n, k;
 
-	if (access(CONTIG_DEV, W_OK))
-		SKIP(return, "no " CONTIG_DEV " (rmm_contig.ko not loaded)");
+	if (access(CONTIG_MOVABLE, W_OK))
+		SKIP(return, "no " CONTIG_MOVABLE " (rmm_contig.ko not loaded)");
 	if (read_file(MEMORY_DIR "/block_size_bytes", buf, sizeof(buf)))
 		SKIP(return, "no " MEMORY_DIR " (CONFIG_MEMORY_HOTPLUG)");
 	block_pages = strtoul(buf, NULL, 16) / PAGE_SZ;
-	n = movable_blocks(blocks, MAX_BLOCKS);
-	for (k = 0; k < n; k++)
-		if (!contig_alloc_block(blocks[k], block_pages))
-			fit[nfit++] = blocks[k];
-	if (!nfit)
-		SKIP(return, "none of the %d ZONE_MOVABLE blocks can be allocated", n);
+	n = movable_blocks(blocks, MAX_MOVABLE_BLOCKS);
+	if (!n)
+		SKIP(return, "no online ZONE_MOVABLE block (boot with movablecore=)");
 
+	/* Table pages are allocated in our ioctls: in ZONE_MOVABLE's node. */
 	prefer_movable_node();
 	mem = mmap(NULL, len + HPAGE_SZ, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(mem, MAP_FAILED);
@@ -803,35 +758,31 @@ TEST_F_TIMEOUT(rmirror, contig_alloc_over_tables, 900)
 	/* One page a leaf table: 64 leaf tables. */
 	for (i = 0; i < len; i += HPAGE_SZ)
 		mem[i] = 1;
-	for (tries = 0; tries < 7 && !with_tables; tries++) {
-		fd = table_mirror(mem, len);
-		ASSERT_GE(fd, 0) TH_LOG("MIRROR: %s", strerror(-fd));
-		ASSERT_EQ(dev_stats(fd, &start), 0);
-		for (k = 0; k < nfit; k++) {
-			int ret;
+	fd = table_mirror(mem, len);
+	ASSERT_GE(fd, 0) TH_LOG("MIRROR: %s", strerror(-fd));
+	ASSERT_EQ(dev_stats(fd, &a), 0);
+	for (k = 0; k < n; k++) {
+		unsigned long t, al, r, bu;
+		char range[64];
 
-			ASSERT_EQ(dev_stats(fd, &a), 0);
-			ret = contig_alloc_block(fit[k], block_pages);
-			ASSERT_EQ(dev_stats(fd, &b), 0);
-			if (b.tables_migrated == a.tables_migrated)
-				continue;
-			with_tables++;
-			busy_with_tables += ret != 0;
-			TH_LOG("block %ld: %llu table pages migrated, allocation %s", fit[k],
-			       (unsigned long long)(b.tables_migrated - a.tables_migrated),
-			       ret ? strerror(-ret) : "made");
-		}
-		/* Every table is still there, and the mirror still answers. */
-		ASSERT_EQ(dev_stats(fd, &b), 0);
-		EXPECT_EQ(b.tables, start.tables);
-		ASSERT_EQ(dev_read(fd, mem, self->buf, 8), 0);
-		close(fd);
+		snprintf(range, sizeof(range), "%lu %lu", blocks[k] * block_pages, block_pages);
+		ASSERT_EQ(write_file(CONTIG_MOVABLE, range), 0);
+		ASSERT_EQ(read_file(CONTIG_MOVABLE, buf, sizeof(buf)), 0);
+		ASSERT_EQ(sscanf(buf, "tried %lu allocated %lu busy_until_rcu %lu busy %lu",
+				 &t, &al, &r, &bu), 4) TH_LOG("%s", buf);
+		tried += t, allocated += al, until_rcu += r, busy += bu;
 	}
-	TH_LOG("%d movable blocks, %d can be allocated; %d mirrors: %d allocations migrated tables, %d of them failed",
-	       n, nfit, tries, with_tables, busy_with_tables);
-	if (!with_tables)
-		SKIP(return, "no table page landed in an allocatable block in %d mirrors", tries);
-	EXPECT_EQ(0, busy_with_tables);
+	ASSERT_EQ(dev_stats(fd, &b), 0);
+	TH_LOG("%d movable blocks: %lu pageblocks with movable pages tried, %lu allocated, %lu busy until the RCU callbacks ran, %lu busy; %llu table pages migrated",
+	       n, tried, allocated, until_rcu, busy,
+	       (unsigned long long)(b.tables_migrated - a.tables_migrated));
+	/* Every table is still there, and the mirror still answers. */
+	EXPECT_EQ(b.tables, a.tables);
+	ASSERT_EQ(dev_read(fd, mem, self->buf, 8), 0);
+	close(fd);
+	if (b.tables_migrated == a.tables_migrated)
+		SKIP(return, "no table page was in ZONE_MOVABLE (%lu pageblocks tried)", tried);
+	EXPECT_EQ(0, until_rcu);
 }
 
 TEST_F_TIMEOUT(rmirror, table_pages_migrate_keep_ad_bits, 900)
