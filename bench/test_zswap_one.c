@@ -18,23 +18,32 @@
 #include <pthread.h>
 #include <time.h>
 
-/* The peaks of zswap's stored pages and of the test cgroup's zswapped bytes, sampled during a run. */
+/*
+ * The peaks of zswap's stored pages, of the test cgroup's zswapped and
+ * current bytes (the child's memory) and of min_free_kbytes, sampled during
+ * a run: which of the case's steps happened.
+ */
 static volatile int sampling;
-static long peak_stored, peak_zswapped;
+static long peak_stored, peak_zswapped, peak_current, peak_min_free;
 
 static void *sampler(void *root)
 {
 	char *cg = cg_name(root, "kmem_bypass_test");
 
 	while (sampling) {
-		size_t stored;
-		long zswapped;
+		size_t stored, min_free;
+		long zswapped, current;
 
 		if (!get_zswap_stored_pages(&stored) && (long)stored > peak_stored)
 			peak_stored = stored;
 		zswapped = cg ? cg_read_key_long(cg, "memory.stat", "zswapped ") : -1;
 		if (zswapped > peak_zswapped)
 			peak_zswapped = zswapped;
+		current = cg ? cg_read_long(cg, "memory.current") : -1;
+		if (current > peak_current)
+			peak_current = current;
+		if (!read_min_free_kb(&min_free) && (long)min_free > peak_min_free)
+			peak_min_free = min_free;
 		usleep(50000);
 	}
 	free(cg);
@@ -108,7 +117,7 @@ int main(int argc, char **argv)
 
 		read_counters(before);
 		read_vmstat(vm_before);
-		peak_stored = peak_zswapped = 0;
+		peak_stored = peak_zswapped = peak_current = peak_min_free = 0;
 		sampling = 1;
 		pthread_create(&thread, NULL, sampler, root);
 		clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -124,6 +133,8 @@ int main(int argc, char **argv)
 		       (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 		printf(" peak stored_pages %ld (threshold %ld), peak zswapped %ld pages;",
 		       peak_stored, (long)(sysconf(_SC_PHYS_PAGES) / 5), peak_zswapped / 4096);
+		printf(" peak test cgroup memory.current %ld MiB, peak min_free_kbytes %ld;",
+		       peak_current >> 20, peak_min_free);
 		for (c = 0; c < NR_COUNTERS; c++)
 			printf(" %s %+ld", counters[c], after[c] - before[c]);
 		for (c = 0; c < NR_VMSTAT; c++)
