@@ -93,15 +93,30 @@ FIXTURE_TEARDOWN(dmirror)
  * 20,000 device reads of unmapped addresses 2 MiB apart, each in a leaf
  * table of its own: every one fails with EFAULT, and the tables the faults
  * made for them are given back (they were charged to this cgroup: before
- * the fix each probe kept a 4 KiB table until close, 80 MiB in all).
+ * the fix each probe kept a 4 KiB table until close, 80 MiB in all). Nor do
+ * later invalidations pay for them: clear_refs (soft-dirty, an invalidation
+ * of the whole address space) takes no longer after the probes than before
+ * them, within twice the time plus 2 ms (TCG's noise).
  */
 #define PROBES 20000
 #define PROBE_STRIDE (2UL << 20)
 
+/* How long an invalidation of the whole address space takes, in ns. */
+static long clear_refs_ns(void)
+{
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (write_file("/proc/self/clear_refs", "4"))
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec);
+}
+
 TEST_F_TIMEOUT(dmirror, failed_reads_hold_no_tables, 600)
 {
 	char controllers[256], pid[32], *base;
-	long before, after;
+	long before, after, fresh_ns, after_ns;
 	uint64_t buf[PAGE_SZ / 8];
 	int i, efault = 0;
 
@@ -124,13 +139,18 @@ TEST_F_TIMEOUT(dmirror, failed_reads_hold_no_tables, 600)
 
 	/* One probe first, so that the upper tables are there before counting. */
 	dmirror_cmd(self->fd, HMM_DMIRROR_READ, base, buf, 1);
+	fresh_ns = clear_refs_ns();
+	dmirror_cmd(self->fd, HMM_DMIRROR_READ, base, buf, 1);
 	before = memory_current();
 	for (i = 0; i < PROBES; i++)
 		efault += dmirror_cmd(self->fd, HMM_DMIRROR_READ,
 				      base + i * PROBE_STRIDE, buf, 1) == -EFAULT;
 	after = memory_current();
+	after_ns = clear_refs_ns();
 	ksft_print_msg("%d failed reads: memory.current %ld -> %ld bytes (%+ld KiB)\n",
 		       PROBES, before, after, (after - before) / 1024);
+	ksft_print_msg("clear_refs: %ld us before the reads, %ld us after\n",
+		       fresh_ns / 1000, after_ns / 1000);
 
 	write_file("/sys/fs/cgroup/cgroup.procs", pid);
 	rmdir(TABLES_CG);
@@ -138,6 +158,9 @@ TEST_F_TIMEOUT(dmirror, failed_reads_hold_no_tables, 600)
 	ASSERT_GT(before, 0);
 	/* A few tables (the last faults', those waiting for a grace period). */
 	EXPECT_LT(after - before, 1L << 20);
+	ASSERT_GE(fresh_ns, 0);
+	ASSERT_GE(after_ns, 0);
+	EXPECT_LE(after_ns, 2 * fresh_ns + 2000000);
 }
 
 /*
