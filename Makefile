@@ -8,6 +8,7 @@
 #   make bench     same set-up, then the benchmarks; report in report/
 #   make           the modules only, against $(KDIR)
 #   make install   the drivers into /lib/modules (INSTALL_MOD_PATH=, depmod)
+#   make cross     a build check: the drivers for arm64 with 16 KiB pages
 #
 # KDIR defaults to rmm's cached test kernel; any 6.12 build tree with
 # CONFIG_RUST=y works: make KDIR=/path/to/linux.
@@ -30,7 +31,7 @@ T ?=
 # Benchmark arguments: make bench BENCH_ARGS="-q" for a quick smoke run.
 BENCH_ARGS ?=
 
-.PHONY: all modules setup kernel selftests run check bench passrate install uninstall rust-analyzer clean help
+.PHONY: all modules setup kernel selftests run check bench passrate cross install uninstall rust-analyzer clean help
 
 all: modules
 
@@ -86,7 +87,10 @@ uninstall:
 # The pass rate of test_zswap's timing-dependent case on both pools.
 RUNS ?= 10
 passrate:
-	@scripts/rmm.sh passrate $(RUNS)
+	@scripts/rmm.sh passrate $(or $(RUNS),10) $(POLICY)
+
+cross:
+	@scripts/cross-build.sh
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(TOP) clean

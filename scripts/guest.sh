@@ -572,12 +572,18 @@ upstream_zswap_phase() {
 }
 
 # A measurement (make passrate): the pass rate of test_zswap's
-# timing-dependent test_no_kmem_bypass with zswap on zsmalloc and on rzpool,
-# RUNS runs each, alternating, with zswap's counters per run. The verdict
-# of make check stays the unchanged test_zswap's, run once.
+# test_no_kmem_bypass with zswap on zsmalloc and on rzpool, RUNS runs each,
+# alternating, with zswap's and reclaim's counters per run; with POLICY
+# "interleave", under rmm_interleave as make check runs test_zswap, else
+# with the default (local) memory policy.
 do_passrate() {
-	local runs=${1:-10} drv i line err
+	local runs=${1:-10} policy=${2:-local} drv i line err wrap=
 	echo "TAP version 13"
+	case $policy in
+	local) ;;
+	interleave) wrap=$TOP/selftests/rzpool/rmm_interleave ;;
+	*) result fail "passrate" "policy $policy: expected local or interleave"; echo "1..$n"; return ;;
+	esac
 	if ! err=$(insmod "$TOP/rzpool.ko" 2>&1); then
 		result fail "insmod rzpool" "$err"
 		echo "1..$n"
@@ -588,7 +594,7 @@ do_passrate() {
 	for i in $(seq "$runs"); do
 		for drv in zsmalloc rzpool; do
 			echo "$drv" >"$ZSWAP/zpool"
-			line=$("$TOP/bench/test_zswap_one" 1 2>&1 | grep '^run')
+			line=$($wrap "$TOP/bench/test_zswap_one" 1 2>&1 | grep '^run')
 			echo "$drv $line" | tee -a "$OUT/passrate.txt" | sed 's/^/# /'
 			sync
 			echo 3 >/proc/sys/vm/drop_caches
@@ -597,7 +603,7 @@ do_passrate() {
 	zswap_teardown
 	rmmod rzpool 2>/dev/null
 	for drv in zsmalloc rzpool; do
-		tap ok "test_no_kmem_bypass on $drv: $(grep -c "^$drv run 0: pass" "$OUT/passrate.txt") of $runs runs passed"
+		tap ok "test_no_kmem_bypass on $drv ($policy memory policy): $(grep -c "^$drv run 0: pass" "$OUT/passrate.txt") of $runs runs passed"
 	done
 	echo "1..$n"
 }

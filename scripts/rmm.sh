@@ -116,7 +116,7 @@ report() {
 main() {
 	local mode=${1:-check} summary pass fail skip
 	[ $# -gt 0 ] && shift
-	case $mode in check|run|bench|passrate) ;; *) die "usage: $0 check [TESTDIR...] | run | bench [-q] [-r RUNS] | passrate [RUNS]" ;; esac
+	case $mode in check|run|bench|passrate) ;; *) die "usage: $0 check [TESTDIR...] | run | bench [-q] [-r RUNS] | passrate [RUNS [local|interleave]]" ;; esac
 	# Benchmarks and pass rates run on a kernel without lock and VM
 	# debugging (the pass rate's many runs would take 2.5 min each on KASAN).
 	VARIANT=test
