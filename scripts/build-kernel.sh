@@ -10,16 +10,20 @@
 #   scripts/build-kernel.sh --print    # print KDIR of the current key, build nothing
 #   RMM_KERNEL=bench scripts/build-kernel.sh   # the benchmark kernel:
 #                                      # selftests/config + bench/config
+#   RMM_KERNEL=arm64-16k scripts/build-kernel.sh   # a build check only:
+#                                      # arm64, 16 KiB pages (scripts/cross-build.sh)
 
 set -eu
 
 . "$(dirname "$0")/lib.sh"
 
 VARIANT=${RMM_KERNEL:-test}
+KARCH=x86_64
 case $VARIANT in
 test) FRAGMENTS="$RMM_TOP/selftests/config" ;;
 bench) FRAGMENTS="$RMM_TOP/selftests/config $RMM_TOP/bench/config" ;;
-*) die "RMM_KERNEL=$VARIANT: expected test or bench" ;;
+arm64-16k) FRAGMENTS="$RMM_TOP/selftests/cross/arm64-16k.config" KARCH=arm64 ;;
+*) die "RMM_KERNEL=$VARIANT: expected test, bench or arm64-16k" ;;
 esac
 
 cache_key() {
@@ -59,7 +63,7 @@ configure() {
 	cat $FRAGMENTS >"$out/rmm.config"
 	log "kernel: configuring the $VARIANT kernel (allnoconfig + $(echo $FRAGMENTS | sed "s|$RMM_TOP/||g"))"
 	# Overrides of the bench fragment make Kconfig warn: keep that in a log.
-	make -s -C "$RMM_SRC" O="$out" LLVM=-19 KCONFIG_ALLCONFIG="$out/rmm.config" allnoconfig \
+	make -s -C "$RMM_SRC" O="$out" ARCH="$KARCH" LLVM=-19 KCONFIG_ALLCONFIG="$out/rmm.config" allnoconfig \
 		>"$out/config.log" 2>&1 || { cat "$out/config.log" >&2; die "kernel configuration failed"; }
 	check_config "$out" "$out/rmm.config"
 }
@@ -69,7 +73,7 @@ build() {
 	jobs=$(( $(nproc) + 1 ))
 	t0=$(date +%s)
 	log "kernel: building $(kernel_source_version) in $out with -j$jobs (4 to 16 minutes or more on 2 cores, by machine; log: $out/build.log)"
-	if ! make -C "$RMM_SRC" O="$out" LLVM=-19 -j"$jobs" >"$out/build.log" 2>&1; then
+	if ! make -C "$RMM_SRC" O="$out" ARCH="$KARCH" LLVM=-19 -j"$jobs" >"$out/build.log" 2>&1; then
 		tail -n 30 "$out/build.log" >&2
 		die "kernel build failed: full log in $out/build.log"
 	fi
