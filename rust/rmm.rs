@@ -80,8 +80,11 @@ macro_rules! this_module_ptr {
     () => {{
         #[cfg(MODULE)]
         let owner = {
+            // Declared as a byte, not as `struct module`: only its address
+            // is used, and `struct module` is not FFI-safe in every
+            // configuration (an empty `lockdep_map` without lockdep).
             extern "C" {
-                static __this_module: ::kernel::types::Opaque<::kernel::bindings::module>;
+                static __this_module: ::kernel::types::Opaque<u8>;
             }
             // The module loader defines `__this_module` for every module.
             #[allow(unused_unsafe, unsafe_code)]
