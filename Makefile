@@ -68,8 +68,9 @@ run:
 check:
 	@scripts/rmm.sh check $(T)
 
+# make bench ICOUNT=1: guest time in instruction counts (QEMU -icount).
 bench:
-	@scripts/rmm.sh bench $(BENCH_ARGS)
+	@RMM_ICOUNT=$(or $(ICOUNT),0) scripts/rmm.sh bench $(BENCH_ARGS)
 
 # The drivers (rzpool, rmirror, rmisc; not the benchmark and test helpers)
 # installed for the kernel of $(KDIR) as any out-of-tree module is, into

@@ -42,6 +42,40 @@ def stats(samples):
     return float(np.median(a)), float(np.percentile(a, 99)), len(a)
 
 
+def ratio_ci(a, b, n=2000, seed=1):
+    """A bootstrap 95 % interval of median(a) / median(b): both sample sets
+    resampled with replacement, n times. None without samples."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if not len(a) or not len(b):
+        return None
+    rng = np.random.default_rng(seed)
+    ma = np.median(rng.choice(a, (n, len(a))), axis=1)
+    mb = np.median(rng.choice(b, (n, len(b))), axis=1)
+    r = ma / np.where(mb == 0, np.nan, mb)
+    lo, hi = np.nanpercentile(r, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+def fmt_ci(ci):
+    return "n/a" if ci is None else f"{ci[0]:.2f}-{ci[1]:.2f}"
+
+
+# How the guest counted time (bench/env.json, written by guest.sh): QEMU
+# TCG wall time, or instruction counts (-icount shift=0: one instruction is
+# one nanosecond of guest time, the same from run to run).
+CLOCK = {"mode": "tcg"}
+
+
+def load_env(path):
+    if os.path.exists(path):
+        with open(path) as f:
+            CLOCK.update(json.load(f))
+
+
+def icount():
+    return CLOCK.get("mode") == "icount"
+
+
 def load(path):
     """Records by group, key and side: (unit, samples, why the side could not run it or None)."""
     with open(path) as f:
@@ -76,7 +110,7 @@ def table(name, keys):
     head = ["case"]
     for s in sides:
         head += [f"{s} median", f"{s} p99"]
-    head += [f"{s} / {base}" for s in sides if s != base]
+    head += [f"{s} / {base} (95 % interval)" for s in sides if s != base]
     lines = [f"| {' | '.join(head)} |", "|" + "---|" * len(head)]
     for key, by_side in keys.items():
         row = [key]
@@ -92,9 +126,20 @@ def table(name, keys):
                 row += ["", ""]
         for s in sides:
             if s != base:
-                row.append(f"{med[s] / med[base]:.2f}" if s in med and med.get(base) else "")
+                if s in med and med.get(base):
+                    ci = ratio_ci(by_side[s][1], by_side[base][1])
+                    row.append(f"{med[s] / med[base]:.2f} ({fmt_ci(ci)})")
+                else:
+                    row.append("")
         lines.append(f"| {' | '.join(row)} |")
-    return f"Unit: {unit}; runs alternate between the sides in one boot.\n\n" + "\n".join(lines)
+    return f"Unit: {unit_of(unit)}; runs alternate between the sides in one boot.\n\n" + "\n".join(lines)
+
+
+def unit_of(unit):
+    """The unit as measured: with instruction counts, a guest ns is one instruction."""
+    if icount() and unit.startswith("ns"):
+        return "instructions" + unit[2:] + " (QEMU -icount shift=0: 1 ns of guest time = 1 instruction)"
+    return unit
 
 
 def med(groups, g, k, s):
@@ -241,14 +286,18 @@ def zpool_rows(groups, name, bar):
         for s in ("rzpool", "zbud"):
             v = row["side"][s]
             row[s] = v[0] / zs[0] if v and zs and zs[0] else None
-        row["bar"] = row["rzpool"] is not None and row["rzpool"] <= bar
+        row["ci"] = ratio_ci(by_side.get("rzpool", (0, []))[1], by_side.get("zsmalloc", (0, []))[1]) \
+            if row["rzpool"] is not None else None
+        # PASS only when the whole interval is below the bar.
+        row["bar"] = row["ci"] is not None and row["ci"][1] <= bar
         rows.append(row)
-    # A 2-thread case against the same case with 1 thread.
+    # A 2-thread case against the same case with 1 thread (not with
+    # instruction counts: -icount runs the vCPUs one at a time).
     ratio1 = {split_key(r["key"])[0]: r["rzpool"] for r in rows if split_key(r["key"])[1] == 1}
     for r in rows:
         case, threads = split_key(r["key"])
         r["ratio1"] = ratio1.get(case) if threads > 1 else None
-        if threads == 1 or case not in ratio1:
+        if threads == 1 or case not in ratio1 or icount():
             # No bar, or nothing to compare with (-T 2).
             r["scale"] = None
         else:
@@ -309,7 +358,7 @@ def zpool_table(groups, name, bar):
     head = ["case"]
     for s in ZPOOL_SIDES:
         head += [f"{s} median", f"{s} p99"]
-    head += ["rzpool / zsmalloc", "zbud / zsmalloc", f"rzpool <= {bar:.1f}x",
+    head += ["rzpool / zsmalloc", "95 % interval", "zbud / zsmalloc", f"rzpool <= {bar:.1f}x",
              "2 threads <= 1 thread", "result"]
     lines = [f"| {' | '.join(head)} |", "|" + "---|" * len(head)]
     notes = {}
@@ -324,11 +373,13 @@ def zpool_table(groups, name, bar):
         if r["scale"] is not None:
             scale += f" ({fmt_ratio(r['rzpool'], 3)} vs {fmt_ratio(r['ratio1'], 3)})"
         ok = r["bar"] and r["scale"] is not False
-        cells += [fmt_ratio(r["rzpool"]), fmt_ratio(r["zbud"]), verdict(r["bar"]), scale, verdict(ok)]
+        cells += [fmt_ratio(r["rzpool"]), fmt_ci(r["ci"]), fmt_ratio(r["zbud"]), verdict(r["bar"]),
+                  scale, verdict(ok)]
         lines.append(f"| {' | '.join(cells)} |")
     npass = sum(r["bar"] and r["scale"] is not False for r in rows)
-    text = (f"Unit: {unit}. {npass}/{len(rows)} cases pass both bars "
-            f"(rzpool <= {bar:.1f}x zsmalloc; with 2 threads, rzpool/zsmalloc no worse than with 1).\n\n")
+    text = (f"Unit: {unit_of(unit)}. {npass}/{len(rows)} cases pass both bars "
+            f"(rzpool <= {bar:.1f}x zsmalloc, the whole bootstrap 95 % interval of the ratio of "
+            "medians below the bar; with 2 threads, rzpool/zsmalloc no worse than with 1).\n\n")
     text += "\n".join(lines)
     for (s, why), keys in notes.items():
         where = "every case" if len(keys) == len(rows) else "; ".join(keys)
@@ -578,6 +629,7 @@ def main():
     if len(sys.argv) not in (3, 4):
         sys.exit("usage: report.py BENCH.json OUTDIR [ZSWAP.json]")
     data, groups = load(sys.argv[1])
+    load_env(os.path.join(os.path.dirname(sys.argv[1]), "env.json"))
     out = sys.argv[2]
     os.makedirs(out, exist_ok=True)
     zpath = sys.argv[3] if len(sys.argv) == 4 else os.path.join(os.path.dirname(sys.argv[1]), "zswap.json")
@@ -596,11 +648,25 @@ def main():
               os.path.join(out, "migration.png"), "ns per migrated page during compact_memory")
 
     g = goals(groups) + zpool_goals(groups) + zswap_goals(zmeta, zkeys, zwhy)
+    if icount():
+        clock = ("**Instruction counts** (QEMU `-icount shift=0,align=off,sleep=off`): guest time "
+                 "advances one nanosecond per executed instruction, so every \"ns\" below is an "
+                 "instruction, the same from run to run. The vCPUs run one at a time: two-thread "
+                 "rows measure nothing here (take them from a TCG wall-time report).")
+    else:
+        clock = (f"**{CLOCK['mode'].upper()} wall time**: under TCG, absolute times are those of an "
+                 "emulated CPU, which weights string instructions, atomics and cache misses unlike "
+                 "hardware: compare ratios, not nanoseconds.")
+    guest = CLOCK.get("cpu", "unknown CPU")
+    flags = ", ".join(f"{f} {'yes' if on else 'no'}" for f, on in CLOCK.get("flags", {}).items())
     md = ["# rmm benchmark report", "",
-          f"One guest boot (QEMU TCG unless KVM worked), {data['runs']} runs per side, "
+          f"One guest boot, {data['runs']} runs per side, "
           "sides alternating run by run (A B A B ...). Medians and p99 over all samples; "
-          "ratios are medians over the baseline's median. Under TCG, absolute times are "
-          "those of an emulated CPU: compare ratios, not nanoseconds.", "",
+          "ratios are medians over the baseline's median, with bootstrap 95 % intervals "
+          "(both sides' samples resampled 2,000 times).", "",
+          clock, "",
+          f"Guest CPU: {guest}" + (f" ({flags})" if flags else "") +
+          f"; clocksource {CLOCK.get('clocksource', 'unknown')}.", "",
           "## Goals", "", "| goal | measured | result |", "|---|---|---|"]
     for name, val, ok in g:
         md.append(f"| {name} | {val} | {verdict(ok) or 'n/a'} |")

@@ -648,9 +648,25 @@ profile() {
 
 # The benchmarks: the C baselines' modules come from the kernel tree. zbud
 # before rmm_bench, which finds the zpool drivers when it is loaded.
+# How this boot counts time and on what CPU, for the report (bench/report.py).
+bench_env() {
+	local cpu flags f sep= json
+	cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+	flags=$(sed -n 's/^flags[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+	json="{\"mode\": \"${RMM_CLOCK:-tcg}\", \"cpu\": \"$cpu\", \"flags\": {"
+	for f in erms fsrm; do
+		case " $flags " in *" $f "*) json="$json$sep\"$f\": true" ;; *) json="$json$sep\"$f\": false" ;; esac
+		sep=", "
+	done
+	json="$json}, \"clocksource\": \"$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)\"}"
+	echo "$json" >"$OUT/env.json"
+	echo "# guest clock and CPU: $json"
+}
+
 do_bench() {
 	local m rc zargs
 	echo "TAP version 13"
+	bench_env
 	for m in mm/zsmalloc.ko mm/zbud.ko lib/test_hmm.ko; do
 		if load_kdir_module "$m"; then
 			result ok "insmod $(basename "$m")"

@@ -159,12 +159,20 @@ main() {
 guest() {
 	local mode=$1
 	shift
-	local t=${RMM_GUEST_TIMEOUT:-4800} accel=() rc
-	if use_kvm; then
+	local t=${RMM_GUEST_TIMEOUT:-4800} accel=() clock rc
+	if [ "${RMM_ICOUNT:-0}" = 1 ]; then
+		# Guest time counts executed instructions (1 ns each), the same
+		# from run to run; the vCPUs run one at a time.
+		log "guest: TCG with instruction counts (-icount shift=0)"
+		accel=(--disable-kvm --qemu-opts "-icount shift=0,align=off,sleep=off")
+		clock=icount
+	elif use_kvm; then
 		log "guest: KVM"
+		clock=kvm
 	else
 		log "guest: TCG (KVM unavailable or hangs here)"
 		accel=(--disable-kvm)
+		clock=tcg
 	fi
 	set +e
 	timeout "$t" vng --run "$KDIR" --user root "${accel[@]}" \
@@ -172,7 +180,7 @@ guest() {
 		--numa 1G,cpus=0-1 --numa 1G \
 		--append "movablecore=${RMM_GUEST_MOVABLE:-768M}" \
 		--rwdir="$LOGDIR" \
-		--exec "RMM_KDIR=$KDIR $BUILD_TOP/scripts/guest.sh $mode $LOGDIR/guest $*" \
+		--exec "RMM_KDIR=$KDIR RMM_CLOCK=$clock $BUILD_TOP/scripts/guest.sh $mode $LOGDIR/guest $*" \
 		</dev/null 2>&1 | tee "$LOGDIR/console.log"
 	rc=${PIPESTATUS[0]}
 	set -e
