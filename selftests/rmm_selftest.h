@@ -247,4 +247,52 @@ static inline int offline_movable_blocks(void *arg)
 	return 0;
 }
 
+/* rmm_contig.ko's pageblock allocator (selftests/modules/rmm_contig.c). */
+#define CONTIG_MOVABLE "/sys/kernel/debug/rmm_contig/movable"
+
+/* What contig_movable_blocks() did, summed over the blocks. */
+struct contig_result {
+	unsigned long tried;		/* pageblocks with a non-LRU movable page */
+	unsigned long allocated;	/* allocated at the first try */
+	unsigned long busy_until_rcu;	/* busy, then allocated once RCU callbacks ran */
+	unsigned long busy;		/* busy both times */
+};
+
+/*
+ * alloc_contig_range() of every pageblock of the online ZONE_MOVABLE blocks
+ * that holds a non-LRU movable page, one at a time (rmm_contig.ko, which
+ * must be loaded): each migrates the pageblock's pages, a driver's movable
+ * pages among them. 0, or -errno of the first failed step.
+ */
+static inline int contig_movable_blocks(struct contig_result *res)
+{
+	long blocks[MAX_MOVABLE_BLOCKS];
+	unsigned long block_pages;
+	char buf[128];
+	int i, n, ret;
+
+	memset(res, 0, sizeof(*res));
+	ret = read_file(MEMORY_DIR "/block_size_bytes", buf, sizeof(buf));
+	if (ret)
+		return ret;
+	block_pages = strtoul(buf, NULL, 16) / sysconf(_SC_PAGESIZE);
+	n = movable_blocks(blocks, MAX_MOVABLE_BLOCKS);
+	for (i = 0; i < n; i++) {
+		unsigned long t, a, r, b;
+		char range[64];
+
+		snprintf(range, sizeof(range), "%lu %lu", blocks[i] * block_pages, block_pages);
+		ret = write_file(CONTIG_MOVABLE, range);
+		if (!ret)
+			ret = read_file(CONTIG_MOVABLE, buf, sizeof(buf));
+		if (ret)
+			return ret;
+		if (sscanf(buf, "tried %lu allocated %lu busy_until_rcu %lu busy %lu",
+			   &t, &a, &r, &b) != 4)
+			return -EPROTO;
+		res->tried += t, res->allocated += a, res->busy_until_rcu += r, res->busy += b;
+	}
+	return 0;
+}
+
 #endif /* RMM_SELFTEST_H */

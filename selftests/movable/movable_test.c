@@ -65,13 +65,17 @@ FIXTURE_TEARDOWN(movable)
 
 /*
  * Where the helper's pages land is up to the page allocator, and only some
- * ZONE_MOVABLE blocks can be offlined (others hold boot-time memory): the
- * file is opened again, with half the free memory held by a ballast, up to
- * 6 times, until offlining has migrated some of its pages.
+ * ZONE_MOVABLE blocks can be offlined (others hold boot-time memory): after
+ * offlining, every pageblock of ZONE_MOVABLE that holds one of the
+ * helper's pages is allocated with alloc_contig_range() (rmm_contig.ko, if
+ * loaded), which migrates them too; the file is opened again up to 6 times,
+ * with half the free memory held by a ballast, until some were migrated.
  */
 TEST_F_TIMEOUT(movable, drop_page_being_migrated, 1800)
 {
 	struct offline_result res = { 0 };
+	struct contig_result contig;
+	unsigned long pageblocks = 0;
 	int fd, bugs = bug_lines(), ret, tries;
 	long dropped = 0, before = dropped_in_callback_total();
 
@@ -90,12 +94,17 @@ TEST_F_TIMEOUT(movable, drop_page_being_migrated, 1800)
 		ASSERT_GE(fd, 0) TH_LOG("open: %s", strerror(errno));
 		ret = offline_movable_blocks(&res);
 		ASSERT_EQ(0, ret) TH_LOG("offlining: %s", strerror(-ret));
+		if (!access(CONTIG_MOVABLE, W_OK)) {
+			ret = contig_movable_blocks(&contig);
+			ASSERT_EQ(0, ret) TH_LOG("%s: %s", CONTIG_MOVABLE, strerror(-ret));
+			pageblocks += contig.tried;
+		}
 		close(fd);
 		EXPECT_EQ(0, res.failed) TH_LOG("block %d: %s", res.last_block, strerror(res.last_errno));
 		dropped = dropped_in_callback_total() - before;
 	}
-	TH_LOG("%d tries; %d movable blocks: %d offlined, %d unfit, %d failed; %ld pages dropped inside migrate_page",
-	       tries, res.blocks, res.offlined, res.unfit, res.failed, dropped);
+	TH_LOG("%d tries; %d movable blocks: %d offlined, %d unfit, %d failed; %lu pageblocks allocated over; %ld pages dropped inside migrate_page",
+	       tries, res.blocks, res.offlined, res.unfit, res.failed, pageblocks, dropped);
 	/* Released under the VM's lock: nothing leaked, nothing reported. */
 	EXPECT_EQ(bugs, bug_lines());
 	if (dropped <= 0)

@@ -718,8 +718,6 @@ static int table_mirror(char *mem, size_t len)
 	return fd;
 }
 
-#define CONTIG_MOVABLE "/sys/kernel/debug/rmm_contig/movable"
-
 /*
  * A contiguous allocation (alloc_contig_range(): CMA, gigantic hugetlb
  * pages, virtio-mem) over memory that holds table pages migrates them, and
@@ -733,21 +731,16 @@ static int table_mirror(char *mem, size_t len)
  */
 TEST_F_TIMEOUT(rmirror, contig_alloc_over_tables, 900)
 {
-	unsigned long block_pages, tried = 0, allocated = 0, until_rcu = 0, busy = 0;
-	long blocks[MAX_MOVABLE_BLOCKS];
 	struct rmirror_stats a, b;
+	struct contig_result res;
 	size_t len = 64 * HPAGE_SZ, i;
-	char buf[128], *mem;
-	int fd, n, k;
+	char *mem;
+	int fd, ret;
 
 	if (access(CONTIG_MOVABLE, W_OK))
 		SKIP(return, "no " CONTIG_MOVABLE " (rmm_contig.ko not loaded)");
-	if (read_file(MEMORY_DIR "/block_size_bytes", buf, sizeof(buf)))
+	if (access(MEMORY_DIR "/block_size_bytes", R_OK))
 		SKIP(return, "no " MEMORY_DIR " (CONFIG_MEMORY_HOTPLUG)");
-	block_pages = strtoul(buf, NULL, 16) / PAGE_SZ;
-	n = movable_blocks(blocks, MAX_MOVABLE_BLOCKS);
-	if (!n)
-		SKIP(return, "no online ZONE_MOVABLE block (boot with movablecore=)");
 
 	/* Table pages are allocated in our ioctls: in ZONE_MOVABLE's node. */
 	prefer_movable_node();
@@ -758,31 +751,28 @@ TEST_F_TIMEOUT(rmirror, contig_alloc_over_tables, 900)
 	/* One page a leaf table: 64 leaf tables. */
 	for (i = 0; i < len; i += HPAGE_SZ)
 		mem[i] = 1;
-	fd = table_mirror(mem, len);
-	ASSERT_GE(fd, 0) TH_LOG("MIRROR: %s", strerror(-fd));
+	/*
+	 * No ballast (table_mirror()'s would fill ZONE_MOVABLE with user pages
+	 * first): the tables are to come from ZONE_MOVABLE, where a table page
+	 * is allocated first when it has room.
+	 */
+	fd = open(RMIRROR_DEV, O_RDWR);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(dev_mirror(fd, mem, len), 0);
 	ASSERT_EQ(dev_stats(fd, &a), 0);
-	for (k = 0; k < n; k++) {
-		unsigned long t, al, r, bu;
-		char range[64];
-
-		snprintf(range, sizeof(range), "%lu %lu", blocks[k] * block_pages, block_pages);
-		ASSERT_EQ(write_file(CONTIG_MOVABLE, range), 0);
-		ASSERT_EQ(read_file(CONTIG_MOVABLE, buf, sizeof(buf)), 0);
-		ASSERT_EQ(sscanf(buf, "tried %lu allocated %lu busy_until_rcu %lu busy %lu",
-				 &t, &al, &r, &bu), 4) TH_LOG("%s", buf);
-		tried += t, allocated += al, until_rcu += r, busy += bu;
-	}
+	ret = contig_movable_blocks(&res);
+	ASSERT_EQ(ret, 0) TH_LOG("%s: %s", CONTIG_MOVABLE, strerror(-ret));
 	ASSERT_EQ(dev_stats(fd, &b), 0);
-	TH_LOG("%d movable blocks: %lu pageblocks with movable pages tried, %lu allocated, %lu busy until the RCU callbacks ran, %lu busy; %llu table pages migrated",
-	       n, tried, allocated, until_rcu, busy,
+	TH_LOG("%lu pageblocks of ZONE_MOVABLE with movable pages tried: %lu allocated, %lu busy until the RCU callbacks ran, %lu busy; %llu table pages migrated",
+	       res.tried, res.allocated, res.busy_until_rcu, res.busy,
 	       (unsigned long long)(b.tables_migrated - a.tables_migrated));
 	/* Every table is still there, and the mirror still answers. */
 	EXPECT_EQ(b.tables, a.tables);
 	ASSERT_EQ(dev_read(fd, mem, self->buf, 8), 0);
 	close(fd);
 	if (b.tables_migrated == a.tables_migrated)
-		SKIP(return, "no table page was in ZONE_MOVABLE (%lu pageblocks tried)", tried);
-	EXPECT_EQ(0, until_rcu);
+		SKIP(return, "no table page was in ZONE_MOVABLE (%lu pageblocks tried)", res.tried);
+	EXPECT_EQ(0, res.busy_until_rcu);
 }
 
 TEST_F_TIMEOUT(rmirror, table_pages_migrate_keep_ad_bits, 900)
