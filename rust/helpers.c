@@ -380,6 +380,11 @@ void rmm_cond_synchronize_rcu(unsigned long cookie)
 	cond_synchronize_rcu(cookie);
 }
 
+bool rmm_poll_state_synchronize_rcu(unsigned long cookie)
+{
+	return poll_state_synchronize_rcu(cookie);
+}
+
 void rmm_synchronize_rcu_expedited(void)
 {
 	synchronize_rcu_expedited();

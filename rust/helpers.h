@@ -65,6 +65,7 @@ void rmm_rcu_read_lock(void);
 void rmm_rcu_read_unlock(void);
 unsigned long rmm_get_state_synchronize_rcu(void);
 void rmm_cond_synchronize_rcu(unsigned long cookie);
+bool rmm_poll_state_synchronize_rcu(unsigned long cookie);
 void rmm_synchronize_rcu_expedited(void);
 bool rmm_vma_at(struct mm_struct *mm, unsigned long addr, unsigned long *end,
 		unsigned long *flags);

@@ -150,8 +150,12 @@ const _: () = {
     // user space) fail to be made with `EINVAL`.
     assert!(VA_BITS <= super::movable::INDEX_BITS as usize);
 };
-/// Unlinked tables kept before [`TableHandle::reap`] waits for readers.
+/// Unlinked tables kept before [`TableHandle::reap`] frees them.
 const REAP_BATCH: usize = 32;
+/// Unlinked tables kept before a reap that is not `all` waits for a grace
+/// period to free them (512 KiB of 4 KiB tables); below, it frees them only
+/// once their grace period is over, and never waits.
+const REAP_MAX: usize = 4 * REAP_BATCH;
 
 /// The entries of one table page.
 type Entries = [AtomicU64; ENTRIES];
@@ -824,8 +828,9 @@ impl TableHandle {
 
     /// Gives up the tables that invalidations left empty (below the top
     /// level), level by level, and frees unlinked tables once readers are
-    /// gone: waits for an RCU grace period if one is needed, and only once
-    /// [`REAP_BATCH`] wait, unless `all`.
+    /// gone: once [`REAP_BATCH`] wait and their RCU grace period is over,
+    /// without waiting for it unless [`REAP_MAX`] wait; with `all`, every
+    /// one, waiting for the grace period if needed.
     ///
     /// # Context
     ///
@@ -850,7 +855,20 @@ impl TableHandle {
                 }
                 self.core.prune(&mut tree);
             }
-            if tree.zombies.is_empty() || (!all && tree.zombies.len() < REAP_BATCH) {
+            // A fault reaps without waiting: the newest zombie's grace
+            // period (so everyone's) must be over, unless too many wait.
+            let wait = match tree.zombies.last() {
+                None => true,
+                Some(_) if all => false,
+                Some(_) if tree.zombies.len() < REAP_BATCH => true,
+                Some(_) if tree.zombies.len() >= REAP_MAX => false,
+                Some(&(_, newest)) => {
+                    // SAFETY: reads RCU's state; callable in any context.
+                    let over = unsafe { rmm_bindings::rmm_poll_state_synchronize_rcu(newest) };
+                    !over
+                }
+            };
+            if wait {
                 drop(tree);
                 // An unused vector: nothing in it.
                 drop(spare);
