@@ -25,6 +25,7 @@
 #include <linux/kernel.h>
 #include <linux/mmzone.h>
 #include <linux/memory_hotplug.h>
+#include <linux/mmdebug.h>
 #include <linux/module.h>
 #include <linux/page-flags.h>
 #include <linux/rcupdate.h>
@@ -88,6 +89,23 @@ static bool has_movable_ops_page(unsigned long start)
 	return false;
 }
 
+/* What keeps a pageblock busy: its first pages that are neither free nor on an LRU. */
+static void report_busy(unsigned long start)
+{
+	unsigned long pfn;
+	int shown = 0;
+
+	pr_info("rmm_contig: pageblock at pfn %lu stays busy\n", start);
+	for (pfn = start; pfn < start + pageblock_nr_pages && shown < 4; pfn++) {
+		struct page *page = pfn_to_online_page(pfn);
+
+		if (!page || PageBuddy(page) || PageLRU(page) || !page_count(page))
+			continue;
+		dump_page(page, "rmm_contig: in a busy pageblock");
+		shown++;
+	}
+}
+
 static int alloc_pageblock(unsigned long start)
 {
 	int ret = alloc_contig_range(start, start + pageblock_nr_pages,
@@ -120,10 +138,12 @@ static ssize_t rmm_contig_movable_write(struct file *file, const char __user *ub
 		/* Every grace period and RCU callback pending now is over. */
 		synchronize_rcu();
 		rcu_barrier();
-		if (!alloc_pageblock(pfn))
+		if (!alloc_pageblock(pfn)) {
 			busy_until_rcu++;
-		else
+		} else {
 			busy++;
+			report_busy(pfn);
+		}
 		cond_resched();
 	}
 	mutex_unlock(&rmm_contig_lock);
