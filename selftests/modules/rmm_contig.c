@@ -25,6 +25,7 @@
 #include <linux/kernel.h>
 #include <linux/mmzone.h>
 #include <linux/memory_hotplug.h>
+#include <linux/mm.h>
 #include <linux/mmdebug.h>
 #include <linux/module.h>
 #include <linux/page-flags.h>
