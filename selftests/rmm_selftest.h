@@ -247,22 +247,22 @@ static inline int offline_movable_blocks(void *arg)
 	return 0;
 }
 
-/* rmm_contig.ko's pageblock allocator (selftests/modules/rmm_contig.c). */
+/* rmm_contig.ko's allocator of movable runs (selftests/modules/rmm_contig.c). */
 #define CONTIG_MOVABLE "/sys/kernel/debug/rmm_contig/movable"
 
 /* What contig_movable_blocks() did, summed over the blocks. */
 struct contig_result {
-	unsigned long tried;		/* pageblocks with a non-LRU movable page */
+	unsigned long tried;		/* runs: pageblocks with a non-LRU movable page */
 	unsigned long allocated;	/* allocated at the first try */
 	unsigned long busy_until_rcu;	/* busy, then allocated once RCU callbacks ran */
 	unsigned long busy;		/* busy both times */
 };
 
 /*
- * alloc_contig_range() of every pageblock of the online ZONE_MOVABLE blocks
- * that holds a non-LRU movable page, one at a time (rmm_contig.ko, which
- * must be loaded): each migrates the pageblock's pages, a driver's movable
- * pages among them. 0, or -errno of the first failed step.
+ * alloc_contig_range(), one pageblock at a time, of the run from the first
+ * to the last non-LRU movable page of each pageblock of the online
+ * ZONE_MOVABLE blocks (rmm_contig.ko, which must be loaded): each migrates
+ * the run's pages, a driver's movable pages among them. 0, or -errno of the first failed step.
  */
 static inline int contig_movable_blocks(struct contig_result *res)
 {

@@ -10,11 +10,12 @@
  * range could not be freed).
  *
  * Writing "<start pfn> <pages>" to /sys/kernel/debug/rmm_contig/movable
- * does the same for every pageblock of the range that holds a non-LRU
- * movable page (a driver's, such as a shadow table page), one by one. A
- * pageblock that is busy is tried once more after every pending RCU
- * callback has run: if it can be allocated then, the first try found only
- * pages waiting for a grace period (old copies of migrated pages). Reading
+ * does the same, one pageblock of the range after the other, for the run
+ * of each pageblock from its first to its last non-LRU movable page (a
+ * driver's, such as a shadow table page). A run that is busy is tried
+ * once more after every pending RCU callback has run: if it can be
+ * allocated then, the first try found only pages waiting for a grace
+ * period (old copies of migrated pages). Reading
  * the file gives the counts of the last write: "tried T allocated A
  * busy_until_rcu R busy B".
  */
@@ -76,44 +77,52 @@ static const struct file_operations rmm_contig_fops = {
 static DEFINE_MUTEX(rmm_contig_lock);
 static unsigned long tried, allocated, busy_until_rcu, busy;
 
-/* Whether the pageblock at @start holds a non-LRU movable page. */
-static bool has_movable_ops_page(unsigned long start)
+/*
+ * The run of the pageblock at @start from its first to its last non-LRU
+ * movable page, in [*lo, *hi); false if it holds none. Only the run is
+ * allocated: the rest of a pageblock may hold memory that is never free
+ * (firmware or boot-time reservations at the top of RAM).
+ */
+static bool movable_ops_run(unsigned long start, unsigned long *lo, unsigned long *hi)
 {
 	unsigned long pfn;
 
+	*lo = *hi = 0;
 	for (pfn = start; pfn < start + pageblock_nr_pages; pfn++) {
 		struct page *page = pfn_to_online_page(pfn);
 
-		if (page && __PageMovable(page))
-			return true;
+		if (!page || !__PageMovable(page))
+			continue;
+		if (!*hi)
+			*lo = pfn;
+		*hi = pfn + 1;
 	}
-	return false;
+	return *hi;
 }
 
-/* What keeps a pageblock busy: its first pages that are neither free nor on an LRU. */
-static void report_busy(unsigned long start)
+/* What keeps a run busy: its first pages that are neither free nor on an LRU. */
+static void report_busy(unsigned long lo, unsigned long hi)
 {
 	unsigned long pfn;
 	int shown = 0;
 
-	pr_info("rmm_contig: pageblock at pfn %lu stays busy\n", start);
-	for (pfn = start; pfn < start + pageblock_nr_pages && shown < 4; pfn++) {
+	pr_info("rmm_contig: pfns [%lu, %lu) stay busy\n", lo, hi);
+	for (pfn = lo; pfn < hi && shown < 4; pfn++) {
 		struct page *page = pfn_to_online_page(pfn);
 
 		if (!page || PageBuddy(page) || PageLRU(page) || !page_count(page))
 			continue;
-		dump_page(page, "rmm_contig: in a busy pageblock");
+		dump_page(page, "rmm_contig: in a busy range");
 		shown++;
 	}
 }
 
-static int alloc_pageblock(unsigned long start)
+static int alloc_run(unsigned long lo, unsigned long hi)
 {
-	int ret = alloc_contig_range(start, start + pageblock_nr_pages,
-				     MIGRATE_MOVABLE, GFP_KERNEL | __GFP_NOWARN);
+	int ret = alloc_contig_range(lo, hi, MIGRATE_MOVABLE, GFP_KERNEL | __GFP_NOWARN);
 
 	if (!ret)
-		free_contig_range(start, pageblock_nr_pages);
+		free_contig_range(lo, hi - lo);
 	return ret;
 }
 
@@ -129,21 +138,23 @@ static ssize_t rmm_contig_movable_write(struct file *file, const char __user *ub
 	mutex_lock(&rmm_contig_lock);
 	tried = allocated = busy_until_rcu = busy = 0;
 	for (pfn = start; pfn < start + nr; pfn += pageblock_nr_pages) {
-		if (!has_movable_ops_page(pfn))
+		unsigned long lo, hi;
+
+		if (!movable_ops_run(pfn, &lo, &hi))
 			continue;
 		tried++;
-		if (!alloc_pageblock(pfn)) {
+		if (!alloc_run(lo, hi)) {
 			allocated++;
 			continue;
 		}
 		/* Every grace period and RCU callback pending now is over. */
 		synchronize_rcu();
 		rcu_barrier();
-		if (!alloc_pageblock(pfn)) {
+		if (!alloc_run(lo, hi)) {
 			busy_until_rcu++;
 		} else {
 			busy++;
-			report_busy(pfn);
+			report_busy(lo, hi);
 		}
 		cond_resched();
 	}

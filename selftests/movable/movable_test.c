@@ -66,8 +66,8 @@ FIXTURE_TEARDOWN(movable)
 /*
  * Where the helper's pages land is up to the page allocator, and only some
  * ZONE_MOVABLE blocks can be offlined (others hold boot-time memory): after
- * offlining, every pageblock of ZONE_MOVABLE that holds one of the
- * helper's pages is allocated with alloc_contig_range() (rmm_contig.ko, if
+ * offlining, the run of the helper's pages in each pageblock of
+ * ZONE_MOVABLE is allocated with alloc_contig_range() (rmm_contig.ko, if
  * loaded), which migrates them too; the file is opened again up to 6 times,
  * with half the free memory held by a ballast, until some were migrated.
  */
@@ -103,7 +103,7 @@ TEST_F_TIMEOUT(movable, drop_page_being_migrated, 1800)
 		EXPECT_EQ(0, res.failed) TH_LOG("block %d: %s", res.last_block, strerror(res.last_errno));
 		dropped = dropped_in_callback_total() - before;
 	}
-	TH_LOG("%d tries; %d movable blocks: %d offlined, %d unfit, %d failed; %lu pageblocks allocated over; %ld pages dropped inside migrate_page",
+	TH_LOG("%d tries; %d movable blocks: %d offlined, %d unfit, %d failed; %lu runs allocated over; %ld pages dropped inside migrate_page",
 	       tries, res.blocks, res.offlined, res.unfit, res.failed, pageblocks, dropped);
 	/* Released under the VM's lock: nothing leaked, nothing reported. */
 	EXPECT_EQ(bugs, bug_lines());

@@ -723,11 +723,11 @@ static int table_mirror(char *mem, size_t len)
  * pages, virtio-mem) over memory that holds table pages migrates them, and
  * must then find every page of the range free: the old copy of a migrated
  * table may not wait for an RCU callback, or the range is busy (EBUSY)
- * right after. rmm_contig.ko allocates, one pageblock at a time, every
- * pageblock of ZONE_MOVABLE that holds a non-LRU movable page (here: the
- * mirror's table pages), and tries a busy one again once the pending RCU
- * callbacks have run. None may be busy only until then. (A pageblock that
- * stays busy holds a page someone pins: not the tables' doing.)
+ * right after. rmm_contig.ko allocates, one pageblock at a time, the run
+ * from the first to the last non-LRU movable page (here: the mirror's table
+ * pages) of each pageblock of ZONE_MOVABLE, and tries a busy one again once
+ * the pending RCU callbacks have run. None may be busy only until then. (A
+ * run that stays busy holds a page someone pins: not the tables' doing.)
  */
 TEST_F_TIMEOUT(rmirror, contig_alloc_over_tables, 900)
 {
@@ -763,7 +763,7 @@ TEST_F_TIMEOUT(rmirror, contig_alloc_over_tables, 900)
 	ret = contig_movable_blocks(&res);
 	ASSERT_EQ(ret, 0) TH_LOG("%s: %s", CONTIG_MOVABLE, strerror(-ret));
 	ASSERT_EQ(dev_stats(fd, &b), 0);
-	TH_LOG("%lu pageblocks of ZONE_MOVABLE with movable pages tried: %lu allocated, %lu busy until the RCU callbacks ran, %lu busy; %llu table pages migrated",
+	TH_LOG("%lu runs of movable pages in ZONE_MOVABLE tried: %lu allocated, %lu busy until the RCU callbacks ran, %lu busy; %llu table pages migrated",
 	       res.tried, res.allocated, res.busy_until_rcu, res.busy,
 	       (unsigned long long)(b.tables_migrated - a.tables_migrated));
 	/* Every table is still there, and the mirror still answers. */
@@ -771,7 +771,7 @@ TEST_F_TIMEOUT(rmirror, contig_alloc_over_tables, 900)
 	ASSERT_EQ(dev_read(fd, mem, self->buf, 8), 0);
 	close(fd);
 	if (b.tables_migrated == a.tables_migrated)
-		SKIP(return, "no table page was in ZONE_MOVABLE (%lu pageblocks tried)", res.tried);
+		SKIP(return, "no table page was in ZONE_MOVABLE (%lu runs tried)", res.tried);
 	EXPECT_EQ(0, res.busy_until_rcu);
 }
 
