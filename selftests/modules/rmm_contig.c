@@ -101,12 +101,12 @@ static bool movable_ops_run(unsigned long start, unsigned long *lo, unsigned lon
 }
 
 /* What keeps a run busy: its first pages that are neither free nor on an LRU. */
-static void report_busy(unsigned long lo, unsigned long hi)
+static void report_busy(unsigned long lo, unsigned long hi, int ret)
 {
 	unsigned long pfn;
 	int shown = 0;
 
-	pr_info("rmm_contig: pfns [%lu, %lu) stay busy\n", lo, hi);
+	pr_info("rmm_contig: pfns [%lu, %lu) stay busy: %d\n", lo, hi, ret);
 	for (pfn = lo; pfn < hi && shown < 4; pfn++) {
 		struct page *page = pfn_to_online_page(pfn);
 
@@ -150,11 +150,12 @@ static ssize_t rmm_contig_movable_write(struct file *file, const char __user *ub
 		/* Every grace period and RCU callback pending now is over. */
 		synchronize_rcu();
 		rcu_barrier();
-		if (!alloc_run(lo, hi)) {
+		ret = alloc_run(lo, hi);
+		if (!ret) {
 			busy_until_rcu++;
 		} else {
 			busy++;
-			report_busy(lo, hi);
+			report_busy(lo, hi, ret);
 		}
 		cond_resched();
 	}

@@ -729,12 +729,14 @@ static int table_mirror(char *mem, size_t len)
  * the pending RCU callbacks have run. None may be busy only until then. (A
  * run that stays busy holds a page someone pins: not the tables' doing.)
  */
+#define BALLAST (16UL << 20)
+
 TEST_F_TIMEOUT(rmirror, contig_alloc_over_tables, 900)
 {
 	struct rmirror_stats a, b;
 	struct contig_result res;
 	size_t len = 64 * HPAGE_SZ, i;
-	char *mem;
+	char *mem, *ballast;
 	int fd, ret;
 
 	if (access(CONTIG_MOVABLE, W_OK))
@@ -752,10 +754,16 @@ TEST_F_TIMEOUT(rmirror, contig_alloc_over_tables, 900)
 	for (i = 0; i < len; i += HPAGE_SZ)
 		mem[i] = 1;
 	/*
-	 * No ballast (table_mirror()'s would fill ZONE_MOVABLE with user pages
-	 * first): the tables are to come from ZONE_MOVABLE, where a table page
-	 * is allocated first when it has room.
+	 * The tables are to come from ZONE_MOVABLE, where a table page is
+	 * allocated first when it has room; table_mirror()'s ballast would
+	 * fill it with user pages first. A small one instead, kept to the
+	 * end: the first free pages handed out after boot are those of the
+	 * last pageblock of RAM, which holds reserved memory and so can never
+	 * be allocated.
 	 */
+	ballast = mmap(NULL, BALLAST, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(ballast, MAP_FAILED);
 	fd = open(RMIRROR_DEV, O_RDWR);
 	ASSERT_GE(fd, 0);
 	ASSERT_GE(dev_mirror(fd, mem, len), 0);
@@ -770,8 +778,10 @@ TEST_F_TIMEOUT(rmirror, contig_alloc_over_tables, 900)
 	EXPECT_EQ(b.tables, a.tables);
 	ASSERT_EQ(dev_read(fd, mem, self->buf, 8), 0);
 	close(fd);
+	munmap(ballast, BALLAST);
 	if (b.tables_migrated == a.tables_migrated)
-		SKIP(return, "no table page was in ZONE_MOVABLE (%lu runs tried)", res.tried);
+		SKIP(return, "no table page of ZONE_MOVABLE could be migrated (%lu runs tried, %lu busy)",
+		     res.tried, res.busy);
 	EXPECT_EQ(0, res.busy_until_rcu);
 }
 
