@@ -137,8 +137,15 @@ def table(name, keys):
 
 def unit_of(unit):
     """The unit as measured: with instruction counts, a guest ns is one instruction."""
-    if icount() and unit.startswith("ns"):
-        return "instructions" + unit[2:] + " (QEMU -icount shift=0: 1 ns of guest time = 1 instruction)"
+    if not icount():
+        return unit
+    note = " (QEMU -icount shift=0: 1 ns of guest time = 1 instruction)"
+    if unit.startswith("ns"):
+        return "instructions" + unit[2:] + note
+    if unit.startswith("us"):
+        return "thousands of instructions" + unit[2:] + note
+    if unit == "pages/s":
+        return "pages per 10^9 instructions" + note
     return unit
 
 
