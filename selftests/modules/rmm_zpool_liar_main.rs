@@ -98,14 +98,7 @@ impl ZpoolDriver for Liar {
             .and_then(|i| self.pages.lock().get_mut(i).and_then(Option::take));
         if let Some(mut page) = page {
             // Unmapped (zswap frees no object it has mapped): ours again.
-            let mut buf = [0u8; MAPPED];
-            let r = page.read(PAGE_SIZE - MAPPED, &mut buf);
-            let w = page.write(PAGE_SIZE - MAPPED, &buf);
-            pr_info!(
-                "rmm_zpool_liar: after unmap: read {}, write {}\n",
-                res(r),
-                res(w)
-            );
+            try_hands(&mut page, c_str!("after unmap"));
         }
     }
 
@@ -115,20 +108,27 @@ impl ZpoolDriver for Liar {
         // The lie: whatever the object's size, 8 bytes at the page's end.
         let piece = Piece::new(page, PAGE_SIZE - MAPPED, MAPPED).ok()?;
         // The piece is claimed: the mapped bytes are the caller's now.
-        let mut buf = [0u8; MAPPED];
-        let r = page.read(PAGE_SIZE - MAPPED, &mut buf);
-        let w = page.write(PAGE_SIZE - MAPPED, &buf);
-        pr_info!(
-            "rmm_zpool_liar: while mapped: read {}, write {}\n",
-            res(r),
-            res(w)
-        );
+        try_hands(page, c_str!("while mapped"));
         Some(Object::InPage(piece))
     }
 
     fn total_pages(&self) -> u64 {
         self.pages.lock().iter().filter(|p| p.is_some()).count() as u64
     }
+}
+
+/// Reads and writes back the mapped bytes of `page` directly, and logs how
+/// each went, `when`.
+fn try_hands(page: &mut MovablePage<Ops>, when: &CStr) {
+    let mut buf = [0u8; MAPPED];
+    let r = page.read(PAGE_SIZE - MAPPED, &mut buf);
+    let w = page.write(PAGE_SIZE - MAPPED, &buf);
+    pr_info!(
+        "rmm_zpool_liar: {}: read {}, write {}\n",
+        when,
+        res(r),
+        res(w)
+    );
 }
 
 /// How an access went, for the log.
