@@ -12,8 +12,8 @@
  * written for a one-node VM. Its test_no_kmem_bypass fills memory from
  * node 0, spilling onto node 1, raises min_free_kbytes, and waits for
  * kswapd. Allocations fall back to node 1 without waking kswapd while node
- * 1 stays above its low watermark, which depends on how much spilled: in 7
- * runs of 10 nothing was reclaimed at all (Documentation/rzpool.rst,
+ * 1 stays above its low watermark, which depends on how much spilled: in 12
+ * runs of 20 nothing was reclaimed at all (Documentation/rzpool.rst,
  * "test_no_kmem_bypass and NUMA"). Interleaved, both nodes fill alike and
  * are below their watermarks together: kswapd runs every time.
  */
