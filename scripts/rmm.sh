@@ -178,7 +178,7 @@ guest() {
 	timeout "$t" vng --run "$KDIR" --user root "${accel[@]}" \
 		--cpus 2 --memory 2G \
 		--numa 1G,cpus=0-1 --numa 1G \
-		--append "movablecore=${RMM_GUEST_MOVABLE:-768M}" \
+		--append "movablecore=${RMM_GUEST_MOVABLE:-768M} log_buf_len=16M" \
 		--rwdir="$LOGDIR" \
 		--exec "RMM_KDIR=$KDIR RMM_CLOCK=$clock $BUILD_TOP/scripts/guest.sh $mode $LOGDIR/guest $*" \
 		</dev/null 2>&1 | tee "$LOGDIR/console.log"
