@@ -20,10 +20,7 @@ main() {
 	kdir=$(RMM_KERNEL=arm64-16k "$RMM_TOP/scripts/build-kernel.sh")
 	grep -q '^CONFIG_ARM64_16K_PAGES=y' "$kdir/.config" || die "$kdir is not a 16 KiB-page arm64 kernel"
 	out=$RMM_CACHE/build-arm64-16k
-	mkdir -p "$out"
-	# The sources (tracked, or new and not ignored), mtimes kept.
-	(cd "$RMM_TOP" && git ls-files -co --exclude-standard -z | tar --null -cf - -T -) |
-		tar -C "$out" -xf -
+	copy_sources "$out"
 	log "cross: building the drivers for arm64 with 16 KiB pages in $out"
 	if ! make -C "$kdir" M="$out" ARCH=arm64 LLVM=-19 RMM_DRIVERS_ONLY=1 modules \
 		>"$out/build.log" 2>&1; then

@@ -29,6 +29,20 @@ elapsed() {
 	printf '%dm%02ds' $((s / 60)) $((s % 60))
 }
 
+# Copies the sources into DIR (tracked, or new and not ignored; from a
+# tarball without git, all but logs and reports), mtimes kept, so that a
+# build there rebuilds only what changed.
+copy_sources() {
+	local dir=$1
+	mkdir -p "$dir"
+	if git -C "$RMM_TOP" rev-parse --git-dir >/dev/null 2>&1; then
+		(cd "$RMM_TOP" && git ls-files -co --exclude-standard -z | tar --null -cf - -T -) |
+			tar -C "$dir" -xf -
+	else
+		tar -C "$RMM_TOP" --exclude=./logs --exclude=./report -cf - . | tar -C "$dir" -xf -
+	fi
+}
+
 kernel_source_version() {
 	make -s -C "$RMM_SRC" kernelversion 2>/dev/null
 }

@@ -50,15 +50,7 @@ build_tree() {
 		return
 	fi
 	BUILD_TOP=$RMM_CACHE/build-$VARIANT
-	mkdir -p "$BUILD_TOP"
-	# The sources (tracked, or new and not ignored), mtimes kept: make
-	# rebuilds only what changed.
-	if git -C "$RMM_TOP" rev-parse --git-dir >/dev/null 2>&1; then
-		(cd "$RMM_TOP" && git ls-files -co --exclude-standard -z | tar --null -cf - -T -) |
-			tar -C "$BUILD_TOP" -xf -
-	else
-		tar -C "$RMM_TOP" --exclude=./logs --exclude=./report -cf - . | tar -C "$BUILD_TOP" -xf -
-	fi
+	copy_sources "$BUILD_TOP"
 	log "modules: building in $BUILD_TOP"
 }
 
