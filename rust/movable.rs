@@ -684,10 +684,15 @@ impl MapClaim {
     /// the bytes are the page's owner's again.
     pub(in crate::rmm) fn end(self) -> PageRef {
         let this = ManuallyDrop::new(self);
-        // SAFETY: the page is referenced by `this.page`.
-        Access::end(unsafe { Access::of(this.page.as_ptr()) }.0);
+        this.uncount();
         // SAFETY: read once out of `this`, which is not dropped.
         unsafe { ptr::read(&this.page) }
+    }
+
+    /// Takes the claim's mapping out of the page's access word.
+    fn uncount(&self) {
+        // SAFETY: the page is referenced by `self.page`.
+        Access::end(unsafe { Access::of(self.page.as_ptr()) }.0);
     }
 }
 
@@ -695,8 +700,7 @@ impl Drop for MapClaim {
     fn drop(&mut self) {
         // The mapping is over: its count first, the reference (which may
         // free the page) after.
-        // SAFETY: the page is referenced by `self.page`.
-        Access::end(unsafe { Access::of(self.page.as_ptr()) }.0);
+        self.uncount();
     }
 }
 
