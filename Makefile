@@ -9,6 +9,8 @@
 #   make           the modules only, against $(KDIR)
 #   make install   the drivers into /lib/modules (INSTALL_MOD_PATH=, depmod)
 #   make cross     a build check: the drivers for arm64 with 16 KiB pages
+#   make kdir-check  make KDIR= on a tree without zpool and HMM, and refusals
+#   make clean-cache remove cached kernel builds no current key uses
 #
 # KDIR defaults to rmm's cached test kernel; any 6.12 build tree with
 # CONFIG_RUST=y works: make KDIR=/path/to/linux.
@@ -17,13 +19,15 @@ SHELL := /bin/bash
 TOP := $(CURDIR)
 RMM_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/rmm
 RMM_BIN := $(RMM_CACHE)/tools/bin
-LLVM ?= -19
 
 export PATH := $(RMM_BIN):$(RMM_CACHE)/tools/venv/bin:$(PATH)
 export LIBCLANG_PATH ?= /usr/lib/llvm-19/lib
 export BINDGEN ?= $(RMM_BIN)/bindgen
 
 KDIR ?= $(shell $(TOP)/scripts/build-kernel.sh --print 2>/dev/null)
+# The compiler KDIR was built with: LLVM=-19 for rmm's kernels, nothing for a
+# GCC-built tree (scripts/check-kdir.sh --llvm).
+LLVM ?= $(shell $(TOP)/scripts/check-kdir.sh --llvm $(KDIR) 2>/dev/null)
 
 # One selftest directory, or all of them: make check T=rmisc
 T ?=
@@ -31,7 +35,7 @@ T ?=
 # Benchmark arguments: make bench BENCH_ARGS="-q" for a quick smoke run.
 BENCH_ARGS ?=
 
-.PHONY: all modules setup kernel selftests run check bench passrate cross install uninstall rust-analyzer clean help
+.PHONY: all modules setup kernel selftests run check bench passrate cross kdir-check clean-cache install uninstall rust-analyzer clean help
 
 all: modules
 
@@ -39,8 +43,7 @@ all: modules
 # (its C command lines use objtree-relative paths), and loading them fails
 # with "Invalid module format": remember the tree, clean when it changes.
 modules:
-	@test -n "$(KDIR)" && test -f "$(KDIR)/Makefile" || \
-		{ echo "make: no kernel build tree: run 'make kernel' or pass KDIR=/path/to/linux" >&2; exit 1; }
+	@scripts/check-kdir.sh $(KDIR)
 	@if [ -f .kdir ] && [ "$$(cat .kdir)" != "$(KDIR)" ]; then \
 		echo "make: KDIR changed from $$(cat .kdir): cleaning the old objects"; \
 		$(MAKE) -s -C $(KDIR) M=$(TOP) LLVM=$(LLVM) clean; \
@@ -78,6 +81,7 @@ bench:
 # modules_install). Signing is modules_install's too: see the README.
 KRELEASE = $(shell $(MAKE) -s -C $(KDIR) kernelrelease 2>/dev/null)
 install:
+	@scripts/check-kdir.sh $(KDIR)
 	$(MAKE) -C $(KDIR) M=$(TOP) LLVM=$(LLVM) RMM_DRIVERS_ONLY=1 modules
 	$(MAKE) -C $(KDIR) M=$(TOP) LLVM=$(LLVM) RMM_DRIVERS_ONLY=1 modules_install
 
@@ -92,6 +96,12 @@ passrate:
 
 cross:
 	@scripts/cross-build.sh
+
+kdir-check:
+	@scripts/kdir-check.sh
+
+clean-cache:
+	@scripts/clean-cache.sh
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(TOP) clean

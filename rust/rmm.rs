@@ -50,18 +50,21 @@ pub mod hmm;
 pub mod kapi;
 #[path = "memcg.rs"]
 pub mod memcg;
+#[cfg(CONFIG_MMU_NOTIFIER)]
 #[path = "mirror.rs"]
 pub mod mirror;
 #[path = "miscdevice.rs"]
 pub mod miscdevice;
 #[path = "mm.rs"]
 pub mod mm;
+#[cfg(CONFIG_MMU_NOTIFIER)]
 #[path = "mmu_notifier.rs"]
 pub mod mmu_notifier;
 #[path = "movable.rs"]
 pub mod movable;
 #[path = "page.rs"]
 pub mod page;
+#[cfg(CONFIG_MMU_NOTIFIER)]
 #[path = "shadow.rs"]
 pub mod shadow;
 #[path = "shrinker.rs"]

@@ -12,6 +12,8 @@
 #                                      # selftests/config + bench/config
 #   RMM_KERNEL=arm64-16k scripts/build-kernel.sh   # a build check only:
 #                                      # arm64, 16 KiB pages (scripts/cross-build.sh)
+#   RMM_KERNEL=x86_64-minimal scripts/build-kernel.sh   # a build check only:
+#                                      # no zpool, no HMM (scripts/cross-build.sh)
 
 set -eu
 
@@ -22,8 +24,9 @@ KARCH=x86_64
 case $VARIANT in
 test) FRAGMENTS="$RMM_TOP/selftests/config" ;;
 bench) FRAGMENTS="$RMM_TOP/selftests/config $RMM_TOP/bench/config" ;;
-arm64-16k) FRAGMENTS="$RMM_TOP/selftests/cross/arm64-16k.config" KARCH=arm64 ;;
-*) die "RMM_KERNEL=$VARIANT: expected test, bench or arm64-16k" ;;
+arm64-16k) FRAGMENTS="$RMM_TOP/selftests/kernels/arm64-16k.config" KARCH=arm64 ;;
+x86_64-minimal) FRAGMENTS="$RMM_TOP/selftests/kernels/x86_64-minimal.config" ;;
+*) die "RMM_KERNEL=$VARIANT: expected test, bench, arm64-16k or x86_64-minimal" ;;
 esac
 
 cache_key() {

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # A build check against a kernel unlike the test kernel: arm64 with 16 KiB
-# pages (selftests/cross/arm64-16k.config), cross-built with the same clang
+# pages (selftests/kernels/arm64-16k.config), cross-built with the same clang
 # and rustc. Builds that kernel (cached like the others), then rmm's drivers
 # against it in a copy of the tree. Nothing boots: the test kernel's guest
 # covers behaviour, this covers what the page size and the architecture

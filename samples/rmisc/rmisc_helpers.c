@@ -5,3 +5,5 @@
  * rmm's C helpers, built into rmisc.ko (see rust/helpers.c).
  */
 #include "../../rust/helpers.c"
+
+MODULE_VERSION(RMM_VERSION);

@@ -9,6 +9,8 @@
 #include <linux/export.h>
 
 #include "../../rust/helpers.c"
+
+MODULE_VERSION(RMM_VERSION);
 #include "rzpool_kapi.h"
 
 EXPORT_SYMBOL_GPL(rzpool_create);

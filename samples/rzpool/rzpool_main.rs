@@ -37,14 +37,16 @@ mod kapi;
 mod pool;
 mod table;
 mod uapi;
+#[cfg(CONFIG_ZPOOL)]
 mod zpool;
 mod zspage;
 
 use class::Classes;
+#[cfg(CONFIG_ZPOOL)]
+use rmm::zpool::{Driver as ZpoolDriverSetup, Registration as ZpoolRegistration};
 use rmm::{
     debugfs::Dir,
     miscdevice::{Options, Registration},
-    zpool::{Driver as ZpoolDriverSetup, Registration as ZpoolRegistration},
 };
 
 module! {
@@ -54,7 +56,8 @@ module! {
     description: "rmm: zsmalloc-style object pool on movable non-LRU pages, and zpool driver",
     license: "GPL",
     // What zpool asks modprobe for when zswap selects a pool type it does
-    // not know (`request_module("zpool-%s")` in mm/zpool.c).
+    // not know (`request_module("zpool-%s")` in mm/zpool.c). Harmless on a
+    // kernel without CONFIG_ZPOOL, where nothing asks for it.
     alias: ["zpool-rzpool"],
 }
 
@@ -67,6 +70,7 @@ pub(crate) struct Shared {
 struct RzpoolModule {
     // Unregistered first: zpool can make no more pools (none is alive: each
     // pins the module), then the device goes.
+    #[cfg(CONFIG_ZPOOL)]
     _zpool: ZpoolRegistration<zpool::ZswapPool>,
     _dev: Pin<KBox<Registration<device::RzpoolFile>>>,
 }
@@ -86,18 +90,21 @@ impl kernel::Module for RzpoolModule {
         };
         // Every fallible step first; zswap may use the zpool driver as soon
         // as it is registered, so that comes last, and cannot fail.
+        #[cfg(CONFIG_ZPOOL)]
         let zpool = ZpoolDriverSetup::new(module, Shared { classes, debugfs })?;
+        #[cfg(not(CONFIG_ZPOOL))]
+        let _ = (module, classes, debugfs);
         let dev = KBox::pin_init(
             Registration::register(&device::FOPS, opts, shared),
             GFP_KERNEL,
         )?;
-        let zpool = zpool.register();
-        pr_info!(
-            "/dev/rzpool and zpool driver rzpool ready: {} size classes\n",
-            nr
-        );
+        #[cfg(CONFIG_ZPOOL)]
+        pr_info!("/dev/rzpool and zpool driver rzpool ready: {nr} size classes\n");
+        #[cfg(not(CONFIG_ZPOOL))]
+        pr_info!("/dev/rzpool ready: {nr} size classes (no zpool driver: CONFIG_ZPOOL is off)\n");
         Ok(Self {
-            _zpool: zpool,
+            #[cfg(CONFIG_ZPOOL)]
+            _zpool: zpool.register(),
             _dev: dev,
         })
     }
