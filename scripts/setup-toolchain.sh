@@ -1,9 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Install everything rmm needs on a fresh Debian 12 machine, idempotently:
-# Debian's Rust with core sources, clang/LLVM 19, bindgen-cli from crates.io,
-# QEMU, udev and virtme-ng, and Debian's linux-source-6.12.
+# Install everything rmm needs on a fresh Debian 12 or 13 machine,
+# idempotently: Debian's Rust with core sources, clang/LLVM 19, bindgen-cli
+# (Debian 13's own; on Debian 12, whose bindgen 0.60 is too old for 6.12, built
+# from crates.io with Debian's cargo), QEMU, udev and virtme-ng, and Debian's
+# linux-source-6.12.
 # Ends with the kernel's own `make rustavailable` check.
 
 set -eu
@@ -12,8 +14,15 @@ set -eu
 
 DEB_PKGS="rustc-web rust-web-src rust-web-clippy rustfmt-web linux-perf clang-19 lld-19 llvm-19 libclang-19-dev
 	qemu-system-x86 udev flex bison bc libelf-dev libssl-dev cpio kmod
-	linux-source-6.12 xz-utils make gcc python3-pip python3-venv cargo-web pkg-config busybox-static"
+	linux-source-6.12 xz-utils make gcc python3-pip python3-venv pkg-config busybox-static"
 BINDGEN_VERSION=0.69.5
+BINDGEN_MIN=0.65.1
+# Debian 12 builds bindgen-cli with Debian's cargo; later releases have it.
+CODENAME=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+case "$CODENAME" in
+bookworm) DEB_PKGS="$DEB_PKGS cargo-web" ;;
+*) DEB_PKGS="$DEB_PKGS bindgen" ;;
+esac
 VNG_VERSION=1.42
 
 missing_debs() {
@@ -40,8 +49,20 @@ install_debs() {
 		die "apt-get install failed for: $miss"
 }
 
+# The version a bindgen prints ("bindgen 0.71.1"), or 0.
+bindgen_version() {
+	"$1" --version 2>/dev/null | awk '{ print $2; exit }' | grep . || echo 0
+}
+
 install_bindgen() {
-	if [ -x "$RMM_BIN/bindgen" ] &&
+	if [ -x /usr/bin/bindgen ] &&
+	   dpkg --compare-versions "$(bindgen_version /usr/bin/bindgen)" ge "$BINDGEN_MIN"; then
+		mkdir -p "$RMM_BIN"
+		ln -sf /usr/bin/bindgen "$RMM_BIN/bindgen"
+		log "bindgen $(bindgen_version /usr/bin/bindgen): Debian's"
+		return
+	fi
+	if [ -x "$RMM_BIN/bindgen" ] && [ ! -L "$RMM_BIN/bindgen" ] &&
 	   "$RMM_BIN/bindgen" --version 2>/dev/null | grep -q "$BINDGEN_VERSION"; then
 		log "bindgen $BINDGEN_VERSION: present"
 		return
@@ -49,6 +70,7 @@ install_bindgen() {
 	# Debian's cargo-web (/usr/bin/cargo) matches rustc-web.
 	command -v cargo >/dev/null || die "cargo not found: bindgen-cli is built with cargo (apt-get install cargo-web)"
 	log "bindgen-cli $BINDGEN_VERSION: building from crates.io (about 2 minutes)"
+	rm -f "$RMM_BIN/bindgen"
 	cargo install --locked --quiet --root "$RMM_TOOLS" bindgen-cli --version "$BINDGEN_VERSION" ||
 		die "cargo install bindgen-cli failed: is crates.io reachable?"
 }
