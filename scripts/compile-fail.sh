@@ -13,6 +13,9 @@
 #
 #   scripts/compile-fail.sh KDIR OUTDIR [CASE...]
 #
+# Every selftests/compile_pass/<case>.rs is built the same way and must
+# build, warning-free: the examples the documentation shows.
+#
 # Prints one TAP line per case and writes "pass fail" to OUTDIR/compile-fail.summary.
 
 set -u
@@ -23,6 +26,7 @@ KDIR=$1
 OUT=$2
 shift 2
 CASES_DIR=$RMM_TOP/selftests/compile_fail
+PASS_DIR=$RMM_TOP/selftests/compile_pass
 WORK=$RMM_CACHE/compile-fail
 pass=0 fail=0
 
@@ -81,6 +85,23 @@ run_case() {
 	fi
 }
 
+run_pass_case() {
+	local f=$1 name log
+	name=$(basename "$f" .rs)
+	log=$OUT/compile-pass-$name.log
+	if ! build "$f" "" >"$log" 2>&1; then
+		fail=$((fail + 1))
+		echo "not ok compile-pass: $name # does not build (see $log)"
+		grep -E '^error' "$log" | head -n 3 | sed 's/^/#   /'
+	elif grep -q 'warning:' "$log"; then
+		fail=$((fail + 1))
+		echo "not ok compile-pass: $name # warns (see $log)"
+	else
+		pass=$((pass + 1))
+		echo "ok compile-pass: $name"
+	fi
+}
+
 main() {
 	local f cases=("$@")
 	mkdir -p "$OUT"
@@ -97,6 +118,11 @@ main() {
 	for f in "${cases[@]}"; do
 		run_case "$f"
 	done
+	if [ $# = 0 ]; then
+		for f in "$PASS_DIR"/*.rs; do
+			run_pass_case "$f"
+		done
+	fi
 	echo "$pass $fail" >"$OUT/compile-fail.summary"
 	[ "$fail" = 0 ]
 }
