@@ -204,6 +204,7 @@ int rmm_page_count(struct page *page)
 {
 	int count = page_count(page);
 
+	/* Pairs with the put_page() after a mapping's writes (see above). */
 	smp_rmb();
 	return count;
 }

@@ -77,18 +77,33 @@ test_timeout() {
 	echo "${t:-120}"
 }
 
+# Copies stdin to stdout, and each case's result line to $1 after the
+# seconds since the start: where a test binary's time goes.
+stamp_cases() {
+	local t0=$SECONDS line
+	while IFS= read -r line; do
+		printf '%s\n' "$line"
+		case $line in
+		"ok "*|"not ok "*) printf '%5d %s\n' $((SECONDS - t0)) "$line" >>"$1" ;;
+		esac
+	done
+}
+
 # Runs one kselftest binary; its TAP is shown nested ("# " prefix, as the
 # kselftest runner does) and its `# Totals:` line is added to our counts. A
 # crash or timeout without totals counts as one failure.
 run_selftest() {
-	local bin=$1 name log t rc totals p f s
+	local bin=$1 name log t t0 rc totals p f s
 	name=${bin#"$TOP"/selftests/}
 	log=$OUT/$(basename "$bin").tap
 	t=$(test_timeout "$(dirname "$bin")")
 	echo "# selftests: rmm: $name"
-	(cd "$(dirname "$bin")" && timeout "$t" "$bin") >"$log" 2>&1
-	rc=$?
+	t0=$SECONDS
+	(cd "$(dirname "$bin")" && timeout "$t" "$bin") 2>&1 |
+		stamp_cases "$OUT/$(basename "$bin").times" >"$log"
+	rc=${PIPESTATUS[0]}
 	sed 's/^/# /' "$log"
+	echo "# selftests: rmm: $name: $((SECONDS - t0)) s"
 	totals=$(grep -E '^# Totals: pass:' "$log" | tail -n 1)
 	if [ -z "$totals" ]; then
 		result fail "selftests: rmm: $name" "exit $rc without totals (crash, or timeout after ${t}s)"
@@ -231,7 +246,7 @@ zpool_map_lie_caught() {
 # that runs the real one on that root (`modprobe -d`). rzpool must not be
 # loaded before.
 zswap_autoloads_rzpool() {
-	local root=$OUT/../modroot name="zswap.zpool=rzpool loads rzpool" old oldprobe i ok=no
+	local root=$OUT/../modroot name="zswap.zpool=rzpool loads rzpool" old oldprobe ok=no
 	[ -d "$ZSWAP" ] || { result skip "$name" "no /sys/module/zswap (CONFIG_ZSWAP off)"; return; }
 	if grep -q "^rzpool " /proc/modules; then
 		result fail "$name" "rzpool is loaded already"
@@ -256,7 +271,7 @@ zswap_autoloads_rzpool() {
 	echo "$oldprobe" >/proc/sys/kernel/modprobe
 	echo "$old" >"$ZSWAP/zpool" 2>/dev/null
 	# zswap frees the old pool from a work item: wait (bounded) until rzpool can go.
-	for i in $(seq 60); do
+	for _ in $(seq 60); do
 		rmmod rzpool 2>/dev/null && break
 		grep -q "^rzpool " /proc/modules || break
 		sleep 1
@@ -315,12 +330,11 @@ zswap_setup() {
 # pool to go (its references back to what they were before zswap), so that
 # rzpool can be unloaded.
 zswap_teardown() {
-	local i
 	echo zsmalloc >"$ZSWAP/zpool" 2>/dev/null
 	echo N >"$ZSWAP/enabled" 2>/dev/null
 	swapoff /dev/zram0 2>/dev/null
 	rmmod zram 2>/dev/null
-	for i in $(seq 60); do
+	for _ in $(seq 60); do
 		[ "$(rzpool_refs)" = "$RZPOOL_REFS" ] && break
 		sleep 1
 	done
@@ -565,7 +579,7 @@ upstream_zswap_phase() {
 # "interleave", under rmm_interleave as make check runs test_zswap, else
 # with the default (local) memory policy.
 do_passrate() {
-	local runs=${1:-10} policy=${2:-local} drv i line err wrap=
+	local runs=${1:-10} policy=${2:-local} drv line err wrap=
 	echo "TAP version 13"
 	case $policy in
 	local) ;;
@@ -579,7 +593,7 @@ do_passrate() {
 	fi
 	zswap_setup || { echo "1..$n"; return; }
 	: >"$OUT/passrate.txt"
-	for i in $(seq "$runs"); do
+	for _ in $(seq "$runs"); do
 		for drv in zsmalloc rzpool; do
 			echo "$drv" >"$ZSWAP/zpool"
 			line=$($wrap "$TOP/bench/test_zswap_one" 1 2>&1 | grep '^run')
@@ -660,7 +674,7 @@ profile() {
 # before rmm_bench, which finds the zpool drivers when it is loaded.
 # How this boot counts time and on what CPU, for the report (bench/report.py).
 bench_env() {
-	local cpu flags f sep= json
+	local cpu flags f sep='' json
 	cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 	flags=$(sed -n 's/^flags[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 	json="{\"mode\": \"${RMM_CLOCK:-tcg}\", \"cpu\": \"$cpu\", \"flags\": {"

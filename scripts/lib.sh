@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 #
 # Shared settings and helpers for rmm's scripts. Sourced, not run.
 

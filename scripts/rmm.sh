@@ -60,11 +60,12 @@ modules() {
 	# run's own, where the guest's zswap autoload test finds rzpool with
 	# modprobe; then everything else (it builds the drivers only).
 	if [ "$VARIANT" = test ]; then
-		make -s -C "$BUILD_TOP" KDIR="$KDIR" INSTALL_MOD_PATH="$LOGDIR/modroot" install \
+		make -s -C "$BUILD_TOP" KDIR="$KDIR" CLIPPY=1 INSTALL_MOD_PATH="$LOGDIR/modroot" install \
 			>"$LOGDIR/install.log" 2>&1 ||
 			{ cat "$LOGDIR/install.log" >&2; die "make install failed (log: $LOGDIR/install.log)"; }
 	fi
-	make -s -C "$BUILD_TOP" KDIR="$KDIR" modules >"$LOGDIR/modules.log" 2>&1 ||
+	# With clippy: its warnings, like the compiler's, fail the lint phase.
+	make -s -C "$BUILD_TOP" KDIR="$KDIR" CLIPPY=1 modules >"$LOGDIR/modules.log" 2>&1 ||
 		{ cat "$LOGDIR/modules.log" >&2; die "module build failed (log: $LOGDIR/modules.log)"; }
 	make -s -C "$BUILD_TOP/selftests" KDIR="$KDIR" >"$LOGDIR/selftests-build.log" 2>&1 ||
 		{ cat "$LOGDIR/selftests-build.log" >&2; die "selftest build failed (log: $LOGDIR/selftests-build.log)"; }
@@ -88,6 +89,16 @@ compile_fail() {
 		echo "ok no unsafe in samples/"
 		CF_PASS=$((CF_PASS + 1))
 	fi
+}
+
+# The habits (scripts/lint.sh): rustfmt, clippy and compiler warnings,
+# checkpatch, shellcheck. Counted with the guest's.
+lint() {
+	local p f
+	cat "$LOGDIR/install.log" "$LOGDIR/modules.log" >"$LOGDIR/build.log" 2>/dev/null
+	"$RMM_TOP/scripts/lint.sh" "$LOGDIR/build.log" "$LOGDIR" | tee "$LOGDIR/lint.tap" || true
+	read -r p f <"$LOGDIR/lint.summary" || { p=0 f=1; }
+	CF_PASS=$((CF_PASS + p)) CF_FAIL=$((CF_FAIL + f))
 }
 
 # zswap.zpool=rzpool on the command line of a boot from an initramfs that
@@ -131,7 +142,7 @@ main() {
 	case $mode in check|run|bench|passrate) ;; *) die "usage: $0 check [TESTDIR...] | run | bench [-q] [-r RUNS] | passrate [RUNS [local|interleave]]" ;; esac
 	# Benchmarks and pass rates run on a kernel without lock and VM
 	# debugging (the pass rate's many runs would take 2.5 min each on KASAN).
-	VARIANT=test
+	VARIANT="test"
 	case $mode in bench|passrate) VARIANT=bench ;; esac
 
 	LOGDIR=$RMM_LOGS/$(date +%Y%m%d-%H%M%S)-$mode
@@ -144,6 +155,7 @@ main() {
 	phase modules modules
 	CF_PASS=0 CF_FAIL=0
 	[ "$mode" != check ] || [ $# != 0 ] || phase compile-fail compile_fail
+	[ "$mode" != check ] || [ $# != 0 ] || phase lint lint
 	[ "$mode" != check ] || [ $# != 0 ] || phase initramfs initramfs_boot
 	phase guest guest "$mode" "$@"
 	if [ "$mode" = bench ] && [ -f "$LOGDIR/guest/bench.json" ]; then

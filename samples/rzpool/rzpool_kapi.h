@@ -18,8 +18,10 @@ struct rzpool;
 struct rzpool *rzpool_create(void);
 /* Frees every object and the pool. */
 void rzpool_destroy(struct rzpool *pool);
-/* An object of 1 .. PAGE_SIZE bytes: its handle, or 0 on failure. As with
- * zs_malloc(), its contents are undefined until written. */
+/*
+ * An object of 1 .. PAGE_SIZE bytes: its handle, or 0 on failure. As with
+ * zs_malloc(), its contents are undefined until written.
+ */
 u64 rzpool_malloc(struct rzpool *pool, size_t size);
 /* 0, or -EINVAL (other pool's handle) / -ENOENT (freed or forged). */
 int rzpool_free(struct rzpool *pool, u64 handle);

@@ -65,7 +65,10 @@ impl Device {
     /// Faults taken and entries dropped by invalidations so far.
     fn stats(&self) -> (usize, usize) {
         let s = &self.mirror.hooks;
-        (s.faults.load(Ordering::Relaxed), s.dropped.load(Ordering::Relaxed))
+        (
+            s.faults.load(Ordering::Relaxed),
+            s.dropped.load(Ordering::Relaxed),
+        )
     }
 }
 
