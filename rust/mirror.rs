@@ -32,16 +32,18 @@
 //! A writable entry is made only by a write fault, which dirties the CPU's
 //! PTE (and breaks copy-on-write). Write-protecting the page again (fork,
 //! `page_mkclean()`) invalidates the entry first, so a device write can never
-//! land in a page whose dirty bit the VM has already collected (the hazard of
-//! seed thread 001).
+//! land in a page whose dirty bit the VM has already collected (the hazard
+//! raised in Ross Biro's "MM: Make Page Tables Relocatable" RFC, linux-mm,
+//! April 2008).
 //!
 //! # Accessed bits
 //!
 //! `clear_young` and `clear_flush_young` clear *every* accessed bit of their
 //! range before answering, and answer whether any was set. Stopping at the
 //! first young page would leave the others young for another scan, so a page
-//! would be seen young N times for N mappings (seed thread 003, the `|` in
-//! `age_page`). They take no lock of the mirror's: the table's bits are
+//! would be seen young N times for N mappings (why the first MMU notifier
+//! patches, Arcangeli, Holt and Lameter, 2008, combined `age_page` with
+//! `|`). They take no lock of the mirror's: the table's bits are
 //! read and cleared atomically under RCU ([`TableHandle::harvest`]).
 //!
 //! # Who may use a mirror

@@ -14,8 +14,9 @@
 //! (`invalidate_range_end`). It also asks whether the device used a page
 //! recently (`clear_flush_young`, `clear_young`, `test_young`), and tells it
 //! when the address space goes away (`release`). The `invalidate_page`
-//! callback of the early design (seed thread 003) is gone: a one-page
-//! invalidation is a range of one page.
+//! callback of the early design (the first MMU notifier patches, Arcangeli,
+//! Holt and Lameter, 2008) is gone: a one-page invalidation is a range of
+//! one page.
 //!
 //! # Rules, and how the types keep them
 //!

@@ -33,8 +33,8 @@
 //!   notices (`PageMovable()` is false), calls no callback, and frees the page
 //!   when it drops its own isolation reference. Dropping a [`MovablePage`] does
 //!   exactly that, so "release while isolated" needs no special case. (The 2016
-//!   rule of the seed thread, clear `PG_isolated` but not `PG_movable`, is gone:
-//!   `PG_isolated` is no longer the driver's.)
+//!   rule of Minchan Kim's non-LRU movable page series, clear `PG_isolated`
+//!   but not `PG_movable`, is gone: `PG_isolated` is no longer the driver's.)
 //! - **Only the driver's own pages become movable.** `__SetPageMovable()`
 //!   overwrites `->mapping`, and a movable page's `->private` and `->index`
 //!   are the driver's: on an LRU, page-cache, compound or already movable page

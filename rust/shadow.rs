@@ -23,12 +23,13 @@
 //! # Table pages move
 //!
 //! Every table page is a [`MovablePage`]: compaction and memory offlining
-//! migrate device page tables like any movable memory (seed thread 001,
-//! "relocatable page tables"). The hazard is an update of the old copy made
-//! while it is being copied (a device setting an accessed bit, a harvester
-//! clearing one) that the new copy never sees. A migration therefore moves
-//! each entry with an atomic exchange that leaves [`FROZEN`] behind, under
-//! the tree's lock, then points the parent entry at the new page:
+//! migrate device page tables like any movable memory (Ross Biro's "MM: Make
+//! Page Tables Relocatable" RFC, linux-mm, April 2008). The hazard is an
+//! update of the old copy made while it is being copied (a device setting an
+//! accessed bit, a harvester clearing one) that the new copy never sees. A
+//! migration therefore moves each entry with an atomic exchange that leaves
+//! [`FROZEN`] behind, under the tree's lock, then points the parent entry at
+//! the new page:
 //!
 //! - writers (installs, invalidations, device accesses setting accessed and
 //!   dirty bits) hold the tree's lock, so they run entirely before or after;
@@ -756,7 +757,7 @@ impl TableHandle {
     /// Clears the accessed bit of every valid leaf of `[start, end)` if
     /// `clear`, and returns whether any was set: without the driver's lock
     /// (see the module documentation). Every bit is cleared before
-    /// answering (seed thread 003).
+    /// answering, as the `|` of the 2008 `age_page` did.
     ///
     /// # Context
     ///
