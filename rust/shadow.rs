@@ -145,7 +145,7 @@ const _: () = {
         page_shift += 2;
     }
     assert!(PAGE_SIZE == 1 << PAGE_SHIFT);
-    assert!(FLAGS | FROZEN < 1 << PFN_SHIFT);
+    assert!((FLAGS | FROZEN) >> PFN_SHIFT == 0);
     // A table's `base | level` fits the driver's index word of a movable
     // page for every address of `VA_BITS`; tables above (x86's 5-level
     // user space) fail to be made with `EINVAL`.

@@ -575,7 +575,7 @@ unsafe extern "C" fn free<T: ZpoolDriver>(pool: *mut c_void, handle: kernel::ffi
     // SAFETY: zpool passes a live pool of ours.
     unsafe { zbox::<T>(pool) }
         .pool
-        .free(unzhandle::<T>(handle as usize).0);
+        .free(unzhandle::<T>(handle).0);
 }
 
 /// # Safety
