@@ -16,7 +16,9 @@
 # Every selftests/compile_pass/<case>.rs is built the same way and must
 # build, warning-free: the examples the documentation shows.
 #
-# Prints one TAP line per case and writes "pass fail" to OUTDIR/compile-fail.summary.
+# The cases are shared out among one scratch module per CPU, built side by
+# side. Prints one TAP line per case, in order, and writes "pass fail" to
+# OUTDIR/compile-fail.summary.
 
 set -u
 
@@ -27,12 +29,13 @@ OUT=$2
 shift 2
 CASES_DIR=$RMM_TOP/selftests/compile_fail
 PASS_DIR=$RMM_TOP/selftests/compile_pass
-WORK=$RMM_CACHE/compile-fail
-pass=0 fail=0
+WORK_TOP=$RMM_CACHE/compile-fail
+JOBS=$(nproc)
 
 # The scratch module: the rmm tree, the rmisc uapi header (for the uapi
 # cases) and one crate root, built with rust/rmm.kbuild like the drivers.
 setup() {
+	WORK=$WORK_TOP/$1
 	rm -rf "$WORK"
 	mkdir -p "$WORK/samples/cf" "$WORK/samples/rmisc"
 	(cd "$RMM_TOP" && git ls-files -co --exclude-standard rust | tar -cf - -T -) | tar -C "$WORK" -xf -
@@ -63,23 +66,17 @@ run_case() {
 	fix=$(sed -n 's|^// compiles with: ||p' "$f")
 	log=$OUT/compile-fail-$name.log
 	if [ -z "$fix" ]; then
-		fail=$((fail + 1))
 		echo "not ok compile-fail: $name # no '// compiles with:' line"
 	elif ! build "$f" "$fix" >"$log.fixed" 2>&1; then
-		fail=$((fail + 1))
 		echo "not ok compile-fail: $name # does not build even with its offending code out (see $log.fixed)"
 		grep -E '^error' "$log.fixed" | head -n 3 | sed 's/^/#   /'
 	elif build "$f" "" >"$log" 2>&1; then
-		fail=$((fail + 1))
 		echo "not ok compile-fail: $name # it compiled"
 	elif [ -z "$expect" ]; then
-		fail=$((fail + 1))
 		echo "not ok compile-fail: $name # no '// expect:' line"
 	elif grep -Eq -- "$expect" "$log"; then
-		pass=$((pass + 1))
 		echo "ok compile-fail: $name"
 	else
-		fail=$((fail + 1))
 		echo "not ok compile-fail: $name # failed, but not with /$expect/ (see $log)"
 		grep -E '^error' "$log" | head -n 3 | sed 's/^/#   /'
 	fi
@@ -90,39 +87,55 @@ run_pass_case() {
 	name=$(basename "$f" .rs)
 	log=$OUT/compile-pass-$name.log
 	if ! build "$f" "" >"$log" 2>&1; then
-		fail=$((fail + 1))
 		echo "not ok compile-pass: $name # does not build (see $log)"
 		grep -E '^error' "$log" | head -n 3 | sed 's/^/#   /'
 	elif grep -q 'warning:' "$log"; then
-		fail=$((fail + 1))
 		echo "not ok compile-pass: $name # warns (see $log)"
 	else
-		pass=$((pass + 1))
 		echo "ok compile-pass: $name"
 	fi
 }
 
+# Runs every JOBS-th job from job $1 in scratch module $1; each output line
+# goes out after its job's number, for the merge.
+run_shard() {
+	local k=$1 i=0 job
+	setup "$k"
+	for job in "${jobs[@]}"; do
+		if [ $((i % JOBS)) = "$k" ]; then
+			case $job in
+			pass:*) run_pass_case "${job#pass:}" ;;
+			*) run_case "$job" ;;
+			esac | sed "s/^/$i\t/"
+		fi
+		i=$((i + 1))
+	done
+}
+
 main() {
-	local f cases=("$@")
+	local f k pass fail jobs=("$@")
 	mkdir -p "$OUT"
-	setup
-	if [ ${#cases[@]} = 0 ]; then
-		cases=()
+	if [ ${#jobs[@]} = 0 ]; then
 		for f in "$CASES_DIR"/*.rs; do
-			[ "$(basename "$f")" = prelude.rs ] || cases+=("$f")
+			[ "$(basename "$f")" = prelude.rs ] || jobs+=("$f")
+		done
+		for f in "$PASS_DIR"/*.rs; do
+			jobs+=("pass:$f")
 		done
 	else
-		cases=("${cases[@]/#/$CASES_DIR/}")
-		cases=("${cases[@]/%/.rs}")
+		jobs=("${jobs[@]/#/$CASES_DIR/}")
+		jobs=("${jobs[@]/%/.rs}")
 	fi
-	for f in "${cases[@]}"; do
-		run_case "$f"
+	[ "$JOBS" -le "${#jobs[@]}" ] || JOBS=${#jobs[@]}
+	for ((k = 0; k < JOBS; k++)); do
+		run_shard "$k" >"$OUT/compile-fail-shard-$k.tap" &
 	done
-	if [ $# = 0 ]; then
-		for f in "$PASS_DIR"/*.rs; do
-			run_pass_case "$f"
-		done
-	fi
+	wait
+	sort -s -n -k1,1 "$OUT"/compile-fail-shard-*.tap | cut -f2- >"$OUT/compile-fail-all.tap"
+	rm -f "$OUT"/compile-fail-shard-*.tap
+	cat "$OUT/compile-fail-all.tap"
+	pass=$(grep -c '^ok ' "$OUT/compile-fail-all.tap")
+	fail=$(grep -c '^not ok ' "$OUT/compile-fail-all.tap")
 	echo "$pass $fail" >"$OUT/compile-fail.summary"
 	[ "$fail" = 0 ]
 }
