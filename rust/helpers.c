@@ -410,6 +410,7 @@ struct page *rmm_alloc_zeroed_page(void)
 	return alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
 }
 
+#ifdef CONFIG_MMU_NOTIFIER
 void rmm_mmu_interval_set_seq(struct mmu_interval_notifier *sub, unsigned long seq)
 {
 	mmu_interval_set_seq(sub, seq);
@@ -419,6 +420,7 @@ bool rmm_mmu_interval_read_retry(struct mmu_interval_notifier *sub, unsigned lon
 {
 	return mmu_interval_read_retry(sub, seq);
 }
+#endif
 
 bool rmm_is_zero_pfn(unsigned long pfn)
 {

@@ -57,7 +57,9 @@ if [ -n "$LLVM_ONLY" ]; then
 	exit 0
 fi
 
-release=$(cat "$KDIR/include/config/kernel.release" 2>/dev/null || true)
+# A configured tree that was never built has no kernel.release yet.
+release=$(cat "$KDIR/include/config/kernel.release" 2>/dev/null ||
+	make -s -C "$KDIR" kernelversion 2>/dev/null || true)
 case "$release" in
 6.12|6.12.*) ;;
 6.1[7-9]*|6.[2-9]*|[7-9].*)

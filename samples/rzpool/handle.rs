@@ -61,15 +61,18 @@ impl Handle {
     /// The bits of a handle below its pool id. A zpool handle keeps only
     /// these (zpool names the pool with every call), which leaves
     /// `rmm::zpool` the bits above for the object's size.
+    #[cfg(CONFIG_ZPOOL)]
     pub(crate) const LOCAL_BITS: u32 = Self::POOL_SHIFT;
 
     /// The handle without its pool id.
+    #[cfg(CONFIG_ZPOOL)]
     #[inline]
     pub(crate) fn local(raw: u64) -> u64 {
         raw & ((1 << Self::LOCAL_BITS) - 1)
     }
 
     /// A handle of pool `pool` from its `local()` bits.
+    #[cfg(CONFIG_ZPOOL)]
     #[inline]
     pub(crate) fn in_pool(local: u64, pool: u16) -> u64 {
         Self::local(local) | (pool as u64) << Self::POOL_SHIFT

@@ -35,12 +35,13 @@
 //! `Migration::commit`), and internal compaction never moves objects out of
 //! a zspage one of whose pages has one, so a mapped object never moves.
 
+#[cfg(CONFIG_ZPOOL)]
+use crate::rmm::zpool::{MapMode, Object};
 use crate::rmm::{
     memcg::MemCgroup,
     movable::{IsolateMode, MigrateMode, Migration, MovableOperations, Outcome},
     page::{self, Gfp, LockedPage},
     shrinker::{Scan, Shrinker},
-    zpool::{MapMode, Object},
 };
 use crate::{
     class::{ClassShape, Classes, MAX_SIZE},
@@ -837,6 +838,7 @@ impl Pool {
 
     /// Where the object of `handle` is, with its pages referenced: while
     /// the references live, neither migration nor compaction moves it.
+    #[cfg(CONFIG_ZPOOL)]
     pub(crate) fn map(&self, handle: u64, _mode: MapMode) -> Result<Object> {
         let (h, lock) = self.class_of(handle)?;
         let class = lock.lock();

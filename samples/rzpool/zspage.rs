@@ -10,10 +10,11 @@
 //! page therefore re-points every object on it at once (the zspage's page
 //! array gets the new page), and no handle changes.
 
+#[cfg(CONFIG_ZPOOL)]
+use crate::rmm::zpool::{Object, Piece};
 use crate::rmm::{
     movable::{LockedMovablePage, MovablePage},
     page::{Gfp, NewPage, PAGE_SIZE},
-    zpool::{Object, Piece},
 };
 use crate::{
     class::{ClassShape, MAX_PAGES},
@@ -250,6 +251,7 @@ impl ZsPage {
 
     /// Where `len` bytes at byte `at` of the run are, with their pages
     /// referenced (for a zpool mapping).
+    #[cfg(CONFIG_ZPOOL)]
     pub(crate) fn object(&self, at: usize, len: usize) -> Result<Object> {
         let (page, off) = (at / PAGE_SIZE, at % PAGE_SIZE);
         if off + len <= PAGE_SIZE {
