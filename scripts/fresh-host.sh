@@ -153,10 +153,10 @@ main() {
 	fi
 	# What a first run fetched and keeps, as a user would see it.
 	{
-		printf 'download   Debian packages %s, crates %s, PyPI %s\n' \
+		printf 'download   Debian packages %s, crates %s; virtme-ng venv (PyPI) %s\n' \
 			"$(du -sh "$DIR/var/cache/apt/archives" | cut -f1)" \
-			"$(du -sh "$DIR/root/.cargo/registry" 2>/dev/null | cut -f1)" \
-			"$(du -sh "$DIR/root/.cache/pip" 2>/dev/null | cut -f1)"
+			"$(du -sh "$DIR/root/.cargo/registry" 2>/dev/null | cut -f1 | grep . || echo none)" \
+			"$(du -sh "$DIR/root/.cache/rmm/tools/venv" | cut -f1)"
 		printf 'disk       rmm cache %s (kernel source %s, kernel build %s), whole chroot %s\n' \
 			"$(du -sh "$DIR/root/.cache/rmm" | cut -f1)" \
 			"$(du -sh "$DIR/root/.cache/rmm/src" | cut -f1)" \

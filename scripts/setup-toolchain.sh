@@ -14,7 +14,7 @@ set -eu
 
 DEB_PKGS="rustc-web rust-web-src rust-web-clippy rustfmt-web linux-perf clang-19 lld-19 llvm-19 libclang-19-dev
 	qemu-system-x86 udev flex bison bc libelf-dev libssl-dev cpio kmod
-	linux-source-6.12 xz-utils make gcc python3-pip python3-venv pkg-config busybox-static perl shellcheck"
+	linux-source-6.12 xz-utils make gcc python3-pip python3-venv pkg-config busybox-static perl shellcheck file iproute2"
 BINDGEN_VERSION=0.69.5
 BINDGEN_MIN=0.65.1
 # Debian 12 builds bindgen-cli with Debian's cargo; later releases have it.
