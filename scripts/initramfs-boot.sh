@@ -62,6 +62,8 @@ main() {
 	*"zpool=rzpool enabled=Y rzpool=1"*) ;;
 	*) tap_fail "$line; zswap said: $(grep -a 'zswap' "$OUT/initramfs-boot.log" | head -n 3 | tr '\n' ' ')" ;;
 	esac
+	# The image is rebuilt each run: keep only the log.
+	rm -rf "$root" "$OUT/initramfs.cpio"
 	echo "ok $NAME # $(grep -a 'zswap: loaded using pool' "$OUT/initramfs-boot.log" | sed 's/^\[[^]]*\] //' | head -n 1)"
 }
 
