@@ -161,7 +161,7 @@ main() {
 			"$(du -sh "$DIR/root/.cache/rmm" | cut -f1)" \
 			"$(du -sh "$DIR/root/.cache/rmm/src" | cut -f1)" \
 			"$(du -sh "$DIR/root/.cache/rmm/kernel" | cut -f1)" \
-			"$(du -sh "$DIR" | cut -f1)"
+			"$(du -shx "$DIR" | cut -f1)"
 	} >>"$SUMMARY"
 	phase_done total "$(elapsed "$t0")"
 	cat "$SUMMARY"
