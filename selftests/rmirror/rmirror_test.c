@@ -581,11 +581,16 @@ TEST_F(rmirror, young_through_page_idle)
 
 /* --- the shadow page table's own pages migrate --- */
 
-/* Mirrored 2 MiB chunks (one leaf table each), pages used in each, rounds. */
+/*
+ * Mirrored 2 MiB chunks (one leaf table each), pages used in each, rounds.
+ * A round writes one quarter of the pages and reads another, so 8 rounds
+ * write and read each page twice; the loop goes on past them until table
+ * pages have moved.
+ */
 #define TBL_CHUNKS 64
 #define TBL_USED 8
 #define TBL_PAGES (TBL_CHUNKS * TBL_USED)
-#define TBL_ROUNDS 16
+#define TBL_ROUNDS 8
 #define KPF_LRU (1ULL << 5)
 
 /* Compacts and offlines memory until told to stop. */
