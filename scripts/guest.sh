@@ -123,16 +123,15 @@ run_selftest() {
 	fi
 }
 
-# Any lockdep report, KASAN report, WARN, BUG or Oops fails the run. The
-# lockdep and kmemleak banners at boot mention "lockdep" and "leak": look
-# for reports, not words. An OOM kill that a test causes on purpose prints
+# Any kernel report (scripts/kernel-reports.sh) fails the run. An OOM kill that a test causes on purpose prints
 # a stack dump ("Call Trace:"): the tests put "rmm: oom test begin/end"
 # markers around it, and stack dumps between them are not splats (a WARN or
 # BUG there still is); so do tests whose steps dump the stack on purpose
 # ("rmm: expected stack dumps begin/end": a misc device name taken twice),
 # and between those markers rmm's own reports of a driver bug ("rmm: BUG:")
 # that a test provokes are not splats either.
-SPLAT_RE='WARNING:|BUG:|Oops|cut here|general protection|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked|Call Trace:|kernel BUG|UBSAN|KASAN|unreferenced object|suspected memory leak'
+# shellcheck source=SCRIPTDIR/kernel-reports.sh
+. "$TOP/scripts/kernel-reports.sh"
 
 # Splats in dmesg from line $1 on (the OOM test's own report excepted).
 # virtme-ng's init writes its own complaints to the kernel log ("virtme-ng-init:

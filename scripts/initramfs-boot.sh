@@ -14,6 +14,7 @@
 set -eu
 
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/kernel-reports.sh"
 
 KDIR=$1 MODROOT=$2 OUT=$3
 NAME="zswap.zpool=rzpool at boot, rzpool in the initramfs"
@@ -55,8 +56,8 @@ main() {
 		-nographic -no-reboot </dev/null >"$OUT/initramfs-boot.log" 2>&1 || true
 	line=$(grep -a 'rmm-initramfs:' "$OUT/initramfs-boot.log" | tail -n 1)
 	[ -n "$line" ] || tap_fail "the guest's /init reported nothing (log: $OUT/initramfs-boot.log)"
-	if grep -aqE 'WARNING:|BUG:|Oops|KASAN|possible circular' "$OUT/initramfs-boot.log"; then
-		tap_fail "the kernel reported: $(grep -aE 'WARNING:|BUG:|Oops|KASAN|possible circular' "$OUT/initramfs-boot.log" | head -n 1)"
+	if grep -aqE "$SPLAT_RE" "$OUT/initramfs-boot.log"; then
+		tap_fail "the kernel reported: $(grep -aE "$SPLAT_RE" "$OUT/initramfs-boot.log" | head -n 1)"
 	fi
 	case "$line" in
 	*"zpool=rzpool enabled=Y rzpool=1"*) ;;

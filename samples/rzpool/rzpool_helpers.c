@@ -9,9 +9,9 @@
 #include <linux/export.h>
 
 #include "../../rust/helpers.c"
+#include "rzpool_kapi.h"
 
 MODULE_VERSION(RMM_VERSION);
-#include "rzpool_kapi.h"
 
 EXPORT_SYMBOL_GPL(rzpool_create);
 EXPORT_SYMBOL_GPL(rzpool_destroy);
