@@ -711,12 +711,24 @@ def main():
         if os.path.exists(path):
             with open(path) as f:
                 profiles.append((pool, f.read().rstrip()))
+    args_path = os.path.join(os.path.dirname(sys.argv[1]), "profile-args")
+    args = "-g ops -O alloc+free -S 3264 -T 1"
+    if os.path.exists(args_path):
+        with open(args_path) as f:
+            args = f.read().strip() or args
     if profiles:
-        md += ["", "## Profile: alloc+free, 3264 bytes, 1 thread", "",
+        unit = ("executed instructions (-icount: perf's cpu-clock samples every 100,000)"
+                if icount() else "TCG time")
+        md += ["", f"## Profile: rmm_bench {args}", "",
                "`perf record` of the benchmark task for this one case per pool: kernel "
-               "self time by symbol (>= 0.7%), Rust symbols v0-mangled:"]
+               f"self share of {unit} by symbol (>= 0.7%), Rust symbols v0-mangled:"]
         for pool, text in profiles:
             md += ["", f"### {pool}", "", "```", text, "```"]
+    # Cost classes of the QEMU plugin (bench/profile.py), if it ran.
+    prof = os.path.join(os.path.dirname(sys.argv[1]), "profile.md")
+    if os.path.exists(prof):
+        with open(prof) as f:
+            md += ["", f.read().rstrip()]
     with open(os.path.join(out, "README.md"), "w") as f:
         f.write("\n".join(md) + "\n")
 

@@ -15,6 +15,8 @@
  *         thread count or test (alloc+free, write+read; map+copy is the
  *         zpool group's name for write+read) of the ops and zpool groups:
  *         for profiling one case
+ *     -Q INDEX: one more run of each one-thread zpool case per driver, counted
+ *         by the QEMU plugin bench/qemu/rmm_prof.c (make bench PLUGIN=1)
  *
  * Pools (rzpool vs zsmalloc) run in the kernel through rmm_bench.ko: the
  * ops group through their own APIs, the zpool group through the zpool
@@ -172,6 +174,26 @@ static void bench_ops(int test, const char *tname)
 	}
 }
 
+/*
+ * -Q INDEX: after a one-thread zpool case, one more run per driver between
+ * the markers of bench/qemu/rmm_prof.c, whose plugin writes its counts to a
+ * file per run (PREFIX.0, .1, ... in order): INDEX gets a line per run,
+ * "N<TAB>test<TAB>case<TAB>driver<TAB>ops", for bench/profile.py.
+ */
+static FILE *prof_index;
+static int prof_seq;
+
+static void profile_run(const char *tname, const char *key, const char *driver,
+			struct rmm_bench_req *req)
+{
+	req->flags = RMM_BENCH_F_PROFILE;
+	if (ioctl(bench_fd, RMM_BENCH_RUN, req))
+		return;
+	fprintf(prof_index, "%d\t%s\t%s\t%s\t%llu\n", prof_seq++, tname, key, driver,
+		(unsigned long long)req->nr_objs * req->batches);
+	fflush(prof_index);
+}
+
 /* The zpool drivers, through their callbacks as zswap calls them. */
 static const char *const zpool_name[] = { "zsmalloc", "zbud", "rzpool" };
 static const unsigned int zpool_kind[] = {
@@ -187,6 +209,23 @@ static const unsigned int zpool_kind[] = {
  * left out of that case's later runs; the others go on. The mixed stream of
  * the zpool kinds is 32 .. 3968 bytes for all three (rmm_bench_uapi.h).
  */
+static void profile_zpool(int test, const char *tname, const char *key, unsigned int size,
+			  const int *err)
+{
+	int d;
+
+	for (d = 0; prof_index && d < 3; d++) {
+		struct rmm_bench_req req = {
+			.pool = zpool_kind[d], .test = test, .size = size, .threads = 1,
+			.nr_objs = quick ? 256 : 1024, .batches = quick ? 4 : 8, .seed = 12345,
+		};
+
+		if ((only_pool && strcmp(zpool_name[d], only_pool)) || err[d])
+			continue;
+		profile_run(tname, key, zpool_name[d], &req);
+	}
+}
+
 static void bench_zpool(int test, const char *tname)
 {
 	static const unsigned int sizes[] = { 64, 128, 256, 512, 1024, 2048, 3072, 4096, 0 };
@@ -228,6 +267,8 @@ static void bench_zpool(int test, const char *tname)
 				}
 			}
 			case_key(key, sizeof(key), sizes[si], threads);
+			if (threads == 1)
+				profile_zpool(test, tname, key, sizes[si], err);
 			for (p = 0; p < 3; p++) {
 				if (err[p] == ENOSPC)
 					record_na(tname, key, zpool_name[p], "ns/op", NULL, 0,
@@ -616,8 +657,13 @@ int main(int argc, char **argv)
 {
 	int opt;
 
-	while ((opt = getopt(argc, argv, "r:qg:P:S:T:O:")) != -1) {
+	while ((opt = getopt(argc, argv, "r:qg:P:S:T:O:Q:")) != -1) {
 		switch (opt) {
+		case 'Q':
+			prof_index = fopen(optarg, "w");
+			if (!prof_index)
+				die(optarg);
+			break;
 		case 'r': runs = atoi(optarg); break;
 		case 'q': quick = 1; break;
 		case 'g': groups = optarg; break;

@@ -663,21 +663,26 @@ do_run() {
 	echo "1..$n"
 }
 
-# Where the time goes in one case of each pool: alloc+free of 3264-byte
-# objects, one thread (a kernel-wide perf profile of the run).
+# Where the time goes in one case per pool: by default alloc+free of
+# 3264-byte objects through each pool's own API, one thread; RMM_PROFILE
+# (make bench PROFILE="...") gives other rmm_bench arguments, such as
+# "-g zpool -O alloc+free -S 4096 -T 1". A kernel-wide perf profile of the
+# benchmark task; under -icount, perf's cpu-clock samples every 100,000
+# executed instructions, so the profile counts instructions.
 profile() {
-	local pool
+	local pool args=${RMM_PROFILE:--g ops -O alloc+free -S 3264 -T 1}
 	if ! command -v perf >/dev/null || [ ! -e /proc/sys/kernel/perf_event_paranoid ]; then
 		echo "# profile: skipped (no perf, or no CONFIG_PERF_EVENTS)"
 		return
 	fi
 	cp /proc/kallsyms "$OUT/kallsyms"
+	echo "$args" >"$OUT/profile-args"
 	for pool in zsmalloc rzpool; do
 		# Only the benchmark task (the pool runs in its ioctls), long enough
 		# for thousands of samples.
 		perf record -q -F 10000 -g -o "$OUT/perf-$pool.data" -- sh -c "
 			for i in 1 2 3 4 5 6 7 8; do
-				$TOP/bench/rmm_bench -g ops -O alloc+free -S 3264 -T 1 -P $pool -r 64 /dev/null
+				$TOP/bench/rmm_bench $args -P $pool -r 64 /dev/null
 			done" >/dev/null 2>"$OUT/perf-$pool.err" &&
 			perf report -i "$OUT/perf-$pool.data" --kallsyms="$OUT/kallsyms" --stdio \
 				--no-children --sort symbol --percent-limit 0.7 2>/dev/null |
@@ -703,6 +708,17 @@ bench_env() {
 	echo "# guest clock and CPU: $json"
 }
 
+# Whether rmm_bench's arguments ask for group $1: no -g asks for all.
+want_group() {
+	local g=$1 groups=''
+	shift
+	while [ $# -gt 0 ]; do
+		case $1 in -g) groups=${2:-}; shift ;; -g*) groups=${1#-g} ;; esac
+		shift
+	done
+	[ -z "$groups" ] || case ",$groups," in *",$g,"*) true ;; *) false ;; esac
+}
+
 do_bench() {
 	local m rc zargs
 	echo "TAP version 13"
@@ -716,15 +732,24 @@ do_bench() {
 	done
 	MODULES="rzpool rmirror rmm_bench"
 	load_modules
-	"$TOP/bench/rmm_bench" "$@" "$OUT/bench.json"
+	local prof=()
+	if [ "${RMM_PLUGIN:-0}" = 1 ]; then
+		# The QEMU plugin counts the profiled runs: symbols for its addresses.
+		cp /proc/kallsyms "$OUT/kallsyms"
+		prof=(-Q "$OUT/prof-index")
+	fi
+	"$TOP/bench/rmm_bench" "${prof[@]}" "$@" "$OUT/bench.json"
 	rc=$?
 	if [ "$rc" = 0 ]; then
 		result ok "rmm_bench"
 	else
 		result fail "rmm_bench" "exit $rc"
 	fi
-	# The zswap workload: zswap's pool drivers in turn (zbud.ko loaded above).
-	if zswap_setup; then
+	# The zswap workload: zswap's pool drivers in turn (zbud.ko loaded above),
+	# unless -g names groups without "zswap".
+	if ! want_group zswap "$@"; then
+		echo "# zswap workload: not run (-g without zswap)"
+	elif zswap_setup; then
 		zargs="-m 32 -r 5 -p 2"
 		case " $* " in *" -q "*) zargs="-m 32 -r 1 -p 1" ;; esac
 		# shellcheck disable=SC2086 # zargs: several arguments

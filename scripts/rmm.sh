@@ -133,6 +133,9 @@ use_kvm() {
 
 # The report of a benchmark run: markdown and plots in ./report.
 report() {
+	if [ -f "$LOGDIR/guest/prof-index" ]; then
+		"$RMM_VENV/bin/python" "$RMM_TOP/bench/profile.py" "$LOGDIR/guest" >"$LOGDIR/guest/profile.md"
+	fi
 	"$RMM_VENV/bin/python" "$RMM_TOP/bench/report.py" "$LOGDIR/guest/bench.json" "$RMM_TOP/report"
 }
 
@@ -184,12 +187,17 @@ main() {
 guest() {
 	local mode=$1
 	shift
-	local t=${RMM_GUEST_TIMEOUT:-4800} accel=() clock rc
+	local t=${RMM_GUEST_TIMEOUT:-4800} accel=() clock rc plugin=''
+	if [ "${RMM_PLUGIN:-0}" = 1 ]; then
+		[ "$mode" = bench ] && [ "${RMM_ICOUNT:-0}" = 1 ] ||
+			die "PLUGIN=1 is for make bench ICOUNT=1 (its counts need one vCPU at a time)"
+		plugin=" -plugin $("$RMM_TOP/scripts/qemu-plugin.sh"),out=$LOGDIR/guest/prof"
+	fi
 	if [ "${RMM_ICOUNT:-0}" = 1 ]; then
 		# Guest time counts executed instructions (1 ns each), the same
 		# from run to run; the vCPUs run one at a time.
 		log "guest: TCG with instruction counts (-icount shift=0)"
-		accel=(--disable-kvm --qemu-opts "-icount shift=0,align=off,sleep=off")
+		accel=(--disable-kvm --qemu-opts "-icount shift=0,align=off,sleep=off$plugin")
 		clock=icount
 	elif use_kvm; then
 		log "guest: KVM"
@@ -205,7 +213,7 @@ guest() {
 		--numa 1G,cpus=0-1 --numa 1G \
 		--append "movablecore=${RMM_GUEST_MOVABLE:-768M} log_buf_len=16M" \
 		--rwdir="$LOGDIR" \
-		--exec "RMM_KDIR=$KDIR RMM_CLOCK=$clock $BUILD_TOP/scripts/guest.sh $mode $LOGDIR/guest $*" \
+		--exec "RMM_KDIR=$KDIR RMM_CLOCK=$clock RMM_PLUGIN=${RMM_PLUGIN:-0} RMM_PROFILE='${RMM_PROFILE:-}' $BUILD_TOP/scripts/guest.sh $mode $LOGDIR/guest $*" \
 		</dev/null 2>&1 | tee "$LOGDIR/console.log"
 	rc=${PIPESTATUS[0]}
 	set -e

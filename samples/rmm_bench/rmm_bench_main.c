@@ -308,6 +308,17 @@ static void fill_obj(u8 *buf, u32 len, u64 i)
 	memcpy(buf, &i, min_t(u32, len, sizeof(i)));
 }
 
+/*
+ * A marker of bench/qemu/rmm_prof.c: a multi-byte NOP whose displacement
+ * 0x524d4d00 | action the plugin looks for ("RMM"; 1: start, 2: stop).
+ */
+#ifdef CONFIG_X86
+#define prof_mark(action) \
+	asm volatile(".byte 0x0f, 0x1f, 0x80, " #action ", 0x4d, 0x4d, 0x52" ::: "memory")
+#else
+#define prof_mark(action) do { } while (0)
+#endif
+
 /* One thread's share of a timed test. */
 struct worker {
 	const struct rmm_bench_req *req;
@@ -329,6 +340,8 @@ static int run_alloc_free(struct worker *w, u64 *h, u32 *sz)
 
 	for (i = 0; i < req->nr_objs; i++)
 		sz[i] = next_size(req->size, w->ops->mixed_max, &state);
+	if (req->flags & RMM_BENCH_F_PROFILE)
+		prof_mark(1);
 	for (b = 0; b < req->batches; b++) {
 		u64 t0 = ktime_get_ns();
 
@@ -346,6 +359,8 @@ static int run_alloc_free(struct worker *w, u64 *h, u32 *sz)
 		w->ns[b] = ktime_get_ns() - t0;
 		cond_resched();
 	}
+	if (req->flags & RMM_BENCH_F_PROFILE)
+		prof_mark(2);
 	return 0;
 }
 
@@ -370,6 +385,8 @@ static int run_write_read(struct worker *w, u64 *h, u32 *sz)
 		if (ret)
 			goto free;
 	}
+	if (req->flags & RMM_BENCH_F_PROFILE)
+		prof_mark(1);
 	for (b = 0; b < req->batches; b++) {
 		u64 t0 = ktime_get_ns();
 		u32 j;
@@ -390,6 +407,8 @@ static int run_write_read(struct worker *w, u64 *h, u32 *sz)
 		}
 		cond_resched();
 	}
+	if (req->flags & RMM_BENCH_F_PROFILE)
+		prof_mark(2);
 free:
 	while (i--)
 		w->ops->free(w->pool, h[i]);
@@ -691,6 +710,12 @@ static int bench_check(const struct rmm_bench_req *req)
 	if (!req->nr_objs || req->nr_objs > (1 << 20))
 		return -EINVAL;
 	if (req->bytes > (1ULL << 31))
+		return -EINVAL;
+	if (req->pad || req->flags & ~RMM_BENCH_F_PROFILE)
+		return -EINVAL;
+	if (req->flags & RMM_BENCH_F_PROFILE &&
+	    (!IS_ENABLED(CONFIG_X86) || req->threads != 1 ||
+	     (req->test != RMM_BENCH_ALLOC_FREE && req->test != RMM_BENCH_WRITE_READ)))
 		return -EINVAL;
 	/* A zpool kind whose driver was not registered when we were loaded. */
 	if (req->test != RMM_BENCH_DRAIN && req->test != RMM_BENCH_COPY_PAGE &&

@@ -53,6 +53,13 @@ enum rmm_bench_test {
 	RMM_BENCH_MAP_COPY = RMM_BENCH_WRITE_READ,
 };
 
+/*
+ * ALLOC_FREE and WRITE_READ, one thread: the batches run between the two
+ * markers of bench/qemu/rmm_prof.c (NOPs anywhere else), whose counts then
+ * hold this run's work alone. x86 only (EINVAL elsewhere).
+ */
+#define RMM_BENCH_F_PROFILE	(1U << 0)
+
 #define RMM_BENCH_MAX_BATCHES 64
 #define RMM_BENCH_MAX_THREADS 2
 
@@ -63,6 +70,8 @@ struct rmm_bench_req {
 	__u32 threads;		/* 1 .. RMM_BENCH_MAX_THREADS, each on the same pool */
 	__u32 nr_objs;		/* objects (or copies) per batch */
 	__u32 batches;		/* 1 .. RMM_BENCH_MAX_BATCHES */
+	__u32 flags;		/* RMM_BENCH_F_* */
+	__u32 pad;		/* 0 */
 	__u64 bytes;		/* MEMORY, FILL: bytes to store */
 	__u64 seed;		/* of the mixed stream */
 	/* out */
