@@ -315,55 +315,56 @@ impl Class {
     }
 
     /// The common case of an allocation: a zspage with room and a free slot
-    /// (or room in the slot table). `None` sends the caller to `try_alloc`,
-    /// which prepares what is missing; nothing is lost then (a slot taken
-    /// before an inconsistency shows stays a free entry of the table).
+    /// (or room in the slot table). `None` sends the caller to
+    /// `alloc_or_need`'s slow part, which says what is missing; nothing is
+    /// lost then (a slot pushed before an inconsistency shows is linked on
+    /// the free list).
+    ///
+    /// Each table entry is looked up once: the zspage's and the slot's are
+    /// held at the same time (disjoint fields).
     #[inline]
     fn try_alloc_fast(&mut self, pool_id: u16, size: usize, zero: bool) -> Option<Handle> {
         let id = self.fullest_with_room()?;
-        if !self.zspage(id)?.has_free() {
+        let (objs, at_size) = (self.shape.objs, self.shape.size);
+        let Some(ZsSlot::Used(zs)) = self.zspages.get_mut(id as usize) else {
+            return None;
+        };
+        if !zs.has_free() {
             return None;
         }
         // A slot: the head of the free list, or a new one if the table has
         // room (pushed only now that the zspage is known to have room).
         let slot = if self.free_slot != NONE {
-            let slot = self.free_slot;
-            let Some(Slot::Free { next, .. }) = self.slot(slot) else {
-                return None;
-            };
-            self.free_slot = next;
-            slot
+            self.free_slot
         } else if self.slots.len() < MAX_SLOTS {
-            self.slots.push(Slot::Free { next: NONE, gen: 0 }).ok()? as u32
+            let slot = self.slots.push(Slot::Free { next: NONE, gen: 0 }).ok()? as u32;
+            // On the free list at once, so that no failure below loses it.
+            self.free_slot = slot;
+            slot
         } else {
             return None;
         };
-        let Some(Slot::Free { gen, .. }) = self.slot(slot) else {
+        let entry = self.slots.get_mut(slot as usize)?;
+        let Slot::Free { next, gen } = *entry else {
             return None;
         };
-        let (objs, at_size) = (self.shape.objs, self.shape.size);
-        let zs = self.used(id)?;
         let obj = zs.alloc_obj(slot)?;
         // In bounds: the object is in its zspage, `size` within its class.
         // `EBUSY` if a page of the zspage is mapped (pools that clear their
-        // objects are never mapped): give the object and the slot back.
+        // objects are never mapped): give the object back; the slot is
+        // still the head of the free list.
         if zero && zs.write(obj as usize * at_size, &ZEROES[..size]).is_err() {
             zs.free_obj(obj);
-            let next = self.free_slot;
-            self.set_slot(slot, Slot::Free { next, gen });
-            self.free_slot = slot;
             return None;
         }
+        *entry = Slot::Used {
+            gen,
+            size: size as u32,
+            zspage: id,
+            obj,
+        };
+        self.free_slot = next;
         let (group, want) = (zs.group as usize, group_of(zs.inuse, objs));
-        self.set_slot(
-            slot,
-            Slot::Used {
-                gen,
-                size: size as u32,
-                zspage: id,
-                obj,
-            },
-        );
         if group != want {
             let _ = self.move_group(id, want);
         }
@@ -377,17 +378,9 @@ impl Class {
         })
     }
 
-    /// Allocates an object of `size` bytes, if nothing has to be allocated
-    /// first; otherwise says what.
-    fn try_alloc(
-        &mut self,
-        pool: &Pool,
-        size: usize,
-        zero: bool,
-        spare: &mut Spare,
-    ) -> core::result::Result<Handle, Need> {
-        // Install what was prepared outside the lock (never allocates nor
-        // drops an entry here).
+    /// Installs what was prepared outside the lock for an allocation
+    /// (never allocates nor drops an entry here).
+    fn install(&mut self, pool: &Pool, spare: &mut Spare) -> core::result::Result<(), Need> {
         self.slots.install(&mut spare.slots);
         self.zspages.install(&mut spare.zs_slots);
         if let Some((id, zs)) = spare.zspage.take() {
@@ -402,7 +395,21 @@ impl Class {
             self.nr_zspages += 1;
             pool.add_pages(nr_pages);
         }
+        Ok(())
+    }
 
+    /// Allocates an object of `size` bytes, if nothing has to be allocated
+    /// first; otherwise says what (a new zspage's table entry is reserved
+    /// here, in the same lock round).
+    fn alloc_or_need(
+        &mut self,
+        pool_id: u16,
+        size: usize,
+        zero: bool,
+    ) -> core::result::Result<Handle, Need> {
+        if let Some(h) = self.try_alloc_fast(pool_id, size, zero) {
+            return Ok(h);
+        }
         // A handle slot.
         if self.free_slot == NONE {
             if self.slots.len() >= MAX_SLOTS {
@@ -435,10 +442,9 @@ impl Class {
             };
         }
         // The slot table has room and a zspage has room: the fast path's
-        // case. Its failing now means the tables are inconsistent (it takes
-        // nothing before it checks, so nothing leaks).
-        self.try_alloc_fast(pool.id, size, zero)
-            .ok_or(Need::Corrupt)
+        // case. Its failing means the tables are inconsistent (it takes
+        // nothing it does not give back, so nothing leaks).
+        Err(Need::Corrupt)
     }
 
     /// Gives back a reserved zspage id whose pages could not be allocated.
@@ -449,32 +455,52 @@ impl Class {
         }
     }
 
-    /// Takes an empty zspage out of the pool, if each of its pages can be
-    /// locked without waiting; the caller drops it (releasing the pages,
-    /// never sleeping) outside the lock. `None` leaves it in the pool.
-    fn remove_zspage(&mut self, pool: &Pool, id: u32) -> Option<DeadZsPage> {
-        let Some(dead) = self.used(id)?.try_lock_all() else {
-            pool.stats.release_busy.fetch_add(1, Ordering::Relaxed);
-            return None;
+    /// Takes an empty zspage out of the pool into `dead`, if each of its
+    /// pages can be locked without waiting; the caller drops it (releasing
+    /// the pages, never sleeping) outside the lock. Otherwise `dead` stays
+    /// `None` and the zspage in the pool.
+    fn remove_zspage(&mut self, pool: &Pool, id: u32, dead: &mut Option<DeadZsPage>) {
+        let Some(zs) = self.used(id) else {
+            return;
         };
-        self.unlink(id)?;
+        if !zs.try_lock_all(dead) {
+            pool.stats.release_busy.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        // Linked and in use: `used` found it just now.
+        let _ = self.unlink(id);
         let free = ZsSlot::Free(self.free_zspage);
-        let old = core::mem::replace(self.zspages.get_mut(id as usize)?, free);
+        let Some(entry) = self.zspages.get_mut(id as usize) else {
+            return;
+        };
+        let old = core::mem::replace(entry, free);
         self.free_zspage = id;
         self.nr_zspages -= 1;
         if let ZsSlot::Used(zs) = old {
             pool.sub_pages(zs.nr_pages as u64);
         }
-        Some(dead)
     }
 
-    /// Frees the object of handle `h`; returns its zspage if that became
-    /// empty and could be taken out.
-    fn free(&mut self, pool: &Pool, h: Handle) -> Result<Option<DeadZsPage>> {
-        let (size, zspage, obj) = self.lookup(h)?;
+    /// Frees the object of handle `h`; puts its zspage in `empty` if that
+    /// became empty and could be taken out. (An out-parameter: the common
+    /// case then moves no `DeadZsPage` around.)
+    fn free(&mut self, pool: &Pool, h: Handle, empty: &mut Option<DeadZsPage>) -> Result {
         let objs = self.shape.objs;
+        let entry = self.slots.get_mut(h.slot as usize).ok_or(ENOENT)?;
+        let Slot::Used {
+            gen,
+            size,
+            zspage,
+            obj,
+        } = *entry
+        else {
+            return Err(ENOENT);
+        };
+        if gen != h.gen {
+            return Err(ENOENT);
+        }
         // The zspage first: with the tables inconsistent, change nothing.
-        let Some(zs) = self.used(zspage) else {
+        let Some(ZsSlot::Used(zs)) = self.zspages.get_mut(zspage as usize) else {
             pr_warn!(
                 "rzpool: slot {} names zspage {}, which is not in use\n",
                 h.slot,
@@ -483,31 +509,25 @@ impl Class {
             return Err(EIO);
         };
         zs.free_obj(obj);
-        let (empty, group, want) = (zs.inuse == 0, zs.group as usize, group_of(zs.inuse, objs));
-        match h.gen.checked_add(1) {
+        let (is_empty, group, want) = (zs.inuse == 0, zs.group as usize, group_of(zs.inuse, objs));
+        *entry = match h.gen.checked_add(1) {
             Some(gen) => {
-                self.set_slot(
-                    h.slot,
-                    Slot::Free {
-                        next: self.free_slot,
-                        gen,
-                    },
-                );
+                let next = self.free_slot;
                 self.free_slot = h.slot;
+                Slot::Free { next, gen }
             }
             // Reusing it would give old handles of this slot a new object.
-            None => self.set_slot(h.slot, Slot::Retired),
-        }
+            None => Slot::Retired,
+        };
         self.objs -= 1;
         self.bytes -= size as u64;
         if group != want {
             let _ = self.move_group(zspage, want);
         }
-        Ok(if empty {
-            self.remove_zspage(pool, zspage)
-        } else {
-            None
-        })
+        if is_empty {
+            self.remove_zspage(pool, zspage, empty);
+        }
+        Ok(())
     }
 
     /// Checks `[offset, offset + len)` of the object of `h` and returns its
@@ -554,7 +574,9 @@ impl Class {
         }
         loop {
             if self.used(src)?.inuse == 0 {
-                return self.remove_zspage(pool, src);
+                let mut dead = None;
+                self.remove_zspage(pool, src, &mut dead);
+                return dead;
             }
             // The fullest zspage with room, other than `src`.
             let mut dst = NONE;
@@ -758,24 +780,22 @@ impl Pool {
         }
         let index = this.classes.of_size(size);
         let lock = this.class.get(index).ok_or(EINVAL)?;
+        // The fast path builds nothing it would drop: no `Spare`.
+        let mut need = match lock.lock().alloc_or_need(this.id, size, zero) {
+            Ok(h) => return Ok(h.encode()),
+            Err(need) => need,
+        };
         let mut spare = Spare::default();
         // Each round prepares one missing thing (a table chunk or directory,
         // a zspage); a few rounds suffice even when other users race for
         // the room. The bound keeps a bug from spinning forever.
         let mut rounds = 0;
-        if let Some(h) = lock.lock().try_alloc_fast(this.id, size, zero) {
-            return Ok(h.encode());
-        }
         let res = loop {
             rounds += 1;
             if rounds > 64 {
                 pr_warn!("rzpool: allocation made no progress in 64 rounds\n");
                 break Err(EAGAIN);
             }
-            let need = match lock.lock().try_alloc(&this, size, zero, &mut spare) {
-                Ok(handle) => break Ok(handle.encode()),
-                Err(need) => need,
-            };
             // Outside the lock: allocate what was missing; the metadata of
             // a pool with a memory cgroup is charged to it, as its pages are.
             let flags = gfp.metadata_flags();
@@ -808,6 +828,14 @@ impl Pool {
             if let Err(e) = prepared {
                 break Err(e);
             }
+            let mut class = lock.lock();
+            need = match class
+                .install(&this, &mut spare)
+                .and_then(|()| class.alloc_or_need(this.id, size, zero))
+            {
+                Ok(handle) => break Ok(handle.encode()),
+                Err(need) => need,
+            };
         };
         // Whatever was prepared and not used is dropped here, unlocked.
         drop(spare);
@@ -816,10 +844,11 @@ impl Pool {
 
     pub(crate) fn free(&self, handle: u64) -> Result {
         let (h, lock) = self.class_of(handle)?;
-        let empty = lock.lock().free(self, h)?;
+        let mut empty = None;
+        let res = lock.lock().free(self, h, &mut empty);
         // An empty zspage's pages are released here, outside the lock.
         drop(empty);
-        Ok(())
+        res
     }
 
     pub(crate) fn write(&self, handle: u64, offset: usize, data: &[u8]) -> Result {

@@ -264,31 +264,33 @@ impl ZsPage {
         ))
     }
 
-    /// Locks every page without waiting, or none: `None` if one is locked
-    /// by someone else (the zspage is unchanged).
-    pub(crate) fn try_lock_all(&mut self) -> Option<DeadZsPage> {
-        let mut locked: [Option<LockedMovablePage<RzOps>>; MAX_PAGES] = Default::default();
+    /// Locks every page without waiting, or none, and moves them into
+    /// `dead` (built in place: the caller's, not copied out). `false` if one
+    /// is locked by someone else: the zspage is unchanged, `dead` `None`.
+    pub(crate) fn try_lock_all(&mut self, dead: &mut Option<DeadZsPage>) -> bool {
+        let out = dead.insert(DeadZsPage {
+            _pages: Default::default(),
+            nr_pages: self.nr_pages,
+        });
         for i in 0..MAX_PAGES {
             let Some(page) = self.pages[i].take() else {
                 continue;
             };
             match page.try_lock() {
-                Ok(l) => locked[i] = Some(l),
+                Ok(l) => out._pages[i] = Some(l),
                 Err(page) => {
                     self.pages[i] = Some(page);
-                    for (slot, l) in self.pages.iter_mut().zip(locked.iter_mut()) {
+                    for (slot, l) in self.pages.iter_mut().zip(out._pages.iter_mut()) {
                         if let Some(l) = l.take() {
                             *slot = Some(l.unlock());
                         }
                     }
-                    return None;
+                    *dead = None;
+                    return false;
                 }
             }
         }
-        Some(DeadZsPage {
-            _pages: locked,
-            nr_pages: self.nr_pages,
-        })
+        true
     }
 }
 
