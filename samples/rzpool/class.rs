@@ -17,6 +17,9 @@ pub(crate) const MAX_SIZE: usize = PAGE_SIZE;
 pub(crate) const NR_SIZES: usize = (MAX_SIZE - MIN_SIZE) / CLASS_STEP + 1;
 /// The most pages in one zspage.
 pub(crate) const MAX_PAGES: usize = 8;
+/// The most pages of a zspage chosen on a tie of waste (zsmalloc's
+/// `ZS_MAX_PAGES_PER_ZSPAGE`).
+const TIE_PAGES: usize = 4;
 
 // The index of an object in its zspage is a `u16`, and so is a class index:
 // both must fit for this `PAGE_SIZE` (64 KiB pages: 16,384 objects, 4,095
@@ -41,7 +44,11 @@ pub(crate) struct ClassShape {
 
 impl ClassShape {
     /// The zspage length (1 to `MAX_PAGES` pages) that wastes the least
-    /// space for objects of `size` bytes, preferring fewer pages on ties.
+    /// space for objects of `size` bytes; on ties, the longest up to
+    /// `TIE_PAGES`. A zspage costs the same to make and release whatever its
+    /// length (a page costs per page), so longer ones amortise it over more
+    /// objects: 2048-byte objects come 8 to a zspage of 4 pages, not 2 to
+    /// one of 1 page, as zsmalloc's 4-page zspages do.
     fn for_size(size: usize) -> Self {
         let mut best = Self {
             size,
@@ -52,7 +59,8 @@ impl ClassShape {
             let objs = pages * PAGE_SIZE / size;
             // Used fraction objs * size / (pages * PAGE_SIZE), compared by
             // cross-multiplying.
-            if objs * best.pages > best.objs * pages {
+            let (used, best_used) = (objs * best.pages, best.objs * pages);
+            if used > best_used || (used == best_used && pages <= TIE_PAGES) {
                 best = Self { size, pages, objs };
             }
         }
