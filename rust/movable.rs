@@ -588,8 +588,15 @@ impl<'a> Access<'a> {
         // `page->index` is an `unsigned long`, aligned as one, and lives as
         // long as the page; every writer of it is atomic or has the page to
         // itself (type invariant).
+        // `RMM_PAGE_INDEX_OFFSET` is `offsetof(struct page, index)`.
         // SAFETY: `page` is valid for `'a` (our caller).
-        Self(unsafe { AtomicUsize::from_ptr(rmm_bindings::rmm_page_index_word(page).cast()) })
+        Self(unsafe {
+            AtomicUsize::from_ptr(
+                page.cast::<u8>()
+                    .add(rmm_bindings::RMM_PAGE_INDEX_OFFSET as usize)
+                    .cast(),
+            )
+        })
     }
 
     /// Adds one holder of the kind `direct` if no holder of the other kind

@@ -22,3 +22,9 @@
 #include <linux/zpool.h>
 
 #include "helpers.h"
+
+/*
+ * Where a page's index word is (rust/movable.rs's access word): a constant
+ * of bindgen's, so that zswap's map and unmap call no helper for it.
+ */
+enum { RMM_PAGE_INDEX_OFFSET = offsetof(struct page, index) };

@@ -103,8 +103,10 @@ impl MapMode {
 /// `[offset, offset + len)` lies within the page, and `len > 0`.
 pub struct Piece {
     page: MapClaim,
-    offset: usize,
-    len: usize,
+    // `u32`: a page is at most 256 KiB; a smaller `Object` is cheaper to
+    // move on zswap's hot path.
+    offset: u32,
+    len: u32,
 }
 
 impl Piece {
@@ -121,14 +123,25 @@ impl Piece {
         offset: usize,
         len: usize,
     ) -> Result<Self> {
-        // INVARIANT: `claim_mapped` checks the range.
+        // INVARIANT: `claim_mapped` checks the range (within a page, whose
+        // size fits in a `u32`).
         Ok(Self {
             page: page.claim_mapped(offset, len)?,
-            offset,
-            len,
+            offset: offset as u32,
+            len: len as u32,
         })
     }
+
+    fn offset(&self) -> usize {
+        self.offset as usize
+    }
+
+    fn len(&self) -> usize {
+        self.len as usize
+    }
 }
+
+const _: () = assert!(PAGE_SIZE <= u32::MAX as usize);
 
 /// Where an object is: in one page, or across two.
 pub enum Object {
@@ -142,8 +155,8 @@ pub enum Object {
 impl Object {
     fn len(&self) -> usize {
         match self {
-            Self::InPage(p) => p.len,
-            Self::Spans(a, b) => a.len + b.len,
+            Self::InPage(p) => p.len(),
+            Self::Spans(a, b) => a.len() + b.len(),
         }
     }
 }
@@ -228,31 +241,6 @@ pub trait ZpoolDriver: Send + Sync + Sized + 'static {
     fn total_pages(&self) -> u64;
 }
 
-/// The mapping of one CPU, from map to unmap.
-///
-/// # Invariants
-///
-/// For `InPage`, `vaddr` is `kmap_local_page(piece.page) + piece.offset`,
-/// mapped on this CPU and not unmapped yet; for `Spans`, the CPU's buffer
-/// holds at least `a.len + b.len` bytes.
-struct Mapped {
-    /// The pool (its `ZBox`) and handle that were mapped.
-    pool: *const c_void,
-    handle: usize,
-    mode: MapMode,
-    kind: MappedKind,
-}
-
-enum MappedKind {
-    /// Mapped in place at `vaddr` (`kmap_local_page`).
-    InPage { piece: Piece, vaddr: *mut u8 },
-    /// Copied into the CPU's buffer.
-    Spans { a: Piece, b: Piece },
-    /// Shorter than the object (a driver bug): its pieces copied into the
-    /// CPU's buffer, and back for a write.
-    Short { obj: Object },
-}
-
 /// The per-CPU state of mappings: one buffer of `PAGE_SIZE` bytes for
 /// objects that span pages, and the mapping in progress.
 ///
@@ -265,9 +253,27 @@ struct CpuArea {
     state: UnsafeCell<AreaState>,
 }
 
+/// The mapping of one CPU, from map to unmap: `obj` is set while there is
+/// one. (Fields, not an `Option` of a struct: zswap's map and unmap move
+/// only the object's pieces.)
+///
+/// # Invariants
+///
+/// While `obj` is set: if `in_place`, it is an [`Object::InPage`] whose
+/// page is mapped on this CPU (`kmap_local_page`, not unmapped yet) and
+/// `vaddr` is that mapping plus the piece's offset; otherwise `vaddr` is
+/// `buf`, which holds at least the object's size.
 struct AreaState {
     buf: KVVec<u8>,
-    mapped: Option<Mapped>,
+    /// The pieces of the object mapped (a spanning object, or one shorter
+    /// than its size, a driver bug, goes through the buffer).
+    obj: Option<Object>,
+    /// The pool (its `ZBox`) and handle mapped.
+    pool: *const c_void,
+    handle: usize,
+    mode: MapMode,
+    in_place: bool,
+    vaddr: *mut u8,
 }
 
 /// The per-CPU areas of every pool of this module's zpool driver.
@@ -290,7 +296,15 @@ impl Areas {
             let buf = super::zeroed_buf(PAGE_SIZE)?;
             cpus.push(
                 CpuArea {
-                    state: UnsafeCell::new(AreaState { buf, mapped: None }),
+                    state: UnsafeCell::new(AreaState {
+                        buf,
+                        obj: None,
+                        pool: ptr::null(),
+                        handle: 0,
+                        mode: MapMode::ReadOnly,
+                        in_place: false,
+                        vaddr: ptr::null_mut(),
+                    }),
                 },
                 GFP_KERNEL,
             )?;
@@ -595,17 +609,12 @@ fn copy_object(obj: &Object, buf: &mut [u8], to_buf: bool) {
     }
 }
 
-/// Copies between the buffer and the two pieces of a spanning object.
-fn copy_spanning(a: &Piece, b: &Piece, buf: &mut [u8], to_buf: bool) {
-    copy_pieces(&[a, b], buf, to_buf)
-}
-
 /// Copies between the start of the buffer and the pieces of an object, one
 /// after the other, as far as the buffer goes.
 fn copy_pieces(pieces: &[&Piece], buf: &mut [u8], to_buf: bool) {
     let mut at = 0;
     for piece in pieces {
-        let Some(part) = buf.get_mut(at..at + piece.len) else {
+        let Some(part) = buf.get_mut(at..at + piece.len()) else {
             return;
         };
         // The page is referenced by the piece, the range is within it (type
@@ -613,14 +622,14 @@ fn copy_pieces(pieces: &[&Piece], buf: &mut [u8], to_buf: bool) {
         // SAFETY: as above; nobody else uses the object while it is mapped (zpool's contract).
         let res = unsafe {
             if to_buf {
-                super::page::read_page(piece.page.as_ptr(), piece.offset, part)
+                super::page::read_page(piece.page.as_ptr(), piece.offset(), part)
             } else {
-                super::page::write_page(piece.page.as_ptr(), piece.offset, part)
+                super::page::write_page(piece.page.as_ptr(), piece.offset(), part)
             }
         };
         // In bounds by the invariant: cannot fail.
         let _ = res;
-        at += piece.len;
+        at += piece.len();
     }
 }
 
@@ -654,11 +663,21 @@ unsafe extern "C" fn map<T: ZpoolDriver>(
             obj.len()
         );
     }
+    // An object inside one page is mapped in place, by the helper that
+    // begins the mapping.
+    let page = match &obj {
+        Object::InPage(piece) if !short => piece.page.as_ptr(),
+        _ => ptr::null_mut(),
+    };
+    let in_place = !page.is_null();
+    let mut kaddr: *mut c_void = ptr::null_mut();
     // Until unmap, this CPU's area is ours: preemption off, task context.
+    // `page` (if set) is referenced by the piece, and mapped at `kaddr` until
+    // `unmap`, in reverse order of any other local mapping of this CPU.
     // SAFETY: balanced by `rmm_zpool_map_end()` in `unmap` or below.
-    let cpu = unsafe { rmm_bindings::rmm_zpool_map_begin() };
+    let cpu = unsafe { rmm_bindings::rmm_zpool_map_begin(page, &mut kaddr) };
     let Ok(cpu) = usize::try_from(cpu) else {
-        // Not in task context: nothing was begun.
+        // Not in task context: nothing was begun nor mapped.
         return ptr::null_mut();
     };
     let area = b.areas().cpus.get(cpu);
@@ -666,47 +685,37 @@ unsafe extern "C" fn map<T: ZpoolDriver>(
     // SAFETY: `CpuArea` invariant.
     let state = area.map(|a| unsafe { &mut *a.state.get() });
     let Some(state) =
-        state.filter(|s| s.mapped.is_none() && obj.len() <= s.buf.len() && size <= s.buf.len())
+        state.filter(|s| s.obj.is_none() && obj.len() <= s.buf.len() && size <= s.buf.len())
     else {
         // No area, or one mapping per CPU already (a caller bug, as with
         // zsmalloc): nothing mapped.
-        // SAFETY: begun above.
-        unsafe { rmm_bindings::rmm_zpool_map_end(ptr::null_mut(), ptr::null_mut(), false) };
+        // SAFETY: begun above, `kaddr` mapped by it (or null).
+        unsafe { rmm_bindings::rmm_zpool_map_end(kaddr, ptr::null_mut(), false) };
         return ptr::null_mut();
     };
-    let (kind, addr) = match obj {
-        obj if short => {
+    let vaddr = match &obj {
+        // SAFETY: `offset` is within the mapped page (`Piece` invariant).
+        Object::InPage(piece) if in_place => unsafe { kaddr.cast::<u8>().add(piece.offset()) },
+        _ => {
             if mode.reads() {
                 copy_object(&obj, &mut state.buf, true);
                 // What the driver did not map reads as zeros, never as
                 // another object's bytes.
-                state.buf[obj.len()..size].fill(0);
+                if let Some(rest) = state.buf.get_mut(obj.len()..size) {
+                    rest.fill(0);
+                }
             }
-            (MappedKind::Short { obj }, state.buf.as_mut_ptr())
-        }
-        Object::InPage(piece) => {
-            // Unmapped in `unmap`, with preemption still disabled: in reverse
-            // order of any other local mapping of this CPU.
-            // SAFETY: the page is referenced by the piece.
-            let base = unsafe { bindings::kmap_local_page(piece.page.as_ptr()) }.cast::<u8>();
-            // SAFETY: `offset` is within the mapped page (`Piece` invariant).
-            let vaddr = unsafe { base.add(piece.offset) };
-            (MappedKind::InPage { piece, vaddr }, vaddr)
-        }
-        Object::Spans(a, b) => {
-            if mode.reads() {
-                copy_spanning(&a, &b, &mut state.buf, true);
-            }
-            (MappedKind::Spans { a, b }, state.buf.as_mut_ptr())
+            state.buf.as_mut_ptr()
         }
     };
-    state.mapped = Some(Mapped {
-        pool,
-        handle,
-        mode,
-        kind,
-    });
-    addr.cast()
+    // INVARIANT: mapped in place at `vaddr` if `in_place`, else buffered.
+    state.obj = Some(obj);
+    state.pool = pool;
+    state.handle = handle;
+    state.mode = mode;
+    state.in_place = in_place;
+    state.vaddr = vaddr;
+    vaddr.cast()
 }
 
 /// # Safety
@@ -725,42 +734,40 @@ unsafe extern "C" fn unmap<T: ZpoolDriver>(pool: *mut c_void, handle: kernel::ff
     };
     // SAFETY: `CpuArea` invariant: the mapping of this CPU, preemption disabled.
     let state = unsafe { &mut *area.state.get() };
-    match &state.mapped {
-        Some(m) if m.pool == pool.cast_const() && m.handle == handle => {}
+    if state.obj.is_none() || state.pool != pool.cast_const() || state.handle != handle {
         // Not what this CPU mapped: a caller bug; leave the mapping (and
         // preemption) as they are.
-        _ => return,
+        return;
     }
-    let Some(m) = state.mapped.take() else {
+    let Some(obj) = state.obj.take() else {
         return;
     };
-    match m.kind {
-        MappedKind::InPage { piece, vaddr } => {
+    let writes = state.mode.writes();
+    match obj {
+        Object::InPage(Piece { page, offset, .. }) if state.in_place => {
             // The caller's accesses are over: the claim ends, and its page
             // reference goes to the helper, which drops it.
-            let page = piece.page.end().into_raw();
+            let page = page.end().into_raw();
             // Mapped by `map` on this CPU (the last local mapping made), which
             // also disabled preemption; the caller may have written the page.
+            // The mapping starts `offset` bytes before `vaddr` (`AreaState`
+            // invariant).
             // SAFETY: as above; `page` is referenced (the piece's reference).
             unsafe {
-                rmm_bindings::rmm_zpool_map_end(vaddr.cast(), page.as_ptr(), m.mode.writes())
+                rmm_bindings::rmm_zpool_map_end(
+                    state.vaddr.sub(offset as usize).cast(),
+                    page.as_ptr(),
+                    writes,
+                )
             };
         }
-        MappedKind::Spans { a, b } => {
-            if m.mode.writes() {
-                copy_spanning(&a, &b, &mut state.buf, false);
-            }
-            // SAFETY: preemption was disabled by `map`; nothing is kmapped.
-            unsafe { rmm_bindings::rmm_zpool_map_end(ptr::null_mut(), ptr::null_mut(), false) };
-            // The pages' references go last: the last one may free a page.
-            drop((a, b));
-        }
-        MappedKind::Short { obj } => {
-            if m.mode.writes() {
+        obj => {
+            if writes {
                 copy_object(&obj, &mut state.buf, false);
             }
             // SAFETY: preemption was disabled by `map`; nothing is kmapped.
             unsafe { rmm_bindings::rmm_zpool_map_end(ptr::null_mut(), ptr::null_mut(), false) };
+            // The pages' references go last: the last one may free a page.
             drop(obj);
         }
     }
