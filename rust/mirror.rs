@@ -80,6 +80,7 @@ use super::{
     shadow::{self, ShadowTable, TableCounts, TableHandle},
 };
 use kernel::{
+    alloc::KVVec,
     bindings, new_condvar, new_spinlock,
     prelude::*,
     sync::{CondVar, SpinLock},
@@ -500,6 +501,35 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
             // SAFETY: the entry's page is valid while the lock is held (module docs).
             unsafe { page::read_page(page, off, &mut out[at..at + len]) }
         })
+    }
+
+    /// As [`Self::read`], into a new buffer of `len` bytes that is not
+    /// cleared first: the read writes every byte of it, so a device read of
+    /// a large range costs one copy per page, not a clear and a copy.
+    pub fn read_vec(&self, addr: usize, len: usize) -> Result<(KVVec<u8>, Access)> {
+        self.check_caller()?;
+        let mut buf = KVVec::with_capacity(len, GFP_KERNEL)?;
+        let spare = buf.spare_capacity_mut();
+        // Bytes `[0, filled)` of `spare` are written: the chunks must come
+        // in order, each where the last one ended.
+        let mut filled = 0;
+        let done = self.access(addr, len, false, |page, off, at, n| {
+            if at != filled {
+                return Err(EIO);
+            }
+            let out = spare.get_mut(at..at + n).ok_or(EIO)?;
+            // As in `read`.
+            // SAFETY: the entry's page is valid while the lock is held (module docs).
+            unsafe { page::read_page_uninit(page, off, out) }?;
+            filled += n;
+            Ok(())
+        })?;
+        if filled != len {
+            return Err(EIO);
+        }
+        // SAFETY: `len <= capacity`, and its bytes are written (`filled`).
+        unsafe { buf.set_len(len) };
+        Ok((buf, done))
     }
 
     /// Copies `data` to `addr`, as a device write: checks that the whole

@@ -312,13 +312,37 @@ pub(in crate::rmm) unsafe fn read_page(
     offset: usize,
     out: &mut [u8],
 ) -> Result {
-    check_range(offset, out.len())?;
+    // SAFETY: as our caller guarantees; `out` is valid for writes of its length.
+    unsafe { read_page_raw(page, offset, out.as_mut_ptr(), out.len()) }
+}
+
+/// Copies `out.len()` bytes at `offset` of `page` into `out`, which need not
+/// be initialised: every byte of it is on success.
+///
+/// # Safety
+///
+/// As [`read_page`].
+pub(in crate::rmm) unsafe fn read_page_uninit(
+    page: *mut bindings::page,
+    offset: usize,
+    out: &mut [core::mem::MaybeUninit<u8>],
+) -> Result {
+    // SAFETY: as our caller guarantees; `out` is valid for writes of its length.
+    unsafe { read_page_raw(page, offset, out.as_mut_ptr().cast(), out.len()) }
+}
+
+/// # Safety
+///
+/// As [`read_page`]; `out` is valid for writes of `len` bytes, and not in
+/// the page.
+unsafe fn read_page_raw(page: *mut bindings::page, offset: usize, out: *mut u8, len: usize) -> Result {
+    check_range(offset, len)?;
     // The mapping is undone below, in reverse order of any other local mapping.
     // SAFETY: the page is valid (caller).
     let base = unsafe { bindings::kmap_local_page(page) }.cast::<u8>();
     // `[offset, offset + len)` is inside the mapped page (checked above).
     // SAFETY: in bounds; no concurrent writer (caller); `out` is another buffer.
-    unsafe { core::ptr::copy_nonoverlapping(base.add(offset), out.as_mut_ptr(), out.len()) };
+    unsafe { core::ptr::copy_nonoverlapping(base.add(offset), out, len) };
     // SAFETY: `base` was mapped above by this thread.
     unsafe { bindings::kunmap_local(base.cast()) };
     Ok(())

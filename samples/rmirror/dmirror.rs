@@ -157,8 +157,7 @@ impl MiscDevice for DmirrorFile {
         }
         match cmd {
             uapi::RMIRROR_HMM_READ => {
-                let mut buf = rmm::zeroed_buf(len)?;
-                let done = file.dev.read(addr, &mut buf)?;
+                let (buf, done) = file.dev.read_vec(addr, len)?;
                 UserSlice::new(ptr, len).writer().write_slice(&buf)?;
                 c.cpages = npages as u64;
                 c.faults = done.faults;

@@ -286,8 +286,7 @@ impl MiscDevice for RmirrorFile {
                 let req: URw = user.reader().read()?;
                 let len = rw_len(&req)?;
                 let dev = file.dev()?;
-                let mut buf = rmm::zeroed_buf(len)?;
-                dev.read(req.addr as usize, &mut buf)?;
+                let (buf, _) = dev.read_vec(req.addr as usize, len)?;
                 UserSlice::new(req.buf as usize, len)
                     .writer()
                     .write_slice(&buf)?;
