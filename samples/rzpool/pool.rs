@@ -284,10 +284,31 @@ impl Class {
         Some(())
     }
 
-    /// Moves zspage `id` to fullness list `want`.
+    /// Moves zspage `id` to fullness list `want` (another than its own):
+    /// unlink and link with one lookup of the zspage itself.
     fn move_group(&mut self, id: u32, want: usize) -> Option<()> {
-        self.unlink(id)?;
-        self.link(id, want)
+        let head = self.groups[want];
+        let zs = self.used(id)?;
+        let (group, prev, next) = (zs.group as usize, zs.prev, zs.next);
+        if group == want {
+            return Some(());
+        }
+        zs.group = want as u8;
+        zs.prev = NONE;
+        zs.next = head;
+        if prev != NONE {
+            self.used(prev)?.next = next;
+        } else {
+            self.groups[group] = next;
+        }
+        if next != NONE {
+            self.used(next)?.prev = prev;
+        }
+        if head != NONE {
+            self.used(head)?.prev = id;
+        }
+        self.groups[want] = id;
+        Some(())
     }
 
     /// Checks handle `h` (of this class) and returns its slot's size,

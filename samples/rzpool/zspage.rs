@@ -61,6 +61,7 @@ impl ObjMap {
         Ok(Self::Heap(v))
     }
 
+    #[inline]
     fn as_slice(&self) -> &[u32] {
         match self {
             Self::Inline(map, n) => &map[..*n as usize],
@@ -68,6 +69,7 @@ impl ObjMap {
         }
     }
 
+    #[inline]
     fn as_mut_slice(&mut self) -> &mut [u32] {
         match self {
             Self::Inline(map, n) => &mut map[..*n as usize],
@@ -168,11 +170,13 @@ impl ZsPage {
         Ok(zs)
     }
 
+    #[inline]
     pub(crate) fn has_free(&self) -> bool {
         self.free_head != NONE
     }
 
     /// Takes a free object for `slot`. The caller checked `has_free()`.
+    #[inline]
     pub(crate) fn alloc_obj(&mut self, slot: u32) -> Option<u16> {
         let obj = self.free_head;
         let entry = self.objs.as_mut_slice().get_mut(obj as usize)?;
@@ -183,6 +187,7 @@ impl ZsPage {
         Some(obj as u16)
     }
 
+    #[inline]
     pub(crate) fn free_obj(&mut self, obj: u16) {
         let next = if self.free_head == NONE {
             OBJ_END
