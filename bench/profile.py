@@ -27,6 +27,8 @@ HEADS = {
     "mems": "memory accesses",
 }
 TOP = 12
+# The side each test's ratios are to (the kernel's own C, or no mirror).
+BASE = {"fault-in": "dmirror", "young": "no mirror"}
 
 
 def load_symbols(path):
@@ -84,14 +86,16 @@ def main():
             runs.append((test, case, driver, int(ops), total, by_sym))
     pretty = demangle(sorted({s for r in runs for s in r[5]}))
 
-    print("## Cost classes per operation (QEMU plugin, one thread)")
+    print("## Cost classes per operation (QEMU plugin)")
     print()
-    print("One more run of each one-thread zpool case per driver, after its timed runs, "
-          "counted by the TCG plugin `bench/qemu/rmm_prof.c` between two markers around "
-          "the batches: every kernel instruction executed, and of them the LOCK-prefixed "
-          "ones, calls, iterations of `rep` string instructions, and memory accesses (per "
-          "operation pair: alloc+free, or store+load). Counts, not samples: they include "
-          "the harness's own loop and timer interrupts, alike for every driver.")
+    print("Counted by the TCG plugin `bench/qemu/rmm_prof.c` between two markers: every "
+          "kernel instruction executed, and of them the LOCK-prefixed ones, calls, "
+          "iterations of `rep` string instructions, and memory accesses. zpool cases: one "
+          "more run per driver after the timed runs, around the batches (per operation "
+          "pair: alloc+free, or store+load). fault-in and young: the first timed run of each "
+          "side, around its ioctl or page_idle pass (per page; the markers' own system calls "
+          "are in, a few hundred instructions per run). Counts, not samples: they include "
+          "the harness and any timer interrupt, alike for every side.")
     tests = []
     for r in runs:
         if r[0] not in tests:
@@ -100,12 +104,13 @@ def main():
         print()
         print(f"### {test}")
         print()
-        print("| case | driver | " + " | ".join(HEADS[k] + "/op" for k in CLASSES)
-              + " | instructions vs zsmalloc |")
+        side0 = BASE.get(test, "zsmalloc")
+        print("| case | side | " + " | ".join(HEADS[k] + "/op" for k in CLASSES)
+              + f" | instructions vs {side0} |")
         print("|---|---|" + "---|" * (len(CLASSES) + 1))
         base = {}
         for t, case, driver, ops, total, _ in runs:
-            if t == test and driver == "zsmalloc":
+            if t == test and driver == side0:
                 base[case] = total["insns"] / ops
         for t, case, driver, ops, total, _ in runs:
             if t != test:

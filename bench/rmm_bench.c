@@ -183,6 +183,23 @@ static void bench_ops(int test, const char *tname)
 static FILE *prof_index;
 static int prof_seq;
 
+/* A profiled region that user space drives: between the two markers. */
+static void prof_begin(void)
+{
+	if (prof_index && ioctl(bench_fd, RMM_BENCH_PROF_MARK, 1))
+		die("RMM_BENCH_PROF_MARK");
+}
+
+static void prof_end(const char *tname, const char *key, const char *side, unsigned long long ops)
+{
+	if (!prof_index)
+		return;
+	if (ioctl(bench_fd, RMM_BENCH_PROF_MARK, 2))
+		die("RMM_BENCH_PROF_MARK");
+	fprintf(prof_index, "%d\t%s\t%s\t%s\t%llu\n", prof_seq++, tname, key, side, ops);
+	fflush(prof_index);
+}
+
 static void profile_run(const char *tname, const char *key, const char *driver,
 			struct rmm_bench_req *req)
 {
@@ -475,10 +492,14 @@ static void bench_faultin(void)
 			fd = open(mode == RMIRROR ? "/dev/rmirror_hmm0" : "/dev/hmm_dmirror0", O_RDWR);
 			if (fd < 0)
 				die(mode == RMIRROR ? "open /dev/rmirror_hmm0" : "open /dev/hmm_dmirror0");
+			if (r == 0)
+				prof_begin();
 			t0 = now_ns();
 			if (ioctl(fd, HMM_DMIRROR_READ, &cmd) < 0)
 				die("HMM_DMIRROR_READ");
 			v[mode][r] = (len / PAGE_SZ) / ((now_ns() - t0) / 1e9);
+			if (r == 0)
+				prof_end("fault-in", "16 MiB read, per page", mode_name[mode], len / PAGE_SZ);
 			if (cmd.cpages != len / PAGE_SZ || cmd.faults != 1) {
 				fprintf(stderr, "rmm_bench: %s READ: cpages %llu, faults %llu\n",
 					mode_name[mode], (unsigned long long)cmd.cpages,
@@ -632,12 +653,16 @@ static void bench_young(void)
 
 					ioctl(fd, RMIRROR_IOC_READ, &rw);
 				}
+			if (r == 0)
+				prof_begin();
 			t0 = now_ns();
 			if (pwrite(idle, bits, words * 8, lo / 64 * 8) < 0)
 				die("page_idle write");
 			if (pread(idle, bits, words * 8, lo / 64 * 8) < 0)
 				die("page_idle read");
 			v[mode][r] = (double)(now_ns() - t0) / npages;
+			if (r == 0)
+				prof_end("young", "page_idle pass, per page", mode_name[mode], npages);
 			free(bits);
 			free(buf);
 			if (fd >= 0)

@@ -774,6 +774,15 @@ static long bench_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 
 	if (cmd == RMM_BENCH_EMPTY_NOTIFIER)
 		return bench_empty_notifier(file);
+	if (cmd == RMM_BENCH_PROF_MARK) {
+		if (!IS_ENABLED(CONFIG_X86) || (arg != 1 && arg != 2))
+			return -EINVAL;
+		if (arg == 1)
+			prof_mark(1);
+		else
+			prof_mark(2);
+		return 0;
+	}
 	if (cmd != RMM_BENCH_RUN)
 		return -ENOTTY;
 	req = memdup_user((void __user *)arg, sizeof(*req));

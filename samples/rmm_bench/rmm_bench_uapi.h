@@ -93,5 +93,11 @@ struct rmm_bench_req {
  * file has one already.
  */
 #define RMM_BENCH_EMPTY_NOTIFIER	_IO('B', 0x01)
+/*
+ * Executes marker 1 (start) or 2 (stop) of bench/qemu/rmm_prof.c, around a
+ * kernel path that user space drives (a mirror's fault-in, a page_idle
+ * pass). EINVAL for another value or off x86.
+ */
+#define RMM_BENCH_PROF_MARK	_IO('B', 0x02)
 
 #endif /* _RMM_BENCH_UAPI_H */
