@@ -24,10 +24,16 @@ export PATH := $(RMM_BIN):$(RMM_CACHE)/tools/venv/bin:$(PATH)
 export LIBCLANG_PATH ?= /usr/lib/llvm-19/lib
 export BINDGEN ?= $(RMM_BIN)/bindgen
 
-KDIR ?= $(shell $(TOP)/scripts/build-kernel.sh --print 2>/dev/null)
+# Each evaluated at its first use (after make setup, in "make setup kernel
+# modules"), then kept: not at every use, as a plain ?= would.
+ifeq ($(origin KDIR),undefined)
+KDIR = $(eval KDIR := $(shell $(TOP)/scripts/build-kernel.sh --print 2>/dev/null))$(KDIR)
+endif
 # The compiler KDIR was built with: LLVM=-19 for rmm's kernels, nothing for a
 # GCC-built tree (scripts/check-kdir.sh --llvm).
-LLVM ?= $(shell $(TOP)/scripts/check-kdir.sh --llvm $(KDIR) 2>/dev/null)
+ifeq ($(origin LLVM),undefined)
+LLVM = $(eval LLVM := $(shell $(TOP)/scripts/check-kdir.sh --llvm $(KDIR) 2>/dev/null))$(LLVM)
+endif
 
 # One selftest directory, or all of them: make check T=rmisc
 T ?=

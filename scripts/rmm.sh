@@ -77,17 +77,17 @@ modules() {
 # The compile-fail cases (selftests/compile_fail): rules the types must
 # enforce, proven by code that must not build. Counted with the guest's.
 compile_fail() {
-	CF_PASS=0 CF_FAIL=0
+	HOST_PASS=0 HOST_FAIL=0
 	"$RMM_TOP/scripts/compile-fail.sh" "$KDIR" "$LOGDIR" | tee "$LOGDIR/compile-fail.tap" || true
-	read -r CF_PASS CF_FAIL <"$LOGDIR/compile-fail.summary" || CF_FAIL=1
+	read -r HOST_PASS HOST_FAIL <"$LOGDIR/compile-fail.summary" || HOST_FAIL=1
 	# `unsafe` outside rust/: the compiler refuses it in the drivers, and
 	# no file of samples/ may even say it.
 	if grep -rn unsafe "$RMM_TOP/samples" --include='*.rs' --include='*.c' --include='*.h' >"$LOGDIR/unsafe-in-samples.txt"; then
 		echo "not ok no unsafe in samples/ # $(head -n 1 "$LOGDIR/unsafe-in-samples.txt")"
-		CF_FAIL=$((CF_FAIL + 1))
+		HOST_FAIL=$((HOST_FAIL + 1))
 	else
 		echo "ok no unsafe in samples/"
-		CF_PASS=$((CF_PASS + 1))
+		HOST_PASS=$((HOST_PASS + 1))
 	fi
 }
 
@@ -98,7 +98,7 @@ lint() {
 	cat "$LOGDIR/install.log" "$LOGDIR/modules.log" >"$LOGDIR/build.log" 2>/dev/null
 	"$RMM_TOP/scripts/lint.sh" "$LOGDIR/build.log" "$LOGDIR" | tee "$LOGDIR/lint.tap" || true
 	read -r p f <"$LOGDIR/lint.summary" || { p=0 f=1; }
-	CF_PASS=$((CF_PASS + p)) CF_FAIL=$((CF_FAIL + f))
+	HOST_PASS=$((HOST_PASS + p)) HOST_FAIL=$((HOST_FAIL + f))
 }
 
 # zswap.zpool=rzpool on the command line of a boot from an initramfs that
@@ -108,8 +108,8 @@ initramfs_boot() {
 	line=$("$RMM_TOP/scripts/initramfs-boot.sh" "$KDIR" "$LOGDIR/modroot" "$LOGDIR") || true
 	echo "$line" | tee "$LOGDIR/initramfs-boot.tap"
 	case "$line" in
-	"ok "*) CF_PASS=$((CF_PASS + 1)) ;;
-	*) CF_FAIL=$((CF_FAIL + 1)) ;;
+	"ok "*) HOST_PASS=$((HOST_PASS + 1)) ;;
+	*) HOST_FAIL=$((HOST_FAIL + 1)) ;;
 	esac
 }
 
@@ -156,7 +156,7 @@ main() {
 	phase toolchain toolchain
 	phase kernel kernel
 	phase modules modules
-	CF_PASS=0 CF_FAIL=0
+	HOST_PASS=0 HOST_FAIL=0
 	[ "$mode" != check ] || [ $# != 0 ] || phase compile-fail compile_fail
 	[ "$mode" != check ] || [ $# != 0 ] || phase lint lint
 	[ "$mode" != check ] || [ $# != 0 ] || phase initramfs initramfs_boot
@@ -173,7 +173,7 @@ main() {
 		exit 1
 	fi
 	read -r pass fail skip <<<"$summary"
-	pass=$((pass + CF_PASS)) fail=$((fail + CF_FAIL))
+	pass=$((pass + HOST_PASS)) fail=$((fail + HOST_FAIL))
 	echo "logs: $LOGDIR"
 	# Skips (each with its reason in the TAP above) on a line of their own:
 	# the last line is always "N passed, N failed".
