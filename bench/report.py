@@ -530,8 +530,15 @@ def zswap_goals(meta, keys, why):
             rows.append((f"zswap workload: rzpool {label} <= {bar:.2f}x zsmalloc",
                          "n/a: " + ("no rzpool samples" if r is None else "no zsmalloc samples"), False))
             continue
+        # PASS only when the whole bootstrap interval of the ratio of medians
+        # is below the bar; its width says whether the rounds were enough.
+        ci = ratio_ci(keys[key]["rzpool"][1], keys[key]["zsmalloc"][1])
+        interval = (f" (95 % interval {ci[0]:.3f}-{ci[1]:.3f}, width {100 * (ci[1] - ci[0]):.1f} %)"
+                    if ci else " (no interval)")
         rows.append((f"zswap workload: rzpool {label} <= {bar:.2f}x zsmalloc",
-                     f"rzpool {fmt(r)} {unit} vs zsmalloc {fmt(z)} {unit} (medians): {r / z:.3f}x", r <= bar * z))
+                     f"rzpool {fmt(r)} {unit} vs zsmalloc {fmt(z)} {unit} (medians): {r / z:.3f}x"
+                     + interval,
+                     ci is not None and ci[1] <= bar))
     corrupt = {}
     for s in zswap_sides(keys):
         _, samples, na = keys.get("corrupt pages", {}).get(s, (None, [], "not run"))
