@@ -633,6 +633,18 @@ fn copy_pieces(pieces: &[&Piece], buf: &mut [u8], to_buf: bool) {
     }
 }
 
+/// A driver mapped less than the object: said once per map, off the hot path.
+#[cold]
+#[inline(never)]
+fn report_short(name: &CStr, size: usize, len: usize) {
+    pr_err!(
+        "rmm: BUG: zpool driver {}: map of a {}-byte object gave {} bytes: mapped through a buffer\n",
+        name,
+        size,
+        len
+    );
+}
+
 /// # Safety
 ///
 /// Called by zpool only, on a pool of ours (`create::<T>`'s) that is not
@@ -656,12 +668,7 @@ unsafe extern "C" fn map<T: ZpoolDriver>(
     // larger), where the caller's access stays in bounds.
     let short = obj.len() < size;
     if short {
-        pr_err!(
-            "rmm: BUG: zpool driver {}: map of a {}-byte object gave {} bytes: mapped through a buffer\n",
-            T::NAME,
-            size,
-            obj.len()
-        );
+        report_short(T::NAME, size, obj.len());
     }
     // An object inside one page is mapped in place, by the helper that
     // begins the mapping.
