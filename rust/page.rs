@@ -335,7 +335,12 @@ pub(in crate::rmm) unsafe fn read_page_uninit(
 ///
 /// As [`read_page`]; `out` is valid for writes of `len` bytes, and not in
 /// the page.
-unsafe fn read_page_raw(page: *mut bindings::page, offset: usize, out: *mut u8, len: usize) -> Result {
+unsafe fn read_page_raw(
+    page: *mut bindings::page,
+    offset: usize,
+    out: *mut u8,
+    len: usize,
+) -> Result {
     check_range(offset, len)?;
     // The mapping is undone below, in reverse order of any other local mapping.
     // SAFETY: the page is valid (caller).

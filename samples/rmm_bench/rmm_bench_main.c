@@ -313,10 +313,18 @@ static void fill_obj(u8 *buf, u32 len, u64 i)
  * 0x524d4d00 | action the plugin looks for ("RMM"; 1: start, 2: stop).
  */
 #ifdef CONFIG_X86
-#define prof_mark(action) \
-	asm volatile(".byte 0x0f, 0x1f, 0x80, " #action ", 0x4d, 0x4d, 0x52" ::: "memory")
+static __always_inline void prof_start(void)
+{
+	asm volatile(".byte 0x0f, 0x1f, 0x80, 0x01, 0x4d, 0x4d, 0x52" ::: "memory");
+}
+
+static __always_inline void prof_stop(void)
+{
+	asm volatile(".byte 0x0f, 0x1f, 0x80, 0x02, 0x4d, 0x4d, 0x52" ::: "memory");
+}
 #else
-#define prof_mark(action) do { } while (0)
+static inline void prof_start(void) { }
+static inline void prof_stop(void) { }
 #endif
 
 /* One thread's share of a timed test. */
@@ -341,7 +349,7 @@ static int run_alloc_free(struct worker *w, u64 *h, u32 *sz)
 	for (i = 0; i < req->nr_objs; i++)
 		sz[i] = next_size(req->size, w->ops->mixed_max, &state);
 	if (req->flags & RMM_BENCH_F_PROFILE)
-		prof_mark(1);
+		prof_start();
 	for (b = 0; b < req->batches; b++) {
 		u64 t0 = ktime_get_ns();
 
@@ -360,7 +368,7 @@ static int run_alloc_free(struct worker *w, u64 *h, u32 *sz)
 		cond_resched();
 	}
 	if (req->flags & RMM_BENCH_F_PROFILE)
-		prof_mark(2);
+		prof_stop();
 	return 0;
 }
 
@@ -386,7 +394,7 @@ static int run_write_read(struct worker *w, u64 *h, u32 *sz)
 			goto free;
 	}
 	if (req->flags & RMM_BENCH_F_PROFILE)
-		prof_mark(1);
+		prof_start();
 	for (b = 0; b < req->batches; b++) {
 		u64 t0 = ktime_get_ns();
 		u32 j;
@@ -408,7 +416,7 @@ static int run_write_read(struct worker *w, u64 *h, u32 *sz)
 		cond_resched();
 	}
 	if (req->flags & RMM_BENCH_F_PROFILE)
-		prof_mark(2);
+		prof_stop();
 free:
 	while (i--)
 		w->ops->free(w->pool, h[i]);
@@ -778,9 +786,9 @@ static long bench_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		if (!IS_ENABLED(CONFIG_X86) || (arg != 1 && arg != 2))
 			return -EINVAL;
 		if (arg == 1)
-			prof_mark(1);
+			prof_start();
 		else
-			prof_mark(2);
+			prof_stop();
 		return 0;
 	}
 	if (cmd != RMM_BENCH_RUN)
