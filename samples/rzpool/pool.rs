@@ -261,6 +261,12 @@ impl Class {
     fn unlink(&mut self, id: u32) -> Option<()> {
         let zs = self.used(id)?;
         let (group, prev, next) = (zs.group as usize, zs.prev, zs.next);
+        self.join(group, prev, next)
+    }
+
+    /// Links `prev` and `next`, the neighbours on list `group` of a zspage
+    /// taken off it, to each other.
+    fn join(&mut self, group: usize, prev: u32, next: u32) -> Option<()> {
         if prev != NONE {
             self.used(prev)?.next = next;
         } else {
@@ -296,14 +302,7 @@ impl Class {
         zs.group = want as u8;
         zs.prev = NONE;
         zs.next = head;
-        if prev != NONE {
-            self.used(prev)?.next = next;
-        } else {
-            self.groups[group] = next;
-        }
-        if next != NONE {
-            self.used(next)?.prev = prev;
-        }
+        self.join(group, prev, next)?;
         if head != NONE {
             self.used(head)?.prev = id;
         }
