@@ -35,6 +35,13 @@ pub trait ObjectPool: Send + Sync + Sized + 'static {
     fn total_pages(&self) -> u64;
     /// Internal compaction; returns the pages freed.
     fn compact(&self) -> u64;
+    /// Lets the pool discard the object's contents (see
+    /// [`crate::rmm::volatile`]).
+    fn make_volatile(&self, handle: u64) -> kernel::error::Result;
+    /// Makes the object stable again: `true` if its contents were kept,
+    /// `false` if they were discarded (it is then an object of the same
+    /// size with undefined contents).
+    fn make_stable(this: kernel::sync::ArcBorrow<'_, Self>, handle: u64) -> kernel::error::Result<bool>;
 }
 
 /// Exports an [`ObjectPool`] as C functions with the given names, checked at
@@ -45,6 +52,7 @@ pub trait ObjectPool: Send + Sync + Sized + 'static {
 ///     create: rzpool_create, destroy: rzpool_destroy, malloc: rzpool_malloc,
 ///     free: rzpool_free, write: rzpool_write, read: rzpool_read,
 ///     total_pages: rzpool_total_pages, compact: rzpool_compact,
+///     make_volatile: rzpool_make_volatile, make_stable: rzpool_make_stable,
 /// });
 /// ```
 ///
@@ -63,13 +71,16 @@ pub trait ObjectPool: Send + Sync + Sized + 'static {
 /// int read(struct pool *, u64 handle, size_t offset, void *dst, size_t len);
 /// unsigned long total_pages(struct pool *);
 /// unsigned long compact(struct pool *);
+/// int make_volatile(struct pool *, u64 handle);  /* 0 or -errno */
+/// int make_stable(struct pool *, u64 handle);    /* 0 kept, 1 discarded, -errno */
 /// ```
 #[allow(unused_macros)]
 macro_rules! export_object_pool {
     ($ty:ty, $m:ident :: $opaque:ident {
         create: $create:ident, destroy: $destroy:ident, malloc: $malloc:ident,
         free: $free:ident, write: $write:ident, read: $read:ident,
-        total_pages: $pages:ident, compact: $compact:ident $(,)?
+        total_pages: $pages:ident, compact: $compact:ident,
+        make_volatile: $mkvol:ident, make_stable: $mkstable:ident $(,)?
     }) => {
         #[allow(unsafe_code)]
         const _: () = {
@@ -95,6 +106,8 @@ macro_rules! export_object_pool {
                 let _ = if true { $m::$read } else { $read };
                 let _ = if true { $m::$pages } else { $pages };
                 let _ = if true { $m::$compact } else { $compact };
+                let _ = if true { $m::$mkvol } else { $mkvol };
+                let _ = if true { $m::$mkstable } else { $mkstable };
             }
 
             /// # Safety
@@ -212,6 +225,31 @@ macro_rules! export_object_pool {
             unsafe extern "C" fn $compact(p: *mut Opaque) -> c_ulong {
                 // SAFETY: `p` is a live pool (contract).
                 <$ty as ObjectPool>::compact(&*unsafe { pool(p) }) as c_ulong
+            }
+
+            /// # Safety
+            ///
+            /// See the module documentation.
+            #[no_mangle]
+            unsafe extern "C" fn $mkvol(p: *mut Opaque, handle: u64) -> c_int {
+                // SAFETY: `p` is a live pool (contract).
+                match <$ty as ObjectPool>::make_volatile(&*unsafe { pool(p) }, handle) {
+                    Ok(()) => 0,
+                    Err(e) => e.to_errno(),
+                }
+            }
+
+            /// # Safety
+            ///
+            /// See the module documentation.
+            #[no_mangle]
+            unsafe extern "C" fn $mkstable(p: *mut Opaque, handle: u64) -> c_int {
+                // SAFETY: `p` is a live pool (contract).
+                match <$ty as ObjectPool>::make_stable(unsafe { pool(p) }, handle) {
+                    Ok(true) => 0,
+                    Ok(false) => 1,
+                    Err(e) => e.to_errno(),
+                }
             }
         };
     };

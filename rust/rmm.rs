@@ -30,6 +30,8 @@
 //! - [`shrinker`]: shrinkers (`struct shrinker`).
 //! - [`memcg`]: charging pages to a memory cgroup.
 //! - [`vec`]: vector operations that never allocate (for spinlocked code).
+//! - [`atomic_table`]: a table of atomics that grows and is read without a lock.
+//! - [`volatile`]: objects that are stable, volatile or discarded, changed by CAS.
 //! - [`zpool`]: zpool drivers (`struct zpool_driver`), zswap's backends.
 //!
 //! Every `unsafe` of a module lives here: the drivers are built with
@@ -39,6 +41,8 @@
 
 #![allow(dead_code, unreachable_pub, unsafe_code)]
 
+#[path = "atomic_table.rs"]
+pub mod atomic_table;
 #[path = "bindings.rs"]
 pub mod bindings;
 #[path = "debugfs.rs"]
@@ -71,6 +75,8 @@ pub mod shadow;
 pub mod shrinker;
 #[path = "vec.rs"]
 pub mod vec;
+#[path = "volatile.rs"]
+pub mod volatile;
 #[path = "zpool.rs"]
 pub mod zpool;
 
@@ -177,6 +183,18 @@ pub fn path_exists(path: &kernel::str::CStr) -> bool {
 /// does not name.
 pub fn eopnotsupp() -> kernel::error::Error {
     kernel::error::Error::from_errno(-(kernel::bindings::EOPNOTSUPP as i32))
+}
+
+/// `EALREADY` ("operation already in progress"): a state change asked of
+/// an object already in that state.
+pub fn ealready() -> kernel::error::Error {
+    kernel::error::Error::from_errno(-(kernel::bindings::EALREADY as i32))
+}
+
+/// `ESTALE`: the contents of the object are not there to be used (they are
+/// volatile, or were discarded).
+pub fn estale() -> kernel::error::Error {
+    kernel::error::Error::from_errno(-(kernel::bindings::ESTALE as i32))
 }
 
 /// Binds a value to one callback invocation: invariant in `'a`, and neither

@@ -118,7 +118,7 @@ struct StatsView(Arc<Pool>);
 impl Show for StatsView {
     fn show(&self, m: &mut SeqFile<'_>) -> fmt::Result {
         let s = self.0.stats();
-        let rows: [(&str, u64); 13] = [
+        let rows: [(&str, u64); 21] = [
             ("objs", s.objs),
             ("bytes", s.bytes),
             ("pages", s.pages),
@@ -132,6 +132,14 @@ impl Show for StatsView {
             ("classes", s.nr_classes as u64),
             ("release_busy", s.release_busy),
             ("all_pools_pages", ALL_PAGES.load(Ordering::Relaxed)),
+            ("volatile", s.volatile_objs),
+            ("made_volatile", s.made_volatile),
+            ("kept", s.kept),
+            ("discard_shrink", s.discard_shrink),
+            ("discard_migrate", s.discard_migrate),
+            ("discard_compact", s.discard_compact),
+            ("discard_pages", s.discard_pages),
+            ("migrate_copied", s.migrate_copied),
         ];
         for (name, v) in rows {
             writeln!(m, "{name} {v}")?;

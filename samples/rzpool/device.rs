@@ -10,11 +10,13 @@ use crate::rmm::{
     miscdevice::{self, MiscDevice},
     page::Gfp,
 };
+use crate::rmm::volatile::Answer;
 use crate::{
     debugfs::PoolFiles,
     pool::Pool,
     uapi::{
-        UAlloc, URw, DEV_MAX_SIZE, IOC_ALLOC, IOC_COMPACT, IOC_FREE, IOC_READ, IOC_STATS, IOC_WRITE,
+        UAlloc, URw, UStates, DEV_MAX_SIZE, DISCARDED, IOC_ALLOC, IOC_COMPACT, IOC_FREE,
+        IOC_MAKE_STABLE, IOC_MAKE_VOLATILE, IOC_READ, IOC_STATS, IOC_WRITE, MAX_BATCH,
     },
     Shared,
 };
@@ -36,7 +38,7 @@ impl MiscDevice for RzpoolFile {
 
     fn open(shared: &Shared) -> Result<KBox<RzpoolFile>> {
         // The opener's memory cgroup pays for the pool's pages.
-        let pool = Pool::new(shared.classes.clone(), MemCgroup::of_current())?;
+        let pool = Pool::new(shared.classes.clone(), MemCgroup::of_current(), true)?;
         let files = PoolFiles::new(&shared.debugfs, &pool, "pool")?;
         Ok(KBox::new(
             RzpoolFile {
@@ -102,8 +104,46 @@ impl MiscDevice for RzpoolFile {
                 user.writer().write(&freed)?;
             }
             IOC_STATS => user.writer().write(&pool.stats())?,
+            IOC_MAKE_VOLATILE | IOC_MAKE_STABLE => {
+                let req: UStates = user.reader().read()?;
+                states(pool, &req, cmd == IOC_MAKE_STABLE)?;
+            }
             _ => return Err(ENOTTY),
         }
         Ok(0)
     }
+}
+
+/// A batch of state changes (`RZPOOL_IOC_MAKE_VOLATILE`, or
+/// `RZPOOL_IOC_MAKE_STABLE` if `stable`): one result per handle.
+fn states(pool: &Arc<Pool>, req: &UStates, stable: bool) -> Result {
+    let n = req.count as usize;
+    if req.flags != 0 || n == 0 || n > MAX_BATCH {
+        return Err(EINVAL);
+    }
+    let mut handles = KVec::with_capacity(n, GFP_KERNEL)?;
+    let mut reader = UserSlice::new(req.handles as usize, n * size_of::<u64>()).reader();
+    for _ in 0..n {
+        handles.push(reader.read::<u64>()?, GFP_KERNEL)?;
+    }
+    // The results must be writable before anything changes: an answer
+    // "discarded" that never reaches the user would pass zeroes off as its
+    // contents. (Unmapped by another thread meanwhile, they are lost; that
+    // thread's own doing.)
+    let out = || UserSlice::new(req.results as usize, n * size_of::<i32>()).writer();
+    out().write_slice(&crate::rmm::zeroed_buf(n * size_of::<i32>())?)?;
+    let mut results = KVec::with_capacity(n * size_of::<i32>(), GFP_KERNEL)?;
+    for &h in handles.iter() {
+        let res = if stable {
+            Pool::make_stable(pool.as_arc_borrow(), h, Gfp::KERNEL, true).map(|a| match a {
+                Answer::Kept => 0,
+                Answer::Discarded => DISCARDED,
+            })
+        } else {
+            pool.make_volatile(h).map(|()| 0)
+        };
+        let v = res.unwrap_or_else(|e| e.to_errno());
+        results.extend_from_slice(&v.to_ne_bytes(), GFP_KERNEL)?;
+    }
+    out().write_slice(&results)
 }

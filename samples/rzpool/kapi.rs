@@ -8,6 +8,7 @@
 use crate::rmm::{
     kapi::{self, ObjectPool},
     page::Gfp,
+    volatile::Answer,
 };
 use crate::{class::Classes, pool::Pool, uapi};
 use kernel::{
@@ -19,7 +20,7 @@ impl ObjectPool for Pool {
     fn create() -> Result<Arc<Self>> {
         // Kernel users account for their memory themselves, as with
         // zsmalloc: no memory cgroup charge here.
-        Pool::new(Arc::new(Classes::new()?, GFP_KERNEL)?, None)
+        Pool::new(Arc::new(Classes::new()?, GFP_KERNEL)?, None, true)
     }
 
     fn destroy(&self) {
@@ -51,6 +52,16 @@ impl ObjectPool for Pool {
     fn compact(&self) -> u64 {
         Pool::compact(self, u64::MAX)
     }
+
+    fn make_volatile(&self, handle: u64) -> Result {
+        Pool::make_volatile(self, handle)
+    }
+
+    fn make_stable(this: ArcBorrow<'_, Self>, handle: u64) -> Result<bool> {
+        // Contents undefined after a discard, as after `rzpool_malloc()`.
+        let answer = Pool::make_stable(this, handle, Gfp::KERNEL, false)?;
+        Ok(answer == Answer::Kept)
+    }
 }
 
 kapi::export_object_pool!(
@@ -64,5 +75,7 @@ kapi::export_object_pool!(
         read: rzpool_read,
         total_pages: rzpool_total_pages,
         compact: rzpool_compact,
+        make_volatile: rzpool_make_volatile,
+        make_stable: rzpool_make_stable,
     }
 );

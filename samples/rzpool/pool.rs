@@ -40,8 +40,9 @@ use crate::rmm::zpool::{MapMode, Object};
 use crate::rmm::{
     memcg::MemCgroup,
     movable::{IsolateMode, MigrateMode, Migration, MovableOperations, Outcome},
-    page::{self, Gfp, LockedPage},
+    page::{self, Gfp, LockedPage, PAGE_SIZE},
     shrinker::{Scan, Shrinker},
+    volatile::{self, Answer, Discarder, Stable, VolatileSet},
 };
 use crate::{
     class::{ClassShape, Classes, MAX_SIZE},
@@ -80,6 +81,9 @@ enum Slot {
         zspage: u32,
         obj: u16,
     },
+    /// A volatile object whose contents were discarded: it has no storage
+    /// until `make_stable` refills it.
+    Discarded { gen: u16, size: u32 },
     /// Its generation would wrap: never used again.
     Retired,
 }
@@ -102,11 +106,15 @@ enum Need {
     ZsSlots(Grow),
     /// A new zspage (its id is reserved).
     Zspage(u32),
+    /// The state word of this slot (pools with object states).
+    Word(u32),
     /// The class has `MAX_SLOTS` objects.
     Full,
     /// The tables are inconsistent: fail with `EIO` rather than crash
     /// (nothing was taken).
     Corrupt,
+    /// The object to refill was freed meanwhile.
+    Gone,
 }
 
 /// Things prepared outside the lock for `try_alloc`; dropped outside it.
@@ -115,6 +123,9 @@ struct Spare {
     slots: TableSpare<Slot>,
     zs_slots: TableSpare<ZsSlot>,
     zspage: Option<(u32, KBox<ZsPage>)>,
+    vol: volatile::Spare,
+    vol_object: Option<usize>,
+    vol_place: Option<u32>,
 }
 
 /// One size class of a pool: the state behind its lock.
@@ -139,6 +150,9 @@ pub(crate) struct Class {
     pub(crate) nr_zspages: u64,
     pub(crate) objs: u64,
     bytes: u64,
+    /// The right to discard this class's volatile objects and to write
+    /// their state words (pools with object states).
+    disc: Option<Discarder>,
 }
 
 /// Counters, readable without a lock.
@@ -152,6 +166,27 @@ pub(crate) struct Stats {
     pub(crate) shrink_freed: AtomicU64,
     /// Empty zspages kept because a page of theirs was locked or mapped.
     pub(crate) release_busy: AtomicU64,
+    /// Objects made volatile, and made stable again with their contents.
+    pub(crate) made_volatile: AtomicU64,
+    pub(crate) kept: AtomicU64,
+    /// Volatile objects discarded, by who discarded them.
+    pub(crate) discard_shrink: AtomicU64,
+    pub(crate) discard_migrate: AtomicU64,
+    pub(crate) discard_compact: AtomicU64,
+    /// Pages freed by discarding alone (zspages whose objects were all
+    /// volatile: nothing copied).
+    pub(crate) discard_pages: AtomicU64,
+    /// Stable objects on pages that migration copied (objects with bytes
+    /// on a migrated page; the volatile ones there were dropped instead).
+    pub(crate) migrate_copied: AtomicU64,
+}
+
+/// Who discards: for the statistics.
+#[derive(Clone, Copy)]
+enum Discard {
+    Shrink,
+    Migrate,
+    Compact,
 }
 
 /// A pool.
@@ -167,6 +202,10 @@ pub(crate) struct Pool {
     pub(crate) classes: Arc<Classes>,
     /// One lock per class, each in its own allocation (no false sharing).
     class: KVec<Pin<KBox<SpinLock<Class>>>>,
+    /// The state words of each class's objects, outside the class lock
+    /// (`make_volatile` and `make_stable` take none); `None` for a pool
+    /// without object states (zpool's: zswap has no use for them).
+    vol: Option<KVec<VolatileSet>>,
     /// The memory cgroup the pool's pages are charged to, if any.
     pub(crate) memcg: Option<MemCgroup>,
     /// Pages held (zsmalloc's `pages_allocated`).
@@ -193,12 +232,24 @@ fn group_of(inuse: u32, objs: usize) -> usize {
     }
 }
 
+/// Reads the object at byte `at` of `zs`: only with proof that it is
+/// stable (it cannot be discarded meanwhile).
+fn read_stable(zs: &ZsPage, _stable: &Stable<'_>, at: usize, out: &mut [u8]) -> Result {
+    zs.read(at, out)
+}
+
+/// Writes the object at byte `at` of `zs`, with proof that it is stable.
+fn write_stable(zs: &mut ZsPage, _stable: &Stable<'_>, at: usize, data: &[u8]) -> Result {
+    zs.write(at, data)
+}
+
 /// Bytes moved at a time by internal compaction, through the stack.
 const COPY_CHUNK: usize = 256;
 
 impl Class {
-    fn new(index: usize, shape: ClassShape) -> Self {
+    fn new(index: usize, shape: ClassShape, disc: Option<Discarder>) -> Self {
         Self {
+            disc,
             index: index as u16,
             shape,
             slots: Table::new(),
@@ -343,7 +394,13 @@ impl Class {
     /// Each table entry is looked up once: the zspage's and the slot's are
     /// held at the same time (disjoint fields).
     #[inline]
-    fn try_alloc_fast(&mut self, pool_id: u16, size: usize, zero: bool) -> Option<Handle> {
+    fn try_alloc_fast(
+        &mut self,
+        vol: Option<&VolatileSet>,
+        pool_id: u16,
+        size: usize,
+        zero: bool,
+    ) -> Option<Handle> {
         let id = self.fullest_with_room()?;
         let (objs, at_size) = (self.shape.objs, self.shape.size);
         let Some(ZsSlot::Used(zs)) = self.zspages.get_mut(id as usize) else {
@@ -368,6 +425,11 @@ impl Class {
         let Slot::Free { next, gen } = *entry else {
             return None;
         };
+        // With object states, the slot's word must exist (the slow path
+        // installs it; zspages get their count when installed).
+        if vol.is_some_and(|v| !v.has_object(slot as usize)) {
+            return None;
+        }
         let obj = zs.alloc_obj(slot)?;
         // In bounds: the object is in its zspage, `size` within its class.
         // `EBUSY` if a page of the zspage is mapped (pools that clear their
@@ -383,6 +445,10 @@ impl Class {
             zspage: id,
             obj,
         };
+        if let (Some(v), Some(d)) = (vol, self.disc.as_mut()) {
+            // Free, with its word installed: checked above.
+            let _ = v.set_stable(d, slot as usize, gen, id);
+        }
         self.free_slot = next;
         let (group, want) = (zs.group as usize, group_of(zs.inuse, objs));
         if group != want {
@@ -400,10 +466,21 @@ impl Class {
 
     /// Installs what was prepared outside the lock for an allocation
     /// (never allocates nor drops an entry here).
-    fn install(&mut self, pool: &Pool, spare: &mut Spare) -> core::result::Result<(), Need> {
+    fn install(
+        &mut self,
+        pool: &Pool,
+        vol: Option<&VolatileSet>,
+        spare: &mut Spare,
+    ) -> core::result::Result<(), Need> {
         self.slots.install(&mut spare.slots);
         self.zspages.install(&mut spare.zs_slots);
+        if let Some(v) = vol {
+            v.install(&mut spare.vol, spare.vol_object.take(), spare.vol_place.take());
+        }
         if let Some((id, zs)) = spare.zspage.take() {
+            if vol.is_some_and(|v| !v.has_place(id)) {
+                return Err(Need::Corrupt);
+            }
             let nr_pages = zs.nr_pages as u64;
             match self.zspages.get_mut(id as usize) {
                 Some(entry) if matches!(entry, ZsSlot::Reserved) => *entry = ZsSlot::Used(zs),
@@ -423,11 +500,12 @@ impl Class {
     /// here, in the same lock round).
     fn alloc_or_need(
         &mut self,
+        vol: Option<&VolatileSet>,
         pool_id: u16,
         size: usize,
         zero: bool,
     ) -> core::result::Result<Handle, Need> {
-        if let Some(h) = self.try_alloc_fast(pool_id, size, zero) {
+        if let Some(h) = self.try_alloc_fast(vol, pool_id, size, zero) {
             return Ok(h);
         }
         // A handle slot.
@@ -439,32 +517,48 @@ impl Class {
                 return Err(Need::Slots(grow));
             }
         }
-        // No zspage with room: reserve a table entry for a new one.
-        if self.fullest_with_room().is_none() {
-            if self.free_zspage != NONE {
-                let id = self.free_zspage;
-                let Some(entry) = self.zspages.get_mut(id as usize) else {
-                    return Err(Need::Corrupt);
-                };
-                let ZsSlot::Free(next) = *entry else {
-                    return Err(Need::Corrupt);
-                };
-                *entry = ZsSlot::Reserved;
-                self.free_zspage = next;
-                return Err(Need::Zspage(id));
-            }
-            if let Some(grow) = self.zspages.needs() {
-                return Err(Need::ZsSlots(grow));
-            }
-            return match self.zspages.push(ZsSlot::Reserved) {
-                Ok(id) => Err(Need::Zspage(id as u32)),
-                Err(_) => Err(Need::Corrupt),
+        // Its state word.
+        if let Some(v) = vol {
+            let next = if self.free_slot != NONE {
+                self.free_slot
+            } else {
+                self.slots.len() as u32
             };
+            if !v.has_object(next as usize) {
+                return Err(Need::Word(next));
+            }
+        }
+        if self.fullest_with_room().is_none() {
+            return Err(self.reserve_zspage());
         }
         // The slot table has room and a zspage has room: the fast path's
         // case. Its failing means the tables are inconsistent (it takes
         // nothing it does not give back, so nothing leaks).
         Err(Need::Corrupt)
+    }
+
+    /// No zspage has room: reserves a table entry for a new one
+    /// (`Need::Zspage`), or says what the table needs first.
+    fn reserve_zspage(&mut self) -> Need {
+        if self.free_zspage != NONE {
+            let id = self.free_zspage;
+            let Some(entry) = self.zspages.get_mut(id as usize) else {
+                return Need::Corrupt;
+            };
+            let ZsSlot::Free(next) = *entry else {
+                return Need::Corrupt;
+            };
+            *entry = ZsSlot::Reserved;
+            self.free_zspage = next;
+            return Need::Zspage(id);
+        }
+        if let Some(grow) = self.zspages.needs() {
+            return Need::ZsSlots(grow);
+        }
+        match self.zspages.push(ZsSlot::Reserved) {
+            Ok(id) => Need::Zspage(id as u32),
+            Err(_) => Need::Corrupt,
+        }
     }
 
     /// Gives back a reserved zspage id whose pages could not be allocated.
@@ -504,33 +598,45 @@ impl Class {
     /// Frees the object of handle `h`; puts its zspage in `empty` if that
     /// became empty and could be taken out. (An out-parameter: the common
     /// case then moves no `DeadZsPage` around.)
-    fn free(&mut self, pool: &Pool, h: Handle, empty: &mut Option<DeadZsPage>) -> Result {
+    fn free(
+        &mut self,
+        pool: &Pool,
+        vol: Option<&VolatileSet>,
+        h: Handle,
+        empty: &mut Option<DeadZsPage>,
+    ) -> Result {
         let objs = self.shape.objs;
         let entry = self.slots.get_mut(h.slot as usize).ok_or(ENOENT)?;
-        let Slot::Used {
-            gen,
-            size,
-            zspage,
-            obj,
-        } = *entry
-        else {
-            return Err(ENOENT);
+        // A discarded object has no storage to free.
+        let (gen, size, place) = match *entry {
+            Slot::Used {
+                gen,
+                size,
+                zspage,
+                obj,
+            } => (gen, size, Some((zspage, obj))),
+            Slot::Discarded { gen, size } => (gen, size, None),
+            _ => return Err(ENOENT),
         };
         if gen != h.gen {
             return Err(ENOENT);
         }
-        // The zspage first: with the tables inconsistent, change nothing.
-        let Some(ZsSlot::Used(zs)) = self.zspages.get_mut(zspage as usize) else {
-            pr_warn!(
-                "rzpool: slot {} names zspage {}, which is not in use\n",
-                h.slot,
-                zspage
-            );
-            return Err(EIO);
-        };
-        zs.free_obj(obj);
-        let (is_empty, group, want) = (zs.inuse == 0, zs.group as usize, group_of(zs.inuse, objs));
-        *entry = match h.gen.checked_add(1) {
+        let mut emptied = None;
+        if let Some((zspage, obj)) = place {
+            // The zspage first: with the tables inconsistent, change nothing.
+            let Some(ZsSlot::Used(zs)) = self.zspages.get_mut(zspage as usize) else {
+                pr_warn!(
+                    "rzpool: slot {} names zspage {}, which is not in use\n",
+                    h.slot,
+                    zspage
+                );
+                return Err(EIO);
+            };
+            zs.free_obj(obj);
+            emptied = Some((zspage, zs.inuse == 0, zs.group as usize, group_of(zs.inuse, objs)));
+        }
+        let next_gen = h.gen.checked_add(1);
+        *entry = match next_gen {
             Some(gen) => {
                 let next = self.free_slot;
                 self.free_slot = h.slot;
@@ -538,6 +644,13 @@ impl Class {
             }
             // Reusing it would give old handles of this slot a new object.
             None => Slot::Retired,
+        };
+        if let (Some(v), Some(d)) = (vol, self.disc.as_mut()) {
+            // In any state; a racing transition fails on the new word.
+            let _ = v.set_free(d, h.slot as usize, next_gen.unwrap_or(0));
+        }
+        let Some((zspage, is_empty, group, want)) = emptied else {
+            return Ok(());
         };
         self.objs -= 1;
         self.bytes -= size as u64;
@@ -548,6 +661,77 @@ impl Class {
             self.remove_zspage(pool, zspage, empty);
         }
         Ok(())
+    }
+
+    /// Discards the volatile object of `slot`, at object `obj` of zspage
+    /// `zspage`, if it is still volatile: frees its storage (the slot stays,
+    /// `Discarded`). Whether it did. The zspage is not regrouped here.
+    fn discard(&mut self, pool: &Pool, vol: &VolatileSet, slot: u32, who: Discard) -> bool {
+        let Some(Slot::Used {
+            gen,
+            size,
+            zspage,
+            obj,
+        }) = self.slot(slot)
+        else {
+            return false;
+        };
+        let Some(d) = self.disc.as_mut() else {
+            return false;
+        };
+        if vol.try_discard(d, slot as usize).is_none() {
+            return false;
+        }
+        // From here the user's `make_stable` sees `Discarded`: the storage
+        // is no longer anyone's.
+        if let Some(zs) = self.used(zspage) {
+            zs.free_obj(obj);
+        }
+        self.set_slot(slot, Slot::Discarded { gen, size });
+        self.objs -= 1;
+        self.bytes -= size as u64;
+        let counter = match who {
+            Discard::Shrink => &pool.stats.discard_shrink,
+            Discard::Migrate => &pool.stats.discard_migrate,
+            Discard::Compact => &pool.stats.discard_compact,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+
+    /// Discards every volatile object of zspage `id`, and takes it out into
+    /// `dead` if it is then empty. Only a zspage whose count says all its
+    /// objects may be volatile is tried (the count is never below the
+    /// truth). Returns the objects discarded.
+    fn discard_zspage(
+        &mut self,
+        pool: &Pool,
+        vol: &VolatileSet,
+        id: u32,
+        dead: &mut Option<DeadZsPage>,
+    ) -> u32 {
+        let Some(zs) = self.zspage(id) else {
+            return 0;
+        };
+        if zs.inuse == 0 || vol.volatile_in(id) < zs.inuse {
+            return 0;
+        }
+        let mut discarded = 0;
+        for obj in 0..self.shape.objs {
+            let Some(slot) = self.zspage(id).and_then(|zs| zs.slot_of(obj)) else {
+                continue;
+            };
+            if self.discard(pool, vol, slot, Discard::Shrink) {
+                discarded += 1;
+            }
+        }
+        if discarded > 0 {
+            let _ = self.regroup(id);
+            if self.zspage(id).is_some_and(|zs| zs.inuse == 0) {
+                self.remove_zspage(pool, id, dead);
+            }
+        }
+        discarded
     }
 
     /// Checks `[offset, offset + len)` of the object of `h` and returns its
@@ -561,28 +745,38 @@ impl Class {
         Ok((zspage, obj as usize * self.shape.size + offset))
     }
 
+    /// Objects of the class that compaction counts as free room: the free
+    /// ones and, with object states, the volatile ones (discarded instead
+    /// of copied).
+    fn room(&self, vol: Option<&VolatileSet>) -> u64 {
+        let volatile = vol.map_or(0, |v| v.nr_volatile());
+        (self.nr_zspages * self.shape.objs as u64).saturating_sub(self.objs.saturating_sub(volatile))
+    }
+
     /// Pages a full internal compaction would free now.
-    fn freeable_pages(&self) -> u64 {
+    fn freeable_pages(&self, vol: Option<&VolatileSet>) -> u64 {
         let objs = self.shape.objs as u64;
-        let free = (self.nr_zspages * objs).saturating_sub(self.objs);
+        let free = self.room(vol);
         // `objs` is never 0; `checked_div` keeps a panic path out.
         free.checked_div(objs).unwrap_or(0) * self.shape.pages as u64
     }
 
-    /// One step of internal compaction: moves objects from the sparsest
-    /// zspage that none maps into the fullest ones until it is empty, and
-    /// returns it. `None` when no zspage can be emptied.
-    fn compact_step(&mut self, pool: &Pool) -> Option<DeadZsPage> {
-        let objs = self.shape.objs as u64;
-        // Only if the free objects of the class add up to a whole zspage.
-        if self.nr_zspages * objs - self.objs < objs {
+    /// One step of internal compaction: empties the sparsest zspage that
+    /// none maps, discarding its volatile objects and moving the others
+    /// into the fullest zspages, and returns it. `None` when no zspage can
+    /// be emptied.
+    fn compact_step(&mut self, pool: &Pool, vol: Option<&VolatileSet>) -> Option<DeadZsPage> {
+        // Only if the free room of the class adds up to a whole zspage.
+        if self.room(vol) < self.shape.objs as u64 {
             return None;
         }
+        // Full zspages are sources too if they hold volatile objects.
         let mut src = NONE;
-        'find: for group in 0..FULL {
+        'find: for group in 0..NR_GROUPS {
             let mut id = self.groups[group];
             while let Some(zs) = self.zspage(id) {
-                if !zs.is_pinned() {
+                let room = group < FULL || vol.is_some_and(|v| v.volatile_in(id) > 0);
+                if room && !zs.is_pinned() {
                     src = id;
                     break 'find;
                 }
@@ -598,6 +792,14 @@ impl Class {
                 self.remove_zspage(pool, src, &mut dead);
                 return dead;
             }
+            let (obj, slot) = self.used(src)?.first_used()?;
+            if let Some(v) = vol {
+                // Discard before copy.
+                if self.discard(pool, v, slot, Discard::Compact) {
+                    self.regroup(src)?;
+                    continue;
+                }
+            }
             // The fullest zspage with room, other than `src`.
             let mut dst = NONE;
             for group in (0..FULL).rev() {
@@ -612,9 +814,9 @@ impl Class {
                 }
             }
             if dst == NONE {
-                return None;
+                // Volatile objects are room too: drop those of a full one.
+                dst = self.make_room(pool, vol?, src)?;
             }
-            let (obj, slot) = self.used(src)?.first_used()?;
             let Some(Slot::Used { gen, size, .. }) = self.slot(slot) else {
                 return None;
             };
@@ -644,10 +846,128 @@ impl Class {
                     obj: new_obj,
                 },
             );
+            if let (Some(v), Some(d)) = (vol, self.disc.as_mut()) {
+                // Stable, or made volatile by its user meanwhile: either way
+                // its count moves with it.
+                let _ = v.move_to(d, slot as usize, dst);
+            }
             self.used(src)?.free_obj(obj);
             self.regroup(dst)?;
             self.regroup(src)?;
         }
+    }
+
+    /// Discards the volatile objects of the first full zspage (other than
+    /// `src`, and not mapped) that has any, for compaction's destination;
+    /// returns it if it now has room.
+    fn make_room(&mut self, pool: &Pool, vol: &VolatileSet, src: u32) -> Option<u32> {
+        let mut id = self.groups[FULL];
+        while let Some(zs) = self.zspage(id) {
+            if id != src && vol.volatile_in(id) > 0 && !zs.is_pinned() {
+                break;
+            }
+            id = zs.next;
+        }
+        self.zspage(id)?;
+        for obj in 0..self.shape.objs {
+            if let Some(slot) = self.zspage(id).and_then(|zs| zs.slot_of(obj)) {
+                self.discard(pool, vol, slot, Discard::Compact);
+            }
+        }
+        self.regroup(id)?;
+        self.zspage(id)?.has_free().then_some(id)
+    }
+
+    /// Gives the discarded object of `h` storage again (cleared if
+    /// `zero`) and makes it stable; `Ok` also if a racing `make_stable`
+    /// did. Says what is missing otherwise (`Need::Gone` if it was freed).
+    fn refill_or_need(
+        &mut self,
+        vol: &VolatileSet,
+        h: Handle,
+        zero: bool,
+    ) -> core::result::Result<(), Need> {
+        let size = match self.slot(h.slot) {
+            Some(Slot::Discarded { gen, size }) if gen == h.gen => size,
+            Some(Slot::Used { gen, .. }) if gen == h.gen => return Ok(()),
+            _ => return Err(Need::Gone),
+        };
+        let Some(id) = self.fullest_with_room() else {
+            return Err(self.reserve_zspage());
+        };
+        let at_size = self.shape.size;
+        let Some(ZsSlot::Used(zs)) = self.zspages.get_mut(id as usize) else {
+            return Err(Need::Corrupt);
+        };
+        let obj = zs.alloc_obj(h.slot).ok_or(Need::Corrupt)?;
+        if zero && zs.write(obj as usize * at_size, &ZEROES[..size as usize]).is_err() {
+            zs.free_obj(obj);
+            return Err(Need::Corrupt);
+        }
+        let d = self.disc.as_mut().ok_or(Need::Corrupt)?;
+        if vol.set_stable(d, h.slot as usize, h.gen, id).is_err() {
+            if let Some(zs) = self.used(id) {
+                zs.free_obj(obj);
+            }
+            return Err(Need::Corrupt);
+        }
+        self.set_slot(
+            h.slot,
+            Slot::Used {
+                gen: h.gen,
+                size,
+                zspage: id,
+                obj,
+            },
+        );
+        self.objs += 1;
+        self.bytes += size as u64;
+        let _ = self.regroup(id);
+        Ok(())
+    }
+
+    /// One step of the shrinker's discard pass: discards the objects of the
+    /// first zspage (sparsest first) whose count says they may all be
+    /// volatile, and takes it out into `dead` if that emptied it. `false`
+    /// when no zspage is a candidate.
+    fn discard_step(&mut self, pool: &Pool, vol: &VolatileSet, dead: &mut Option<DeadZsPage>) -> bool {
+        for group in 0..NR_GROUPS {
+            let mut id = self.groups[group];
+            while let Some(zs) = self.zspage(id) {
+                if zs.inuse > 0 && vol.volatile_in(id) >= zs.inuse && !zs.is_pinned() {
+                    return self.discard_zspage(pool, vol, id, dead) > 0;
+                }
+                id = zs.next;
+            }
+        }
+        false
+    }
+
+    /// Before zspage `id`'s page `page` migrates: discards the volatile
+    /// objects with bytes on it, so that only the stable ones are carried
+    /// over (counted in `migrate_copied`).
+    fn drop_volatile_on(&mut self, pool: &Pool, vol: &VolatileSet, id: u32, page: &LockedPage<'_>) {
+        let Some(p) = self.zspage(id).and_then(|zs| zs.pages().position(|pg| pg.is(page))) else {
+            return;
+        };
+        let size = self.shape.size;
+        let first = p * PAGE_SIZE / size;
+        let end = ((p + 1) * PAGE_SIZE).div_ceil(size).min(self.shape.objs);
+        let (mut dropped, mut copied) = (0, 0);
+        for obj in first..end {
+            let Some(slot) = self.zspage(id).and_then(|zs| zs.slot_of(obj)) else {
+                continue;
+            };
+            if self.discard(pool, vol, slot, Discard::Migrate) {
+                dropped += 1;
+            } else {
+                copied += 1;
+            }
+        }
+        if dropped > 0 {
+            let _ = self.regroup(id);
+        }
+        pool.stats.migrate_copied.fetch_add(copied, Ordering::Relaxed);
     }
 
     /// Takes every zspage out, for teardown.
@@ -688,6 +1008,9 @@ impl MovableOperations for RzOps {
         let res = match pool.class.get(tag.class as usize) {
             Some(lock) => {
                 let mut class = lock.lock();
+                if let Some(vol) = pool.vol(tag.class as usize) {
+                    class.drop_volatile_on(&pool, vol, tag.zspage, &src);
+                }
                 // A zspage that is gone or not yet installed is being
                 // released or set up outside the lock: try again later. A
                 // mapped page is refused by `commit`.
@@ -716,13 +1039,32 @@ impl MovableOperations for RzOps {
 }
 
 impl Pool {
-    pub(crate) fn new(classes: Arc<Classes>, memcg: Option<MemCgroup>) -> Result<Arc<Self>> {
+    /// A new pool of `classes`, charged to `memcg` if given; `states` gives
+    /// its objects states (stable, volatile, discarded: see
+    /// [`crate::rmm::volatile`]).
+    pub(crate) fn new(
+        classes: Arc<Classes>,
+        memcg: Option<MemCgroup>,
+        states: bool,
+    ) -> Result<Arc<Self>> {
         let id = PoolId::new()?;
         let mut class = KVec::with_capacity(classes.len(), GFP_KERNEL)?;
+        let mut vol = match states {
+            true => Some(KVec::with_capacity(classes.len(), GFP_KERNEL)?),
+            false => None,
+        };
         for (i, shape) in classes.shapes.iter().enumerate() {
+            let disc = match &mut vol {
+                Some(vol) => {
+                    let (set, disc) = VolatileSet::new();
+                    vol.push(set, GFP_KERNEL)?;
+                    Some(disc)
+                }
+                None => None,
+            };
             class.push(
                 KBox::pin_init(
-                    new_spinlock!(Class::new(i, *shape), "rzpool::Class"),
+                    new_spinlock!(Class::new(i, *shape, disc), "rzpool::Class"),
                     GFP_KERNEL,
                 )?,
                 GFP_KERNEL,
@@ -734,6 +1076,7 @@ impl Pool {
                 _id: id,
                 classes,
                 class,
+                vol,
                 memcg,
                 pages: AtomicU64::new(0),
                 stats: Stats::default(),
@@ -765,6 +1108,12 @@ impl Pool {
         }
         let lock = self.class.get(h.class as usize).ok_or(ENOENT)?;
         Ok((h, lock))
+    }
+
+    /// The object states of class `index`, if the pool has states.
+    #[inline]
+    fn vol(&self, index: usize) -> Option<&VolatileSet> {
+        self.vol.as_ref()?.get(index)
     }
 
     /// The class locks, for walks over the whole pool (statistics, debugfs,
@@ -800,15 +1149,37 @@ impl Pool {
         }
         let index = this.classes.of_size(size);
         let lock = this.class.get(index).ok_or(EINVAL)?;
+        let vol = this.vol(index);
         // The fast path builds nothing it would drop: no `Spare`.
-        let mut need = match lock.lock().alloc_or_need(this.id, size, zero) {
+        let need = match lock.lock().alloc_or_need(vol, this.id, size, zero) {
             Ok(h) => return Ok(h.encode()),
             Err(need) => need,
         };
+        let h = Self::until_done(this, index, gfp, need, |class, spare| {
+            class
+                .install(&this, vol, spare)
+                .and_then(|()| class.alloc_or_need(vol, this.id, size, zero))
+        })?;
+        Ok(h.encode())
+    }
+
+    /// The slow path of an allocation in class `index`: prepares what
+    /// `need` says outside the lock, then runs `step` under it, until `step`
+    /// needs nothing more.
+    fn until_done<R>(
+        this: ArcBorrow<'_, Self>,
+        index: usize,
+        gfp: Gfp,
+        mut need: Need,
+        mut step: impl FnMut(&mut Class, &mut Spare) -> core::result::Result<R, Need>,
+    ) -> Result<R> {
+        let lock = this.class.get(index).ok_or(EINVAL)?;
+        let vol = this.vol(index);
         let mut spare = Spare::default();
         // Each round prepares one missing thing (a table chunk or directory,
-        // a zspage); a few rounds suffice even when other users race for
-        // the room. The bound keeps a bug from spinning forever.
+        // a state word, a zspage); a few rounds suffice even when other
+        // users race for the room. The bound keeps a bug from spinning
+        // forever.
         let mut rounds = 0;
         let res = loop {
             rounds += 1;
@@ -828,12 +1199,32 @@ impl Pool {
                 }
                 Need::Full => Err(ENOSPC),
                 Need::Corrupt => Err(EIO),
+                Need::Gone => Err(ENOENT),
+                Need::Word(slot) => match vol {
+                    Some(v) => {
+                        spare.vol_object = Some(slot as usize);
+                        this.charged(flags, |f| {
+                            v.prepare(&mut spare.vol, Some(slot as usize), None, f)
+                        })
+                    }
+                    None => Err(EIO),
+                },
                 Need::Zspage(id) => {
                     let tag = PageTag {
                         class: index as u16,
                         zspage: id,
                     };
-                    match ZsPage::new(this, tag, &this.classes.shapes[index], gfp) {
+                    // The zspage's count of volatile objects first.
+                    let counted = match vol {
+                        Some(v) => {
+                            spare.vol_place = Some(id);
+                            this.charged(flags, |f| v.prepare(&mut spare.vol, None, Some(id), f))
+                        }
+                        None => Ok(()),
+                    };
+                    match counted.and_then(|()| {
+                        ZsPage::new(this, tag, &this.classes.shapes[index], gfp)
+                    }) {
                         Ok(zs) => {
                             spare.zspage = Some((id, zs));
                             Ok(())
@@ -848,12 +1239,8 @@ impl Pool {
             if let Err(e) = prepared {
                 break Err(e);
             }
-            let mut class = lock.lock();
-            need = match class
-                .install(&this, &mut spare)
-                .and_then(|()| class.alloc_or_need(this.id, size, zero))
-            {
-                Ok(handle) => break Ok(handle.encode()),
+            need = match step(&mut lock.lock(), &mut spare) {
+                Ok(r) => break Ok(r),
                 Err(need) => need,
             };
         };
@@ -865,24 +1252,82 @@ impl Pool {
     pub(crate) fn free(&self, handle: u64) -> Result {
         let (h, lock) = self.class_of(handle)?;
         let mut empty = None;
-        let res = lock.lock().free(self, h, &mut empty);
+        let res = lock
+            .lock()
+            .free(self, self.vol(h.class as usize), h, &mut empty);
         // An empty zspage's pages are released here, outside the lock.
         drop(empty);
         res
     }
 
-    pub(crate) fn write(&self, handle: u64, offset: usize, data: &[u8]) -> Result {
-        let (h, lock) = self.class_of(handle)?;
-        let mut class = lock.lock();
-        let (zspage, at) = class.locate(h, offset, data.len())?;
-        class.used(zspage).ok_or(EIO)?.write(at, data)
+    /// The object states of the class of `h`: `EOPNOTSUPP` for a pool
+    /// without states (zpool's, whose objects are read through `map`).
+    fn states(&self, h: Handle) -> Result<&VolatileSet> {
+        self.vol(h.class as usize).ok_or_else(crate::rmm::eopnotsupp)
     }
 
+    /// Copies `data` into the object of `handle` at `offset`. `ESTALE` if
+    /// the object is volatile or discarded.
+    pub(crate) fn write(&self, handle: u64, offset: usize, data: &[u8]) -> Result {
+        let (h, lock) = self.class_of(handle)?;
+        let vol = self.states(h)?;
+        let mut guard = lock.lock();
+        let class = &mut *guard;
+        let stable = vol.stable(class.disc.as_ref().ok_or(EIO)?, h.slot as usize, h.gen)?;
+        let (zspage, at) = class.locate(h, offset, data.len())?;
+        match class.zspages.get_mut(zspage as usize) {
+            Some(ZsSlot::Used(zs)) => write_stable(zs, &stable, at, data),
+            _ => Err(EIO),
+        }
+    }
+
+    /// Copies bytes of the object of `handle` from `offset` into `out`.
+    /// `ESTALE` if the object is volatile or discarded.
     pub(crate) fn read(&self, handle: u64, offset: usize, out: &mut [u8]) -> Result {
         let (h, lock) = self.class_of(handle)?;
+        let vol = self.states(h)?;
         let class = lock.lock();
+        let stable = vol.stable(class.disc.as_ref().ok_or(EIO)?, h.slot as usize, h.gen)?;
         let (zspage, at) = class.locate(h, offset, out.len())?;
-        class.zspage(zspage).ok_or(EIO)?.read(at, out)
+        read_stable(class.zspage(zspage).ok_or(EIO)?, &stable, at, out)
+    }
+
+    /// Lets the pool discard the object of `handle` under pressure, without
+    /// taking its class lock: `EALREADY` if it is not stable.
+    pub(crate) fn make_volatile(&self, handle: u64) -> Result {
+        let (h, _) = self.class_of(handle)?;
+        self.states(h)?.make_volatile(h.slot as usize, h.gen)?;
+        self.stats.made_volatile.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Makes the object of `handle` stable again: `Kept` with its contents,
+    /// without taking its class lock, or `Discarded`, after which it is an
+    /// object of the same size, cleared if `zero` (refilled under the lock,
+    /// which may allocate a zspage with `gfp`; the object stays discarded if
+    /// that fails). `EALREADY` if it is stable.
+    pub(crate) fn make_stable(
+        this: ArcBorrow<'_, Self>,
+        handle: u64,
+        gfp: Gfp,
+        zero: bool,
+    ) -> Result<Answer> {
+        let (h, lock) = this.class_of(handle)?;
+        let vol = this.states(h)?;
+        if vol.make_stable(h.slot as usize, h.gen)? == Answer::Kept {
+            this.stats.kept.fetch_add(1, Ordering::Relaxed);
+            return Ok(Answer::Kept);
+        }
+        let need = match lock.lock().refill_or_need(vol, h, zero) {
+            Ok(()) => return Ok(Answer::Discarded),
+            Err(need) => need,
+        };
+        Self::until_done(this, h.class as usize, gfp, need, |class, spare| {
+            class
+                .install(&this, Some(vol), spare)
+                .and_then(|()| class.refill_or_need(vol, h, zero))
+        })?;
+        Ok(Answer::Discarded)
     }
 
     /// Where the object of `handle` is, with its pages referenced: while
@@ -900,9 +1345,10 @@ impl Pool {
     /// returns the pages freed. Never allocates: the shrinker calls it.
     pub(crate) fn compact(&self, budget: u64) -> u64 {
         let mut freed = 0;
-        for lock in self.classes_locks() {
+        for (i, lock) in self.classes_locks().enumerate() {
+            let vol = self.vol(i);
             while freed < budget {
-                let empty = lock.lock().compact_step(self);
+                let empty = lock.lock().compact_step(self, vol);
                 let Some(zs) = empty else { break };
                 freed += zs.nr_pages as u64;
                 // Released outside the lock, without sleeping.
@@ -913,14 +1359,42 @@ impl Pool {
         freed
     }
 
+    /// Frees, until `budget` pages are freed, the zspages whose objects are
+    /// all volatile, by discarding them: nothing is copied. Returns the
+    /// pages freed.
+    pub(crate) fn discard_volatile(&self, budget: u64) -> u64 {
+        let mut freed = 0;
+        for (i, lock) in self.classes_locks().enumerate() {
+            let Some(vol) = self.vol(i) else {
+                break;
+            };
+            while freed < budget && vol.nr_volatile() > 0 {
+                let mut dead = None;
+                if !lock.lock().discard_step(self, vol, &mut dead) {
+                    break;
+                }
+                if let Some(zs) = dead {
+                    freed += zs.nr_pages as u64;
+                    // Released outside the lock, without sleeping.
+                    drop(zs);
+                }
+            }
+        }
+        self.stats.discard_pages.fetch_add(freed, Ordering::Relaxed);
+        freed
+    }
+
     pub(crate) fn stats(&self) -> UStats {
-        let (mut objs, mut bytes, mut zspages) = (0, 0, 0);
-        for lock in self.classes_locks() {
+        let (mut objs, mut bytes, mut zspages, mut volatile) = (0, 0, 0, 0);
+        for (i, lock) in self.classes_locks().enumerate() {
             let c = lock.lock();
             objs += c.objs;
             bytes += c.bytes;
             zspages += c.nr_zspages;
+            volatile += self.vol(i).map_or(0, |v| v.nr_volatile());
         }
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let s = &self.stats;
         UStats {
             pool_id: self.id as u32,
             nr_classes: self.classes.len() as u32,
@@ -935,6 +1409,14 @@ impl Pool {
             compact_freed: self.stats.compact_freed.load(Ordering::Relaxed),
             shrink_freed: self.stats.shrink_freed.load(Ordering::Relaxed),
             release_busy: self.stats.release_busy.load(Ordering::Relaxed),
+            volatile_objs: volatile,
+            made_volatile: load(&s.made_volatile),
+            kept: load(&s.kept),
+            discard_shrink: load(&s.discard_shrink),
+            discard_migrate: load(&s.discard_migrate),
+            discard_compact: load(&s.discard_compact),
+            discard_pages: load(&s.discard_pages),
+            migrate_copied: load(&s.migrate_copied),
         }
     }
 
@@ -952,16 +1434,23 @@ impl Pool {
     }
 }
 
-/// Under memory pressure, internal compaction gives pages back.
+/// Under memory pressure, the pool gives pages back: first the zspages
+/// whose objects are all volatile (discarded, nothing copied), then by
+/// internal compaction (which discards the volatile objects it meets).
 impl Shrinker for Pool {
     fn count(&self) -> usize {
         self.classes_locks()
-            .map(|lock| lock.lock().freeable_pages())
+            .enumerate()
+            .map(|(i, lock)| lock.lock().freeable_pages(self.vol(i)))
             .sum::<u64>() as usize
     }
 
     fn scan(&self, nr_to_scan: usize) -> Scan {
-        let freed = self.compact(nr_to_scan as u64);
+        let budget = nr_to_scan as u64;
+        let mut freed = self.discard_volatile(budget);
+        if freed < budget {
+            freed += self.compact(budget - freed);
+        }
         self.stats.shrink_freed.fetch_add(freed, Ordering::Relaxed);
         Scan::Freed(freed as usize)
     }

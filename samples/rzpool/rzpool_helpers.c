@@ -21,3 +21,5 @@ EXPORT_SYMBOL_GPL(rzpool_write);
 EXPORT_SYMBOL_GPL(rzpool_read);
 EXPORT_SYMBOL_GPL(rzpool_total_pages);
 EXPORT_SYMBOL_GPL(rzpool_compact);
+EXPORT_SYMBOL_GPL(rzpool_make_volatile);
+EXPORT_SYMBOL_GPL(rzpool_make_stable);

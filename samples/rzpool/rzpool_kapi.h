@@ -32,5 +32,18 @@ int rzpool_read(struct rzpool *pool, u64 handle, size_t offset, void *dst, size_
 unsigned long rzpool_total_pages(struct rzpool *pool);
 /* Internal compaction: the pages freed. */
 unsigned long rzpool_compact(struct rzpool *pool);
+/*
+ * Object states (rzpool_uapi.h, "Volatile objects"): rzpool_make_volatile()
+ * lets the pool discard an object's contents under memory pressure (0, or
+ * -EALREADY if it is not stable); rzpool_make_stable() takes it back: 0 with
+ * its contents kept, 1 if they were discarded (the object is then one of
+ * the same size with undefined contents), -EALREADY if it is stable,
+ * -ENOMEM if a discarded object could not be given storage again (it stays
+ * discarded). Neither takes a lock on the way that keeps the contents;
+ * rzpool_make_stable() may sleep to refill a discarded object.
+ * rzpool_read() and rzpool_write() of a volatile object fail with -ESTALE.
+ */
+int rzpool_make_volatile(struct rzpool *pool, u64 handle);
+int rzpool_make_stable(struct rzpool *pool, u64 handle);
 
 #endif /* _RZPOOL_KAPI_H */

@@ -42,6 +42,57 @@ struct rzpool_stats {
 	__u64 compact_freed;	/* pages freed by internal compaction */
 	__u64 shrink_freed;	/* of which by the shrinker */
 	__u64 release_busy;	/* empty zspages kept: a page was locked */
+	/* Object states (see "Volatile objects" below). */
+	__u64 volatile_objs;	/* objects volatile now (at most) */
+	__u64 made_volatile;	/* RZPOOL_IOC_MAKE_VOLATILE successes */
+	__u64 kept;		/* RZPOOL_IOC_MAKE_STABLE answers "kept" */
+	__u64 discard_shrink;	/* volatile objects discarded by the shrinker */
+	__u64 discard_migrate;	/* ... by page migration (instead of a copy) */
+	__u64 discard_compact;	/* ... by internal compaction */
+	__u64 discard_pages;	/* pages freed by discarding alone */
+	__u64 migrate_copied;	/* stable objects on migrated pages */
+};
+
+/*
+ * Volatile objects.
+ *
+ * Every object is stable when allocated: its contents are kept. A cache
+ * that can rebuild an object lets the pool throw its contents away under
+ * memory pressure by making it volatile, and makes it stable again before
+ * it reads or writes it:
+ *
+ *   stable --MAKE_VOLATILE--> volatile --MAKE_STABLE--> stable (kept)
+ *                                 |
+ *                          (memory pressure, compaction, migration)
+ *                                 v
+ *                             discarded --MAKE_STABLE--> stable (discarded:
+ *                                                        zero-filled, same size)
+ *
+ * Neither transition takes a lock: each is one compare-and-swap on the
+ * object's state word, and the pool discards an object with the same
+ * compare-and-swap, so that MAKE_STABLE either keeps the contents intact or
+ * reports RZPOOL_DISCARDED; never a mix. READ and WRITE of a volatile or
+ * discarded object fail with ESTALE; FREE works in every state. Made
+ * volatile, an object's bytes count as free space: the shrinker first
+ * frees zspages whose objects are all volatile (no copy), compaction and
+ * migration drop volatile objects instead of copying them.
+ *
+ * Both ioctls take a batch: handles[i] is changed and results[i] says how,
+ * 0 (made volatile; or kept, for MAKE_STABLE), RZPOOL_DISCARDED (MAKE_STABLE
+ * only), or a negative errno: -ENOENT (freed or forged handle), -EINVAL
+ * (another pool's handle), -EALREADY (already volatile, or already stable),
+ * -ENOMEM (a discarded object could not be refilled: it stays discarded,
+ * try again). The ioctl itself fails only if the batch cannot be read or
+ * its results written (-EFAULT), or count or flags are bad (-EINVAL).
+ */
+#define RZPOOL_MAX_BATCH	1024
+#define RZPOOL_DISCARDED	1
+
+struct rzpool_states {
+	__u64 handles;	/* in: user address of count __u64 handles */
+	__u64 results;	/* in: user address of count __s32 results (out) */
+	__u32 count;	/* 1 .. RZPOOL_MAX_BATCH */
+	__u32 flags;	/* must be 0 */
 };
 
 #define RZPOOL_IOC_ALLOC	_IOWR('Z', 0x00, struct rzpool_alloc)
@@ -51,5 +102,7 @@ struct rzpool_stats {
 /* Internal compaction; writes the number of pages freed. */
 #define RZPOOL_IOC_COMPACT	_IOR('Z', 0x04, __u64)
 #define RZPOOL_IOC_STATS	_IOR('Z', 0x05, struct rzpool_stats)
+#define RZPOOL_IOC_MAKE_VOLATILE	_IOW('Z', 0x06, struct rzpool_states)
+#define RZPOOL_IOC_MAKE_STABLE		_IOW('Z', 0x07, struct rzpool_states)
 
 #endif /* _RZPOOL_UAPI_H */

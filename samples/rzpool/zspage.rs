@@ -201,6 +201,13 @@ impl ZsPage {
         }
     }
 
+    /// The slot of object `obj`, if it is used.
+    #[inline]
+    pub(crate) fn slot_of(&self, obj: usize) -> Option<u32> {
+        let entry = *self.objs.as_slice().get(obj)?;
+        (entry & OBJ_FREE == 0).then_some(entry)
+    }
+
     /// The first used object and its slot.
     pub(crate) fn first_used(&self) -> Option<(u16, u32)> {
         let map = self.objs.as_slice();

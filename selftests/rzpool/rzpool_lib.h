@@ -342,4 +342,16 @@ static inline int pfns_to_blocks(const char *pfns, unsigned char *want, size_t n
 	return 0;
 }
 
+/* Marks in want[] the memory blocks that hold pages of the pool; 0 or -errno. */
+static inline int pool_blocks(int fd, unsigned char *want, size_t nr, size_t *pages)
+{
+	struct rzpool_stats st;
+	char path[128];
+
+	if (rz_stats(fd, &st))
+		return -ENOENT;
+	snprintf(path, sizeof(path), "/sys/kernel/debug/rzpool/pool-%u/pfns", st.pool_id);
+	return pfns_to_blocks(path, want, nr, pages);
+}
+
 #endif /* RZPOOL_LIB_H */

@@ -455,18 +455,6 @@ TEST_F_TIMEOUT(rzpool, compaction_stress, STRESS_TIMEOUT)
 	free(stress.objs);
 }
 
-/* Marks in want[] the memory blocks that hold pages of the pool; 0 or -errno. */
-static int pool_blocks(int fd, unsigned char *want, size_t nr, size_t *pages)
-{
-	struct rzpool_stats st;
-	char path[128];
-
-	if (rz_stats(fd, &st))
-		return -ENOENT;
-	snprintf(path, sizeof(path), "/sys/kernel/debug/rzpool/pool-%u/pfns", st.pool_id);
-	return pfns_to_blocks(path, want, nr, pages);
-}
-
 /*
  * Offlining a memory block must migrate every movable page in it: offline
  * exactly the ZONE_MOVABLE blocks that hold pool pages (rzpool/pool-<id>/pfns
