@@ -21,16 +21,9 @@
 //!
 //! # Examples
 //!
-//! ```ignore
-//! let table = AtomicTable::<AtomicU64>::new();
-//! let mut spare = Spare::default();
-//! spare.prepare(&table, 1000, GFP_KERNEL)?;   // may sleep
-//! let guard = lock.lock();                     // any lock, or none
-//! assert!(table.install(1000, &mut spare));     // never allocates
-//! table.get(1000).unwrap().store(7, Ordering::Relaxed);
-//! drop(guard);
-//! drop(spare);                                 // what was not used
-//! ```
+//! `selftests/compile_pass/atomic_table.rs` (built by `make check`): room
+//! for entry 1000 is prepared with `GFP_KERNEL`, installed where sleeping is
+//! not allowed, and the entry used without a lock.
 
 use core::{
     mem::MaybeUninit,
