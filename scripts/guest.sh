@@ -641,6 +641,14 @@ do_run() {
 	else
 		result fail "rzpool_stress" "exit $rc"
 	fi
+	echo "# rzpool volatile cache, emptied by memory pressure (selftests/rzpool/rzpool_cache):"
+	"$TOP/selftests/rzpool/rzpool_cache" -m 64 2>&1 | tee "$OUT/rzpool_cache.txt" | sed 's/^/#   /'
+	rc=${PIPESTATUS[0]}
+	if [ "$rc" = 0 ]; then
+		result ok "rzpool_cache"
+	else
+		result fail "rzpool_cache" "exit $rc"
+	fi
 	echo "# rmirror: what each change of the mapping sent the mirror (event, entries dropped):"
 	"$TOP/selftests/rmirror/rmirror_test" \
 		-r rmirror.munmap_invalidates -r rmirror.mprotect_invalidates \

@@ -118,7 +118,7 @@ struct StatsView(Arc<Pool>);
 impl Show for StatsView {
     fn show(&self, m: &mut SeqFile<'_>) -> fmt::Result {
         let s = self.0.stats();
-        let rows: [(&str, u64); 21] = [
+        let rows: [(&str, u64); 22] = [
             ("objs", s.objs),
             ("bytes", s.bytes),
             ("pages", s.pages),
@@ -140,6 +140,7 @@ impl Show for StatsView {
             ("discard_compact", s.discard_compact),
             ("discard_pages", s.discard_pages),
             ("migrate_copied", s.migrate_copied),
+            ("compact_moved", s.compact_moved),
         ];
         for (name, v) in rows {
             writeln!(m, "{name} {v}")?;

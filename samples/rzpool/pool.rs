@@ -179,6 +179,8 @@ pub(crate) struct Stats {
     /// Stable objects on pages that migration copied (objects with bytes
     /// on a migrated page; the volatile ones there were dropped instead).
     pub(crate) migrate_copied: AtomicU64,
+    /// Objects copied by internal compaction.
+    pub(crate) compact_moved: AtomicU64,
 }
 
 /// Who discards: for the statistics.
@@ -852,6 +854,7 @@ impl Class {
                 let _ = v.move_to(d, slot as usize, dst);
             }
             self.used(src)?.free_obj(obj);
+            pool.stats.compact_moved.fetch_add(1, Ordering::Relaxed);
             self.regroup(dst)?;
             self.regroup(src)?;
         }
@@ -1417,6 +1420,7 @@ impl Pool {
             discard_compact: load(&s.discard_compact),
             discard_pages: load(&s.discard_pages),
             migrate_copied: load(&s.migrate_copied),
+            compact_moved: load(&s.compact_moved),
         }
     }
 

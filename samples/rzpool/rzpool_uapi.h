@@ -51,6 +51,7 @@ struct rzpool_stats {
 	__u64 discard_compact;	/* ... by internal compaction */
 	__u64 discard_pages;	/* pages freed by discarding alone */
 	__u64 migrate_copied;	/* stable objects on migrated pages */
+	__u64 compact_moved;	/* objects copied by internal compaction */
 };
 
 /*

@@ -41,6 +41,7 @@ crate::rmm::uapi_bytes!(bindings::rzpool_stats {
     discard_compact: u64,
     discard_pages: u64,
     migrate_copied: u64,
+    compact_moved: u64,
 });
 crate::rmm::uapi_bytes!(bindings::rzpool_states {
     handles: u64,

@@ -7,6 +7,8 @@
  * must read back intact at the end, and the pool's counters must match.
  *
  * - unknown ioctl numbers (a sweep of 'Z' and random ones): ENOTTY;
+ *   the state batches (MAKE_VOLATILE, MAKE_STABLE) are among the known ones,
+ *   and their faulting handle and result arrays change no object;
  * - faulting user pointers for every command and data buffer: EFAULT;
  * - a model of the driver's checks (lengths, offsets, handles, buffers)
  *   predicts the errno of random requests, and a shadow copy their data;
@@ -48,6 +50,7 @@
 static const unsigned int known[] = {
 	RZPOOL_IOC_ALLOC, RZPOOL_IOC_FREE, RZPOOL_IOC_WRITE,
 	RZPOOL_IOC_READ, RZPOOL_IOC_COMPACT, RZPOOL_IOC_STATS,
+	RZPOOL_IOC_MAKE_VOLATILE, RZPOOL_IOC_MAKE_STABLE,
 };
 #define NKNOWN ((int)ARRAY_SIZE(known))
 
@@ -523,6 +526,32 @@ TEST_F_TIMEOUT(rzpool_fuzz, bad_pointers, 50)
 	ASSERT_EQ(rz_rw(p->fd, RZPOOL_IOC_WRITE, o->h, 0, 0, MAXSZ + 1), -EINVAL);
 	ASSERT_EQ(rz_rw(p->fd, RZPOOL_IOC_READ, o->h, 0, 0, 0), -EINVAL);
 	calls += 13;
+	/* State batches: a faulting handle or result array changes no object. */
+	for (i = 0; i < ARRAY_SIZE(fixed); i++, calls += 3) {
+		struct rzpool_states st = {
+			.handles = fixed[i], .results = (uintptr_t)self->scratch, .count = 1,
+		};
+
+		ASSERT_EQ(ioctl(p->fd, RZPOOL_IOC_MAKE_VOLATILE, &st), -1);
+		ASSERT_EQ(errno, EFAULT);
+		st.handles = (uintptr_t)&o->h;
+		st.results = fixed[i];
+		ASSERT_EQ(ioctl(p->fd, RZPOOL_IOC_MAKE_VOLATILE, &st), -1);
+		ASSERT_EQ(errno, EFAULT);
+		ASSERT_EQ(ioctl(p->fd, RZPOOL_IOC_MAKE_STABLE, &st), -1);
+		ASSERT_EQ(errno, EFAULT);
+	}
+	{
+		struct rzpool_states st = {
+			.handles = (uintptr_t)&o->h, .results = (uintptr_t)self->mem.ro, .count = 1,
+		};
+
+		ASSERT_EQ(ioctl(p->fd, RZPOOL_IOC_MAKE_VOLATILE, &st), -1);
+		ASSERT_EQ(errno, EFAULT);
+		calls++;
+	}
+	/* Still stable: readable (pool_verify below reads every object). */
+	ASSERT_EQ(rz_read(p->fd, o->h, self->scratch, 0, o->size), 0);
 	TH_LOG("%lu calls", calls);
 	ASSERT_TRUE(fuzz_hole_unmapped(&self->mem));
 	pool_verify(_metadata, p);
