@@ -295,20 +295,20 @@ impl VolatileSet {
                 return Err(crate::rmm::ealready());
             }
             let count = self.count(w.place)?;
-            // Raised first: the release swap below publishes it to the
-            // discarder that acquires the volatile word.
+            // Both counts raised first: the release swap below publishes
+            // them to the discarder that acquires the volatile word, which
+            // lowers them only after.
             count.fetch_add(1, Ordering::Relaxed);
+            self.volatile.fetch_add(1, Ordering::Relaxed);
             let new = Word {
                 state: State::Volatile,
                 ..w
             };
             match word.compare_exchange(cur, new.encode(), Ordering::AcqRel, Ordering::Relaxed) {
-                Ok(_) => {
-                    self.volatile.fetch_add(1, Ordering::Relaxed);
-                    return Ok(());
-                }
+                Ok(_) => return Ok(()),
                 Err(now) => {
                     count.fetch_sub(1, Ordering::Relaxed);
+                    self.volatile.fetch_sub(1, Ordering::Relaxed);
                     cur = now;
                 }
             }
