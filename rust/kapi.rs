@@ -41,7 +41,10 @@ pub trait ObjectPool: Send + Sync + Sized + 'static {
     /// Makes the object stable again: `true` if its contents were kept,
     /// `false` if they were discarded (it is then an object of the same
     /// size with undefined contents).
-    fn make_stable(this: kernel::sync::ArcBorrow<'_, Self>, handle: u64) -> kernel::error::Result<bool>;
+    fn make_stable(
+        this: kernel::sync::ArcBorrow<'_, Self>,
+        handle: u64,
+    ) -> kernel::error::Result<bool>;
 }
 
 /// Exports an [`ObjectPool`] as C functions with the given names, checked at

@@ -5,12 +5,12 @@
 //! `/dev/rzpool`: each open file is a pool, charged to the opener's memory
 //! cgroup, used through ioctls (`rzpool_uapi.h`).
 
+use crate::rmm::volatile::Answer;
 use crate::rmm::{
     memcg::MemCgroup,
     miscdevice::{self, MiscDevice},
     page::Gfp,
 };
-use crate::rmm::volatile::Answer;
 use crate::{
     debugfs::PoolFiles,
     pool::Pool,

@@ -477,7 +477,11 @@ impl Class {
         self.slots.install(&mut spare.slots);
         self.zspages.install(&mut spare.zs_slots);
         if let Some(v) = vol {
-            v.install(&mut spare.vol, spare.vol_object.take(), spare.vol_place.take());
+            v.install(
+                &mut spare.vol,
+                spare.vol_object.take(),
+                spare.vol_place.take(),
+            );
         }
         if let Some((id, zs)) = spare.zspage.take() {
             if vol.is_some_and(|v| !v.has_place(id)) {
@@ -635,7 +639,12 @@ impl Class {
                 return Err(EIO);
             };
             zs.free_obj(obj);
-            emptied = Some((zspage, zs.inuse == 0, zs.group as usize, group_of(zs.inuse, objs)));
+            emptied = Some((
+                zspage,
+                zs.inuse == 0,
+                zs.group as usize,
+                group_of(zs.inuse, objs),
+            ));
         }
         let next_gen = h.gen.checked_add(1);
         *entry = match next_gen {
@@ -752,7 +761,8 @@ impl Class {
     /// of copied).
     fn room(&self, vol: Option<&VolatileSet>) -> u64 {
         let volatile = vol.map_or(0, |v| v.nr_volatile());
-        (self.nr_zspages * self.shape.objs as u64).saturating_sub(self.objs.saturating_sub(volatile))
+        (self.nr_zspages * self.shape.objs as u64)
+            .saturating_sub(self.objs.saturating_sub(volatile))
     }
 
     /// Pages a full internal compaction would free now.
@@ -903,7 +913,11 @@ impl Class {
             return Err(Need::Corrupt);
         };
         let obj = zs.alloc_obj(h.slot).ok_or(Need::Corrupt)?;
-        if zero && zs.write(obj as usize * at_size, &ZEROES[..size as usize]).is_err() {
+        if zero
+            && zs
+                .write(obj as usize * at_size, &ZEROES[..size as usize])
+                .is_err()
+        {
             zs.free_obj(obj);
             return Err(Need::Corrupt);
         }
@@ -933,7 +947,12 @@ impl Class {
     /// first zspage (sparsest first) whose count says they may all be
     /// volatile, and takes it out into `dead` if that emptied it. `false`
     /// when no zspage is a candidate.
-    fn discard_step(&mut self, pool: &Pool, vol: &VolatileSet, dead: &mut Option<DeadZsPage>) -> bool {
+    fn discard_step(
+        &mut self,
+        pool: &Pool,
+        vol: &VolatileSet,
+        dead: &mut Option<DeadZsPage>,
+    ) -> bool {
         for group in 0..NR_GROUPS {
             let mut id = self.groups[group];
             while let Some(zs) = self.zspage(id) {
@@ -950,12 +969,18 @@ impl Class {
     /// objects with bytes on it, so that only the stable ones are carried
     /// over (counted in `migrate_copied`).
     fn drop_volatile_on(&mut self, pool: &Pool, vol: &VolatileSet, id: u32, page: &LockedPage<'_>) {
-        let Some(p) = self.zspage(id).and_then(|zs| zs.pages().position(|pg| pg.is(page))) else {
+        let Some(p) = self
+            .zspage(id)
+            .and_then(|zs| zs.pages().position(|pg| pg.is(page)))
+        else {
             return;
         };
+        // The objects with bytes on page `p` (`size` is never 0;
+        // `checked_div` keeps a panic path out).
         let size = self.shape.size;
-        let first = p * PAGE_SIZE / size;
-        let end = ((p + 1) * PAGE_SIZE).div_ceil(size).min(self.shape.objs);
+        let first = (p * PAGE_SIZE).checked_div(size).unwrap_or(0);
+        let last = ((p + 1) * PAGE_SIZE - 1).checked_div(size).unwrap_or(0);
+        let end = (last + 1).min(self.shape.objs);
         let (mut dropped, mut copied) = (0, 0);
         for obj in first..end {
             let Some(slot) = self.zspage(id).and_then(|zs| zs.slot_of(obj)) else {
@@ -970,7 +995,9 @@ impl Class {
         if dropped > 0 {
             let _ = self.regroup(id);
         }
-        pool.stats.migrate_copied.fetch_add(copied, Ordering::Relaxed);
+        pool.stats
+            .migrate_copied
+            .fetch_add(copied, Ordering::Relaxed);
     }
 
     /// Takes every zspage out, for teardown.
@@ -1225,9 +1252,9 @@ impl Pool {
                         }
                         None => Ok(()),
                     };
-                    match counted.and_then(|()| {
-                        ZsPage::new(this, tag, &this.classes.shapes[index], gfp)
-                    }) {
+                    match counted
+                        .and_then(|()| ZsPage::new(this, tag, &this.classes.shapes[index], gfp))
+                    {
                         Ok(zs) => {
                             spare.zspage = Some((id, zs));
                             Ok(())
@@ -1266,7 +1293,8 @@ impl Pool {
     /// The object states of the class of `h`: `EOPNOTSUPP` for a pool
     /// without states (zpool's, whose objects are read through `map`).
     fn states(&self, h: Handle) -> Result<&VolatileSet> {
-        self.vol(h.class as usize).ok_or_else(crate::rmm::eopnotsupp)
+        self.vol(h.class as usize)
+            .ok_or_else(crate::rmm::eopnotsupp)
     }
 
     /// Copies `data` into the object of `handle` at `offset`. `ESTALE` if
