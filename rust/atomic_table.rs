@@ -145,8 +145,7 @@ fn publish<L>(slot: &AtomicPtr<L>, spare: &mut Option<KBox<L>>) -> *mut L {
     match slot.compare_exchange(ptr::null_mut(), new, Ordering::AcqRel, Ordering::Acquire) {
         Ok(_) => new,
         Err(won) => {
-            // SAFETY: `new` came from `KBox::into_raw` just above and was
-            // not published.
+            // SAFETY: `new` came from `KBox::into_raw` above, unpublished.
             *spare = Some(unsafe { KBox::from_raw(new) });
             won
         }
@@ -165,9 +164,8 @@ impl<T: Entry> AtomicTable<T> {
     #[inline]
     fn top(&self) -> Option<&Top<T>> {
         let top = self.top.load(Ordering::Acquire);
-        // SAFETY: by the type invariants, a non-null `top` points to a live
-        // `Top<T>` until `self` is dropped, which the borrow of `self`
-        // excludes; the acquire load sees it initialised.
+        // The acquire load sees the level initialised.
+        // SAFETY: non-null, it is a live `Top<T>` until `self` drops (type invariants).
         unsafe { top.as_ref() }
     }
 
@@ -228,8 +226,8 @@ impl<T: Entry> Drop for AtomicTable<T> {
         if top.is_null() {
             return;
         }
-        // SAFETY: by the type invariants `top` came from `KBox::into_raw`;
-        // `&mut self` means no reference into the table is left.
+        // `&mut self`: no reference into the table is left.
+        // SAFETY: `top` came from `KBox::into_raw` (type invariants).
         let mut top = unsafe { KBox::from_raw(top) };
         for mid in top.iter_mut() {
             let mid = *mid.get_mut();
