@@ -245,6 +245,9 @@ fn write_stable(zs: &mut ZsPage, _stable: &Stable<'_>, at: usize, data: &[u8]) -
     zs.write(at, data)
 }
 
+// Every slot of a class has a state word (pools with object states).
+const _: () = assert!(MAX_SLOTS <= volatile::MAX_OBJECTS);
+
 /// Bytes moved at a time by internal compaction, through the stack.
 const COPY_CHUNK: usize = 256;
 
@@ -727,22 +730,39 @@ impl Class {
         if zs.inuse == 0 || vol.volatile_in(id) < zs.inuse {
             return 0;
         }
-        let mut discarded = 0;
-        for obj in 0..self.shape.objs {
+        let (discarded, _) = self.discard_objs(pool, vol, id, 0..self.shape.objs, Discard::Shrink);
+        if self.zspage(id).is_some_and(|zs| zs.inuse == 0) {
+            self.remove_zspage(pool, id, dead);
+        }
+        discarded
+    }
+
+    /// Discards the volatile objects among objects `objs` of zspage `id`
+    /// and regroups it if any was. Returns the objects discarded and the
+    /// used ones kept.
+    fn discard_objs(
+        &mut self,
+        pool: &Pool,
+        vol: &VolatileSet,
+        id: u32,
+        objs: core::ops::Range<usize>,
+        who: Discard,
+    ) -> (u32, u64) {
+        let (mut discarded, mut kept) = (0, 0);
+        for obj in objs {
             let Some(slot) = self.zspage(id).and_then(|zs| zs.slot_of(obj)) else {
                 continue;
             };
-            if self.discard(pool, vol, slot, Discard::Shrink) {
+            if self.discard(pool, vol, slot, who) {
                 discarded += 1;
+            } else {
+                kept += 1;
             }
         }
         if discarded > 0 {
             let _ = self.regroup(id);
-            if self.zspage(id).is_some_and(|zs| zs.inuse == 0) {
-                self.remove_zspage(pool, id, dead);
-            }
         }
-        discarded
+        (discarded, kept)
     }
 
     /// Checks `[offset, offset + len)` of the object of `h` and returns its
@@ -882,12 +902,7 @@ impl Class {
             id = zs.next;
         }
         self.zspage(id)?;
-        for obj in 0..self.shape.objs {
-            if let Some(slot) = self.zspage(id).and_then(|zs| zs.slot_of(obj)) {
-                self.discard(pool, vol, slot, Discard::Compact);
-            }
-        }
-        self.regroup(id)?;
+        self.discard_objs(pool, vol, id, 0..self.shape.objs, Discard::Compact);
         self.zspage(id)?.has_free().then_some(id)
     }
 
@@ -981,20 +996,7 @@ impl Class {
         let first = (p * PAGE_SIZE).checked_div(size).unwrap_or(0);
         let last = ((p + 1) * PAGE_SIZE - 1).checked_div(size).unwrap_or(0);
         let end = (last + 1).min(self.shape.objs);
-        let (mut dropped, mut copied) = (0, 0);
-        for obj in first..end {
-            let Some(slot) = self.zspage(id).and_then(|zs| zs.slot_of(obj)) else {
-                continue;
-            };
-            if self.discard(pool, vol, slot, Discard::Migrate) {
-                dropped += 1;
-            } else {
-                copied += 1;
-            }
-        }
-        if dropped > 0 {
-            let _ = self.regroup(id);
-        }
+        let (_, copied) = self.discard_objs(pool, vol, id, first..end, Discard::Migrate);
         pool.stats
             .migrate_copied
             .fetch_add(copied, Ordering::Relaxed);
