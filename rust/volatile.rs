@@ -132,6 +132,16 @@ impl Word {
         (self.state as u64) << STATE_SHIFT | (self.tag as u64) << TAG_SHIFT | self.place as u64
     }
 
+    /// The word, if it is of a live object with tag `tag`: `ENOENT` for a
+    /// free object or another tag (a stale or forged handle).
+    #[inline]
+    fn of(self, tag: u16) -> Result<Self> {
+        if self.state == State::Free || self.tag != tag {
+            return Err(ENOENT);
+        }
+        Ok(self)
+    }
+
     #[inline]
     fn decode(w: u64) -> Self {
         let state = match (w >> STATE_SHIFT) & 3 {
@@ -287,10 +297,7 @@ impl VolatileSet {
         let word = self.word(i)?;
         let mut cur = word.load(Ordering::Relaxed);
         loop {
-            let w = Word::decode(cur);
-            if w.state == State::Free || w.tag != tag {
-                return Err(ENOENT);
-            }
+            let w = Word::decode(cur).of(tag)?;
             if w.state != State::Stable {
                 return Err(crate::rmm::ealready());
             }
@@ -322,10 +329,7 @@ impl VolatileSet {
         let word = self.word(i)?;
         let mut cur = word.load(Ordering::Acquire);
         loop {
-            let w = Word::decode(cur);
-            if w.state == State::Free || w.tag != tag {
-                return Err(ENOENT);
-            }
+            let w = Word::decode(cur).of(tag)?;
             match w.state {
                 State::Stable => return Err(crate::rmm::ealready()),
                 State::Discarded => return Ok(Answer::Discarded),
@@ -358,10 +362,7 @@ impl VolatileSet {
     /// discarder is borrowed. `ENOENT` for a free object or another tag,
     /// `ESTALE` for a volatile or discarded one.
     pub fn stable<'a>(&self, d: &'a Discarder, i: usize, tag: u16) -> Result<Stable<'a>> {
-        let w = self.get(d, i)?;
-        if w.state == State::Free || w.tag != tag {
-            return Err(ENOENT);
-        }
+        let w = self.get(d, i)?.of(tag)?;
         if w.state != State::Stable {
             return Err(crate::rmm::estale());
         }
