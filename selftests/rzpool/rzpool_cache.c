@@ -25,15 +25,6 @@
 
 #include "rzpool_lib.h"
 
-static int states(int fd, unsigned long cmd, const uint64_t *h, int32_t *res, uint32_t n)
-{
-	struct rzpool_states s = {
-		.handles = (uintptr_t)h, .results = (uintptr_t)res, .count = n,
-	};
-
-	return ioctl(fd, cmd, &s) ? -errno : 0;
-}
-
 int main(int argc, char **argv)
 {
 	static int32_t res[RZPOOL_MAX_BATCH];
@@ -85,7 +76,7 @@ int main(int argc, char **argv)
 		for (k = 0; i + k < n && m < RZPOOL_MAX_BATCH; k++)
 			if (i + k < n - n / hot)
 				batch[m++] = h[i + k];
-		if (m && states(fd, RZPOOL_IOC_MAKE_VOLATILE, batch, res, m)) {
+		if (m && rz_states(fd, RZPOOL_IOC_MAKE_VOLATILE, batch, res, m)) {
 			perror("make volatile");
 			return 1;
 		}
@@ -116,7 +107,7 @@ int main(int argc, char **argv)
 				hot_ok++;
 			continue;
 		}
-		if (states(fd, RZPOOL_IOC_MAKE_STABLE, &h[i], res, 1)) {
+		if (rz_states(fd, RZPOOL_IOC_MAKE_STABLE, &h[i], res, 1)) {
 			bad++;
 			continue;
 		}

@@ -69,6 +69,17 @@ static inline int rz_stats(int fd, struct rzpool_stats *st)
 	return ioctl(fd, RZPOOL_IOC_STATS, st) ? -errno : 0;
 }
 
+/* A batch of state changes: results[i] is 0, RZPOOL_DISCARDED or -errno. */
+static inline int rz_states(int fd, unsigned long cmd, const uint64_t *h, int32_t *res,
+			    uint32_t n)
+{
+	struct rzpool_states s = {
+		.handles = (uintptr_t)h, .results = (uintptr_t)res, .count = n,
+	};
+
+	return ioctl(fd, cmd, &s) ? -errno : 0;
+}
+
 /* Deterministic contents: the object's bytes follow from a seed. */
 static inline void fill(uint8_t *buf, size_t len, uint64_t seed)
 {
