@@ -486,14 +486,18 @@ impl Class {
                 spare.vol_place.take(),
             );
         }
-        if let Some((id, zs)) = spare.zspage.take() {
-            if vol.is_some_and(|v| !v.has_place(id)) {
+        if let Some(&(id, _)) = spare.zspage.as_ref() {
+            // Checked before the zspage leaves `spare`: on failure it is
+            // dropped with the rest of it, outside the lock.
+            let reserved = matches!(self.zspages.get(id as usize), Some(ZsSlot::Reserved));
+            if !reserved || vol.is_some_and(|v| !v.has_place(id)) {
                 return Err(Need::Corrupt);
             }
+        }
+        if let Some((id, zs)) = spare.zspage.take() {
             let nr_pages = zs.nr_pages as u64;
-            match self.zspages.get_mut(id as usize) {
-                Some(entry) if matches!(entry, ZsSlot::Reserved) => *entry = ZsSlot::Used(zs),
-                _ => return Err(Need::Corrupt),
+            if let Some(entry) = self.zspages.get_mut(id as usize) {
+                *entry = ZsSlot::Used(zs);
             }
             if self.link(id, 0).is_none() {
                 return Err(Need::Corrupt);
@@ -1217,6 +1221,9 @@ impl Pool {
             rounds += 1;
             if rounds > 64 {
                 pr_warn!("rzpool: allocation made no progress in 64 rounds\n");
+                if let Need::Zspage(id) = need {
+                    lock.lock().unreserve(id);
+                }
                 break Err(EAGAIN);
             }
             // Outside the lock: allocate what was missing; the metadata of
