@@ -26,6 +26,7 @@
 #include <linux/shrinker.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
+#include <linux/swap.h>
 
 #include "helpers.h"
 
@@ -297,6 +298,11 @@ void rmm_copy_highpage(struct page *to, struct page *from)
 struct shrinker *rmm_shrinker_alloc(const char *name)
 {
 	return shrinker_alloc(0, "%s", name);
+}
+
+void rmm_account_reclaimed_pages(unsigned long pages)
+{
+	mm_account_reclaimed_pages(pages);
 }
 
 /* The caller's address space with a reference on its users, or NULL. */

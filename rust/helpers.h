@@ -51,6 +51,7 @@ unsigned long rmm_page_to_pfn(struct page *page);
 void rmm_set_page_index(struct page *page, unsigned long index);
 void rmm_copy_highpage(struct page *to, struct page *from);
 struct shrinker *rmm_shrinker_alloc(const char *name);
+void rmm_account_reclaimed_pages(unsigned long pages);
 struct mm_struct *rmm_get_current_mm(void);
 bool rmm_mmget_not_zero(struct mm_struct *mm);
 void rmm_mmap_read_lock(struct mm_struct *mm);

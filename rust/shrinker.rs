@@ -19,6 +19,11 @@ use kernel::{bindings, ffi::c_ulong, prelude::*, str::CStr, sync::Arc, types::Fo
 pub enum Scan {
     /// This many objects were freed.
     Freed(usize),
+    /// This many objects were freed, each a page given back to the page
+    /// allocator: reclaim counts them as its progress
+    /// (`mm_account_reclaimed_pages()`), as it counts freed slab pages,
+    /// so that it stops pressing once they are enough.
+    FreedPages(usize),
     /// No progress is possible in this context (`SHRINK_STOP`).
     Stop,
 }
@@ -30,6 +35,10 @@ pub trait Shrinker: Send + Sync + Sized + 'static {
 
     /// Frees up to `nr_to_scan` objects.
     fn scan(&self, nr_to_scan: usize) -> Scan;
+
+    /// The most objects reclaim asks for in one [`Shrinker::scan`]
+    /// (`shrinker->batch`); 0 for the kernel's `SHRINK_BATCH`, 128.
+    const BATCH: usize = 0;
 }
 
 /// A registered shrinker; unregistered on drop.
@@ -61,6 +70,7 @@ impl<T: Shrinker> Registration<T> {
             (*s).count_objects = Some(Self::count_objects);
             (*s).scan_objects = Some(Self::scan_objects);
             (*s).seeks = bindings::DEFAULT_SEEKS as _;
+            (*s).batch = T::BATCH as _;
             (*s).private_data = data.into_foreign().cast_mut();
             rmm_bindings::shrinker_register(s);
         }
@@ -97,6 +107,11 @@ impl<T: Shrinker> Registration<T> {
         let nr = unsafe { (*sc).nr_to_scan };
         match this.scan(nr) {
             Scan::Freed(n) => n,
+            Scan::FreedPages(n) => {
+                // SAFETY: adds to the reclaim state of the current task, if any.
+                unsafe { rmm_bindings::rmm_account_reclaimed_pages(n) };
+                n
+            }
             Scan::Stop => bindings::SHRINK_STOP as c_ulong,
         }
     }

@@ -1479,6 +1479,10 @@ impl Pool {
 /// whose objects are all volatile (discarded, nothing copied), then by
 /// internal compaction (which discards the volatile objects it meets).
 impl Shrinker for Pool {
+    /// 128 KiB a scan: reclaim of a little takes a little, where the
+    /// default batch (512 KiB) would empty half of a small pool at once.
+    const BATCH: usize = 32;
+
     fn count(&self) -> usize {
         self.classes_locks()
             .enumerate()
@@ -1493,7 +1497,7 @@ impl Shrinker for Pool {
             freed += self.compact(budget - freed);
         }
         self.stats.shrink_freed.fetch_add(freed, Ordering::Relaxed);
-        Scan::Freed(freed as usize)
+        Scan::FreedPages(freed as usize)
     }
 }
 
