@@ -126,15 +126,31 @@ fn states(pool: &Arc<Pool>, req: &UStates, stable: bool) -> Result {
     for _ in 0..n {
         handles.push(reader.read::<u64>()?, GFP_KERNEL)?;
     }
-    // The results must be writable before anything changes: an answer
-    // "discarded" that never reaches the user would pass zeroes off as its
-    // contents. (Unmapped by another thread meanwhile, they are lost; that
-    // thread's own doing.)
-    let out = || UserSlice::new(req.results as usize, n * size_of::<i32>()).writer();
-    out().write_slice(&crate::rmm::zeroed_buf(n * size_of::<i32>())?)?;
-    let mut results = KVec::with_capacity(n * size_of::<i32>(), GFP_KERNEL)?;
-    for &h in handles.iter() {
+    // Every answer is written as soon as it is known, and a conservative
+    // one before the change it answers: so that no failed write (results
+    // unmapped or made read-only meanwhile, by another thread) can pass
+    // zeroes off as kept contents. First all are marked "not changed".
+    let res_at = |i: usize, v: i32| {
+        UserSlice::new(
+            (req.results as usize).wrapping_add(i * size_of::<i32>()),
+            size_of::<i32>(),
+        )
+        .writer()
+        .write(&v)
+    };
+    let untouched = -(kernel::bindings::EINPROGRESS as i32);
+    let mut marks = KVec::with_capacity(n * size_of::<i32>(), GFP_KERNEL)?;
+    for _ in 0..n {
+        marks.extend_from_slice(&untouched.to_ne_bytes(), GFP_KERNEL)?;
+    }
+    UserSlice::new(req.results as usize, n * size_of::<i32>())
+        .writer()
+        .write_slice(&marks)?;
+    for (i, &h) in handles.iter().enumerate() {
         let res = if stable {
+            // If what follows cannot be written, the user takes the
+            // object for discarded, and rewrites it: nothing is lost.
+            res_at(i, DISCARDED)?;
             Pool::make_stable(pool.as_arc_borrow(), h, Gfp::KERNEL, true).map(|a| match a {
                 Answer::Kept => 0,
                 Answer::Discarded => DISCARDED,
@@ -142,8 +158,9 @@ fn states(pool: &Arc<Pool>, req: &UStates, stable: bool) -> Result {
         } else {
             pool.make_volatile(h).map(|()| 0)
         };
-        let v = res.unwrap_or_else(|e| e.to_errno());
-        results.extend_from_slice(&v.to_ne_bytes(), GFP_KERNEL)?;
+        // A failure leaves the mark: for `make_volatile`, "not changed",
+        // when the object may be volatile: its `make_stable` then tells.
+        res_at(i, res.unwrap_or_else(|e| e.to_errno()))?;
     }
-    out().write_slice(&results)
+    Ok(())
 }

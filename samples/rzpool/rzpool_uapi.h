@@ -84,7 +84,19 @@ struct rzpool_stats {
  * (another pool's handle), -EALREADY (already volatile, or already stable),
  * -ENOMEM (a discarded object could not be refilled: it stays discarded,
  * try again). The ioctl itself fails only if the batch cannot be read or
- * its results written (-EFAULT), or count or flags are bad (-EINVAL).
+ * its results written (-EFAULT), or count or flags are bad (-EINVAL); a
+ * batch that cannot be copied in at all fails with -ENOMEM, changing
+ * nothing.
+ *
+ * Results are written as they are known: first all are set to -EINPROGRESS
+ * (an EFAULT there changes nothing), then one by one. MAKE_STABLE writes
+ * RZPOOL_DISCARDED into results[i] before it changes handles[i], 0 after if
+ * the contents were kept. So if results become unwritable in the middle
+ * (another thread unmapping them: the ioctl then fails with -EFAULT and
+ * stops), what can still be read errs on the safe side: -EINPROGRESS for
+ * a handle not reached (or, for MAKE_VOLATILE, one whose answer could not
+ * be written: treat it as volatile), RZPOOL_DISCARDED for one that may
+ * have been kept. Zeroes are never passed off as kept contents.
  */
 #define RZPOOL_MAX_BATCH	1024
 #define RZPOOL_DISCARDED	1
