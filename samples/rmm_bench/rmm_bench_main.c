@@ -32,6 +32,7 @@
 #include <linux/zsmalloc.h>
 
 #include "../rzpool/rzpool_kapi.h"
+#include "rmm_bench_states.h"
 #include "rmm_bench_uapi.h"
 #include "rmm_zpool_find.h"
 
@@ -46,6 +47,9 @@ struct pool_ops {
 	int (*read)(void *pool, u64 handle, void *dst, size_t len);
 	unsigned long (*total_pages)(void *pool);
 	unsigned long (*compact)(void *pool);		/* NULL: none */
+	/* Object states (STATES): NULL for a pool without them. */
+	int (*make_volatile)(void *pool, u64 handle);
+	int (*make_stable)(void *pool, u64 handle);
 	/* Sizes of the mixed stream: 32 .. mixed_max bytes. */
 	u32 mixed_max;
 	/* zpool kinds: the driver (NULL while not registered). */
@@ -148,6 +152,48 @@ static unsigned long rz_op_total_pages(void *pool)
 static unsigned long rz_op_compact(void *pool)
 {
 	return rzpool_compact(pool);
+}
+
+static int rz_op_make_volatile(void *pool, u64 handle)
+{
+	return rzpool_make_volatile(pool, handle);
+}
+
+static int rz_op_make_stable(void *pool, u64 handle)
+{
+	return rzpool_make_stable(pool, handle);
+}
+
+/* --- the same states under a spinlock (rmm_bench_states.c) --- */
+
+static void *ls_op_create(const struct pool_ops *ops)
+{
+	return locked_states_create();
+}
+
+static void ls_op_destroy(void *pool)
+{
+	locked_states_destroy(pool);
+}
+
+static int ls_op_malloc(void *pool, size_t size, u64 *handle)
+{
+	return locked_states_alloc(pool, handle);
+}
+
+static void ls_op_free(void *pool, u64 handle)
+{
+	locked_states_free(pool, handle);
+}
+
+static int ls_op_make_volatile(void *pool, u64 handle)
+{
+	return locked_states_make_volatile(pool, handle);
+}
+
+static int ls_op_make_stable(void *pool, u64 handle)
+{
+	return locked_states_make_stable(pool, handle);
 }
 
 /*
@@ -278,10 +324,16 @@ static const struct pool_ops pools[] = {
 		.malloc = rz_op_malloc, .free = rz_op_free, .write = rz_op_write,
 		.read = rz_op_read, .total_pages = rz_op_total_pages,
 		.compact = rz_op_compact, .mixed_max = PAGE_SIZE,
+		.make_volatile = rz_op_make_volatile, .make_stable = rz_op_make_stable,
 	},
 	[RMM_BENCH_ZPOOL_ZSMALLOC] = ZPOOL_OPS("zsmalloc", zpool_zsmalloc),
 	[RMM_BENCH_ZPOOL_ZBUD] = ZPOOL_OPS("zbud", zpool_zbud),
 	[RMM_BENCH_ZPOOL_RZPOOL] = ZPOOL_OPS("rzpool", zpool_rzpool),
+	[RMM_BENCH_LOCKED_STATES] = {
+		.name = "locked states", .create = ls_op_create, .destroy = ls_op_destroy,
+		.malloc = ls_op_malloc, .free = ls_op_free, .mixed_max = PAGE_SIZE,
+		.make_volatile = ls_op_make_volatile, .make_stable = ls_op_make_stable,
+	},
 };
 
 /*
@@ -426,6 +478,48 @@ out:
 	return ret;
 }
 
+/*
+ * STATES: nr_objs objects; per batch, each made volatile, then each made
+ * stable again (a cache unpinning its cold set, then pinning it back).
+ */
+static int run_states(struct worker *w, u64 *h, u32 *sz)
+{
+	const struct rmm_bench_req *req = w->req;
+	u64 state = req->seed + w->id;
+	u32 b, i;
+	int ret = 0;
+
+	for (i = 0; i < req->nr_objs; i++) {
+		sz[i] = next_size(req->size, w->ops->mixed_max, &state);
+		ret = w->ops->malloc(w->pool, sz[i], &h[i]);
+		if (ret)
+			goto free;
+	}
+	for (b = 0; b < req->batches; b++) {
+		u64 t0 = ktime_get_ns();
+		u32 j;
+
+		for (j = 0; j < req->nr_objs; j++) {
+			ret = w->ops->make_volatile(w->pool, h[j]);
+			if (ret)
+				goto free;
+		}
+		/* 1: discarded meanwhile by the shrinker; refilled, stable. */
+		for (j = 0; j < req->nr_objs; j++) {
+			ret = w->ops->make_stable(w->pool, h[j]);
+			if (ret < 0)
+				goto free;
+		}
+		ret = 0;
+		w->ns[b] = ktime_get_ns() - t0;
+		cond_resched();
+	}
+free:
+	while (i--)
+		w->ops->free(w->pool, h[i]);
+	return ret;
+}
+
 static int worker_run(struct worker *w)
 {
 	u64 *h = kvmalloc_array(w->req->nr_objs, sizeof(*h), GFP_KERNEL);
@@ -439,6 +533,8 @@ static int worker_run(struct worker *w)
 	if (h && sz) {
 		if (w->req->test == RMM_BENCH_ALLOC_FREE)
 			ret = run_alloc_free(w, h, sz);
+		else if (w->req->test == RMM_BENCH_STATES)
+			ret = run_states(w, h, sz);
 		else
 			ret = run_write_read(w, h, sz);
 	}
@@ -709,7 +805,11 @@ static DEFINE_MUTEX(bench_mutex);
 
 static int bench_check(const struct rmm_bench_req *req)
 {
-	if (req->pool >= ARRAY_SIZE(pools) || req->test > RMM_BENCH_COPY_PAGE)
+	if (req->pool >= ARRAY_SIZE(pools) || req->test > RMM_BENCH_STATES)
+		return -EINVAL;
+	/* Object states: only the two pools that have them, only that test. */
+	if (req->test == RMM_BENCH_STATES ? !pools[req->pool].make_volatile :
+	    req->pool == RMM_BENCH_LOCKED_STATES)
 		return -EINVAL;
 	if (req->size > PAGE_SIZE || !req->threads || req->threads > RMM_BENCH_MAX_THREADS)
 		return -EINVAL;
@@ -807,6 +907,7 @@ static long bench_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	switch (req->test) {
 	case RMM_BENCH_ALLOC_FREE:
 	case RMM_BENCH_WRITE_READ:
+	case RMM_BENCH_STATES:
 		ret = run_timed(req, &pools[req->pool]);
 		break;
 	case RMM_BENCH_MEMORY:

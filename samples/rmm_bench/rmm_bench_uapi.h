@@ -25,6 +25,11 @@ enum rmm_bench_pool {
 	RMM_BENCH_ZPOOL_ZSMALLOC,
 	RMM_BENCH_ZPOOL_ZBUD,
 	RMM_BENCH_ZPOOL_RZPOOL,
+	/*
+	 * rzpool's object states under one spinlock, in C (STATES only):
+	 * what rzpool's lock-free transitions are measured against.
+	 */
+	RMM_BENCH_LOCKED_STATES,
 };
 
 enum rmm_bench_test {
@@ -46,6 +51,11 @@ enum rmm_bench_test {
 	RMM_BENCH_DRAIN,
 	/* Per batch: nr_objs copy_page() calls; ns per copy. */
 	RMM_BENCH_COPY_PAGE,
+	/*
+	 * nr_objs objects; per batch: make each volatile, then each stable;
+	 * ns per pair. RZPOOL (lock-free) and LOCKED_STATES only.
+	 */
+	RMM_BENCH_STATES,
 	/*
 	 * WRITE_READ on a zpool kind is zswap's store and load of each object:
 	 * map (WO), copy size bytes in, unmap; map (RO), copy out, unmap.
