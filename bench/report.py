@@ -34,6 +34,8 @@ BASELINE = {
     "fault-in": "dmirror",
     "table migration": "copy_page floor",
     "young": "no mirror",
+    "states": "spinlock",
+    "cache": "MADV_FREE",
 }
 
 
@@ -106,14 +108,15 @@ def table(name, keys):
             if s not in sides:
                 sides.append(s)
     sides.sort(key=lambda s: (s != base, s))
-    unit = next(iter(next(iter(keys.values())).values()))[0]
+    units = {u for by_side in keys.values() for u, _, _ in by_side.values()}
+    unit = next(iter(units)) if len(units) == 1 else None
     head = ["case"]
     for s in sides:
         head += [f"{s} median", f"{s} p99"]
     head += [f"{s} / {base} (95 % interval)" for s in sides if s != base]
     lines = [f"| {' | '.join(head)} |", "|" + "---|" * len(head)]
     for key, by_side in keys.items():
-        row = [key]
+        row = [key if unit else f"{key} ({next(iter(by_side.values()))[0]})"]
         med = {}
         for s in sides:
             if s in by_side and by_side[s][1]:
@@ -132,7 +135,8 @@ def table(name, keys):
                 else:
                     row.append("")
         lines.append(f"| {' | '.join(row)} |")
-    return f"Unit: {unit_of(unit)}; runs alternate between the sides in one boot.\n\n" + "\n".join(lines)
+    what = f"Unit: {unit_of(unit)}" if unit else "Units: per row"
+    return f"{what}; runs alternate between the sides in one boot.\n\n" + "\n".join(lines)
 
 
 def unit_of(unit):
@@ -370,6 +374,53 @@ def zpool_goals(groups):
                 text += f"; {len(bad) - 3} more"
         goals_rows.append(("zpool: rzpool/zsmalloc with 2 threads <= with 1 thread", text, not bad))
     return goals_rows
+
+
+def volatile_goals(groups):
+    """Issue 16's bars: the cache against MADV_FREE, the lock-free pair against a spinlock.
+
+    A bar passes only when the whole 95 % interval of its ratio is on the
+    right side of it.
+    """
+    rows = []
+    cache = groups.get("cache", {})
+
+    def ci(g, key, a, b):
+        sides = groups[g].get(key, {})
+        if not (sides.get(a, (0, []))[1] and sides.get(b, (0, []))[1]):
+            return None
+        return ratio_ci(sides[a][1], sides[b][1])
+
+    if cache:
+        dens, give = [], []
+        for key in cache:
+            size = key.split(":")[0]
+            small = size.split()[0].isdigit() and int(size.split()[0]) <= 1024
+            if key.endswith("memory per cached byte") and small:
+                dens.append((size, ci("cache", key, "rzpool", "MADV_FREE")))
+            if key.endswith("give back 1/4"):
+                give.append((size, ci("cache", key, "rzpool", "MADV_FREE")))
+        for label, bar, items in (
+                ("cache: rzpool memory per cached byte <= 0.5x MADV_FREE's (objects <= 1 KiB)",
+                 0.5, dens),
+                ("cache: rzpool time to give back 1/4 <= MADV_FREE's", 1.0, give)):
+            if not items or any(c is None for _, c in items):
+                rows.append((label, "not measured on both sides", None))
+                continue
+            text = "; ".join(f"{size} {fmt_ci(c)}" for size, c in items)
+            rows.append((label, text, all(c[1] <= bar for _, c in items)))
+    states = groups.get("states", {})
+    key = "volatile+stable pair, 1 thread"
+    if key in states:
+        c = ci("states", key, "rzpool", "spinlock")
+        two = ci("states", "volatile+stable pair, 2 threads", "rzpool", "spinlock")
+        if c is None:
+            rows.append(("states: lock-free pair <= 0.7x the spinlocked one", "not measured", None))
+        else:
+            text = f"1 thread {fmt_ci(c)}" + (f"; 2 threads {fmt_ci(two)}" if two else "")
+            rows.append(("states: lock-free pair <= 0.7x the spinlocked one (1 thread)", text,
+                         c[1] <= 0.7))
+    return rows
 
 
 def label_of(name):
@@ -685,7 +736,7 @@ def main():
         boxes({"migration": mig}, "migration", ["copy_page floor", "zsmalloc", "rzpool"],
               os.path.join(out, "migration.png"), "ns per migrated page during compact_memory")
 
-    g = goals(groups) + zpool_goals(groups) + zswap_goals(zmeta, zkeys, zwhy)
+    g = goals(groups) + zpool_goals(groups) + zswap_goals(zmeta, zkeys, zwhy) + volatile_goals(groups)
     if icount():
         clock = ("**Instruction counts** (QEMU `-icount shift=0,align=off,sleep=off`): guest time "
                  "advances one nanosecond per executed instruction, so every \"ns\" below is an "
@@ -722,6 +773,12 @@ def main():
         ("table migration", "The mirror's table pages migrating (compaction and offlining "
          "of a 256 MiB mirror): the driver's time per table page vs copy_page", None),
         ("young", "Young harvesting: one page_idle pass (mark idle + read) per page", None),
+        ("states", "Object states: a make_volatile + make_stable pair, rzpool's lock-free "
+         "transitions (C API) against the same state machine under a spinlock, in-kernel", None),
+        ("cache", "A purgeable cache: rzpool volatile objects against MADV_FREE (one object "
+         "per page), 1/10 hot and pinned, 9/10 cold and unpinned; a quarter of the cached "
+         "bytes given back under root memory.reclaim (bench/rmm_bench_cache.c). The hit rate "
+         "is at equal bytes given back: a denser cache loses more objects per MiB", None),
     ]
     for name, title, png in sections:
         if name == "zpool":

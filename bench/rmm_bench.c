@@ -9,7 +9,7 @@
  *   rmm_bench [-r RUNS] [-q] [-g GROUPS] OUT.json
  *     -r  runs per side (default 10)    -q  quick: smaller sizes, for a smoke test
  *     -g  comma-separated groups to run (default all): ops, zpool, memory,
- *         migration, notifier, faultin, young
+ *         migration, notifier, faultin, young, states, cache
  *     -P POOL, -S SIZE, -T THREADS, -O TEST: run only that pool (zsmalloc,
  *         rzpool; zbud too in the zpool group), object size (0: mixed),
  *         thread count or test (alloc+free, write+read; map+copy is the
@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rmm_bench.h"
 #include "rmm_bench_uapi.h"
 #include "rmm_selftest.h"
 #include "rmirror_uapi.h"
@@ -43,7 +44,7 @@
 
 #define PAGE_SZ 4096UL
 
-static int runs = 10, quick;
+int runs = 10, quick;
 static const char *groups;
 static const char *only_pool;
 static int only_size = -1, only_threads, only_test = -1;
@@ -66,7 +67,7 @@ static int want(const char *g)
 static FILE *out;
 static int first_record = 1;
 
-static uint64_t now_ns(void)
+uint64_t now_ns(void)
 {
 	struct timespec ts;
 
@@ -74,7 +75,7 @@ static uint64_t now_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-static void die(const char *what)
+void die(const char *what)
 {
 	fprintf(stderr, "rmm_bench: %s: %s\n", what, strerror(errno));
 	exit(1);
@@ -85,7 +86,7 @@ static void die(const char *what)
  * "samples": [...]}, and "na": why, with no samples, for a side that could
  * not run the case (na not NULL).
  */
-static void record_na(const char *group, const char *key, const char *side, const char *unit,
+void record_na(const char *group, const char *key, const char *side, const char *unit,
 		      const double *v, int n, const char *na)
 {
 	int i;
@@ -102,7 +103,7 @@ static void record_na(const char *group, const char *key, const char *side, cons
 	fflush(out);
 }
 
-static void record(const char *group, const char *key, const char *side, const char *unit,
+void record(const char *group, const char *key, const char *side, const char *unit,
 		   const double *v, int n)
 {
 	record_na(group, key, side, unit, v, n, NULL);
@@ -171,6 +172,47 @@ static void bench_ops(int test, const char *tname)
 				if (n[p])
 					record(tname, key, pool_name[p], "ns/op", v[p], n[p]);
 		}
+	}
+}
+
+/*
+ * STATES: ns per make_volatile + make_stable pair, rzpool's lock-free
+ * transitions (through its C API) against the same state machine under a
+ * spinlock (rmm_bench_states.c), each thread on objects of its own in one
+ * pool.
+ */
+static void bench_states(void)
+{
+	static const char *const side[] = { "rzpool", "spinlock" };
+	static const unsigned int kind[] = { RMM_BENCH_RZPOOL, RMM_BENCH_LOCKED_STATES };
+	int threads, r, p, t, b;
+
+	for (threads = 1; threads <= 2; threads++) {
+		static double v[2][RMM_BENCH_MAX_THREADS * RMM_BENCH_MAX_BATCHES * 64];
+		int n[2] = { 0, 0 };
+		char key[64];
+
+		if (only_threads && threads != only_threads)
+			continue;
+		for (r = 0; r < runs; r++) {
+			for (p = 0; p < 2; p++) {
+				int k = (r + p) % 2;
+				struct rmm_bench_req req = {
+					.pool = kind[k], .test = RMM_BENCH_STATES, .size = 256,
+					.threads = threads, .nr_objs = quick ? 1024 : 4096,
+					.batches = quick ? 4 : 8, .seed = 12345 + r,
+				};
+
+				bench_run(&req);
+				for (t = 0; t < threads; t++)
+					for (b = 0; b < (int)req.batches; b++)
+						v[k][n[k]++] = (double)req.ns[t][b] / req.nr_objs;
+			}
+		}
+		snprintf(key, sizeof(key), "volatile+stable pair, %d thread%s", threads,
+			 threads > 1 ? "s" : "");
+		for (p = 0; p < 2; p++)
+			record("states", key, side[p], "ns/op", v[p], n[p]);
 	}
 }
 
@@ -747,6 +789,14 @@ int main(int argc, char **argv)
 	if (want("young")) {
 		fprintf(stderr, "rmm_bench: notifiers: young\n");
 		bench_young();
+	}
+	if (want("states")) {
+		fprintf(stderr, "rmm_bench: object states: lock-free against spinlocked\n");
+		bench_states();
+	}
+	if (want("cache")) {
+		fprintf(stderr, "rmm_bench: cache: volatile objects against MADV_FREE\n");
+		bench_cache();
 	}
 
 	fprintf(out, "\n]}\n");
