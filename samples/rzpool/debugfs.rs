@@ -4,12 +4,9 @@
 
 //! `/sys/kernel/debug/rzpool/{pool,zpool}-<id>/`: `classes`, `stats` and
 //! `pfns` of every pool made through the device (`pool-`) or zpool
-//! (`zpool-`), and its shrinker.
+//! (`zpool-`).
 
-use crate::rmm::{
-    debugfs::{self, Dir, SeqFile, Show},
-    shrinker,
-};
+use crate::rmm::debugfs::{self, Dir, SeqFile, Show};
 use crate::{
     class::MAX_PAGES,
     pool::{Pool, ZsSlot, ALL_PAGES, NR_GROUPS},
@@ -153,10 +150,11 @@ debugfs::show_file_operations!(static CLASSES_FOPS: Pool);
 debugfs::show_file_operations!(static STATS_FOPS: StatsView);
 debugfs::show_file_operations!(static PFNS_FOPS: PfnsView);
 
-/// A pool's shrinker and debugfs files. Fields drop in this order: no
-/// callback of the shrinker or debugfs can run once they are gone.
+/// A pool's debugfs files. Fields drop in this order: no callback of
+/// debugfs can run once they are gone. The pool's shrinker is not here:
+/// [`crate::pool::PoolShrinker`], which the owner of these files holds and
+/// drops before them.
 pub(crate) struct PoolFiles {
-    _shrinker: shrinker::Registration<Pool>,
     _classes: debugfs::File<Pool>,
     _stats: debugfs::File<StatsView>,
     _pfns: debugfs::File<PfnsView>,
@@ -164,9 +162,9 @@ pub(crate) struct PoolFiles {
 }
 
 impl PoolFiles {
-    /// Registers `pool`'s shrinker and its directory under `root`, both
-    /// named `<kind>-<id>`: `pool-<id>` for a device pool, `zpool-<id>` for
-    /// one of zswap.
+    /// Makes `pool`'s directory under `root` and its files; the directory
+    /// is named `<kind>-<id>`: `pool-<id>` for a device pool, `zpool-<id>`
+    /// for one of zswap.
     pub(crate) fn new(root: &Arc<Dir>, pool: &Arc<Pool>, kind: &str) -> Result<Self> {
         let name = CString::try_from_fmt(kernel::fmt!("{}-{}", kind, pool.id))?;
         let dir = Dir::subdir(root, &name)?;
@@ -175,10 +173,7 @@ impl PoolFiles {
         let stats = debugfs::File::new(&dir, c_str!("stats"), &STATS_FOPS, view);
         let pfns = Arc::new(PfnsView(pool.clone()), GFP_KERNEL)?;
         let pfns = debugfs::File::new(&dir, c_str!("pfns"), &PFNS_FOPS, pfns);
-        let name = CString::try_from_fmt(kernel::fmt!("rzpool-{}-{}", kind, pool.id))?;
-        let shrinker = shrinker::Registration::register(&name, pool.clone())?;
         Ok(Self {
-            _shrinker: shrinker,
             _classes: classes,
             _stats: stats,
             _pfns: pfns,

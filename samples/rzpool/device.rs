@@ -13,7 +13,7 @@ use crate::rmm::{
 };
 use crate::{
     debugfs::PoolFiles,
-    pool::Pool,
+    pool::{Pool, PoolShrinker},
     uapi::{
         UAlloc, URw, UStates, DEV_MAX_SIZE, DISCARDED, IOC_ALLOC, IOC_COMPACT, IOC_FREE,
         IOC_MAKE_STABLE, IOC_MAKE_VOLATILE, IOC_READ, IOC_STATS, IOC_WRITE, MAX_BATCH,
@@ -22,9 +22,13 @@ use crate::{
 };
 use kernel::{ioctl::_IOC_SIZE, prelude::*, sync::Arc, uaccess::UserSlice};
 
-/// One open file: one pool, its shrinker and its debugfs files. The files
-/// drop first; the pool is already empty (`release` destroyed it).
+/// One open file: one pool, its shrinker and its debugfs files. Fields drop
+/// in this order: the shrinker (unregistered, its callbacks finished), then
+/// the files (removed, theirs finished), so that no callback of either can
+/// run once they are gone. The pool is already empty (`release` destroyed
+/// it).
 pub(crate) struct RzpoolFile {
+    _shrinker: PoolShrinker,
     _files: PoolFiles,
     pool: Arc<Pool>,
 }
@@ -40,8 +44,10 @@ impl MiscDevice for RzpoolFile {
         // The opener's memory cgroup pays for the pool's pages.
         let pool = Pool::new(shared.classes.clone(), MemCgroup::of_current(), true)?;
         let files = PoolFiles::new(&shared.debugfs, &pool, "pool")?;
+        let shrinker = PoolShrinker::new(&pool, "pool")?;
         Ok(KBox::new(
             RzpoolFile {
+                _shrinker: shrinker,
                 _files: files,
                 pool,
             },

@@ -15,7 +15,10 @@
 //! Where things are:
 //!
 //! - [`pool`]: the allocator core, its per-class locks and **the lock
-//!   order**, migration, internal compaction, the shrinker;
+//!   order** (`pool/mod.rs`); a size class's alloc, free, internal
+//!   compaction and discards (`pool/class.rs`), migration
+//!   (`pool/movable.rs`), the shrinker (`pool/shrinker.rs`), pool ids
+//!   (`pool/id.rs`);
 //! - [`handle`]: the handle encoding (pool, generation, class, slot) and the
 //!   tag of a zspage's pages;
 //! - [`class`]: size classes and zspage shapes;

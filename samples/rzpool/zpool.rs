@@ -16,7 +16,12 @@ use crate::rmm::{
     page::Gfp,
     zpool::{MapMode, Object, ZpoolDriver},
 };
-use crate::{debugfs::PoolFiles, handle::Handle, pool::Pool, Shared};
+use crate::{
+    debugfs::PoolFiles,
+    handle::Handle,
+    pool::{Pool, PoolShrinker},
+    Shared,
+};
 use kernel::{
     c_str,
     prelude::*,
@@ -24,9 +29,12 @@ use kernel::{
     sync::{Arc, ArcBorrow},
 };
 
-/// A pool zpool made. Fields drop in order: the shrinker and debugfs files
-/// go before the (already emptied) pool.
+/// A pool zpool made. Fields drop in order: the shrinker (unregistered, its
+/// callbacks finished), then the debugfs files (removed, theirs finished),
+/// so that no callback of either can run once they are gone; both go before
+/// the (already emptied) pool.
 pub(crate) struct ZswapPool {
+    _shrinker: PoolShrinker,
     _files: PoolFiles,
     pool: Arc<Pool>,
 }
@@ -43,8 +51,10 @@ impl ZpoolDriver for ZswapPool {
         // zswap charges its entries itself.
         let pool = Pool::new(ctx.classes.clone(), None, false)?;
         let files = PoolFiles::new(&ctx.debugfs, &pool, "zpool")?;
+        let shrinker = PoolShrinker::new(&pool, "zpool")?;
         Ok(Arc::new(
             Self {
+                _shrinker: shrinker,
                 _files: files,
                 pool,
             },
