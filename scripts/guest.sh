@@ -308,6 +308,13 @@ load_zsmalloc() {
 # cgroup v2 with the memory controller, and zswap on.
 ZSWAP=/sys/module/zswap/parameters
 ZRAM_SIZE=1G
+
+# cgroup v2 with the memory controller for the children of the root.
+cgroup_setup() {
+	grep -q ' /sys/fs/cgroup cgroup2 ' /proc/mounts || mount -t cgroup2 none /sys/fs/cgroup
+	echo +memory >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null
+}
+
 zswap_setup() {
 	local err
 	[ -d "$ZSWAP" ] || { result skip "zswap set-up" "no /sys/module/zswap (CONFIG_ZSWAP off)"; return 1; }
@@ -321,8 +328,7 @@ zswap_setup() {
 		result fail "zswap set-up" "swap on zram0: $err"
 		return 1
 	fi
-	grep -q ' /sys/fs/cgroup cgroup2 ' /proc/mounts || mount -t cgroup2 none /sys/fs/cgroup
-	echo +memory >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null
+	cgroup_setup
 	echo Y >"$ZSWAP/enabled"
 	RZPOOL_REFS=$(rzpool_refs)
 	result ok "zswap set-up" "swap: $ZRAM_SIZE zram0, zswap $(cat "$ZSWAP/compressor")/$(cat "$ZSWAP/zpool")"
@@ -740,6 +746,8 @@ do_bench() {
 	done
 	MODULES="rzpool rmirror rmm_bench"
 	load_modules
+	# The cache group runs in a memory cgroup of its own.
+	cgroup_setup
 	local prof=()
 	if [ "${RMM_PLUGIN:-0}" = 1 ]; then
 		# The QEMU plugin counts the profiled runs: symbols for its addresses.
