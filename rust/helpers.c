@@ -19,6 +19,7 @@
 #include <linux/mmap_lock.h>
 #include <linux/module.h>
 #include <linux/pagemap.h>
+#include <linux/percpu.h>
 #include <linux/preempt.h>
 #include <linux/rcupdate.h>
 #include <linux/sched/mm.h>
@@ -298,6 +299,32 @@ void rmm_copy_highpage(struct page *to, struct page *from)
 struct shrinker *rmm_shrinker_alloc(const char *name)
 {
 	return shrinker_alloc(0, "%s", name);
+}
+
+/* n counts per CPU, zeroed; a plain pointer for bindgen. */
+s64 *rmm_alloc_percpu_s64(size_t n, gfp_t gfp)
+{
+	return (s64 __force *)__alloc_percpu_gfp(n * sizeof(s64), __alignof__(s64), gfp);
+}
+
+void rmm_free_percpu_s64(s64 *counts)
+{
+	free_percpu((s64 __percpu __force *)counts);
+}
+
+void rmm_this_cpu_add_s64(s64 *counts, s64 v)
+{
+	this_cpu_add(*(s64 __percpu __force *)counts, v);
+}
+
+s64 rmm_percpu_sum_s64(s64 *counts)
+{
+	s64 sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += READ_ONCE(*per_cpu_ptr((s64 __percpu __force *)counts, cpu));
+	return sum;
 }
 
 void rmm_account_reclaimed_pages(unsigned long pages)

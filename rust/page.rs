@@ -87,6 +87,11 @@ impl Gfp {
         Self(gfp)
     }
 
+    /// The flags, for a C call.
+    pub(in crate::rmm) fn as_raw(self) -> bindings::gfp_t {
+        self.0
+    }
+
     /// Whether the allocation may sleep in direct reclaim
     /// (`__GFP_DIRECT_RECLAIM`).
     pub fn can_reclaim(self) -> bool {

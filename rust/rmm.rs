@@ -29,6 +29,7 @@
 //! - [`kapi`]: a C-callable kernel API for object pools.
 //! - [`shrinker`]: shrinkers (`struct shrinker`).
 //! - [`memcg`]: charging pages to a memory cgroup.
+//! - [`percpu`]: counters kept per CPU, summed when read.
 //! - [`vec`]: vector operations that never allocate (for spinlocked code).
 //! - [`atomic_table`]: a table of atomics that grows and is read without a lock.
 //! - [`volatile`]: objects that are stable, volatile or discarded, changed by CAS.
@@ -68,6 +69,8 @@ pub mod mmu_notifier;
 pub mod movable;
 #[path = "page.rs"]
 pub mod page;
+#[path = "percpu.rs"]
+pub mod percpu;
 #[cfg(CONFIG_MMU_NOTIFIER)]
 #[path = "shadow.rs"]
 pub mod shadow;
