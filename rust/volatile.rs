@@ -76,6 +76,7 @@
 //! stay intact until the proof is gone.
 
 use crate::rmm::atomic_table::{self, AtomicTable};
+use crate::rmm::{page::Gfp, percpu::PerCpuCounters};
 use core::{
     marker::PhantomData,
     sync::atomic::{AtomicU32, AtomicU64, Ordering},
@@ -165,14 +166,19 @@ impl Word {
 ///
 /// `id` is the id of the one [`Discarder`] made with the set. Every
 /// `counts[p]` is at least the number of objects whose word is volatile
-/// with place `p` (see the module documentation); `volatile` likewise for
-/// the whole set.
+/// with place `p` (see the module documentation).
 pub struct VolatileSet {
     words: AtomicTable<AtomicU64>,
     counts: AtomicTable<AtomicU32>,
-    volatile: AtomicU64,
+    /// Per CPU: volatile objects (a hint: see [`Self::nr_volatile`]),
+    /// transitions to volatile, and answers `Kept`.
+    stats: PerCpuCounters<3>,
     id: u32,
 }
+
+const VOLATILE: usize = 0;
+const MADE_VOLATILE: usize = 1;
+const KEPT: usize = 2;
 
 /// The right to discard, and to change state words as their owner: the
 /// owner keeps it under the lock that guards its objects' storage.
@@ -205,20 +211,22 @@ pub struct Spare {
 }
 
 impl VolatileSet {
-    /// An empty set and its discarder.
-    pub fn new() -> (Self, Discarder) {
+    /// An empty set and its discarder; its counters are allocated with
+    /// `gfp`.
+    pub fn new(gfp: Gfp) -> Result<(Self, Discarder)> {
         static NEXT_ID: AtomicU32 = AtomicU32::new(1);
+        let stats = PerCpuCounters::new(gfp)?;
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         // INVARIANT: the discarder gets the same id; no word is volatile.
-        (
+        Ok((
             Self {
                 words: AtomicTable::new(),
                 counts: AtomicTable::new(),
-                volatile: AtomicU64::new(0),
+                stats,
                 id,
             },
             Discarder { id },
-        )
+        ))
     }
 
     /// Whether object `i` has a word (its table chunk is installed).
@@ -259,9 +267,21 @@ impl VolatileSet {
         o && p
     }
 
-    /// Volatile objects of the set (at most this many: see the invariants).
+    /// Volatile objects of the set: a hint for the discarder, exact when
+    /// no transition runs meanwhile (a sum of per-CPU counts, read one CPU
+    /// after another while they may change).
     pub fn nr_volatile(&self) -> u64 {
-        self.volatile.load(Ordering::Relaxed)
+        self.stats.sum::<VOLATILE>().max(0) as u64
+    }
+
+    /// Successful [`Self::make_volatile`] calls so far.
+    pub fn made_volatile(&self) -> u64 {
+        self.stats.sum::<MADE_VOLATILE>().max(0) as u64
+    }
+
+    /// [`Self::make_stable`] answers [`Answer::Kept`] so far.
+    pub fn kept(&self) -> u64 {
+        self.stats.sum::<KEPT>().max(0) as u64
     }
 
     /// Volatile objects at place `p`, at most (a hint for the discarder).
@@ -302,20 +322,22 @@ impl VolatileSet {
                 return Err(crate::rmm::ealready());
             }
             let count = self.count(w.place)?;
-            // Both counts raised first: the release swap below publishes
-            // them to the discarder that acquires the volatile word, which
-            // lowers them only after.
+            // The place's count raised first: the release swap below
+            // publishes it to the discarder that acquires the volatile
+            // word, which lowers it only after.
             count.fetch_add(1, Ordering::Relaxed);
-            self.volatile.fetch_add(1, Ordering::Relaxed);
             let new = Word {
                 state: State::Volatile,
                 ..w
             };
             match word.compare_exchange(cur, new.encode(), Ordering::AcqRel, Ordering::Relaxed) {
-                Ok(_) => return Ok(()),
+                Ok(_) => {
+                    self.stats.add::<VOLATILE>(1);
+                    self.stats.add::<MADE_VOLATILE>(1);
+                    return Ok(());
+                }
                 Err(now) => {
                     count.fetch_sub(1, Ordering::Relaxed);
-                    self.volatile.fetch_sub(1, Ordering::Relaxed);
                     cur = now;
                 }
             }
@@ -344,7 +366,8 @@ impl VolatileSet {
                     if let Ok(count) = self.count(w.place) {
                         count.fetch_sub(1, Ordering::Relaxed);
                     }
-                    self.volatile.fetch_sub(1, Ordering::Relaxed);
+                    self.stats.add::<VOLATILE>(-1);
+                    self.stats.add::<KEPT>(1);
                     return Ok(Answer::Kept);
                 }
                 Err(now) => cur = now,
@@ -412,7 +435,7 @@ impl VolatileSet {
         if let Ok(count) = self.count(p) {
             count.fetch_sub(1, Ordering::Relaxed);
         }
-        self.volatile.fetch_sub(1, Ordering::Relaxed);
+        self.stats.add::<VOLATILE>(-1);
     }
 
     /// Discards object `i` if it is volatile (Volatile → Discarded); returns

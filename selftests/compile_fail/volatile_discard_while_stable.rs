@@ -7,10 +7,10 @@
 // expect: cannot borrow `disc` as mutable because it is also borrowed as immutable
 // compiles with: /let _ = stable.index();/d
 
-use rmm::volatile::VolatileSet;
+use rmm::{page::Gfp, volatile::VolatileSet};
 
 fn case() -> Result {
-    let (set, mut disc) = VolatileSet::new();
+    let (set, mut disc) = VolatileSet::new(Gfp::KERNEL)?;
     let stable = set.stable(&disc, 0, 0)?;
     let _ = set.try_discard(&mut disc, 0);
     let _ = stable.index();

@@ -150,9 +150,6 @@ pub(crate) struct Stats {
     pub(crate) shrink_freed: AtomicU64,
     /// Empty zspages kept because a page of theirs was locked or mapped.
     pub(crate) release_busy: AtomicU64,
-    /// Objects made volatile, and made stable again with their contents.
-    pub(crate) made_volatile: AtomicU64,
-    pub(crate) kept: AtomicU64,
     /// Volatile objects discarded, by who discarded them.
     pub(crate) discard_shrink: AtomicU64,
     pub(crate) discard_migrate: AtomicU64,
@@ -220,7 +217,7 @@ impl Pool {
         for (i, shape) in classes.shapes.iter().enumerate() {
             let disc = match &mut vol {
                 Some(vol) => {
-                    let (set, disc) = VolatileSet::new();
+                    let (set, disc) = VolatileSet::new(Gfp::KERNEL)?;
                     vol.push(set, GFP_KERNEL)?;
                     Some(disc)
                 }
@@ -464,9 +461,7 @@ impl Pool {
     /// taking its class lock: `EALREADY` if it is not stable.
     pub(crate) fn make_volatile(&self, handle: u64) -> Result {
         let (h, _) = self.class_of(handle)?;
-        self.states(h)?.make_volatile(h.slot as usize, h.gen)?;
-        self.stats.made_volatile.fetch_add(1, Ordering::Relaxed);
-        Ok(())
+        self.states(h)?.make_volatile(h.slot as usize, h.gen)
     }
 
     /// Makes the object of `handle` stable again: `Kept` with its contents,
@@ -483,7 +478,6 @@ impl Pool {
         let (h, lock) = this.class_of(handle)?;
         let vol = this.states(h)?;
         if vol.make_stable(h.slot as usize, h.gen)? == Answer::Kept {
-            this.stats.kept.fetch_add(1, Ordering::Relaxed);
             return Ok(Answer::Kept);
         }
         let need = match lock.lock().refill_or_need(vol, h, zero) {
@@ -553,13 +547,18 @@ impl Pool {
     }
 
     pub(crate) fn stats(&self) -> UStats {
-        let (mut objs, mut bytes, mut zspages, mut volatile) = (0, 0, 0, 0);
+        let (mut objs, mut bytes, mut zspages) = (0, 0, 0);
+        let (mut volatile, mut made_volatile, mut kept) = (0, 0, 0);
         for (i, lock) in self.classes_locks().enumerate() {
             let c = lock.lock();
             objs += c.objs;
             bytes += c.bytes;
             zspages += c.nr_zspages;
-            volatile += self.vol(i).map_or(0, |v| v.nr_volatile());
+            if let Some(v) = self.vol(i) {
+                volatile += v.nr_volatile();
+                made_volatile += v.made_volatile();
+                kept += v.kept();
+            }
         }
         let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let s = &self.stats;
@@ -578,8 +577,8 @@ impl Pool {
             shrink_freed: self.stats.shrink_freed.load(Ordering::Relaxed),
             release_busy: self.stats.release_busy.load(Ordering::Relaxed),
             volatile_objs: volatile,
-            made_volatile: load(&s.made_volatile),
-            kept: load(&s.kept),
+            made_volatile,
+            kept,
             discard_shrink: load(&s.discard_shrink),
             discard_migrate: load(&s.discard_migrate),
             discard_compact: load(&s.discard_compact),
