@@ -7,10 +7,12 @@
  * MADV_FREE.
  *
  * The cache holds N objects of one size (or of mixed sizes, 64 .. 2048
- * bytes). Every tenth is hot and stays pinned; the other nine tenths are
- * cold and unpinned, so that memory pressure may take them. Hot and cold are
- * interleaved, as they are in a cache whose hotness does not follow the
- * order of insertion. On MADV_FREE, whose unit is the page, each object
+ * bytes). A tenth is hot and stays pinned; the other nine tenths are cold
+ * and unpinned, so that memory pressure may take them. Two layouts: every
+ * tenth object hot (hotness unrelated to the order of insertion: every
+ * page of a packed cache then holds a hot object, which must be copied for
+ * the page to be freed), and the newest tenth hot (cold objects are the
+ * oldest, as in an LRU cache). On MADV_FREE, whose unit is the page, each object
  * needs pages of its own to be unpinned alone: one object per page. (Packed
  * objects could only give back the pages whose every object is cold, which
  * here is almost none.)
@@ -52,6 +54,23 @@
 #define CG_ROOT		"/sys/fs/cgroup"
 #define CG		CG_ROOT "/rmm_bench_cache"
 #define HOT_EVERY	10
+
+/*
+ * Which objects are hot: every tenth (hotness unrelated to age: the worst
+ * case for a packed cache, whose pages then all hold a hot object), or the
+ * newest tenth (a cache whose cold objects are its oldest, as under LRU).
+ */
+enum layout { INTERLEAVED, BY_AGE, LAYOUTS };
+static const char *const layout_name[LAYOUTS] = { "interleaved", "by age" };
+static enum layout layout;
+static size_t nr_objs;
+
+static int is_hot(size_t i)
+{
+	if (layout == INTERLEAVED)
+		return i % HOT_EVERY == 0;
+	return i * HOT_EVERY >= nr_objs * (HOT_EVERY - 1);
+}
 #define MAX_STEPS	64
 
 enum { RZPOOL, MADV_FREE_PAGES, SIDES };
@@ -130,7 +149,7 @@ static void rz_cold(struct rz_cache *c, size_t n, unsigned long cmd, size_t *kep
 		size_t m = 0;
 
 		for (; i < n && m < RZPOOL_MAX_BATCH; i++)
-			if (i % HOT_EVERY)
+			if (!is_hot(i))
 				hs[m++] = c->h[i];
 		if (!m)
 			break;
@@ -151,8 +170,8 @@ static void rz_touch_hot(struct rz_cache *c, uint32_t size, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < n; i += HOT_EVERY)
-		if (check(c->fd, c->h[i], obj_size(size, i), i))
+	for (i = 0; i < n; i++)
+		if (is_hot(i) && check(c->fd, c->h[i], obj_size(size, i), i))
 			die("rzpool: a hot object changed");
 }
 
@@ -168,10 +187,12 @@ static size_t rz_pin(struct rz_cache *c, uint32_t size, size_t n)
 
 		if (ret == 0)
 			seen++;
-		else if (i % HOT_EVERY == 0 || ret != -EILSEQ)
+		else if (is_hot(i) || ret != -EILSEQ)
 			die("rzpool: a kept object is not intact");
 	}
-	if (seen - (n + HOT_EVERY - 1) / HOT_EVERY != kept) {
+	for (i = 0; i < n; i++)
+		seen -= is_hot(i);
+	if (seen != kept) {
 		errno = EILSEQ;
 		die("rzpool: kept objects and intact ones differ");
 	}
@@ -200,11 +221,11 @@ static void mf_unpin(char *p, size_t n)
 	while (i < n) {
 		size_t j;
 
-		if (i % HOT_EVERY == 0) {
+		if (is_hot(i)) {
 			i++;
 			continue;
 		}
-		for (j = i; j < n && j % HOT_EVERY; j++)
+		for (j = i; j < n && !is_hot(j); j++)
 			;
 		if (madvise(p + i * PAGE_SZ, (j - i) * PAGE_SZ, MADV_FREE))
 			die("madvise(MADV_FREE)");
@@ -224,8 +245,8 @@ static void mf_touch_hot(const char *p, uint32_t size, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < n; i += HOT_EVERY)
-		if (!mf_intact(p + i * PAGE_SZ, obj_size(size, i), i))
+	for (i = 0; i < n; i++)
+		if (is_hot(i) && !mf_intact(p + i * PAGE_SZ, obj_size(size, i), i))
 			die("MADV_FREE: a hot object changed");
 }
 
@@ -245,13 +266,13 @@ static size_t mf_pin(char *p, uint32_t size, size_t n)
 		 */
 		__atomic_fetch_or((uint64_t *)obj, 0, __ATOMIC_SEQ_CST);
 		if (mf_intact(obj, sz, i)) {
-			if (i % HOT_EVERY)
+			if (!is_hot(i))
 				kept++;
 			continue;
 		}
 		for (k = 0; k < sz && !obj[k]; k++)
 			;
-		if (k < sz || i % HOT_EVERY == 0) {
+		if (k < sz || is_hot(i)) {
 			errno = EILSEQ;
 			die("MADV_FREE: an object is torn");
 		}
@@ -265,13 +286,15 @@ static void cache_run(int side, uint32_t size, size_t n, uint64_t *h, struct cac
 {
 	struct rz_cache rz = { .fd = -1, .h = h };
 	uint64_t cached = 0, t0, given = 0;
-	size_t i, cold = n - (n + HOT_EVERY - 1) / HOT_EVERY, kept;
+	size_t i, cold = 0, kept;
 	long base, full, want;
 	char *p = NULL;
 	int step;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		cached += obj_size(size, i);
+		cold += !is_hot(i);
+	}
 	/* A quiet start: no page cache or slab of an earlier run left. */
 	write_file("/proc/sys/vm/drop_caches", "3");
 	base = cg_current();
@@ -336,68 +359,76 @@ static void cg_teardown(void)
 	rmdir(CG);
 }
 
+static const char *const what[] = {
+	"memory per cached byte", "unpin, per cold object",
+	"give back 1/4", "cold hit rate after",
+};
+static const char *const unit[] = { "x", "ns/op", "ms", "%" };
+
+/* Every side, runs times, for objects of size (0: mixed) in this layout. */
+static void cache_case(uint32_t size, size_t n, uint64_t *h)
+{
+	static double v[SIDES][4][64];
+	int nv[SIDES] = { 0 }, failed[SIDES] = { 0 };
+	char key[96];
+	int r, p, k;
+
+	for (r = 0; r < runs; r++) {
+		for (p = 0; p < SIDES; p++) {
+			int side = (r + p) % SIDES;
+			struct cache_run cr;
+
+			cache_run(side, size, n, h, &cr);
+			if (!cr.gave) {
+				failed[side]++;
+				continue;
+			}
+			v[side][0][nv[side]] = cr.per_byte;
+			v[side][1][nv[side]] = cr.unpin_ns;
+			v[side][2][nv[side]] = cr.give_ms;
+			v[side][3][nv[side]] = cr.hit;
+			nv[side]++;
+		}
+	}
+	for (k = 0; k < 4; k++) {
+		if (size)
+			snprintf(key, sizeof(key), "%u B, %s: %s", size, layout_name[layout], what[k]);
+		else
+			snprintf(key, sizeof(key), "mixed, %s: %s", layout_name[layout], what[k]);
+		for (p = 0; p < SIDES; p++) {
+			if (failed[p])
+				record_na("cache", key, side_name[p], unit[k], NULL, 0,
+					  "the cache did not shrink by 1/4 in 64 reclaim steps");
+			else
+				record("cache", key, side_name[p], unit[k], v[p][k], nv[p]);
+		}
+	}
+}
+
 void bench_cache(void)
 {
 	static const uint32_t sizes[] = { 64, 256, 1024, 2048, 0 };
-	static const char *const what[] = {
-		"memory per cached byte", "unpin, per cold object",
-		"give back 1/4", "cold hit rate after",
-	};
-	static const char *const unit[] = { "x", "ns/op", "ms", "%" };
 	size_t n = quick ? 4096 : 16384;
 	uint64_t *h = calloc(n, sizeof(*h));
-	int si, r, p, k;
+	int si, k;
 
 	if (!h)
 		die("calloc");
-	if (cg_setup() == 0) {
-		/* Charged now, before any run counts its cgroup's memory. */
-		memset(h, 0, n * sizeof(*h));
-		memset(hs, 0, sizeof(hs));
-		memset(res, 0, sizeof(res));
-	} else {
+	if (cg_setup()) {
 		for (k = 0; k < 4; k++)
 			record_na("cache", what[k], "rzpool", unit[k], NULL, 0,
 				  "needs cgroup2 with the memory controller, root's memory.reclaim and /dev/rzpool");
 		free(h);
 		return;
 	}
-	for (si = 0; si < 5; si++) {
-		static double v[SIDES][4][64];
-		int nv[SIDES] = { 0 }, failed[SIDES] = { 0 };
-		char key[96];
-
-		for (r = 0; r < runs; r++) {
-			for (p = 0; p < SIDES; p++) {
-				int side = (r + p) % SIDES;
-				struct cache_run cr;
-
-				cache_run(side, sizes[si], n, h, &cr);
-				if (!cr.gave) {
-					failed[side]++;
-					continue;
-				}
-				v[side][0][nv[side]] = cr.per_byte;
-				v[side][1][nv[side]] = cr.unpin_ns;
-				v[side][2][nv[side]] = cr.give_ms;
-				v[side][3][nv[side]] = cr.hit;
-				nv[side]++;
-			}
-		}
-		for (k = 0; k < 4; k++) {
-			if (sizes[si])
-				snprintf(key, sizeof(key), "%u B: %s", sizes[si], what[k]);
-			else
-				snprintf(key, sizeof(key), "mixed: %s", what[k]);
-			for (p = 0; p < SIDES; p++) {
-				if (failed[p])
-					record_na("cache", key, side_name[p], unit[k], NULL, 0,
-						  "the cache did not shrink by 1/4 in 64 reclaim steps");
-				else
-					record("cache", key, side_name[p], unit[k], v[p][k], nv[p]);
-			}
-		}
-	}
+	/* Charged now, before any run counts its cgroup's memory. */
+	memset(h, 0, n * sizeof(*h));
+	memset(hs, 0, sizeof(hs));
+	memset(res, 0, sizeof(res));
+	nr_objs = n;
+	for (layout = 0; layout < LAYOUTS; layout++)
+		for (si = 0; si < 5; si++)
+			cache_case(sizes[si], n, h);
 	cg_teardown();
 	free(h);
 }
