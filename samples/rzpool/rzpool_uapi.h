@@ -43,7 +43,7 @@ struct rzpool_stats {
 	__u64 shrink_freed;	/* of which by the shrinker */
 	__u64 release_busy;	/* empty zspages kept: a page was locked */
 	/* Object states (see "Volatile objects" below). */
-	__u64 volatile_objs;	/* objects volatile now (at most) */
+	__u64 volatile_objs;	/* objects volatile now (exact when none changes) */
 	__u64 made_volatile;	/* RZPOOL_IOC_MAKE_VOLATILE successes */
 	__u64 kept;		/* RZPOOL_IOC_MAKE_STABLE answers "kept" */
 	__u64 discard_shrink;	/* volatile objects discarded by the shrinker */
