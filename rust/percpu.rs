@@ -60,8 +60,8 @@ impl<const N: usize> PerCpuCounters<N> {
     #[inline]
     pub fn add<const I: usize>(&self, v: i64) {
         const { assert!(I < N, "no such count") };
-        // SAFETY: `counts` is a live per-CPU allocation of `N` counts (type
-        // invariant), and `I < N`: count `I` is inside it.
+        // `counts` holds `N` counts (type invariant), and `I < N` (checked above).
+        // SAFETY: count `I` is inside the live per-CPU allocation `counts`.
         unsafe { rmm_bindings::rmm_this_cpu_add_s64(self.counts.as_ptr().add(I), v) };
     }
 
@@ -75,8 +75,8 @@ impl<const N: usize> PerCpuCounters<N> {
 
 impl<const N: usize> Drop for PerCpuCounters<N> {
     fn drop(&mut self) {
-        // SAFETY: allocated by `__alloc_percpu_gfp()` (type invariant), and
-        // no longer used: `&mut self`.
+        // No longer used (`&mut self`).
+        // SAFETY: `counts` was allocated by `__alloc_percpu_gfp()` (type invariant).
         unsafe { rmm_bindings::rmm_free_percpu_s64(self.counts.as_ptr()) };
     }
 }
