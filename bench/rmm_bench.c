@@ -119,6 +119,17 @@ static void bench_run(struct rmm_bench_req *req)
 		die("RMM_BENCH_RUN");
 }
 
+/* Runs req and appends its ns per object, per thread and batch, to v[*n..]. */
+static void bench_run_per_op(struct rmm_bench_req *req, double *v, int *n)
+{
+	unsigned int t, b;
+
+	bench_run(req);
+	for (t = 0; t < req->threads; t++)
+		for (b = 0; b < req->batches; b++)
+			v[(*n)++] = (double)req->ns[t][b] / req->nr_objs;
+}
+
 static const char *const pool_name[] = { "zsmalloc", "rzpool" };
 
 /* "64 B, 1 thread", "mixed, 2 threads" */
@@ -134,7 +145,7 @@ static void case_key(char *key, size_t len, unsigned int size, int threads)
 static void bench_ops(int test, const char *tname)
 {
 	static const unsigned int sizes[] = { 64, 700, 1632, 3264, 0 };
-	int si, threads, r, p, t, b;
+	int si, threads, r, p;
 
 	if (only_test >= 0 && only_test != test)
 		return;
@@ -161,10 +172,7 @@ static void bench_ops(int test, const char *tname)
 						.batches = quick ? 4 : 8, .seed = 12345 + r,
 					};
 
-					bench_run(&req);
-					for (t = 0; t < threads; t++)
-						for (b = 0; b < (int)req.batches; b++)
-							v[pool][n[pool]++] = (double)req.ns[t][b] / req.nr_objs;
+					bench_run_per_op(&req, v[pool], &n[pool]);
 				}
 			}
 			case_key(key, sizeof(key), sizes[si], threads);
@@ -185,7 +193,7 @@ static void bench_states(void)
 {
 	static const char *const side[] = { "rzpool", "spinlock" };
 	static const unsigned int kind[] = { RMM_BENCH_RZPOOL, RMM_BENCH_LOCKED_STATES };
-	int threads, r, p, t, b;
+	int threads, r, p;
 
 	for (threads = 1; threads <= 2; threads++) {
 		static double v[2][RMM_BENCH_MAX_THREADS * RMM_BENCH_MAX_BATCHES * 64];
@@ -203,10 +211,7 @@ static void bench_states(void)
 					.batches = quick ? 4 : 8, .seed = 12345 + r,
 				};
 
-				bench_run(&req);
-				for (t = 0; t < threads; t++)
-					for (b = 0; b < (int)req.batches; b++)
-						v[k][n[k]++] = (double)req.ns[t][b] / req.nr_objs;
+				bench_run_per_op(&req, v[k], &n[k]);
 			}
 		}
 		snprintf(key, sizeof(key), "volatile+stable pair, %d thread%s", threads,
@@ -373,7 +378,7 @@ static void bench_memory(void)
 static void bench_migration(void)
 {
 	double per_page[2][64], pages[2][64], copy[64 * RMM_BENCH_MAX_BATCHES];
-	int r, p, b, nc = 0;
+	int r, p, nc = 0;
 
 	for (r = 0; r < runs; r++) {
 		for (p = 0; p < 2; p++) {
@@ -407,9 +412,7 @@ static void bench_migration(void)
 				.test = RMM_BENCH_COPY_PAGE, .threads = 1, .nr_objs = 4096, .batches = 4,
 			};
 
-			bench_run(&req);
-			for (b = 0; b < 4; b++)
-				copy[nc++] = (double)req.ns[0][b] / req.nr_objs;
+			bench_run_per_op(&req, copy, &nc);
 		}
 	}
 	for (p = 0; p < 2; p++) {
@@ -577,7 +580,7 @@ static void bench_tables(void)
 {
 	size_t len = (quick ? 64UL : 256UL) << 20;
 	double per_page[64], pages[64], copy[64 * RMM_BENCH_MAX_BATCHES];
-	int r, b, pass, n = 0, nc = 0;
+	int r, pass, n = 0, nc = 0;
 
 	prefer_movable_node();
 	for (r = 0; r < runs; r++) {
@@ -625,9 +628,7 @@ static void bench_tables(void)
 				.test = RMM_BENCH_COPY_PAGE, .threads = 1, .nr_objs = 4096, .batches = 4,
 			};
 
-			bench_run(&req);
-			for (b = 0; b < 4; b++)
-				copy[nc++] = (double)req.ns[0][b] / req.nr_objs;
+			bench_run_per_op(&req, copy, &nc);
 		}
 	}
 	if (n)
