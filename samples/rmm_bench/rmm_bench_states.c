@@ -122,6 +122,14 @@ static struct locked_obj *lookup(struct locked_states *ls, u64 handle)
 	return o;
 }
 
+/* One volatile object more (1) or less (-1) at handle's place, with lock held. */
+static void count_volatile(struct locked_states *ls, u64 handle, int delta)
+{
+	lockdep_assert_held(&ls->lock);
+	ls->counts[((u32)handle - 1) / PLACE_OBJS] += delta;
+	ls->total_volatile += delta;
+}
+
 void locked_states_free(struct locked_states *ls, u64 handle)
 {
 	struct locked_obj *o;
@@ -129,10 +137,8 @@ void locked_states_free(struct locked_states *ls, u64 handle)
 	spin_lock(&ls->lock);
 	o = lookup(ls, handle);
 	if (o) {
-		if (o->state == VOLATILE) {
-			ls->counts[((u32)handle - 1) / PLACE_OBJS]--;
-			ls->total_volatile--;
-		}
+		if (o->state == VOLATILE)
+			count_volatile(ls, handle, -1);
 		o->state = FREE;
 	}
 	spin_unlock(&ls->lock);
@@ -151,8 +157,7 @@ int locked_states_make_volatile(struct locked_states *ls, u64 handle)
 		ret = -EALREADY;
 	} else {
 		o->state = VOLATILE;
-		ls->counts[((u32)handle - 1) / PLACE_OBJS]++;
-		ls->total_volatile++;
+		count_volatile(ls, handle, 1);
 	}
 	spin_unlock(&ls->lock);
 	return ret;
@@ -174,8 +179,7 @@ int locked_states_make_stable(struct locked_states *ls, u64 handle)
 		ret = -EALREADY;
 	} else {
 		o->state = STABLE;
-		ls->counts[((u32)handle - 1) / PLACE_OBJS]--;
-		ls->total_volatile--;
+		count_volatile(ls, handle, -1);
 	}
 	spin_unlock(&ls->lock);
 	return ret;
