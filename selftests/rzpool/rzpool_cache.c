@@ -29,6 +29,16 @@
 
 #include "rzpool_lib.h"
 
+/* Memory pressure as reclaim applies it to slab: every shrinker, once. */
+static int pressure(void)
+{
+	if (write_file("/proc/sys/vm/drop_caches", "2")) {
+		perror("drop_caches");
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static int32_t res[RZPOOL_MAX_BATCH];
@@ -89,11 +99,8 @@ int main(int argc, char **argv)
 	rz_stats(fd, &s1);
 	printf("made %zu cold objects volatile (%llu volatile now)\n", cold,
 	       (unsigned long long)s1.volatile_objs);
-	/* "2": reclaim slab objects, i.e. call every shrinker, as reclaim does. */
-	if (write_file("/proc/sys/vm/drop_caches", "2")) {
-		perror("drop_caches");
+	if (pressure())
 		return 1;
-	}
 	rz_stats(fd, &s2);
 	printf("memory pressure (drop_caches): %llu -> %llu pages; %llu pages freed by discarding alone,\n"
 	       "  %llu objects discarded by the shrinker and %llu by compaction; %llu objects copied\n",
@@ -139,10 +146,8 @@ int main(int argc, char **argv)
 		}
 	}
 	rz_stats(fd, &s3);
-	if (write_file("/proc/sys/vm/drop_caches", "2")) {
-		perror("drop_caches");
+	if (pressure())
 		return 1;
-	}
 	rz_stats(fd, &s4);
 	printf("whole cache volatile, then pressure: %llu -> %llu pages; %llu pages freed by discarding alone,\n"
 	       "  %llu objects discarded; %llu objects copied\n",
