@@ -6,7 +6,8 @@
 # toolchain (scripts/build-kernel.sh), so a Debian update of rustc-web or
 # linux-source-6.12, or an edit of a fragment, leaves the old build behind.
 # This keeps the build of each variant's current key and the toolchain, and
-# removes every other kernel build and the module build copies.
+# removes every other kernel build, the module build copies and the
+# compile-fail scratch areas of source trees that no longer exist.
 
 set -eu
 
@@ -31,6 +32,19 @@ main() {
 		fi
 		size=$(du -sk "$d" | cut -f1)
 		log "clean-cache: removing $d ($((size / 1024)) MiB)"
+		rm -rf "$d"
+		freed=$((freed + size))
+	done
+	# compile-fail's scratch areas, one per source tree: those whose tree
+	# (a clone since deleted, CI's) is gone, and the old shared layout.
+	for d in "$RMM_CACHE"/compile-fail/*/; do
+		[ -d "$d" ] || continue
+		d=${d%/}
+		if [ -f "$d/tree" ] && [ -d "$(cat "$d/tree")" ]; then
+			continue
+		fi
+		size=$(du -sk "$d" | cut -f1)
+		log "clean-cache: removing $d ($((size / 1024)) MiB, its tree is gone)"
 		rm -rf "$d"
 		freed=$((freed + size))
 	done

@@ -29,7 +29,11 @@ OUT=$2
 shift 2
 CASES_DIR=$RMM_TOP/selftests/compile_fail
 PASS_DIR=$RMM_TOP/selftests/compile_pass
-WORK_TOP=$RMM_CACHE/compile-fail
+# One scratch area per source tree: runs from two clones or worktrees at
+# once would otherwise build in each other's directories.
+# make clean-cache removes the area once its tree is gone.
+WORK_TOP=$RMM_CACHE/compile-fail/$(printf '%s' "$RMM_TOP" | sha256sum | cut -c1-12)
+mkdir -p "$WORK_TOP" && printf '%s\n' "$RMM_TOP" >"$WORK_TOP/tree"
 JOBS=$(nproc)
 
 # The scratch module: the rmm tree, the rmisc uapi header (for the uapi
