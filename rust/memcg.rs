@@ -36,8 +36,19 @@ impl MemCgroup {
     /// The memory cgroup of the calling task's address space; `None` without
     /// one (memory cgroups disabled, or a kernel thread).
     pub fn of_current() -> Option<Self> {
-        // SAFETY: the helper calls `get_mem_cgroup_from_mm(current->mm)`.
-        let memcg = unsafe { super::bindings::rmm_get_current_memcg() };
+        // SAFETY: only reads a static key.
+        if unsafe { super::bindings::rmm_mem_cgroup_disabled() } {
+            return None;
+        }
+        // SAFETY: `current` is always valid; only reads its `mm` pointer.
+        let mm = unsafe { super::bindings::rmm_current_mm() };
+        // A kernel thread has none (`get_mem_cgroup_from_mm(NULL)` would give
+        // the active or root cgroup instead).
+        if mm.is_null() {
+            return None;
+        }
+        // SAFETY: the calling task's `mm`, alive while the task runs.
+        let memcg = unsafe { super::bindings::rmm_get_mem_cgroup_from_mm(mm) };
         // INVARIANT: `get_mem_cgroup_from_mm()` returns a reference.
         NonNull::new(memcg).map(|memcg| Self { memcg })
     }

@@ -185,14 +185,19 @@ impl MmapReadGuard<'_> {
     pub fn check_access(&self, start: usize, end: usize, write: bool) -> Result {
         let mut addr = start;
         while addr < end {
-            let (mut vm_end, mut flags) = (0, 0);
             // SAFETY: `mm` has users and its `mmap_lock` is held (type invariant).
-            let found = unsafe {
-                rmm_bindings::rmm_vma_at(self.mm.as_ptr(), addr as _, &mut vm_end, &mut flags)
-            };
-            if !found {
+            let vma = unsafe { rmm_bindings::rmm_vma_lookup(self.mm.as_ptr(), addr as _) };
+            if vma.is_null() {
                 return Err(EFAULT);
             }
+            // The VMA stays while the `mmap_lock` is held (type invariant).
+            // SAFETY: as just said; only reads two of its fields.
+            let (vm_end, flags) = unsafe {
+                (
+                    rmm_bindings::rmm_vma_end(vma),
+                    rmm_bindings::rmm_vma_flags(vma),
+                )
+            };
             let flags = flags as u64;
             let bad = (rmm_bindings::VM_IO | rmm_bindings::VM_PFNMAP) as u64;
             if flags & rmm_bindings::VM_READ as u64 == 0 || flags & bad != 0 {

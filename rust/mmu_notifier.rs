@@ -319,8 +319,9 @@ impl<T: MmuNotifier> Registration<T> {
     /// Whether the calling task's address space is the one this notifier is
     /// registered on.
     pub fn is_current_mm(&self) -> bool {
-        // SAFETY: only compares pointers; `current` is always valid.
-        unsafe { super::bindings::rmm_current_mm_is(self.mm()) }
+        // SAFETY: `current` is always valid; only reads its `mm` pointer.
+        let mm = unsafe { super::bindings::rmm_current_mm() };
+        mm == self.mm()
     }
 }
 

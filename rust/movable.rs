@@ -262,7 +262,7 @@ impl<'a, T: MovableOperations> Migration<'a, T> {
         // `super::zpool`): copying now could lose their writes. The VM retries
         // later, as it does for pinned LRU pages.
         // SAFETY: `src` is valid and locked (type invariant).
-        if unsafe { rmm_bindings::rmm_page_count(self.src.as_ptr()) } > 2 {
+        if unsafe { page_count(self.src.as_ptr()) } > 2 {
             return Err(self.refuse(EAGAIN));
         }
         move_contents(self.src(), self.dst());
@@ -353,19 +353,26 @@ impl<T: MovableOperations> MovablePage<T> {
         }
         let raw = page.as_ptr();
         let private = private.into_foreign() as usize;
-        // Nobody else has a reference, so the lock is free; the table lives as
-        // long as the module, which we hold; `index` is the driver's word.
-        // SAFETY: the page is valid, order 0 and unmapped (`NewPage`).
-        let done = unsafe {
-            rmm_bindings::rmm_movable_init(raw, index as _, private as _, MovableOps::<T>::table())
-        };
-        if !done {
+        // Nobody else has a reference, so the lock is free, taken without
+        // waiting; if someone holds it all the same, nothing is done.
+        // SAFETY: the page is valid (`NewPage`).
+        if !unsafe { rmm_bindings::rmm_trylock_page(raw) } {
             // SAFETY: made by `into_foreign()` just above, never stored.
             drop(unsafe { T::Private::from_foreign(private as *const c_void) });
             // SAFETY: the reference taken above.
             unsafe { rmm_bindings::module_put(module) };
             pr_warn!("rmm: a new page is locked by someone else: not made movable\n");
             return Err(EAGAIN);
+        }
+        // The page is locked, and ours alone: its words are ours to set. The
+        // table lives as long as the module, which we hold; `index` is the
+        // driver's word.
+        // SAFETY: the page is valid, order 0 and unmapped (`NewPage`).
+        unsafe {
+            rmm_bindings::rmm_set_page_index(raw, index as _);
+            rmm_bindings::rmm_set_page_private(raw, private as _);
+            rmm_bindings::__SetPageMovable(raw, MovableOps::<T>::table());
+            rmm_bindings::rmm_unlock_page(raw);
         }
         // INVARIANT: the reference of `page` and the module reference are
         // ours; the page is movable with our data.
@@ -386,7 +393,7 @@ impl<T: MovableOperations> MovablePage<T> {
     /// pages itself must leave such a page's objects where they are.
     pub fn is_pinned(&self) -> bool {
         // SAFETY: the page is valid by the type invariant.
-        unsafe { rmm_bindings::rmm_page_count(self.page.as_ptr()) > 1 }
+        unsafe { page_count(self.page.as_ptr()) > 1 }
     }
 
     /// A new reference to the page: it stays allocated while the reference
@@ -476,10 +483,15 @@ impl<T: MovableOperations> MovablePage<T> {
     /// the VM unlocks it after the callback). `self` is not used again.
     unsafe fn release_page(&mut self, unlock: bool) -> usize {
         let page = self.page.as_ptr();
-        // The helper clears movable first, so no callback can see the page
-        // any more, then takes the private word back.
+        // Movable is cleared first, so no callback can see the page any more,
+        // then the private word is taken back.
         // SAFETY: the page is locked (caller) and movable with our operations.
-        let p = unsafe { rmm_bindings::rmm_movable_release(page) };
+        let p = unsafe {
+            let p = rmm_bindings::rmm_page_private(page);
+            rmm_bindings::__ClearPageMovable(page);
+            rmm_bindings::rmm_set_page_private(page, 0);
+            p
+        };
         // The driver's index word goes too; mappings of the page may still
         // hold their claims (and its access word), and drop them later.
         // SAFETY: our reference is still held.
@@ -659,6 +671,23 @@ impl Drop for Direct<'_> {
     fn drop(&mut self) {
         Access::end(self.0);
     }
+}
+
+/// The reference count of `page`, ordered before the caller's later reads
+/// of the page: it pairs with the full barrier of `put_page()` by whoever
+/// dropped a reference after writing the page (a zpool mapping), so that a
+/// caller that sees the reference gone also sees what was written through it.
+///
+/// # Safety
+///
+/// `page` is valid.
+unsafe fn page_count(page: *mut bindings::page) -> c_int {
+    // SAFETY: as our caller guarantees.
+    let count = unsafe { rmm_bindings::rmm_page_count(page) };
+    // Pairs with the `put_page()` after a mapping's writes (see above).
+    // SAFETY: only a read barrier.
+    unsafe { rmm_bindings::rmm_smp_rmb() };
+    count
 }
 
 /// The driver's index word of `page` ([`MovablePage::new`]).

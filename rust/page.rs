@@ -160,13 +160,17 @@ impl NewPage {
     ///
     /// May sleep if `gfp` allows it.
     pub fn alloc_movable(gfp: Gfp, account: bool) -> Result<Self, AllocError> {
-        // SAFETY: the helper only calls `alloc_page()`.
-        let page = unsafe { rmm_bindings::rmm_alloc_movable_page(gfp.0, account) };
-        // INVARIANT: a new order-0 page comes with one reference, now ours,
-        // and fields the allocator cleared.
-        Ok(Self {
-            page: NonNull::new(page).ok_or(AllocError)?,
-        })
+        // `__GFP_MOVABLE` puts it in a movable pageblock or `ZONE_MOVABLE`,
+        // where compaction and memory offlining look for pages to migrate.
+        // Not zeroed: like zsmalloc, the user owns the contents.
+        let mut gfp = gfp.0
+            | rmm_bindings::RMM_GFP_MOVABLE
+            | bindings::__GFP_HIGHMEM
+            | bindings::__GFP_NOWARN;
+        if account {
+            gfp |= rmm_bindings::RMM_GFP_ACCOUNT;
+        }
+        Self::alloc(gfp)
     }
 
     /// Allocates a zeroed page for a table that is read through its kernel
@@ -177,8 +181,26 @@ impl NewPage {
     ///
     /// May sleep (`GFP_KERNEL`).
     pub fn alloc_table(account: bool) -> Result<Self, AllocError> {
-        // SAFETY: the helper only calls `alloc_page()`.
-        let page = unsafe { rmm_bindings::rmm_alloc_table_page(account) };
+        let mut gfp = bindings::GFP_KERNEL
+            | rmm_bindings::RMM_GFP_MOVABLE
+            | bindings::__GFP_ZERO
+            | bindings::__GFP_NOWARN;
+        // Without `CONFIG_HIGHMEM` every page has a kernel address, and
+        // `__GFP_HIGHMEM | __GFP_MOVABLE` is what lets the page come from
+        // `ZONE_MOVABLE` (`__GFP_MOVABLE` alone stays in `ZONE_NORMAL`).
+        if !cfg!(CONFIG_HIGHMEM) {
+            gfp |= bindings::__GFP_HIGHMEM;
+        }
+        if account {
+            gfp |= rmm_bindings::RMM_GFP_ACCOUNT;
+        }
+        Self::alloc(gfp)
+    }
+
+    /// Allocates an order-0 page with `gfp` (`alloc_page()`).
+    fn alloc(gfp: bindings::gfp_t) -> Result<Self, AllocError> {
+        // SAFETY: any flags are valid for the allocator; order 0.
+        let page = unsafe { bindings::alloc_pages(gfp, 0) };
         // INVARIANT: a new order-0 page comes with one reference, now ours,
         // and fields the allocator cleared.
         Ok(Self {
@@ -220,12 +242,7 @@ impl ZeroedPage {
     ///
     /// May sleep (`GFP_KERNEL`).
     pub fn alloc() -> Result<Self, AllocError> {
-        // SAFETY: the helper only calls `alloc_page()`.
-        let page = unsafe { rmm_bindings::rmm_alloc_zeroed_page() };
-        // INVARIANT (of `NewPage`): a new order-0 page, one reference, ours.
-        Ok(Self(NewPage {
-            page: NonNull::new(page).ok_or(AllocError)?,
-        }))
+        NewPage::alloc(bindings::GFP_KERNEL_ACCOUNT | bindings::__GFP_ZERO).map(Self)
     }
 
     /// Returns the raw `struct page` pointer.

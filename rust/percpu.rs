@@ -25,7 +25,7 @@
 use super::bindings as rmm_bindings;
 use crate::rmm::page::Gfp;
 use core::ptr::NonNull;
-use kernel::prelude::*;
+use kernel::{ffi::c_int, prelude::*};
 
 /// `N` signed counts per possible CPU.
 ///
@@ -69,7 +69,28 @@ impl<const N: usize> PerCpuCounters<N> {
     pub fn sum<const I: usize>(&self) -> i64 {
         const { assert!(I < N, "no such count") };
         // SAFETY: as in `add`.
-        unsafe { rmm_bindings::rmm_percpu_sum_s64(self.counts.as_ptr().add(I)) }
+        let count = unsafe { self.counts.as_ptr().add(I) };
+        // SAFETY: only reads a constant.
+        let nr = unsafe { rmm_bindings::rmm_nr_cpu_ids() };
+        let mut sum: i64 = 0;
+        // `for_each_possible_cpu()`.
+        let mut cpu: c_int = -1;
+        loop {
+            // SAFETY: only reads `cpu_possible_mask`; `cpu` is -1 or a CPU.
+            let next = unsafe { rmm_bindings::rmm_next_possible_cpu(cpu) };
+            if next >= nr {
+                break sum;
+            }
+            cpu = next as c_int;
+            // SAFETY: `cpu` is a possible CPU, and count `I` is inside the
+            // live per-CPU allocation `counts` (as in `add`).
+            let v = unsafe { rmm_bindings::rmm_per_cpu_ptr_s64(count, cpu) };
+            // Other CPUs may be adding to their counts meanwhile: each is
+            // read once (`READ_ONCE()`), and the sum wraps as the C one did.
+            // SAFETY: `v` is CPU `cpu`'s count `I`, an aligned `i64` that
+            // lives as long as `self`.
+            sum = sum.wrapping_add(unsafe { v.read_volatile() });
+        }
     }
 }
 

@@ -12,8 +12,8 @@
 //! ```
 //!
 //! Out-of-tree modules cannot share a Rust library crate in 6.12, so the
-//! abstractions are built once per module, like the C helpers of
-//! [`rust/helpers.c`]. Items a module does not use are dropped by the
+//! abstractions are built once per module, like their C half,
+//! [`rust/rmm.c`]. Items a module does not use are dropped by the
 //! compiler; `dead_code` is therefore allowed at the root. The items are
 //! written with the visibility they would have in the kernel crate, which
 //! `unreachable_pub` cannot know about in a private module.
@@ -127,8 +127,13 @@ pub(crate) use this_module_ptr;
 /// `owner` must be null (built-in code) or point to the `struct module` of
 /// the caller's own module, which is alive while its code runs.
 pub(crate) unsafe fn module_live(owner: *mut kernel::bindings::module) -> bool {
-    // SAFETY: `owner` is null or our own live module (caller).
-    unsafe { bindings::rmm_module_live(owner.cast()) }
+    // Built-in code has no `struct module`, and is always live.
+    if owner.is_null() {
+        return true;
+    }
+    // SAFETY: `owner` is our own live module (caller); its state is read once.
+    let state = unsafe { bindings::rmm_module_state(owner.cast()) };
+    state == kernel::bindings::module_state_MODULE_STATE_LIVE as kernel::ffi::c_int
 }
 
 /// Waits until no one but the loader holds a reference to the module
@@ -156,6 +161,7 @@ pub(crate) unsafe fn drain_failed_init(owner: *mut kernel::bindings::module) {
     // The loader holds one reference during init (`module_unload_init()`);
     // the others left are those of refused opens, each dropped within a few
     // instructions of its refusal. (At unload the count is already zero.)
+    // Built-in code is always live (`module_live`): `owner` is not null.
     // SAFETY: as the caller guarantees.
     while unsafe { bindings::rmm_module_refcount(owner.cast()) } > 1 {
         // SAFETY: a failed init runs in process context, where sleeping is allowed.
@@ -178,8 +184,15 @@ pub fn msleep_interruptible(ms: u32) -> u32 {
 
 /// Whether `path` exists (`kern_path()`), e.g. another driver's device node.
 pub fn path_exists(path: &kernel::str::CStr) -> bool {
-    // SAFETY: `path` is a valid NUL-terminated string for the call.
-    unsafe { bindings::rmm_path_exists(path.as_char_ptr()) }
+    let mut found = core::mem::MaybeUninit::<kernel::bindings::path>::uninit();
+    // SAFETY: `path` is a valid NUL-terminated string for the call, and
+    // `found` is writable; on success the path is referenced.
+    if unsafe { bindings::kern_path(path.as_char_ptr(), 0, found.as_mut_ptr()) } != 0 {
+        return false;
+    }
+    // SAFETY: `kern_path()` succeeded: `found` holds its reference, dropped here.
+    unsafe { bindings::path_put(found.as_ptr()) };
+    true
 }
 
 /// `EOPNOTSUPP` ("operation not supported"), which the 6.12 kernel crate

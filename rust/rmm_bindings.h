@@ -16,12 +16,21 @@
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
 #include <linux/module.h>
+#include <linux/namei.h>
 #include <linux/pagemap.h>
+#include <linux/path.h>
 #include <linux/seq_file.h>
 #include <linux/shrinker.h>
 #include <linux/zpool.h>
 
-#include "helpers.h"
+#include "helpers/helpers.h"
+#include "memcg_helper.h"
+#include "shadow_helper.h"
+#include "zpool_map_helper.h"
+
+/* GFP flags the 6.12 kernel crate does not name (see rust/page.rs). */
+const gfp_t RMM_GFP_ACCOUNT = __GFP_ACCOUNT;
+const gfp_t RMM_GFP_MOVABLE = __GFP_MOVABLE;
 
 /*
  * Where a page's index word is (rust/movable.rs's access word): a constant

@@ -44,7 +44,7 @@ setup() {
 	mkdir -p "$WORK/samples/cf" "$WORK/samples/rmisc"
 	(cd "$RMM_TOP" && git ls-files -co --exclude-standard rust | tar -cf - -T -) | tar -C "$WORK" -xf -
 	cp "$RMM_TOP"/samples/rmisc/rmisc_uapi*.h "$WORK/samples/rmisc/"
-	echo '#include "../../rust/helpers.c"' >"$WORK/samples/cf/cf_helpers.c"
+	echo '#include "../../rust/rmm.c"' >"$WORK/samples/cf/cf_helpers.c"
 	cat >"$WORK/Kbuild" <<'KBUILD'
 obj-m := cf.o
 cf-y := samples/cf/cf_main.o samples/cf/cf_helpers.o

@@ -2,8 +2,8 @@
 /*
  * Copyright (C) 2026 The rmm authors.
  *
- * rmm's C helpers, built into rmisc.ko (see rust/helpers.c).
+ * rmm's C helpers, built into rmisc.ko (see rust/rmm.c).
  */
-#include "../../rust/helpers.c"
+#include "../../rust/rmm.c"
 
 MODULE_VERSION(RMM_VERSION);

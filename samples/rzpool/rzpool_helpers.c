@@ -2,13 +2,13 @@
 /*
  * Copyright (C) 2026 The rmm authors.
  *
- * rmm's C helpers, built into rzpool.ko (see rust/helpers.c), and the
+ * rmm's C helpers, built into rzpool.ko (see rust/rmm.c), and the
  * exports of rzpool's in-kernel API, whose functions are defined in Rust
  * (rmm::kapi::export_object_pool! in rzpool_main.rs).
  */
 #include <linux/export.h>
 
-#include "../../rust/helpers.c"
+#include "../../rust/rmm.c"
 #include "rzpool_kapi.h"
 
 MODULE_VERSION(RMM_VERSION);

@@ -2,6 +2,6 @@
 /*
  * Copyright (C) 2026 The rmm authors.
  *
- * rmm's C helpers, built into rmm_drop_test.ko (see rust/helpers.c).
+ * rmm's C helpers, built into rmm_drop_test.ko (see rust/rmm.c).
  */
-#include "../../rust/helpers.c"
+#include "../../rust/rmm.c"
