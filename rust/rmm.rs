@@ -24,6 +24,10 @@
 //! - [`movable`]: non-LRU movable pages (`struct movable_operations`).
 //! - [`mm`]: address spaces (`mm_struct`), `mmap_lock`, GUP.
 //! - [`mmu_notifier`]: MMU notifiers and the invalidation retry protocol.
+//! - [`hmm`]: a process's page tables read with `hmm_range_fault()`.
+//! - [`rcu`]: RCU read-side guards, grace periods, page references dropped
+//!   after one.
+//! - [`shadow`]: a device MMU's page table in movable pages.
 //! - [`mirror`]: a secondary MMU's shadow table, kept by MMU notifiers.
 //! - [`debugfs`]: directories and read-only `seq_file` files.
 //! - [`kapi`]: a C-callable kernel API for object pools.
@@ -71,6 +75,8 @@ pub mod movable;
 pub mod page;
 #[path = "percpu.rs"]
 pub mod percpu;
+#[path = "rcu.rs"]
+pub mod rcu;
 #[cfg(CONFIG_MMU_NOTIFIER)]
 #[path = "shadow.rs"]
 pub mod shadow;

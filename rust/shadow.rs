@@ -6,7 +6,8 @@
 //! space, in movable pages.
 //!
 //! C headers: [`include/linux/migrate.h`](srctree/include/linux/migrate.h),
-//! [`include/linux/rcupdate.h`](srctree/include/linux/rcupdate.h).
+//! [`include/linux/rcupdate.h`](srctree/include/linux/rcupdate.h) (through
+//! [`super::rcu`]).
 //!
 //! A [`ShadowTable`] is a radix tree of 64-bit entries indexed by virtual
 //! address, like x86's: one page of entries per table, page-sized leaves, at
@@ -79,7 +80,8 @@ use super::{
     bindings as rmm_bindings,
     mmu_notifier::Stable,
     movable::{MigrateMode, Migration, MovableOperations, MovablePage, Outcome},
-    page::{LockedPage, NewPage, PageRef, PAGE_SIZE},
+    page::{LockedPage, NewPage, PAGE_SIZE},
+    rcu::{self, GpState},
 };
 use core::{
     mem::ManuallyDrop,
@@ -89,9 +91,7 @@ use core::{
 };
 use kernel::{
     alloc::flags::{GFP_KERNEL, GFP_NOWAIT},
-    bindings,
-    ffi::c_ulong,
-    new_spinlock,
+    bindings, new_spinlock,
     prelude::*,
     sync::{Arc, ArcBorrow, SpinLock},
     time::Ktime,
@@ -239,30 +239,6 @@ unsafe fn locked_entries<'a>(page: &LockedPage<'a>) -> &'a Entries {
     unsafe { entries(table_entry(table_addr(page.as_ptr()))) }
 }
 
-/// An RCU read-side critical section, ended on drop.
-struct RcuRead(core::marker::PhantomData<*mut ()>);
-
-impl RcuRead {
-    fn new() -> Self {
-        // SAFETY: paired with the unlock in `drop`, on this CPU (not `Send`).
-        unsafe { rmm_bindings::rmm_rcu_read_lock() };
-        Self(core::marker::PhantomData)
-    }
-}
-
-impl Drop for RcuRead {
-    fn drop(&mut self) {
-        // SAFETY: the lock taken by `new`.
-        unsafe { rmm_bindings::rmm_rcu_read_unlock() };
-    }
-}
-
-/// A cookie of the current RCU grace-period state.
-fn rcu_cookie() -> c_ulong {
-    // SAFETY: only reads the grace-period counters.
-    unsafe { rmm_bindings::rmm_get_state_synchronize_rcu() }
-}
-
 /// The movable operations of table pages.
 struct TableOps;
 
@@ -290,7 +266,7 @@ impl MovableOperations for TableOps {
 struct Tree {
     /// Unlinked empty tables, with the grace period after which no reader
     /// sees them.
-    zombies: KVec<(MovablePage<TableOps>, c_ulong)>,
+    zombies: KVec<(MovablePage<TableOps>, GpState)>,
     /// An old copy's page reference was given to an RCU callback.
     rcu_callbacks: bool,
     /// The union of the ranges where tables may have become empty since
@@ -308,43 +284,6 @@ impl Tree {
             Some(d) => d.start.min(start)..d.end.max(end),
             None => start..end,
         });
-    }
-}
-
-/// A page reference to drop after an RCU grace period (`call_rcu()`),
-/// allocated beforehand so that queueing it cannot fail.
-///
-/// # Invariants
-///
-/// `node` is an unused node of `rmm_rcu_put_alloc()`, ours to queue or free.
-struct RcuPut {
-    node: NonNull<core::ffi::c_void>,
-}
-
-impl RcuPut {
-    /// A node, without sleeping (`GFP_NOWAIT`).
-    fn new() -> Option<Self> {
-        // SAFETY: only allocates.
-        let node = unsafe { rmm_bindings::rmm_rcu_put_alloc() };
-        // INVARIANT: a new node.
-        NonNull::new(node).map(|node| Self { node })
-    }
-
-    /// Drops `page` after a grace period. The caller's module must wait for
-    /// the callback (`rmm_rcu_barrier()`) before it goes away.
-    fn put(self, page: PageRef) {
-        let this = ManuallyDrop::new(self);
-        // The node is queued once (`this` is not dropped); the reference
-        // moves to the callback, which puts it.
-        // SAFETY: an unused node, and a page reference that is ours.
-        unsafe { rmm_bindings::rmm_rcu_put_page(this.node.as_ptr(), page.into_raw().as_ptr()) };
-    }
-}
-
-impl Drop for RcuPut {
-    fn drop(&mut self) {
-        // SAFETY: an unused node (type invariant).
-        unsafe { rmm_bindings::rmm_rcu_put_free(self.node.as_ptr()) };
     }
 }
 
@@ -452,7 +391,7 @@ impl Core {
         let put = if matches!(mode, MigrateMode::Sync) {
             None
         } else {
-            let Some(put) = RcuPut::new() else {
+            let Some(put) = rcu::PagePut::new() else {
                 return Err(migration.refuse(ENOMEM));
             };
             Some(put)
@@ -508,7 +447,11 @@ impl Core {
         if out.is_ok() {
             match (old, put) {
                 (Some(old), Some(put)) => {
-                    put.put(old);
+                    // `ShadowTable`'s `Drop`, run before the module goes, sees
+                    // `rcu_callbacks` (set below, under this lock) and waits for the
+                    // callback (`rcu::barrier()`).
+                    // SAFETY: the module waits for the callback before it goes (above).
+                    unsafe { put.put(old) };
                     tree.rcu_callbacks = true;
                 }
                 (old, _) => wait = old,
@@ -519,8 +462,8 @@ impl Core {
         }
         drop(tree);
         if let Some(old) = wait {
-            // SAFETY: a blocking migration, with no lock of ours held.
-            unsafe { rmm_bindings::rmm_synchronize_rcu_expedited() };
+            // A blocking migration, with no lock of ours held.
+            rcu::synchronize_expedited();
             // No reader is in the old copy any more.
             drop(old);
         }
@@ -540,7 +483,7 @@ impl Core {
         // The entry owned this table page (module invariants).
         // SAFETY: the swap above gave that ownership to us.
         let table = unsafe { MovablePage::<TableOps>::from_raw(NonNull::new_unchecked(page)) };
-        match super::vec::push_within_capacity(&mut tree.zombies, (table, rcu_cookie())) {
+        match super::vec::push_within_capacity(&mut tree.zombies, (table, GpState::get())) {
             Ok(()) => {
                 self.tables.fetch_sub(1, Ordering::Relaxed);
                 true
@@ -768,7 +711,7 @@ impl TableHandle {
         let mut va = start & !(PAGE_SIZE - 1);
         let mut young = false;
         {
-            let _rcu = RcuRead::new();
+            let _rcu = rcu::read_lock();
             // SAFETY: inside `rcu_read_lock()`.
             if unsafe { Self::harvest_from(&self.core, &mut va, end, clear, &mut young) } {
                 return young;
@@ -864,8 +807,8 @@ impl TableHandle {
                 Some(_) if tree.zombies.len() < REAP_BATCH => true,
                 Some(_) if tree.zombies.len() >= REAP_MAX => false,
                 Some(&(_, newest)) => {
-                    // SAFETY: reads RCU's state; callable in any context.
-                    let over = unsafe { rmm_bindings::rmm_poll_state_synchronize_rcu(newest) };
+                    // Reads RCU's state; callable in any context.
+                    let over = newest.poll();
                     !over
                 }
             };
@@ -878,8 +821,8 @@ impl TableHandle {
             core::mem::replace(&mut tree.zombies, KVec::new())
         };
         if let Some((_, newest)) = zombies.last() {
-            // SAFETY: may sleep: process context, no lock held (caller).
-            unsafe { rmm_bindings::rmm_cond_synchronize_rcu(*newest) };
+            // May sleep: process context, no lock held (caller).
+            newest.cond_synchronize();
         }
         // Each drop takes the page lock (sleeps), with no lock of ours held.
         drop(zombies);
@@ -1184,13 +1127,13 @@ impl Drop for ShadowTable {
         let (root, cookie) = {
             let mut tree = self.core.lock.lock();
             tree.dead = true;
-            (self.core.root.swap(0, Ordering::Relaxed), rcu_cookie())
+            (self.core.root.swap(0, Ordering::Relaxed), GpState::get())
         };
         // Harvesters that read the old root are gone after this (a tree that
         // never had a table needs no wait); migrations find the tree dead.
         if root & VALID != 0 {
-            // SAFETY: process context (the caller may sleep).
-            unsafe { rmm_bindings::rmm_cond_synchronize_rcu(cookie) };
+            // Process context (the caller may sleep).
+            cookie.cond_synchronize();
         }
         // Nothing reaches the tables any more.
         // SAFETY: the root entry was ours to give up.
@@ -1206,15 +1149,14 @@ impl Drop for ShadowTable {
         // Their grace periods began before the one waited for above, or
         // are waited for here.
         if let Some((_, newest)) = zombies.last() {
-            // SAFETY: process context.
-            unsafe { rmm_bindings::rmm_cond_synchronize_rcu(*newest) };
+            // Process context.
+            newest.cond_synchronize();
         }
         drop(zombies);
         if callbacks {
             // The callbacks that drop old copies are this module's code: none
-            // may run after the module is gone.
-            // SAFETY: process context.
-            unsafe { rmm_bindings::rmm_rcu_barrier() };
+            // may run after the module is gone. Process context.
+            rcu::barrier();
         }
     }
 }
