@@ -27,7 +27,11 @@
 //! - [`hmm`]: a process's page tables read with `hmm_range_fault()`.
 //! - [`rcu`]: RCU read-side guards, grace periods, page references dropped
 //!   after one.
-//! - [`shadow`]: a device MMU's page table in movable pages.
+//! - [`shadow`] (`shadow/`): a device MMU's page table in movable pages:
+//!   `mod.rs` (the shared core and the design), `entry.rs` (the entry
+//!   format and walks), `handle.rs` (the lock-free handle), `writer.rs` (the
+//!   writer and teardown), `migrate.rs` (table page migration), `reap.rs`
+//!   (giving up emptied tables).
 //! - [`mirror`]: a secondary MMU's shadow table, kept by MMU notifiers.
 //! - [`debugfs`]: directories and read-only `seq_file` files.
 //! - [`kapi`]: a C-callable kernel API for object pools.
@@ -78,7 +82,7 @@ pub mod percpu;
 #[path = "rcu.rs"]
 pub mod rcu;
 #[cfg(CONFIG_MMU_NOTIFIER)]
-#[path = "shadow.rs"]
+#[path = "shadow/mod.rs"]
 pub mod shadow;
 #[path = "shrinker.rs"]
 pub mod shrinker;

@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: GPL-2.0
+
+// Copyright (C) 2026 The rmm authors.
+
+//! [`TableHandle`]: the shared handle on a shadow page table, which makes
+//! tables and harvests accessed bits without the driver's lock.
+
+use super::{
+    entry::{
+        shift, slot, table_addr, table_end, table_entry, Walk, ACCESSED, FROZEN, LEVELS, VALID,
+        VA_LIMIT,
+    },
+    Core, TableOps,
+};
+use crate::rmm::{
+    movable::MovablePage,
+    page::{NewPage, PAGE_SIZE},
+    rcu,
+};
+use core::{ops::Range, sync::atomic::Ordering};
+use kernel::{prelude::*, sync::Arc};
+
+/// A shared handle on a [`ShadowTable`](super::ShadowTable): what needs no
+/// writer access. Harvests accessed bits without the driver's lock, and
+/// makes tables.
+#[derive(Clone)]
+pub struct TableHandle {
+    pub(super) core: Arc<Core>,
+}
+
+/// The tables [`TableHandle::prepare`] made sure of, for one fault.
+///
+/// Dropped without [`Prepared::keep`], it marks its range for the next
+/// [`TableHandle::reap`], which gives up the tables that are still empty.
+#[must_use = "dropping it gives the tables back at once"]
+pub struct Prepared<'a> {
+    handle: &'a TableHandle,
+    range: Range<usize>,
+}
+
+impl Prepared<'_> {
+    /// The fault installed entries: the tables are in use, as the entries'.
+    pub fn keep(self) {
+        core::mem::forget(self);
+    }
+}
+
+impl Drop for Prepared<'_> {
+    fn drop(&mut self) {
+        let mut tree = self.handle.core.lock.lock();
+        if !tree.dead {
+            tree.mark_dirty(self.range.start, self.range.end);
+        }
+    }
+}
+
+/// Counts of a table.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TableCounts {
+    /// Table pages linked in the tree.
+    pub tables: usize,
+    /// Table pages migrated so far.
+    pub migrated: u64,
+    /// Nanoseconds their migrations took (the driver's part: lock, entry
+    /// moves, commit, parent switch).
+    pub migrate_ns: u64,
+    /// Harvests that met a table being migrated.
+    pub slow_harvests: u64,
+}
+
+impl TableHandle {
+    /// Makes sure the tables down to the leaf tables of `[start, end)`
+    /// exist, making missing ones (`GFP_KERNEL`, charged to the caller's
+    /// memory cgroup). They stay empty until
+    /// [`ShadowTable::install`](super::ShadowTable::install), and an
+    /// invalidation may take them away again meanwhile.
+    ///
+    /// Unless the fault they are for keeps them ([`Prepared::keep`], once
+    /// it installed entries), the range is given back to the next
+    /// [`TableHandle::reap`]: a fault that fails (an unmapped address, a
+    /// signal) leaves no empty tables behind.
+    ///
+    /// `EFAULT` beyond [`VA_LIMIT`], `ENOMEM`, `ESRCH` once torn down.
+    ///
+    /// # Context
+    ///
+    /// Sleeps; call with no spinlock held.
+    pub fn prepare(&self, start: usize, end: usize) -> Result<Prepared<'_>> {
+        // Made first, so that the tables of a failed call are given back too.
+        let prepared = Prepared {
+            handle: self,
+            range: start..end,
+        };
+        let mut va = start;
+        while va < end {
+            self.prepare_leaf(va)?;
+            va = table_end(va, 0);
+        }
+        Ok(prepared)
+    }
+
+    /// [`Self::prepare`] for the leaf table of `va`.
+    fn prepare_leaf(&self, va: usize) -> Result {
+        if va >= VA_LIMIT {
+            return Err(EFAULT);
+        }
+        loop {
+            // The highest missing level, if any.
+            let missing = {
+                let tree = self.core.lock.lock();
+                if tree.dead {
+                    return Err(ESRCH);
+                }
+                let mut missing = None;
+                for level in (0..LEVELS).rev() {
+                    match self.core.parent_slot(&tree, level, va) {
+                        Some(s) if s.load(Ordering::Relaxed) & VALID != 0 => {}
+                        _ => {
+                            missing = Some(level);
+                            break;
+                        }
+                    }
+                }
+                missing
+            };
+            let Some(level) = missing else {
+                return Ok(());
+            };
+            let base = va & !((1usize << shift(level + 1)) - 1);
+            let page = NewPage::alloc_table(true)?;
+            let table = MovablePage::<TableOps>::new(page, self.core.clone(), base | level)?;
+            let tree = self.core.lock.lock();
+            let linked = match self.core.parent_slot(&tree, level, va) {
+                Some(s) if !tree.dead && s.load(Ordering::Relaxed) & VALID == 0 => {
+                    // The page is zeroed and was never visible: the release
+                    // store publishes its contents with it.
+                    s.store(table_entry(table_addr(table.as_ptr())), Ordering::Release);
+                    self.core.tables.fetch_add(1, Ordering::Relaxed);
+                    true
+                }
+                _ => false,
+            };
+            drop(tree);
+            if linked {
+                // INVARIANT: owned by the entry just written.
+                let _ = table.into_raw();
+            } else {
+                // Lost a race, or torn down: drop it unlocked (it sleeps).
+                drop(table);
+            }
+        }
+    }
+
+    /// Clears the accessed bit of every valid leaf of `[start, end)` if
+    /// `clear`, and returns whether any was set: without the driver's lock
+    /// (see the documentation of [`super`]). Every bit is cleared before
+    /// answering, as the `|` of the 2008 `age_page` did.
+    ///
+    /// # Context
+    ///
+    /// Any; never sleeps (it may spin on `Core::lock` while a table of the
+    /// range is being migrated).
+    pub fn harvest(&self, start: usize, end: usize, clear: bool) -> bool {
+        let end = end.min(VA_LIMIT);
+        let mut va = start & !(PAGE_SIZE - 1);
+        let mut young = false;
+        {
+            let _rcu = rcu::read_lock();
+            // SAFETY: inside `rcu_read_lock()`.
+            if unsafe { Self::harvest_from(&self.core, &mut va, end, clear, &mut young) } {
+                return young;
+            }
+        }
+        // A table was being migrated: finish under the lock, which the
+        // migration holds until the new copy is linked.
+        self.core.slow_harvests.fetch_add(1, Ordering::Relaxed);
+        let _tree = self.core.lock.lock();
+        // SAFETY: we hold the lock.
+        let done = unsafe { Self::harvest_from(&self.core, &mut va, end, clear, &mut young) };
+        debug_assert!(done);
+        young
+    }
+
+    /// The loop of [`Self::harvest`] from `*va`: returns `false` (with `*va`
+    /// where it stopped) if it met a frozen entry.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds `core.lock` or is inside `rcu_read_lock()`.
+    unsafe fn harvest_from(
+        core: &Core,
+        va: &mut usize,
+        end: usize,
+        clear: bool,
+        young: &mut bool,
+    ) -> bool {
+        while *va < end {
+            // SAFETY: the caller's lock or RCU.
+            match unsafe { core.walk(*va) } {
+                Walk::Hole(next) => *va = next,
+                Walk::Frozen => return false,
+                Walk::Leaf(t) => {
+                    let stop = end.min(table_end(*va, 0));
+                    while *va < stop {
+                        let e = &t[slot(*va, 0)];
+                        let mut old = e.load(Ordering::Relaxed);
+                        if clear && old & ACCESSED != 0 {
+                            old = e.fetch_and(!ACCESSED, Ordering::Relaxed);
+                        }
+                        if old & FROZEN != 0 {
+                            return false;
+                        }
+                        *young |= old & (VALID | ACCESSED) == VALID | ACCESSED;
+                        *va += PAGE_SIZE;
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    /// Whether the leaf of `va` is valid and accessed, without clearing.
+    pub fn test_young(&self, va: usize) -> bool {
+        self.harvest(va, va.saturating_add(1), false)
+    }
+
+    /// Counts of the table.
+    pub fn counts(&self) -> TableCounts {
+        TableCounts {
+            tables: self.core.tables.load(Ordering::Relaxed),
+            migrated: self.core.migrated.load(Ordering::Relaxed),
+            migrate_ns: self.core.migrate_ns.load(Ordering::Relaxed),
+            slow_harvests: self.core.slow_harvests.load(Ordering::Relaxed),
+        }
+    }
+}
