@@ -35,9 +35,8 @@
 #include "kselftest_harness.h"
 #include "../rmm_selftest.h"
 #include "../rmm_fuzz.h"
-#include "rzpool_uapi.h"
+#include "rzpool_ioctl.h"
 
-#define RZPOOL_DEV "/dev/rzpool"
 #define MAXSZ RZPOOL_MAX_SIZE
 #define NSENT 128		/* sentinel objects of every fixture */
 #define MAX_OBJS 768		/* objects one pool tracks */
@@ -53,46 +52,6 @@ static const unsigned int known[] = {
 	RZPOOL_IOC_MAKE_VOLATILE, RZPOOL_IOC_MAKE_STABLE,
 };
 #define NKNOWN ((int)ARRAY_SIZE(known))
-
-/* --- ioctl wrappers: 0 or -errno --- */
-
-static int rz_alloc(int fd, uint32_t size, uint64_t *handle)
-{
-	struct rzpool_alloc a = { .size = size };
-
-	if (ioctl(fd, RZPOOL_IOC_ALLOC, &a))
-		return -errno;
-	*handle = a.handle;
-	return 0;
-}
-
-static int rz_free(int fd, uint64_t handle)
-{
-	return ioctl(fd, RZPOOL_IOC_FREE, &handle) ? -errno : 0;
-}
-
-static int rz_rw(int fd, unsigned long cmd, uint64_t handle, uint64_t addr, uint32_t off,
-		 uint32_t len)
-{
-	struct rzpool_rw rw = { .handle = handle, .addr = addr, .offset = off, .len = len };
-
-	return ioctl(fd, cmd, &rw) ? -errno : 0;
-}
-
-static int rz_read(int fd, uint64_t handle, void *buf, uint32_t off, uint32_t len)
-{
-	return rz_rw(fd, RZPOOL_IOC_READ, handle, (uintptr_t)buf, off, len);
-}
-
-static int rz_write(int fd, uint64_t handle, const void *buf, uint32_t off, uint32_t len)
-{
-	return rz_rw(fd, RZPOOL_IOC_WRITE, handle, (uintptr_t)buf, off, len);
-}
-
-static int rz_stats(int fd, struct rzpool_stats *st)
-{
-	return ioctl(fd, RZPOOL_IOC_STATS, st) ? -errno : 0;
-}
 
 static int is_zero(const uint8_t *p, size_t len)
 {
@@ -244,7 +203,7 @@ static int pool_add(struct pool *p, uint32_t size, uint64_t seed)
 	if (ret)
 		return ret;
 	fuzz_fill(buf, size, seed);
-	ret = rz_write(p->fd, h, buf, 0, size);
+	ret = rz_write(p->fd, h, 0, buf, size);
 	if (ret)
 		return ret;
 	return pool_track(p, h, size, buf);
@@ -293,7 +252,7 @@ static void pool_verify(struct __test_metadata *_metadata, struct pool *p)
 
 		if (!o->live)
 			continue;
-		ASSERT_EQ(rz_read(p->fd, o->h, buf, 0, o->size), 0)
+		ASSERT_EQ(rz_read(p->fd, o->h, 0, buf, o->size), 0)
 			TH_LOG("object %d, handle %#llx, %u bytes", i, (unsigned long long)o->h, o->size);
 		ASSERT_EQ(fuzz_hash(buf, o->size, FUZZ_HASH_INIT), o->sum)
 			TH_LOG("object %d, handle %#llx, %u bytes: bad checksum", i,
@@ -499,29 +458,29 @@ TEST_F_TIMEOUT(rzpool_fuzz, bad_pointers, 50)
 
 	/* Data buffers: WRITE reads them, READ writes them. */
 	for (i = 0; i < ARRAY_SIZE(fixed); i++, calls += 2) {
-		ASSERT_EQ(rz_rw(p->fd, RZPOOL_IOC_WRITE, o->h, fixed[i], 0, o->size), -EFAULT)
+		ASSERT_EQ(rz_rw(p->fd, RZPOOL_IOC_WRITE, o->h, 0, fixed[i], o->size), -EFAULT)
 			TH_LOG("WRITE from %#lx", fixed[i]);
-		ASSERT_EQ(rz_rw(p->fd, RZPOOL_IOC_READ, o->h, fixed[i], 0, o->size), -EFAULT)
+		ASSERT_EQ(rz_rw(p->fd, RZPOOL_IOC_READ, o->h, 0, fixed[i], o->size), -EFAULT)
 			TH_LOG("READ to %#lx", fixed[i]);
 	}
-	ASSERT_EQ(rz_rw(p->fd, RZPOOL_IOC_READ, o->h, (uintptr_t)self->mem.ro, 0, o->size), -EFAULT);
+	ASSERT_EQ(rz_rw(p->fd, RZPOOL_IOC_READ, o->h, 0, (uintptr_t)self->mem.ro, o->size), -EFAULT);
 	for (k = 0; k < o->size; k += 1 + k / 8, calls += 2) {
 		/* k bytes mapped of o->size: the write reads none of it into the object. */
-		ASSERT_EQ(rz_rw(p->fd, RZPOOL_IOC_WRITE, o->h, fuzz_edge_ptr(&self->mem, k), 0, o->size), -EFAULT)
+		ASSERT_EQ(rz_rw(p->fd, RZPOOL_IOC_WRITE, o->h, 0, fuzz_edge_ptr(&self->mem, k), o->size), -EFAULT)
 			TH_LOG("WRITE, %zu bytes mapped", k);
-		ASSERT_EQ(rz_rw(p->fd, RZPOOL_IOC_READ, o->h, fuzz_edge_ptr(&self->mem, k), 0, o->size), -EFAULT)
+		ASSERT_EQ(rz_rw(p->fd, RZPOOL_IOC_READ, o->h, 0, fuzz_edge_ptr(&self->mem, k), o->size), -EFAULT)
 			TH_LOG("READ, %zu bytes mapped", k);
 	}
 	/* addr + len wraps; huge and zero lengths; offset + len past the object. */
-	ASSERT_EQ(rz_rw(p->fd, RZPOOL_IOC_WRITE, o->h, -10UL, 0, 100), -EFAULT);
-	ASSERT_EQ(rz_rw(p->fd, RZPOOL_IOC_READ, o->h, -10UL, 0, 100), -EFAULT);
-	ASSERT_EQ(rz_write(p->fd, o->h, self->scratch, 0, 0), -EINVAL);
-	ASSERT_EQ(rz_write(p->fd, o->h, self->scratch, 0, MAXSZ + 1), -EINVAL);
-	ASSERT_EQ(rz_write(p->fd, o->h, self->scratch, 0, UINT32_MAX), -EINVAL);
-	ASSERT_EQ(rz_write(p->fd, o->h, self->scratch, UINT32_MAX, 1), -EINVAL);
-	ASSERT_EQ(rz_write(p->fd, o->h, self->scratch, UINT32_MAX - 10, 20), -EINVAL);
-	ASSERT_EQ(rz_read(p->fd, o->h, self->scratch, o->size, 1), -EINVAL);
-	ASSERT_EQ(rz_read(p->fd, o->h, self->scratch, 1, o->size), -EINVAL);
+	ASSERT_EQ(rz_rw(p->fd, RZPOOL_IOC_WRITE, o->h, 0, -10UL, 100), -EFAULT);
+	ASSERT_EQ(rz_rw(p->fd, RZPOOL_IOC_READ, o->h, 0, -10UL, 100), -EFAULT);
+	ASSERT_EQ(rz_write(p->fd, o->h, 0, self->scratch, 0), -EINVAL);
+	ASSERT_EQ(rz_write(p->fd, o->h, 0, self->scratch, MAXSZ + 1), -EINVAL);
+	ASSERT_EQ(rz_write(p->fd, o->h, 0, self->scratch, UINT32_MAX), -EINVAL);
+	ASSERT_EQ(rz_write(p->fd, o->h, UINT32_MAX, self->scratch, 1), -EINVAL);
+	ASSERT_EQ(rz_write(p->fd, o->h, UINT32_MAX - 10, self->scratch, 20), -EINVAL);
+	ASSERT_EQ(rz_read(p->fd, o->h, o->size, self->scratch, 1), -EINVAL);
+	ASSERT_EQ(rz_read(p->fd, o->h, 1, self->scratch, o->size), -EINVAL);
 	/* The length is checked before the buffer: EINVAL even with NULL. */
 	ASSERT_EQ(rz_rw(p->fd, RZPOOL_IOC_WRITE, o->h, 0, 0, MAXSZ + 1), -EINVAL);
 	ASSERT_EQ(rz_rw(p->fd, RZPOOL_IOC_READ, o->h, 0, 0, 0), -EINVAL);
@@ -551,7 +510,7 @@ TEST_F_TIMEOUT(rzpool_fuzz, bad_pointers, 50)
 		calls++;
 	}
 	/* Still stable: readable (pool_verify below reads every object). */
-	ASSERT_EQ(rz_read(p->fd, o->h, self->scratch, 0, o->size), 0);
+	ASSERT_EQ(rz_read(p->fd, o->h, 0, self->scratch, o->size), 0);
 	TH_LOG("%lu calls", calls);
 	ASSERT_TRUE(fuzz_hole_unmapped(&self->mem));
 	pool_verify(_metadata, p);
@@ -824,10 +783,10 @@ static void fuzz_alloc(struct __test_metadata *_metadata, FIXTURE_DATA(rzpool_fu
 		TH_LOG("ALLOC returned live handle %#llx", (unsigned long long)req->handle);
 	ASSERT_FALSE(pool_was_freed(p, req->handle))
 		TH_LOG("ALLOC returned freed handle %#llx", (unsigned long long)req->handle);
-	ASSERT_EQ(rz_read(p->fd, req->handle, buf, 0, req->size), 0);
+	ASSERT_EQ(rz_read(p->fd, req->handle, 0, buf, req->size), 0);
 	ASSERT_TRUE(is_zero(buf, req->size)) TH_LOG("new object of %u bytes not zeroed", req->size);
 	fuzz_fill(buf, req->size, fuzz_next(r));
-	ASSERT_EQ(rz_write(p->fd, req->handle, buf, 0, req->size), 0);
+	ASSERT_EQ(rz_write(p->fd, req->handle, 0, buf, req->size), 0);
 	ASSERT_GE(pool_track(p, req->handle, req->size, buf), 0);
 }
 
@@ -948,10 +907,10 @@ TEST_F_TIMEOUT(rzpool_fuzz, forged_handles, 50)
 	uint64_t __f = (f); \
 	int __idx = -1, __e = pool_expect(q, __f, &__idx); \
 	struct fobj *__o = __idx >= 0 ? &(q)->objs[__idx] : NULL; \
-	ASSERT_EQ(rz_read((q)->fd, __f, buf, 0, 1), __e) \
+	ASSERT_EQ(rz_read((q)->fd, __f, 0, buf, 1), __e) \
 		TH_LOG("READ of %#llx (%s) on pool %u", (unsigned long long)__f, what, (q)->id); \
 	/* A live object is rewritten with what it holds. */ \
-	ASSERT_EQ(rz_write((q)->fd, __f, __o ? __o->data : buf, 0, 1), __e) \
+	ASSERT_EQ(rz_write((q)->fd, __f, 0, __o ? __o->data : buf, 1), __e) \
 		TH_LOG("WRITE of %#llx (%s) on pool %u", (unsigned long long)__f, what, (q)->id); \
 	if (__e) { \
 		ASSERT_EQ(rz_free((q)->fd, __f), __e) \
@@ -1031,10 +990,10 @@ TEST_F_TIMEOUT(rzpool_fuzz, stale_handles, 50)
 				TH_LOG("cycle %lu: ALLOC returned live handle %#llx", cycles, (unsigned long long)h);
 			ASSERT_FALSE(pool_was_freed(p, h))
 				TH_LOG("cycle %lu: ALLOC returned freed handle %#llx", cycles, (unsigned long long)h);
-			ASSERT_EQ(rz_read(p->fd, h, buf, 0, size), 0);
+			ASSERT_EQ(rz_read(p->fd, h, 0, buf, size), 0);
 			ASSERT_TRUE(is_zero(buf, size));
 			fuzz_fill(buf, size, h);
-			ASSERT_EQ(rz_write(p->fd, h, buf, 0, size), 0);
+			ASSERT_EQ(rz_write(p->fd, h, 0, buf, size), 0);
 			idx[i] = pool_track(p, h, size, buf);
 			ASSERT_GE(idx[i], 0);
 		}
@@ -1051,8 +1010,8 @@ TEST_F_TIMEOUT(rzpool_fuzz, stale_handles, 50)
 
 			ASSERT_EQ(pool_del(p, idx[i]), 0);
 			ASSERT_EQ(rz_free(p->fd, h), -ENOENT) TH_LOG("double free of %#llx", (unsigned long long)h);
-			ASSERT_EQ(rz_read(p->fd, h, buf, 0, 1), -ENOENT);
-			ASSERT_EQ(rz_write(p->fd, h, buf, 0, 1), -ENOENT);
+			ASSERT_EQ(rz_read(p->fd, h, 0, buf, 1), -ENOENT);
+			ASSERT_EQ(rz_write(p->fd, h, 0, buf, 1), -ENOENT);
 		}
 		b.calls += 4 * n;
 		/* Older stale handles too, whose slots were reused since. */
@@ -1063,7 +1022,7 @@ TEST_F_TIMEOUT(rzpool_fuzz, stale_handles, 50)
 			ASSERT_EQ(pool_expect(p, h, NULL), -ENOENT)
 				TH_LOG("stale handle %#llx is live again", (unsigned long long)h);
 			ASSERT_EQ(rz_free(p->fd, h), -ENOENT) TH_LOG("stale %#llx", (unsigned long long)h);
-			ASSERT_EQ(rz_read(p->fd, h, buf, 0, 1), -ENOENT) TH_LOG("stale %#llx", (unsigned long long)h);
+			ASSERT_EQ(rz_read(p->fd, h, 0, buf, 1), -ENOENT) TH_LOG("stale %#llx", (unsigned long long)h);
 		}
 		b.calls += 128;
 		cycles++;
@@ -1148,7 +1107,7 @@ static void *df_reader(void *arg)
 	while (__atomic_load_n(&r->freers_left, __ATOMIC_ACQUIRE)) {
 		int k = fuzz_below(&rng, r->n);
 
-		ret = rz_read(r->fd, r->h[k], buf, 0, r->size[k]);
+		ret = rz_read(r->fd, r->h[k], 0, buf, r->size[k]);
 		t->calls++;
 		if (!ret) {
 			t->reads_ok++;
@@ -1220,7 +1179,7 @@ TEST_F_TIMEOUT(rzpool_fuzz, double_free_race, 50)
 			r->data[i] = data + (size_t)i * MAXSZ;
 			fuzz_fill(r->data[i], r->size[i], fuzz_next(&self->rng));
 			ASSERT_EQ(rz_alloc(p->fd, r->size[i], &r->h[i]), 0);
-			ASSERT_EQ(rz_write(p->fd, r->h[i], r->data[i], 0, r->size[i]), 0);
+			ASSERT_EQ(rz_write(p->fd, r->h[i], 0, r->data[i], r->size[i]), 0);
 		}
 		r->freers_left = 2;
 		ASSERT_EQ(pthread_barrier_init(&r->start, NULL, 4), 0);
@@ -1252,7 +1211,7 @@ TEST_F_TIMEOUT(rzpool_fuzz, double_free_race, 50)
 			for (i = 0; i < j; i++) {
 				ASSERT_NE(r->newh[j], r->newh[i]);
 			}
-			ASSERT_EQ(rz_read(p->fd, r->newh[j], buf, 0, r->newsize[j]), 0);
+			ASSERT_EQ(rz_read(p->fd, r->newh[j], 0, buf, r->newsize[j]), 0);
 			ASSERT_TRUE(is_zero(buf, r->newsize[j]));
 		}
 		for (j = 0; j < r->nnew; j++) {
@@ -1310,10 +1269,10 @@ static void *cr_thread(void *arg)
 				break;
 			s->n++;
 			fuzz_fill(want, s->size[k], s->seed[k]);
-			ret = rz_write(r->fd, s->h[k], want, 0, s->size[k]);
+			ret = rz_write(r->fd, s->h[k], 0, want, s->size[k]);
 			fuzz_race_note(r, "WRITE", ret, 0);
 			s->written[k] = !ret;
-			ret = rz_read(r->fd, s->h[k], buf, 0, s->size[k]);
+			ret = rz_read(r->fd, s->h[k], 0, buf, s->size[k]);
 			fuzz_race_note(r, "READ", ret, 0);
 			if (!ret && (s->written[k] ? memcmp(buf, want, s->size[k]) :
 						      !is_zero(buf, s->size[k])))
@@ -1378,7 +1337,7 @@ TEST_F_TIMEOUT(rzpool_fuzz, close_race, 50)
 		q.fd = keep;
 		if (keep >= 0) {
 			for (i = 0; i < s->n; i++) {
-				ASSERT_EQ(rz_read(keep, s->h[i], buf, 0, s->size[i]), 0);
+				ASSERT_EQ(rz_read(keep, s->h[i], 0, buf, s->size[i]), 0);
 				if (s->written[i]) {
 					fuzz_fill(want, s->size[i], s->seed[i]);
 					ASSERT_EQ(memcmp(buf, want, s->size[i]), 0);

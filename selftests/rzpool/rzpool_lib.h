@@ -3,8 +3,9 @@
  * Copyright (C) 2026 The rmm authors.
  *
  * Helpers shared by rzpool_test (the kselftest) and rzpool_stress (the
- * compaction-stress tool of `make run`): ioctl wrappers, deterministic object
- * contents, and the worker threads that use a pool while it is migrated.
+ * compaction-stress tool of `make run`): the ioctl wrappers (rzpool_ioctl.h),
+ * deterministic object contents, and the worker threads that use a pool
+ * while it is migrated.
  */
 #ifndef RZPOOL_LIB_H
 #define RZPOOL_LIB_H
@@ -23,62 +24,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "rzpool_uapi.h"
+#include "rzpool_ioctl.h"
 #include "../rmm_selftest.h"
 
-#define RZPOOL_DEV "/dev/rzpool"
 #define PAGE_SZ 4096
-
-/* --- small helpers: each returns 0 or -errno --- */
-
-static inline int rz_alloc(int fd, uint32_t size, uint64_t *handle)
-{
-	struct rzpool_alloc a = { .size = size };
-
-	if (ioctl(fd, RZPOOL_IOC_ALLOC, &a))
-		return -errno;
-	*handle = a.handle;
-	return 0;
-}
-
-static inline int rz_free(int fd, uint64_t handle)
-{
-	return ioctl(fd, RZPOOL_IOC_FREE, &handle) ? -errno : 0;
-}
-
-static inline int rz_write(int fd, uint64_t handle, uint32_t off, const void *buf, uint32_t len)
-{
-	struct rzpool_rw rw = {
-		.handle = handle, .addr = (uintptr_t)buf, .offset = off, .len = len,
-	};
-
-	return ioctl(fd, RZPOOL_IOC_WRITE, &rw) ? -errno : 0;
-}
-
-static inline int rz_read(int fd, uint64_t handle, uint32_t off, void *buf, uint32_t len)
-{
-	struct rzpool_rw rw = {
-		.handle = handle, .addr = (uintptr_t)buf, .offset = off, .len = len,
-	};
-
-	return ioctl(fd, RZPOOL_IOC_READ, &rw) ? -errno : 0;
-}
-
-static inline int rz_stats(int fd, struct rzpool_stats *st)
-{
-	return ioctl(fd, RZPOOL_IOC_STATS, st) ? -errno : 0;
-}
-
-/* A batch of state changes: results[i] is 0, RZPOOL_DISCARDED or -errno. */
-static inline int rz_states(int fd, unsigned long cmd, const uint64_t *h, int32_t *res,
-			    uint32_t n)
-{
-	struct rzpool_states s = {
-		.handles = (uintptr_t)h, .results = (uintptr_t)res, .count = n,
-	};
-
-	return ioctl(fd, cmd, &s) ? -errno : 0;
-}
 
 /* Deterministic contents: the object's bytes follow from a seed. */
 static inline void fill(uint8_t *buf, size_t len, uint64_t seed)
