@@ -34,9 +34,8 @@
 #include "kselftest_harness.h"
 #include "../rmm_selftest.h"
 #include "../rmm_fuzz.h"
-#include "rmirror_uapi.h"
+#include "rmirror_ioctl.h"
 
-#define RMIRROR_DEV "/dev/rmirror"
 #define NP 32				/* pages mirrored */
 #define MLEN (NP * FUZZ_PAGE)
 #define MAX_RW RMIRROR_MAX_RW
@@ -44,62 +43,12 @@
 #define SCRATCH_LEN (MAX_RW + 2 * FUZZ_PAGE)
 #define FLAG_BITS (RMIRROR_VALID | RMIRROR_WRITE | RMIRROR_ACCESSED | RMIRROR_DIRTY)
 
-#ifndef RMIRROR_IOC_INVALIDATE
-#define RMIRROR_IOC_INVALIDATE _IOW('M', 0x05, __u32)
-#define RMIRROR_MAX_HOLD_MS 10000
-#endif
-
 static const unsigned int known[] = {
 	RMIRROR_IOC_MIRROR, RMIRROR_IOC_READ, RMIRROR_IOC_WRITE,
 	RMIRROR_IOC_SNAPSHOT, RMIRROR_IOC_STATS, RMIRROR_IOC_INVALIDATE,
 	RMIRROR_IOC_AGE, RMIRROR_IOC_YOUNG,
 };
 #define NKNOWN ((int)ARRAY_SIZE(known))
-
-/* --- ioctl wrappers: the result (>= 0) or -errno --- */
-
-static int dev_mirror(int fd, uint64_t addr, uint64_t len)
-{
-	struct rmirror_range r = { .addr = addr, .len = len };
-	int ret = ioctl(fd, RMIRROR_IOC_MIRROR, &r);
-
-	return ret < 0 ? -errno : ret;
-}
-
-static int dev_rw(int fd, unsigned long cmd, uint64_t addr, uint64_t buf, uint64_t len)
-{
-	struct rmirror_rw rw = { .addr = addr, .buf = buf, .len = len };
-
-	return ioctl(fd, cmd, &rw) ? -errno : 0;
-}
-
-static int dev_read(int fd, const void *addr, void *buf, uint64_t len)
-{
-	return dev_rw(fd, RMIRROR_IOC_READ, (uintptr_t)addr, (uintptr_t)buf, len);
-}
-
-static int dev_write(int fd, void *addr, const void *buf, uint64_t len)
-{
-	return dev_rw(fd, RMIRROR_IOC_WRITE, (uintptr_t)addr, (uintptr_t)buf, len);
-}
-
-static int dev_snapshot(int fd, uint64_t addr, uint64_t buf, uint64_t npages)
-{
-	struct rmirror_snapshot s = { .addr = addr, .buf = buf, .npages = npages };
-
-	return ioctl(fd, RMIRROR_IOC_SNAPSHOT, &s) ? -errno : 0;
-}
-
-static int dev_stats(int fd, struct rmirror_stats *st)
-{
-	return ioctl(fd, RMIRROR_IOC_STATS, st) ? -errno : 0;
-}
-
-/* The device drops its whole table and holds the invalidation for ms. */
-static int dev_invalidate(int fd, uint32_t ms)
-{
-	return ioctl(fd, RMIRROR_IOC_INVALIDATE, &ms) ? -errno : 0;
-}
 
 /* Every snapshot byte uses only the documented flag bits. */
 static int flags_ok(const uint8_t *f, size_t n)
@@ -148,7 +97,7 @@ FIXTURE_SETUP(rmirror_fuzz)
 	memcpy(self->mem, self->golden, MLEN);
 	self->sum = fuzz_hash(self->golden, MLEN, FUZZ_HASH_INIT);
 	ASSERT_EQ(fuzz_mem_init(&self->fm, self->golden, MLEN), 0);
-	ASSERT_EQ(dev_mirror(self->fd, (uintptr_t)self->mem, MLEN), NP);
+	ASSERT_EQ(dev_mirror(self->fd, self->mem, MLEN), NP);
 }
 
 FIXTURE_TEARDOWN(rmirror_fuzz)
@@ -178,7 +127,7 @@ static void verify(struct __test_metadata *_metadata, FIXTURE_DATA(rmirror_fuzz)
 	ASSERT_EQ(dev_read(fd, self->mem, self->scratch, MLEN), 0);
 	ASSERT_EQ(memcmp(self->scratch, self->golden, MLEN), 0)
 		TH_LOG("a device read of the mirrored range differs");
-	ASSERT_EQ(dev_snapshot(fd, (uintptr_t)self->mem, (uintptr_t)snap, NP), 0);
+	ASSERT_EQ(dev_snapshot(fd, self->mem, snap, NP), 0);
 	ASSERT_TRUE(flags_ok(snap, NP));
 	ASSERT_EQ(dev_stats(fd, &st), 0);
 	ASSERT_EQ(st.start, (uintptr_t)self->mem);
@@ -271,35 +220,35 @@ TEST_F_TIMEOUT(rmirror_fuzz, bad_pointers, 50)
 	/* Data buffers: READ and SNAPSHOT write them, WRITE reads them. */
 	for (i = 0; i < ARRAY_SIZE(fixed); i++) {
 		for (l = 0; l < ARRAY_SIZE(lens); l++, calls += 2) {
-			ASSERT_EQ(dev_rw(self->fd, RMIRROR_IOC_READ, (uintptr_t)mem, fixed[i], lens[l]), -EFAULT)
+			ASSERT_EQ(dev_rw(self->fd, RMIRROR_IOC_READ, mem, (void *)fixed[i], lens[l]), -EFAULT)
 				TH_LOG("READ of %zu bytes to %#lx", (size_t)lens[l], fixed[i]);
-			ASSERT_EQ(dev_rw(self->fd, RMIRROR_IOC_WRITE, (uintptr_t)mem, fixed[i], lens[l]), -EFAULT)
+			ASSERT_EQ(dev_rw(self->fd, RMIRROR_IOC_WRITE, mem, (void *)fixed[i], lens[l]), -EFAULT)
 				TH_LOG("WRITE of %zu bytes from %#lx", (size_t)lens[l], fixed[i]);
 		}
-		ASSERT_EQ(dev_snapshot(self->fd, (uintptr_t)mem, fixed[i], NP), -EFAULT)
+		ASSERT_EQ(dev_snapshot(self->fd, mem, (void *)fixed[i], NP), -EFAULT)
 			TH_LOG("SNAPSHOT to %#lx", fixed[i]);
 		calls++;
 	}
 	ASSERT_EQ(dev_read(self->fd, mem, self->fm.ro, 1), -EFAULT);
-	ASSERT_EQ(dev_snapshot(self->fd, (uintptr_t)mem, (uintptr_t)self->fm.ro, 1), -EFAULT);
+	ASSERT_EQ(dev_snapshot(self->fd, mem, self->fm.ro, 1), -EFAULT);
 	/* Reading from a read-only buffer is fine: the copy of the pattern. */
 	ASSERT_EQ(dev_write(self->fd, mem, self->fm.ro, MLEN), 0);
 	/* Straddling buffers: k bytes mapped of more. */
 	for (k = 0; k < FUZZ_PAGE; k += 1 + k / 4, calls += 2) {
-		ASSERT_EQ(dev_rw(self->fd, RMIRROR_IOC_WRITE, (uintptr_t)mem + 7,
-				 fuzz_edge_ptr(&self->fm, k), k + 1), -EFAULT)
+		ASSERT_EQ(dev_rw(self->fd, RMIRROR_IOC_WRITE, mem + 7,
+				 (void *)fuzz_edge_ptr(&self->fm, k), k + 1), -EFAULT)
 			TH_LOG("WRITE, %zu of %zu bytes mapped", k, k + 1);
-		ASSERT_EQ(dev_rw(self->fd, RMIRROR_IOC_READ, (uintptr_t)mem + 7,
-				 fuzz_edge_ptr(&self->fm, k), k + 1), -EFAULT)
+		ASSERT_EQ(dev_rw(self->fd, RMIRROR_IOC_READ, mem + 7,
+				 (void *)fuzz_edge_ptr(&self->fm, k), k + 1), -EFAULT)
 			TH_LOG("READ, %zu of %zu bytes mapped", k, k + 1);
 	}
 	for (k = 0; k < NP; k++, calls++) {
-		ASSERT_EQ(dev_snapshot(self->fd, (uintptr_t)mem, fuzz_edge_ptr(&self->fm, k), k + 1), -EFAULT);
+		ASSERT_EQ(dev_snapshot(self->fd, mem, (void *)fuzz_edge_ptr(&self->fm, k), k + 1), -EFAULT);
 	}
 	/* buf + len wraps around. */
-	ASSERT_EQ(dev_rw(self->fd, RMIRROR_IOC_READ, (uintptr_t)mem, -10UL, 100), -EFAULT);
-	ASSERT_EQ(dev_rw(self->fd, RMIRROR_IOC_WRITE, (uintptr_t)mem, -10UL, 100), -EFAULT);
-	ASSERT_EQ(dev_snapshot(self->fd, (uintptr_t)mem, -10UL, NP), -EFAULT);
+	ASSERT_EQ(dev_rw(self->fd, RMIRROR_IOC_READ, mem, (void *)-10UL, 100), -EFAULT);
+	ASSERT_EQ(dev_rw(self->fd, RMIRROR_IOC_WRITE, mem, (void *)-10UL, 100), -EFAULT);
+	ASSERT_EQ(dev_snapshot(self->fd, mem, (void *)-10UL, NP), -EFAULT);
 	calls += 8;
 	TH_LOG("%lu calls", calls);
 	ASSERT_TRUE(fuzz_hole_unmapped(&self->fm));
@@ -811,7 +760,7 @@ TEST_F_TIMEOUT(rmirror_fuzz, bad_ranges, 50)
 		if (bad_req)
 			ret = ioctl(fd, RMIRROR_IOC_MIRROR, req) ? -errno : 0;
 		else
-			ret = dev_mirror(fd, addr, len);
+			ret = dev_mirror(fd, (void *)addr, len);
 		b.calls++;
 		ASSERT_EQ(ret, -want)
 			TH_LOG("MIRROR of %#llx + %#llx (case %d; mirrored range %p, read-only %p, hole %p)",
@@ -827,7 +776,7 @@ TEST_F_TIMEOUT(rmirror_fuzz, bad_ranges, 50)
 			ASSERT_EQ(memcmp(&st, &zero, sizeof(st)), 0);
 			ASSERT_EQ(dev_read(fd, self->mem, self->scratch, 1), -EINVAL);
 			ASSERT_EQ(dev_write(fd, self->mem, self->golden, 1), -EINVAL);
-			ASSERT_EQ(dev_snapshot(fd, mem, (uintptr_t)snap, 1), -EINVAL);
+			ASSERT_EQ(dev_snapshot(fd, self->mem, snap, 1), -EINVAL);
 			ASSERT_EQ(dev_invalidate(fd, 0), -EINVAL);
 			b.calls += 5;
 		}
@@ -835,15 +784,15 @@ TEST_F_TIMEOUT(rmirror_fuzz, bad_ranges, 50)
 	TH_LOG("%lu calls in %.2f s: %lu EINVAL, %lu EFAULT", b.calls, fuzz_elapsed(&b), einval, efault);
 
 	/* A read-only range mirrors; device reads work, device writes do not (EPERM). */
-	ASSERT_EQ(dev_mirror(fd, ro, MLEN), NP);
-	ASSERT_EQ(dev_mirror(fd, ro, MLEN), -EBUSY);
-	ASSERT_EQ(dev_mirror(fd, mem, MLEN), -EBUSY);
+	ASSERT_EQ(dev_mirror(fd, self->fm.ro, MLEN), NP);
+	ASSERT_EQ(dev_mirror(fd, self->fm.ro, MLEN), -EBUSY);
+	ASSERT_EQ(dev_mirror(fd, self->mem, MLEN), -EBUSY);
 	ASSERT_EQ(dev_read(fd, self->fm.ro, self->scratch, MLEN), 0);
 	ASSERT_EQ(memcmp(self->scratch, self->golden, MLEN), 0);
 	ASSERT_EQ(dev_write(fd, self->fm.ro, self->golden, 1), -EPERM);
 	ASSERT_EQ(dev_write(fd, self->fm.ro + MLEN - 1, self->golden, 1), -EPERM);
 	ASSERT_EQ(memcmp(self->fm.ro, self->golden, MLEN), 0);
-	ASSERT_EQ(dev_snapshot(fd, ro, (uintptr_t)snap, NP), 0);
+	ASSERT_EQ(dev_snapshot(fd, self->fm.ro, snap, NP), 0);
 	for (i = 0; i < NP; i++) {
 		ASSERT_EQ(snap[i] & (RMIRROR_WRITE | RMIRROR_DIRTY), 0) TH_LOG("page %d: %#x", i, snap[i]);
 	}
@@ -861,7 +810,7 @@ TEST_F_TIMEOUT(rmirror_fuzz, bad_ranges, 50)
 	ASSERT_EQ(memcmp(self->fm.edge, self->golden, FUZZ_PAGE), 0);
 	/* Starting in the read-only copy: EPERM, and nothing is written. */
 	ASSERT_EQ(dev_write(fd2, self->fm.edge - 1, self->golden, 2), -EPERM);
-	ASSERT_EQ(dev_snapshot(fd2, ro, (uintptr_t)snap, NP + 1), 0);
+	ASSERT_EQ(dev_snapshot(fd2, self->fm.ro, snap, NP + 1), 0);
 	ASSERT_TRUE(flags_ok(snap, NP + 1));
 	close(fd2);
 	ASSERT_TRUE(fuzz_hole_unmapped(&self->fm));
@@ -1015,7 +964,7 @@ static void *cr_thread(void *arg)
 	int ret;
 
 	if (s->mirror_first) {
-		ret = dev_mirror(r->fd, start, MLEN);
+		ret = dev_mirror(r->fd, s->self->mem, MLEN);
 		fuzz_race_note(r, "MIRROR", ret, 0);
 		if (ret >= 0 && ret != NP)
 			fuzz_race_corrupt(r, "MIRROR count");
@@ -1038,7 +987,7 @@ static void *cr_thread(void *arg)
 			fuzz_race_note(r, "WRITE", ret, 0);
 			break;
 		case 2:
-			ret = dev_snapshot(r->fd, start, (uintptr_t)snap, NP);
+			ret = dev_snapshot(r->fd, s->self->mem, snap, NP);
 			fuzz_race_note(r, "SNAPSHOT", ret, 0);
 			if (!ret && !flags_ok(snap, NP))
 				fuzz_race_corrupt(r, "SNAPSHOT flags");
@@ -1082,7 +1031,7 @@ TEST_F_TIMEOUT(rmirror_fuzz, close_race, 50)
 		s.mirror_first = fuzz_one_in(&self->rng, 4);
 		s.mirrored = 0;
 		if (!s.mirror_first) {
-			ASSERT_EQ(dev_mirror(r.fd, (uintptr_t)self->mem, MLEN), NP);
+			ASSERT_EQ(dev_mirror(r.fd, self->mem, MLEN), NP);
 			s.mirrored = 1;
 		}
 		keep = fuzz_race_checked(_metadata, &r, cr_thread, variant,

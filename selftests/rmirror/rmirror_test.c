@@ -26,9 +26,8 @@
 
 #include "kselftest_harness.h"
 #include "../rmm_selftest.h"
-#include "rmirror_uapi.h"
+#include "rmirror_ioctl.h"
 
-#define RMIRROR_DEV "/dev/rmirror"
 #define PAGE_SZ 4096UL
 #define HPAGE_SZ (2UL << 20)
 
@@ -41,45 +40,6 @@
 #ifndef MPOL_MF_MOVE
 #define MPOL_MF_MOVE (1 << 1)
 #endif
-
-static int dev_mirror(int fd, void *addr, size_t len)
-{
-	struct rmirror_range r = { .addr = (uintptr_t)addr, .len = len };
-	int ret = ioctl(fd, RMIRROR_IOC_MIRROR, &r);
-
-	return ret < 0 ? -errno : ret;
-}
-
-static int dev_rw(int fd, unsigned long cmd, void *addr, void *buf, size_t len)
-{
-	struct rmirror_rw rw = { .addr = (uintptr_t)addr, .buf = (uintptr_t)buf, .len = len };
-
-	return ioctl(fd, cmd, &rw) ? -errno : 0;
-}
-
-static int dev_read(int fd, void *addr, void *buf, size_t len)
-{
-	return dev_rw(fd, RMIRROR_IOC_READ, addr, buf, len);
-}
-
-static int dev_write(int fd, void *addr, const void *buf, size_t len)
-{
-	return dev_rw(fd, RMIRROR_IOC_WRITE, addr, (void *)buf, len);
-}
-
-static int dev_snapshot(int fd, void *addr, uint8_t *out, size_t npages)
-{
-	struct rmirror_snapshot s = {
-		.addr = (uintptr_t)addr, .buf = (uintptr_t)out, .npages = npages,
-	};
-
-	return ioctl(fd, RMIRROR_IOC_SNAPSHOT, &s) ? -errno : 0;
-}
-
-static int dev_stats(int fd, struct rmirror_stats *st)
-{
-	return ioctl(fd, RMIRROR_IOC_STATS, st) ? -errno : 0;
-}
 
 static uint64_t total_invalidations(const struct rmirror_stats *st)
 {
@@ -1176,13 +1136,6 @@ static long clock_ms(clockid_t clk)
 
 	clock_gettime(clk, &ts);
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
-}
-
-static int dev_invalidate(int fd, uint32_t ms)
-{
-	__u32 v = ms;
-
-	return ioctl(fd, RMIRROR_IOC_INVALIDATE, &v) ? -errno : 0;
 }
 
 /*
