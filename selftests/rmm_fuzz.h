@@ -3,8 +3,10 @@
  * Copyright (C) 2026 The rmm authors.
  *
  * Helpers shared by rmm's fuzz kselftests (<drv>/<drv>_fuzz_test.c): a seeded
- * xorshift64 generator, time and call budgets, user pointers that fault, and
- * the sweep of ioctl numbers a driver does not know.
+ * xorshift64 generator, time and call budgets, user pointers that fault, the
+ * sweep of ioctl numbers a driver does not know, and the bodies of the tests
+ * every fuzz test has (cmd_sweep, random_cmds, close_race; the faulting
+ * pointers of bad_pointers).
  *
  * The seed is logged by every test; RMM_FUZZ_SEED=<seed> replays a run, and
  * RMM_FUZZ_SECONDS=<s> shortens every fuzz loop (it never lengthens one).
@@ -605,6 +607,105 @@ static inline unsigned long fuzz_fault_requests(struct __test_metadata *_metadat
 		}
 	}
 	return calls;
+}
+
+/*
+ * A close_race test: fuzz_race_checked() rounds, the variants in turn,
+ * until `secs` or `rounds` run out. Each round, open() opens the file and
+ * sets it up for the thread (r->fd, and what r->priv points to); the close
+ * comes once the thread made 0 .. max_spin - 1 calls; done() checks and
+ * closes the fd still open (keep, or -1). ctx is the test's, for both.
+ */
+struct fuzz_close_race {
+	double secs;
+	unsigned long rounds;
+	unsigned long max_spin;
+	void *(*thread)(void *race);
+	void (*open)(struct __test_metadata *_metadata, struct fuzz_race *r, void *ctx);
+	void (*done)(struct __test_metadata *_metadata, struct fuzz_race *r, int keep, void *ctx);
+};
+
+static inline void fuzz_close_races(struct __test_metadata *_metadata,
+				    const struct fuzz_close_race *cr, struct fuzz_rng *rng,
+				    void *priv, void *ctx)
+{
+	struct fuzz_race_tally t = { 0 };
+	struct fuzz_budget b;
+	int keep;
+
+	fuzz_budget_init(&b, cr->secs, cr->rounds);
+	while (fuzz_more(&b)) {
+		enum fuzz_race_variant variant = b.calls % RACE_VARIANTS;
+		struct fuzz_race r = { .seed = fuzz_next(rng), .priv = priv };
+
+		cr->open(_metadata, &r, ctx);
+		keep = fuzz_race_checked(_metadata, &r, cr->thread, variant,
+					 fuzz_below(rng, cr->max_spin), &t);
+		b.calls++;
+		cr->done(_metadata, &r, keep, ctx);
+	}
+	fuzz_race_log(&t, &b);
+}
+
+/* The faulting pointers every request and buffer gets in bad_pointers. */
+#define FUZZ_NFIXED 9
+
+static inline void fuzz_fixed_ptrs(const struct fuzz_mem *m, unsigned long p[FUZZ_NFIXED])
+{
+	const unsigned long fixed[FUZZ_NFIXED] = {
+		0, 16, FUZZ_KERNEL_PTR, FUZZ_KTEXT_PTR, FUZZ_NONCANON_PTR, -1UL, -16UL,
+		(uintptr_t)m->hole, (uintptr_t)m->none,
+	};
+
+	memcpy(p, fixed, sizeof(fixed));
+}
+
+/*
+ * A cmd_sweep test: fuzz_sweep() of `type` for up to `secs`, scratch
+ * (FUZZ_SCRATCH_LEN bytes, filled from seed) one of the arguments. Every
+ * unknown command fails with ENOTTY, and none writes to scratch.
+ */
+static inline void fuzz_check_sweep(struct __test_metadata *_metadata, int fd, unsigned int type,
+				    const unsigned int *known, int nknown, void *scratch,
+				    uint64_t seed, double secs)
+{
+	struct fuzz_cmds c = { 0 };
+	struct fuzz_budget b;
+	unsigned long planned;
+	uint64_t sum;
+
+	fuzz_fill(scratch, FUZZ_SCRATCH_LEN, seed);
+	sum = fuzz_hash(scratch, FUZZ_SCRATCH_LEN, FUZZ_HASH_INIT);
+	fuzz_budget_init(&b, secs, 100000);
+	fuzz_sweep(fd, type, known, nknown, scratch, &b, &c, &planned);
+	TH_LOG("%lu calls (%lu numbers planned) in %.2f s", c.calls, planned, fuzz_elapsed(&b));
+	FUZZ_LOG_CMDS(&c);
+	EXPECT_EQ(c.bad, 0);
+	/* No unknown command wrote to its argument. */
+	EXPECT_EQ(fuzz_hash(scratch, FUZZ_SCRATCH_LEN, FUZZ_HASH_INIT), sum);
+}
+
+/*
+ * A random_cmds test: for up to 5 s, commands of fuzz_random_cmd() with
+ * arguments of fuzz_random_arg(r, scratch, m): each fails with ENOTTY.
+ */
+static inline void fuzz_check_random_cmds(struct __test_metadata *_metadata, int fd,
+					  unsigned int type, const unsigned int *known, int nknown,
+					  struct fuzz_rng *r, void *scratch, const struct fuzz_mem *m)
+{
+	struct fuzz_cmds c = { 0 };
+	struct fuzz_budget b;
+
+	fuzz_budget_init(&b, 5, 60000);
+	while (fuzz_more(&b)) {
+		unsigned int cmd = fuzz_random_cmd(r, type, known, nknown);
+
+		fuzz_enotty(fd, cmd, fuzz_random_arg(r, scratch, m), &c);
+		b.calls++;
+	}
+	TH_LOG("%lu calls in %.2f s", c.calls, fuzz_elapsed(&b));
+	FUZZ_LOG_CMDS(&c);
+	EXPECT_EQ(c.bad, 0);
 }
 
 #endif /* RMM_FUZZ_H */

@@ -139,38 +139,16 @@ static void verify(struct __test_metadata *_metadata, FIXTURE_DATA(rmirror_fuzz)
 /* Every 'M' number, each direction and boundary size: ENOTTY unless known. */
 TEST_F_TIMEOUT(rmirror_fuzz, cmd_sweep, 50)
 {
-	struct fuzz_cmds c = { 0 };
-	struct fuzz_budget b;
-	unsigned long planned;
-	uint64_t sum;
-
-	fuzz_fill(self->scratch, FUZZ_SCRATCH_LEN, fuzz_next(&self->rng));
-	sum = fuzz_hash(self->scratch, FUZZ_SCRATCH_LEN, FUZZ_HASH_INIT);
-	fuzz_budget_init(&b, 5, 100000);
-	fuzz_sweep(self->fd, 'M', known, NKNOWN, self->scratch, &b, &c, &planned);
-	TH_LOG("%lu calls (%lu numbers planned) in %.2f s", c.calls, planned, fuzz_elapsed(&b));
-	FUZZ_LOG_CMDS(&c);
-	EXPECT_EQ(c.bad, 0);
-	EXPECT_EQ(fuzz_hash(self->scratch, FUZZ_SCRATCH_LEN, FUZZ_HASH_INIT), sum);
+	fuzz_check_sweep(_metadata, self->fd, 'M', known, NKNOWN, self->scratch,
+			 fuzz_next(&self->rng), 5);
 	verify(_metadata, self, self->fd);
 }
 
 /* Random numbers and arguments: ENOTTY, and the mirror is untouched. */
 TEST_F_TIMEOUT(rmirror_fuzz, random_cmds, 50)
 {
-	struct fuzz_cmds c = { 0 };
-	struct fuzz_budget b;
-
-	fuzz_budget_init(&b, 5, 60000);
-	while (fuzz_more(&b)) {
-		unsigned int cmd = fuzz_random_cmd(&self->rng, 'M', known, NKNOWN);
-
-		fuzz_enotty(self->fd, cmd, fuzz_random_arg(&self->rng, self->scratch, &self->fm), &c);
-		b.calls++;
-	}
-	TH_LOG("%lu calls in %.2f s", c.calls, fuzz_elapsed(&b));
-	FUZZ_LOG_CMDS(&c);
-	EXPECT_EQ(c.bad, 0);
+	fuzz_check_random_cmds(_metadata, self->fd, 'M', known, NKNOWN, &self->rng,
+			       self->scratch, &self->fm);
 	verify(_metadata, self, self->fd);
 }
 
@@ -182,10 +160,7 @@ TEST_F_TIMEOUT(rmirror_fuzz, random_cmds, 50)
  */
 TEST_F_TIMEOUT(rmirror_fuzz, bad_pointers, 50)
 {
-	const unsigned long fixed[] = {
-		0, 16, FUZZ_KERNEL_PTR, FUZZ_KTEXT_PTR, FUZZ_NONCANON_PTR, -1UL, -16UL,
-		(uintptr_t)self->fm.hole, (uintptr_t)self->fm.none,
-	};
+	unsigned long fixed[FUZZ_NFIXED];
 	static const uint64_t lens[] = { 1, 100, FUZZ_PAGE, MLEN };
 	struct rmirror_rw *edge_rw = (void *)fuzz_edge_ptr(&self->fm, sizeof(*edge_rw));
 	struct rmirror_rw *ro_rw;
@@ -193,6 +168,7 @@ TEST_F_TIMEOUT(rmirror_fuzz, bad_pointers, 50)
 	char *mem = self->mem;
 	size_t i, k, l;
 
+	fuzz_fixed_ptrs(&self->fm, fixed);
 	calls = fuzz_fault_requests(_metadata, self->fd, known, NKNOWN, fixed, ARRAY_SIZE(fixed),
 				    &self->fm);
 	/* STATS writes back: a read-only page faults. */
@@ -1007,6 +983,33 @@ static void *cr_thread(void *arg)
 	return NULL;
 }
 
+/* A new file, mirroring already or left for the thread to set up. */
+static void cr_open(struct __test_metadata *_metadata, struct fuzz_race *r, void *ctx)
+{
+	struct cr_state *s = r->priv;
+
+	r->fd = open(RMIRROR_DEV, O_RDWR);
+	ASSERT_GE(r->fd, 0);
+	s->mirror_first = fuzz_one_in(&s->self->rng, 4);
+	s->mirrored = 0;
+	if (!s->mirror_first) {
+		ASSERT_EQ(dev_mirror(r->fd, s->self->mem, MLEN), NP);
+		s->mirrored = 1;
+	}
+}
+
+/* A surviving file still mirrors the range, intact. */
+static void cr_done(struct __test_metadata *_metadata, struct fuzz_race *r, int keep, void *ctx)
+{
+	struct cr_state *s = r->priv;
+
+	if (keep >= 0) {
+		if (s->mirrored)
+			verify(_metadata, s->self, keep);
+		close(keep);
+	}
+}
+
 /*
  * close() racing READ/WRITE/SNAPSHOT/INVALIDATE/STATS (and MIRROR itself)
  * on a mirroring file: the only fd (the mirror is torn down under the
@@ -1016,34 +1019,13 @@ static void *cr_thread(void *arg)
  */
 TEST_F_TIMEOUT(rmirror_fuzz, close_race, 50)
 {
-	struct fuzz_race_tally t = { 0 };
+	static const struct fuzz_close_race cr = {
+		.secs = 6, .rounds = 300, .max_spin = 32,
+		.thread = cr_thread, .open = cr_open, .done = cr_done,
+	};
 	struct cr_state s = { .self = self };
-	struct fuzz_budget b;
-	int keep;
 
-	fuzz_budget_init(&b, 6, 300);
-	while (fuzz_more(&b)) {
-		enum fuzz_race_variant variant = b.calls % RACE_VARIANTS;
-		struct fuzz_race r = { .seed = fuzz_next(&self->rng), .priv = &s };
-
-		r.fd = open(RMIRROR_DEV, O_RDWR);
-		ASSERT_GE(r.fd, 0);
-		s.mirror_first = fuzz_one_in(&self->rng, 4);
-		s.mirrored = 0;
-		if (!s.mirror_first) {
-			ASSERT_EQ(dev_mirror(r.fd, self->mem, MLEN), NP);
-			s.mirrored = 1;
-		}
-		keep = fuzz_race_checked(_metadata, &r, cr_thread, variant,
-					 fuzz_below(&self->rng, 32), &t);
-		b.calls++;
-		if (keep >= 0) {
-			if (s.mirrored)
-				verify(_metadata, self, keep);
-			close(keep);
-		}
-	}
-	fuzz_race_log(&t, &b);
+	fuzz_close_races(_metadata, &cr, &self->rng, &s, NULL);
 	verify(_metadata, self, self->fd);
 }
 

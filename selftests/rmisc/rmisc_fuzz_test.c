@@ -84,22 +84,11 @@ static void check_alive(struct __test_metadata *_metadata, int fd, uint64_t cook
 /* Every 'R' number, each direction and boundary size: ENOTTY unless known. */
 TEST_F_TIMEOUT(rmisc_fuzz, cmd_sweep, 50)
 {
-	uint64_t cookie = 0x5eedc0de5eedc0deULL, sum;
-	struct fuzz_cmds c = { 0 };
-	struct fuzz_budget b;
-	unsigned long planned;
+	uint64_t cookie = 0x5eedc0de5eedc0deULL;
 
 	ASSERT_EQ(set_cookie(self->fd, cookie), 0);
-	fuzz_fill(self->scratch, FUZZ_SCRATCH_LEN, fuzz_next(&self->rng));
-	sum = fuzz_hash(self->scratch, FUZZ_SCRATCH_LEN, FUZZ_HASH_INIT);
-
-	fuzz_budget_init(&b, 4, 100000);
-	fuzz_sweep(self->fd, 'R', known, NKNOWN, self->scratch, &b, &c, &planned);
-	TH_LOG("%lu calls (%lu numbers planned) in %.2f s", c.calls, planned, fuzz_elapsed(&b));
-	FUZZ_LOG_CMDS(&c);
-	EXPECT_EQ(c.bad, 0);
-	/* No unknown command wrote to its argument. */
-	EXPECT_EQ(fuzz_hash(self->scratch, FUZZ_SCRATCH_LEN, FUZZ_HASH_INIT), sum);
+	fuzz_check_sweep(_metadata, self->fd, 'R', known, NKNOWN, self->scratch,
+			 fuzz_next(&self->rng), 4);
 	check_alive(_metadata, self->fd, cookie);
 }
 
@@ -262,6 +251,26 @@ static void *race_thread(void *arg)
 	return NULL;
 }
 
+/* A new file, its cookie 0; the thread counts its cookies up from the seed. */
+static void race_open(struct __test_metadata *_metadata, struct fuzz_race *r, void *ctx)
+{
+	uint64_t *last_ok = r->priv;
+
+	r->seed <<= 16;
+	*last_ok = 0;
+	r->fd = open(RMISC_DEV, O_RDWR);
+	ASSERT_GE(r->fd, 0);
+}
+
+/* The file lives on, with the cookie last set through it. */
+static void race_done(struct __test_metadata *_metadata, struct fuzz_race *r, int keep, void *ctx)
+{
+	if (keep >= 0) {
+		check_alive(_metadata, keep, *(uint64_t *)r->priv);
+		close(keep);
+	}
+}
+
 /*
  * close() racing SET_COOKIE/HELLO on the same file: the only fd, the fd
  * while a dup keeps the file, or the dup while the fd stays. Every call
@@ -269,31 +278,13 @@ static void *race_thread(void *arg)
  */
 TEST_F_TIMEOUT(rmisc_fuzz, close_race, 50)
 {
-	struct fuzz_race_tally t = { 0 };
-	struct fuzz_budget b;
+	static const struct fuzz_close_race cr = {
+		.secs = 5, .rounds = 400, .max_spin = 64,
+		.thread = race_thread, .open = race_open, .done = race_done,
+	};
+	uint64_t last_ok;
 
-	fuzz_budget_init(&b, 5, 400);
-	while (fuzz_more(&b)) {
-		enum fuzz_race_variant variant = b.calls % RACE_VARIANTS;
-		uint64_t last_ok = 0;
-		struct fuzz_race r = {
-			.seed = fuzz_next(&self->rng) << 16,
-			.priv = &last_ok,
-		};
-		int keep;
-
-		r.fd = open(RMISC_DEV, O_RDWR);
-		ASSERT_GE(r.fd, 0);
-		keep = fuzz_race_checked(_metadata, &r, race_thread, variant,
-					 fuzz_below(&self->rng, 64), &t);
-		b.calls++;
-		if (keep >= 0) {
-			/* The file lives on, with the cookie last set through it. */
-			check_alive(_metadata, keep, last_ok);
-			close(keep);
-		}
-	}
-	fuzz_race_log(&t, &b);
+	fuzz_close_races(_metadata, &cr, &self->rng, &last_ok, NULL);
 	check_alive(_metadata, self->fd, 0);
 }
 

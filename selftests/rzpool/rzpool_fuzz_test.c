@@ -374,22 +374,12 @@ FIXTURE_TEARDOWN(rzpool_fuzz)
 /* Every 'Z' number, each direction and boundary size: ENOTTY unless known. */
 TEST_F_TIMEOUT(rzpool_fuzz, cmd_sweep, 50)
 {
-	struct fuzz_cmds c = { 0 };
-	struct fuzz_budget b;
-	unsigned long planned;
 	uint8_t *big;
-	uint64_t sum;
 
 	big = malloc(FUZZ_SCRATCH_LEN);
 	ASSERT_NE(big, NULL);
-	fuzz_fill(big, FUZZ_SCRATCH_LEN, fuzz_next(&self->rng));
-	sum = fuzz_hash(big, FUZZ_SCRATCH_LEN, FUZZ_HASH_INIT);
-	fuzz_budget_init(&b, 5, 100000);
-	fuzz_sweep(self->pool.fd, 'Z', known, NKNOWN, big, &b, &c, &planned);
-	TH_LOG("%lu calls (%lu numbers planned) in %.2f s", c.calls, planned, fuzz_elapsed(&b));
-	FUZZ_LOG_CMDS(&c);
-	EXPECT_EQ(c.bad, 0);
-	EXPECT_EQ(fuzz_hash(big, FUZZ_SCRATCH_LEN, FUZZ_HASH_INIT), sum);
+	fuzz_check_sweep(_metadata, self->pool.fd, 'Z', known, NKNOWN, big,
+			 fuzz_next(&self->rng), 5);
 	free(big);
 	pool_verify(_metadata, &self->pool);
 }
@@ -397,20 +387,8 @@ TEST_F_TIMEOUT(rzpool_fuzz, cmd_sweep, 50)
 /* Random numbers and arguments: ENOTTY, and the pool is untouched. */
 TEST_F_TIMEOUT(rzpool_fuzz, random_cmds, 50)
 {
-	struct fuzz_cmds c = { 0 };
-	struct fuzz_budget b;
-
-	fuzz_budget_init(&b, 5, 60000);
-	while (fuzz_more(&b)) {
-		unsigned int cmd = fuzz_random_cmd(&self->rng, 'Z', known, NKNOWN);
-
-		fuzz_enotty(self->pool.fd, cmd,
-			    fuzz_random_arg(&self->rng, self->scratch, &self->mem), &c);
-		b.calls++;
-	}
-	TH_LOG("%lu calls in %.2f s", c.calls, fuzz_elapsed(&b));
-	FUZZ_LOG_CMDS(&c);
-	EXPECT_EQ(c.bad, 0);
+	fuzz_check_random_cmds(_metadata, self->pool.fd, 'Z', known, NKNOWN, &self->rng,
+			       self->scratch, &self->mem);
 	pool_verify(_metadata, &self->pool);
 }
 
@@ -423,10 +401,7 @@ TEST_F_TIMEOUT(rzpool_fuzz, random_cmds, 50)
  */
 TEST_F_TIMEOUT(rzpool_fuzz, bad_pointers, 50)
 {
-	const unsigned long fixed[] = {
-		0, 16, FUZZ_KERNEL_PTR, FUZZ_KTEXT_PTR, FUZZ_NONCANON_PTR, -1UL, -16UL,
-		(uintptr_t)self->mem.hole, (uintptr_t)self->mem.none,
-	};
+	unsigned long fixed[FUZZ_NFIXED];
 	/* The end of the read-only page holds valid ALLOC requests. */
 	struct rzpool_alloc *ro_alloc = (void *)(self->mem.ro + FUZZ_PAGE - sizeof(*ro_alloc));
 	struct rzpool_alloc *edge_alloc = (void *)fuzz_edge_ptr(&self->mem, sizeof(*edge_alloc));
@@ -436,6 +411,7 @@ TEST_F_TIMEOUT(rzpool_fuzz, bad_pointers, 50)
 	unsigned long calls;
 	size_t i, k;
 
+	fuzz_fixed_ptrs(&self->mem, fixed);
 	calls = fuzz_fault_requests(_metadata, p->fd, known, NKNOWN, fixed, ARRAY_SIZE(fixed),
 				    &self->mem);
 	/* Those that write back fault on a read-only page: ALLOC frees its object. */
@@ -1301,6 +1277,53 @@ static void *cr_thread(void *arg)
 	return NULL;
 }
 
+/* The pool of one round, and where its objects come from. */
+struct cr_round {
+	struct fuzz_rng *rng;
+	struct pool q;
+};
+
+/* A new pool with a few objects, for the thread. */
+static void cr_open(struct __test_metadata *_metadata, struct fuzz_race *r, void *ctx)
+{
+	struct cr_round *c = ctx;
+	struct cr_state *s = r->priv;
+	int i;
+
+	ASSERT_EQ(pool_open(&c->q), 0);
+	for (i = 0; i < 8; i++) {
+		ASSERT_GE(pool_add(&c->q, 1 + fuzz_below(c->rng, MAXSZ), fuzz_next(c->rng)), 0);
+	}
+	memset(s, 0, sizeof(*s));
+	s->base = c->q.nlive;
+	r->fd = c->q.fd;
+}
+
+/* q.fd is closed or is keep: checks the pool through keep. */
+static void cr_done(struct __test_metadata *_metadata, struct fuzz_race *r, int keep, void *ctx)
+{
+	struct cr_round *c = ctx;
+	struct cr_state *s = r->priv;
+	uint8_t buf[MAXSZ], want[MAXSZ];
+	int i;
+
+	c->q.fd = keep;
+	if (keep >= 0) {
+		for (i = 0; i < s->n; i++) {
+			ASSERT_EQ(rz_read(keep, s->h[i], 0, buf, s->size[i]), 0);
+			if (s->written[i]) {
+				fuzz_fill(want, s->size[i], s->seed[i]);
+				ASSERT_EQ(memcmp(buf, want, s->size[i]), 0);
+			} else {
+				ASSERT_TRUE(is_zero(buf, s->size[i]));
+			}
+			ASSERT_GE(pool_track(&c->q, s->h[i], s->size[i], buf), 0);
+		}
+		pool_verify(_metadata, &c->q);
+	}
+	pool_close(&c->q);
+}
+
 /*
  * close() racing ALLOC/WRITE/READ/FREE/COMPACT/STATS on a pool: the only
  * fd (the pool is destroyed under the thread), the fd while a dup keeps the
@@ -1309,48 +1332,16 @@ static void *cr_thread(void *arg)
  */
 TEST_F_TIMEOUT(rzpool_fuzz, close_race, 50)
 {
-	struct fuzz_race_tally t = { 0 };
-	struct fuzz_budget b;
+	static const struct fuzz_close_race cr = {
+		.secs = 6, .rounds = 300, .max_spin = 48,
+		.thread = cr_thread, .open = cr_open, .done = cr_done,
+	};
+	struct cr_round c = { .rng = &self->rng };
 	struct cr_state *s;
-	struct pool q;
-	uint8_t buf[MAXSZ], want[MAXSZ];
-	int i, keep;
 
 	s = malloc(sizeof(*s));
 	ASSERT_NE(s, NULL);
-	fuzz_budget_init(&b, 6, 300);
-	while (fuzz_more(&b)) {
-		enum fuzz_race_variant variant = b.calls % RACE_VARIANTS;
-		struct fuzz_race r = { .seed = fuzz_next(&self->rng), .priv = s };
-
-		ASSERT_EQ(pool_open(&q), 0);
-		for (i = 0; i < 8; i++) {
-			ASSERT_GE(pool_add(&q, 1 + fuzz_below(&self->rng, MAXSZ), fuzz_next(&self->rng)), 0);
-		}
-		memset(s, 0, sizeof(*s));
-		s->base = q.nlive;
-		r.fd = q.fd;
-		keep = fuzz_race_checked(_metadata, &r, cr_thread, variant,
-					 fuzz_below(&self->rng, 48), &t);
-		b.calls++;
-		/* q.fd is closed or is keep: check the pool through keep. */
-		q.fd = keep;
-		if (keep >= 0) {
-			for (i = 0; i < s->n; i++) {
-				ASSERT_EQ(rz_read(keep, s->h[i], 0, buf, s->size[i]), 0);
-				if (s->written[i]) {
-					fuzz_fill(want, s->size[i], s->seed[i]);
-					ASSERT_EQ(memcmp(buf, want, s->size[i]), 0);
-				} else {
-					ASSERT_TRUE(is_zero(buf, s->size[i]));
-				}
-				ASSERT_GE(pool_track(&q, s->h[i], s->size[i], buf), 0);
-			}
-			pool_verify(_metadata, &q);
-		}
-		pool_close(&q);
-	}
-	fuzz_race_log(&t, &b);
+	fuzz_close_races(_metadata, &cr, &self->rng, s, &c);
 	free(s);
 	pool_verify(_metadata, &self->pool);
 }
