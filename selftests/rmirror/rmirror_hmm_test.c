@@ -26,7 +26,8 @@
 
 #include "kselftest_harness.h"
 #include "../rmm_selftest.h"
-#include "test_hmm_uapi.h"
+/* From the kernel source tree, as hmm-tests.c includes it. */
+#include <lib/test_hmm_uapi.h>
 
 #define PAGE_SZ 4096UL
 #define TABLES_CG "/sys/fs/cgroup/rmirror_tables"
