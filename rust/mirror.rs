@@ -448,9 +448,7 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
             // Fault a batch in with no lock of ours held (GUP sleeps).
             let mut pages: [Option<page::PageRef>; BATCH] = [const { None }; BATCH];
             let mm = self.mm_user().ok_or(ESRCH)?;
-            let got = mm
-                .read_lock()
-                .get_user_pages(va, write, &mut pages[..want])?;
+            let got = mm.get_user_pages(va, write, &mut pages[..want])?;
             let mut g = self.inner.lock();
             if g.dead {
                 return Err(ESRCH);

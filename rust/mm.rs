@@ -6,7 +6,8 @@
 //!
 //! C headers: [`include/linux/sched/mm.h`](srctree/include/linux/sched/mm.h),
 //! [`include/linux/mmap_lock.h`](srctree/include/linux/mmap_lock.h),
-//! [`include/linux/mm.h`](srctree/include/linux/mm.h) (`get_user_pages_remote()`).
+//! [`include/linux/mm.h`](srctree/include/linux/mm.h) (`get_user_pages_remote()`,
+//! `get_user_pages_fast()`).
 //!
 //! An `mm_struct` has two counts: `mm_count` keeps the structure allocated,
 //! `mm_users` keeps the address space (its VMAs and page tables). [`MmUser`]
@@ -67,6 +68,63 @@ impl MmUser {
     /// Returns the raw pointer.
     pub(in crate::rmm) fn as_ptr(&self) -> *mut bindings::mm_struct {
         self.mm.as_ptr()
+    }
+
+    /// Whether this is the calling task's own address space.
+    pub fn is_current(&self) -> bool {
+        // SAFETY: `current` is always valid; only reads its `mm` pointer.
+        let mm = unsafe { rmm_bindings::rmm_current_mm() };
+        mm == self.as_ptr()
+    }
+
+    /// Faults in up to `out.len()` pages from `addr` (at most 64), as
+    /// [`MmapReadGuard::get_user_pages`] does, and takes `mmap_lock` itself
+    /// only where it must.
+    ///
+    /// In the calling task's own address space this is
+    /// `get_user_pages_fast()`: pages mapped with the needed permission are
+    /// found by a lockless walk of the page tables, with no `mmap_lock`, no
+    /// VMA lookup and no `FOLL_TOUCH` (the CPU's accessed bits are the CPU's;
+    /// a device's access sets its own), and the rest are faulted in under
+    /// `mmap_lock` as [`MmapReadGuard::get_user_pages`] does. Any other
+    /// address space is read under `mmap_lock`. Returns how many pages, as
+    /// that method does; `EFAULT` if the first page is not mapped with the
+    /// needed permission.
+    ///
+    /// # Context
+    ///
+    /// May sleep; `mmap_lock` must not be held.
+    pub fn get_user_pages(
+        &self,
+        addr: usize,
+        write: bool,
+        out: &mut [Option<PageRef>],
+    ) -> Result<usize> {
+        const BATCH: usize = 64;
+        if !self.is_current() {
+            return self.read_lock().get_user_pages(addr, write, out);
+        }
+        let mut raw = [core::ptr::null_mut::<bindings::page>(); BATCH];
+        let n = out.len().min(BATCH);
+        let flags = if write { bindings::FOLL_WRITE } else { 0 };
+        // `raw` has room for `n` pages, and `addr` is in the calling task's
+        // own address space, the only one `get_user_pages_fast()` walks.
+        // SAFETY: `mm` has users (type invariant), and is `current->mm`.
+        let ret = unsafe {
+            bindings::get_user_pages_fast(addr as _, n as _, flags as _, raw.as_mut_ptr())
+        };
+        if ret < 0 {
+            return Err(Error::from_errno(ret as i32));
+        }
+        let got = (ret as usize).min(n);
+        for (slot, page) in out.iter_mut().zip(&raw[..got]) {
+            // SAFETY: GUP returned these pages, each with a reference that is ours.
+            *slot = NonNull::new(*page).map(|p| unsafe { PageRef::from_raw(p) });
+        }
+        if got == 0 {
+            return Err(EFAULT);
+        }
+        Ok(got)
     }
 
     /// Takes `mmap_lock` for reading.
