@@ -115,7 +115,8 @@ TEST_F(rzvol, bad_input)
 {
 	struct rzpool_states s = { 0 };
 	uint64_t h, other = 0, hs[2];
-	int32_t res[2];
+	int32_t res[2], *edge;
+	char *ro;
 	int fd2;
 
 	ASSERT_EQ(rz_alloc(self->fd, 100, &h), 0);
@@ -136,20 +137,16 @@ TEST_F(rzvol, bad_input)
 	ASSERT_EQ(make_stable1(self->fd, h), -EALREADY);
 	ASSERT_EQ(check(self->fd, h, 100, 7), 0);
 	/* Results that end on a read-only page: EFAULT, nothing changed. */
-	{
-		char *ro = mmap(NULL, 2 * PAGE_SZ, PROT_READ | PROT_WRITE,
-				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		int32_t *edge = (int32_t *)(ro + PAGE_SZ) - 1;
-
-		ASSERT_NE(ro, MAP_FAILED);
-		ASSERT_EQ(mprotect(ro + PAGE_SZ, PAGE_SZ, PROT_READ), 0);
-		hs[0] = h;
-		hs[1] = h;
-		ASSERT_EQ(rz_states(self->fd, RZPOOL_IOC_MAKE_VOLATILE, hs, edge, 2), -EFAULT);
-		ASSERT_EQ(make_stable1(self->fd, h), -EALREADY);
-		ASSERT_EQ(check(self->fd, h, 100, 7), 0);
-		munmap(ro, 2 * PAGE_SZ);
-	}
+	ro = mmap(NULL, 2 * PAGE_SZ, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(ro, MAP_FAILED);
+	edge = (int32_t *)(ro + PAGE_SZ) - 1;
+	ASSERT_EQ(mprotect(ro + PAGE_SZ, PAGE_SZ, PROT_READ), 0);
+	hs[0] = h;
+	hs[1] = h;
+	ASSERT_EQ(rz_states(self->fd, RZPOOL_IOC_MAKE_VOLATILE, hs, edge, 2), -EFAULT);
+	ASSERT_EQ(make_stable1(self->fd, h), -EALREADY);
+	ASSERT_EQ(check(self->fd, h, 100, 7), 0);
+	munmap(ro, 2 * PAGE_SZ);
 	/* Double transitions. */
 	ASSERT_EQ(make_volatile1(self->fd, h), 0);
 	ASSERT_EQ(make_volatile1(self->fd, h), -EALREADY);
