@@ -47,17 +47,33 @@ pub trait ObjectPool: Send + Sync + Sized + 'static {
     ) -> kernel::error::Result<bool>;
 }
 
-/// Exports an [`ObjectPool`] as C functions with the given names, checked at
-/// build time against the prototypes of the module's C header:
+/// Exports an [`ObjectPool`] as C functions with the given names.
+///
+/// The functions are checked at build time against the prototypes of the
+/// module's C header:
 ///
 /// ```ignore
-/// rmm::kapi::export_object_pool!(Pool, uapi::rzpool {
-///     create: rzpool_create, destroy: rzpool_destroy, malloc: rzpool_malloc,
-///     free: rzpool_free, write: rzpool_write, read: rzpool_read,
-///     total_pages: rzpool_total_pages, compact: rzpool_compact,
-///     make_volatile: rzpool_make_volatile, make_stable: rzpool_make_stable,
-/// });
+/// rmm::uapi_module!(uapi, rzpool);
+/// rmm::kapi::export_object_pool!(
+///     Pool,
+///     uapi::rzpool {
+///         create: rzpool_create,
+///         destroy: rzpool_destroy,
+///         malloc: rzpool_malloc,
+///         free: rzpool_free,
+///         write: rzpool_write,
+///         read: rzpool_read,
+///         total_pages: rzpool_total_pages,
+///         compact: rzpool_compact,
+///         make_volatile: rzpool_make_volatile,
+///         make_stable: rzpool_make_stable,
+///     }
+/// );
 /// ```
+///
+/// Compiled, with a `Pool` that refuses every allocation, as
+/// `selftests/compile_pass/kapi.rs` (out-of-tree code has no rustdoc
+/// doctests); `samples/rzpool/kapi.rs` exports rzpool's pool this way.
 ///
 /// `uapi` is the module our bindgen pass generated from the header (see
 /// `rust/rmm.kbuild`), and `rzpool` the opaque struct the header declares.

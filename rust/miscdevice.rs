@@ -11,13 +11,18 @@
 //! [`Registration`] for as long as the device node should exist:
 //!
 //! ```ignore
-//! rmm::misc_file_operations!(static FOPS: MyDevice);
+//! rmm::miscdevice::misc_file_operations!(static FOPS: MyDevice);
 //!
-//! let reg = KBox::pin_init(
-//!     Registration::register(&FOPS, Options { name: c_str!("mydev"), mode: 0o600 }, ()),
-//!     GFP_KERNEL,
-//! )?;
+//! let opts = Options {
+//!     name: c_str!("mydev"),
+//!     mode: 0o600,
+//! };
+//! let reg = KBox::pin_init(Registration::register(&FOPS, opts, ()), GFP_KERNEL)?;
 //! ```
+//!
+//! Compiled, with a `MyDevice` that keeps no state, as
+//! `selftests/compile_pass/miscdevice.rs` (out-of-tree code has no rustdoc
+//! doctests); `samples/rmisc/rmisc_main.rs` is a whole driver, with ioctls.
 //!
 //! # Lifetimes
 //!

@@ -501,15 +501,33 @@ impl<T: MmuNotifier> Ops<T> {
 /// [`Self::table_mut`]; what a fault read is written into it only through the
 /// [`Stable`] guard of [`Self::read_retry`].
 ///
+/// # Examples
+///
+/// A device fault, and what the notifier does around an invalidation:
+///
 /// ```ignore
-/// let begin = lock.lock().read_begin();   // no lock held while faulting
-/// let page = fault_in(addr)?;
-/// let mut g = lock.lock();
-/// match g.read_retry(begin) {
-///     Ok(mut stable) => Table::install(&mut stable, addr, &page),
-///     Err(Retry) => { /* an invalidation ran: fault again */ }
+/// fn fault(lock: &SpinLock<InvalidateSeq<Table>>, addr: usize) -> Result {
+///     loop {
+///         let begin = lock.lock().read_begin(); // no lock held while faulting
+///         let pfn = fault_in(addr)?;
+///         let mut g = lock.lock();
+///         match g.read_retry(begin) {
+///             Ok(mut stable) => return Table::install(&mut stable, addr, pfn),
+///             Err(Retry) => {} // an invalidation ran: fault again
+///         }
+///     }
+/// }
+///
+/// fn invalidate(lock: &SpinLock<InvalidateSeq<Table>>, start: usize, end: usize) {
+///     lock.lock().invalidate_start().clear(start, end);
+///     // The VM changes the mapping here.
+///     lock.lock().invalidate_end();
 /// }
 /// ```
+///
+/// Compiled, with a `Table` of 16 pages and a `fault_in()` by GUP, as
+/// `selftests/compile_pass/invalidate_seq.rs` (out-of-tree code has no
+/// rustdoc doctests); [`super::mirror`] is the whole secondary MMU.
 ///
 /// # Invariants
 ///

@@ -11,6 +11,10 @@
 //! mod rmm;
 //! ```
 //!
+//! Compiled at the head of `selftests/compile_fail/prelude.rs`, the crate
+//! root of every compile-fail and compile-pass case (out-of-tree code has no
+//! rustdoc doctests), and of each driver, e.g. `samples/rmisc/rmisc_main.rs`.
+//!
 //! Out-of-tree modules cannot share a Rust library crate in 6.12, so the
 //! abstractions are built once per module, like their C half,
 //! [`rust/rmm.c`]. Items a module does not use are dropped by the
@@ -254,6 +258,10 @@ pub fn zeroed_buf(len: usize) -> kernel::error::Result<kernel::alloc::KVVec<u8>>
 ///     struct Hello { magic: u32, opens: u32, cookie: u64 }
 /// }
 /// ```
+///
+/// Compiled, with a copy to user space and back, as
+/// `selftests/compile_pass/uapi.rs` (out-of-tree code has no rustdoc
+/// doctests).
 #[allow(unused_macros)]
 macro_rules! uapi_struct {
     ($(#[$meta:meta])* $vis:vis struct $name:ident {
@@ -308,8 +316,18 @@ pub(crate) use uapi_struct;
 /// through.
 ///
 /// ```ignore
-/// rmm::uapi_bytes!(uapi::rmisc_hello { magic: u32, opens: u32, cookie: u64 });
+/// rmm::uapi_module!(uapi, rmisc);
+/// rmm::uapi_bytes!(uapi::rmisc_hello {
+///     magic: u32,
+///     opens: u32,
+///     cookie: u64,
+/// });
 /// ```
+///
+/// Compiled as `selftests/compile_pass/uapi.rs`, next to the same struct
+/// defined by [`uapi_struct!`]; `samples/rmisc/rmisc_main.rs` answers an
+/// ioctl with it. `selftests/compile_fail/uapi_*.rs` are the listings that
+/// must not compile.
 #[allow(unused_macros)]
 macro_rules! uapi_bytes {
     ($ty:path { $($field:ident : $fty:ty),* $(,)? }) => {

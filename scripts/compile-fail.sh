@@ -14,7 +14,10 @@
 #   scripts/compile-fail.sh KDIR OUTDIR [CASE...]
 #
 # Every selftests/compile_pass/<case>.rs is built the same way and must
-# build, warning-free: the examples the documentation shows.
+# build, warning-free: the examples the documentation shows. rustdoc cannot
+# build the doctests of out-of-tree code, so each ```ignore example of rust/
+# names the case it is compiled as just after it, and every line of the
+# example must be found in that case, in order (indentation aside).
 #
 # The cases are shared out among one scratch module per CPU, built side by
 # side. Prints one TAP line per case, in order, and writes "pass fail" to
@@ -36,14 +39,17 @@ WORK_TOP=$RMM_CACHE/compile-fail/$(printf '%s' "$RMM_TOP" | sha256sum | cut -c1-
 mkdir -p "$WORK_TOP" && printf '%s\n' "$RMM_TOP" >"$WORK_TOP/tree"
 JOBS=$(nproc)
 
-# The scratch module: the rmm tree, the rmisc uapi header (for the uapi
-# cases) and one crate root, built with rust/rmm.kbuild like the drivers.
+# The scratch module: the rmm tree, the rmisc and rzpool uapi headers (for
+# the uapi and kernel API cases) and one crate root, built with
+# rust/rmm.kbuild like the drivers.
 setup() {
 	WORK=$WORK_TOP/$1
 	rm -rf "$WORK"
-	mkdir -p "$WORK/samples/cf" "$WORK/samples/rmisc"
+	mkdir -p "$WORK/samples/cf" "$WORK/samples/rmisc" "$WORK/samples/rzpool"
 	(cd "$RMM_TOP" && git ls-files -co --exclude-standard rust | tar -cf - -T -) | tar -C "$WORK" -xf -
 	cp "$RMM_TOP"/samples/rmisc/rmisc_uapi*.h "$WORK/samples/rmisc/"
+	cp "$RMM_TOP"/samples/rzpool/rzpool_uapi*.h "$RMM_TOP"/samples/rzpool/rzpool_kapi.h \
+		"$WORK/samples/rzpool/"
 	echo '#include "../../rust/rmm.c"' >"$WORK/samples/cf/cf_helpers.c"
 	cat >"$WORK/Kbuild" <<'KBUILD'
 obj-m := cf.o
@@ -51,8 +57,10 @@ cf-y := samples/cf/cf_main.o samples/cf/cf_helpers.o
 rustflags-y += -Dunsafe_code
 include $(src)/rust/rmm.kbuild
 $(eval $(call rmm_uapi_rule,rmisc))
+$(eval $(call rmm_uapi_rule,rzpool))
 $(eval $(call rmm_no_unsafe_rule,cf))
-$(obj)/samples/cf/cf_main.o: $(rmm_bindings) $(obj)/rust/uapi/rmisc_uapi_generated.rs
+$(obj)/samples/cf/cf_main.o: $(rmm_bindings) $(obj)/rust/uapi/rmisc_uapi_generated.rs \
+	$(obj)/rust/uapi/rzpool_uapi_generated.rs
 KBUILD
 }
 
@@ -100,6 +108,45 @@ run_pass_case() {
 	fi
 }
 
+# One TAP line per ```ignore example of rust/: see the head of this file.
+doc_examples() {
+	local f
+	for f in "$RMM_TOP"/rust/*.rs; do
+		awk -v top="$RMM_TOP" -v src="${f#"$RMM_TOP"/}" '
+		function trim(s) { sub(/^[ \t]+/, "", s); sub(/[ \t]+$/, "", s); return s }
+		function check(   path, line, i) {
+			if (!match(after, /selftests\/compile_(pass|fail)\/[a-z_0-9]+\.rs/)) {
+				printf "not ok compile-pass: example %s:%d # names no compiled case\n", src, start
+				return
+			}
+			path = substr(after, RSTART, RLENGTH)
+			i = 1
+			while (i <= nex && (getline line <(top "/" path)) > 0)
+				if (trim(line) == ex[i])
+					i++
+			close(top "/" path)
+			if (i > nex)
+				printf "ok compile-pass: example %s:%d (%s)\n", src, start, path
+			else
+				printf "not ok compile-pass: example %s:%d # %s lacks: %s\n", src, start, path, ex[i]
+		}
+		state == 2 && /^[ \t]*\/\/[\/!]/ && lines < 6 { after = after " " $0; lines++; next }
+		state == 2 { check(); state = 0 }
+		state == 1 && /^[ \t]*\/\/[\/!] ?```$/ { state = 2; after = ""; lines = 0; next }
+		state == 1 {
+			l = $0
+			sub(/^[ \t]*\/\/[\/!] ?/, "", l)
+			l = trim(l)
+			if (l != "")
+				ex[++nex] = l
+			next
+		}
+		/^[ \t]*\/\/[\/!] ?```ignore$/ { state = 1; start = FNR; nex = 0; delete ex }
+		END { if (state == 2) check() }
+		' "$f"
+	done
+}
+
 # Runs every JOBS-th job from job $1 in scratch module $1; each output line
 # goes out after its job's number, for the merge.
 run_shard() {
@@ -137,6 +184,7 @@ main() {
 	wait
 	sort -s -n -k1,1 "$OUT"/compile-fail-shard-*.tap | cut -f2- >"$OUT/compile-fail-all.tap"
 	rm -f "$OUT"/compile-fail-shard-*.tap
+	[ $# != 0 ] || doc_examples >>"$OUT/compile-fail-all.tap"
 	cat "$OUT/compile-fail-all.tap"
 	pass=$(grep -c '^ok ' "$OUT/compile-fail-all.tap")
 	fail=$(grep -c '^not ok ' "$OUT/compile-fail-all.tap")

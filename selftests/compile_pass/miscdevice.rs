@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: GPL-2.0
+
+// Copyright (C) 2026 The rmm authors.
+
+// The example of rust/miscdevice.rs: a misc device whose open files are
+// `MyDevice`, its file operations declared once, registered for as long as
+// the pinned `Registration` lives.
+
+use kernel::c_str;
+use rmm::miscdevice::{MiscDevice, Options, Registration};
+
+/// The state of one open file: none.
+struct MyDevice;
+
+#[vtable]
+impl MiscDevice for MyDevice {
+    type Shared = ();
+    type Ptr = KBox<MyDevice>;
+
+    fn open(_shared: &()) -> Result<KBox<MyDevice>> {
+        Ok(KBox::new(MyDevice, GFP_KERNEL)?)
+    }
+}
+
+rmm::miscdevice::misc_file_operations!(static FOPS: MyDevice);
+
+fn case() -> Result {
+    let opts = Options {
+        name: c_str!("mydev"),
+        mode: 0o600,
+    };
+    let reg = KBox::pin_init(Registration::register(&FOPS, opts, ()), GFP_KERNEL)?;
+    // `/dev/mydev` exists until the registration is dropped.
+    drop(reg);
+    Ok(())
+}
