@@ -144,6 +144,36 @@ pub struct Access {
 }
 
 /// A device page table of a window `[start, end)` of an address space.
+///
+/// # Examples
+///
+/// `selftests/compile_pass/mirror_device.rs` (the example of
+/// `Documentation/rmirror.rst`): a device that mirrors a window of the
+/// caller's memory and reads, writes and ages it. `samples/rmirror/` is a
+/// whole driver on it.
+///
+/// # Invariants
+///
+/// What the device accesses and the notifier callbacks rely on:
+///
+/// - `start < end`, both page aligned, and `end` is at most
+///   [`shadow::VA_LIMIT`] ([`Self::new`] and [`Self::whole`]).
+/// - `table` is the handle of the [`ShadowTable`] that `inner.seq` protects.
+/// - The table has entries only inside `[start, end)`: faults install only
+///   there, and the callbacks clip their ranges to it.
+/// - While `inner` is held, a valid entry refers to the page the address
+///   space maps at its address: an entry is installed only through a
+///   [`Stable`](super::mmu_notifier::Stable) of `inner.seq` (no
+///   invalidation ran since its GUP began, and none is running), and
+///   `invalidate_range_start` drops every entry of an overlapping range,
+///   under `inner`, before the VM changes the mapping. The page reads and
+///   writes of the device accesses rely on this.
+/// - A writable entry was installed by a write fault, which dirtied the
+///   CPU's PTE and broke copy-on-write.
+/// - Once `inner.dead` is set (by `release`), the table is empty and stays
+///   so: a fault checks `dead` under `inner` before it installs anything.
+/// - `settled` is notified at the end of every invalidation and at
+///   `release`, so a fault sleeping on it while an invalidation runs wakes.
 #[pin_data]
 pub struct Mirror<H: MirrorHooks> {
     start: usize,

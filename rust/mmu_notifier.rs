@@ -531,15 +531,18 @@ impl<T: MmuNotifier> Ops<T> {
 ///
 /// # Invariants
 ///
+/// What [`Self::read_retry`] relies on to call a fault's result stable:
+///
 /// - `active` counts the [`Self::invalidate_start`] calls not yet ended by
-///   [`Self::invalidate_end`].
-/// - `seq` grows by one at every start and every end, so a [`ReadBegin`]
-///   whose `seq` still equals it while `active` is 0 saw no invalidation
-///   start, run or end since it was taken.
+///   [`Self::invalidate_end`] (an unmatched end is ignored, never counted).
+/// - `seq` changes (by one, wrapping) at every start and every end, so a
+///   [`ReadBegin`] whose `seq` still equals it while `active` is 0 saw no
+///   invalidation start, run or end since it was taken.
 /// - `id` is unique among all sequences (a global counter): a [`ReadBegin`]
 ///   names the sequence it was taken from.
-/// - A [`Stable`] borrows the sequence mutably, so while it lives no
-///   invalidation can start (that needs `&mut self` too, under the same lock).
+/// - `table` is written with a fault's result only through a [`Stable`],
+///   which borrows the sequence mutably: while it lives no invalidation can
+///   start (that needs `&mut self` too, under the same lock).
 pub struct InvalidateSeq<D> {
     id: u64,
     seq: u64,
