@@ -22,6 +22,12 @@
 //! - The file operations are a `static` whose owner is the module (see
 //!   [`show_file_operations!`]): debugfs pins the owner of the operations of
 //!   an open file, so the module cannot go away under it.
+//!
+//! # Examples
+//!
+//! `samples/rzpool/debugfs.rs`: a directory per pool ([`Dir::subdir`]) with
+//! three read-only files, each a [`Show`] type whose operations
+//! [`show_file_operations!`] declares once.
 
 use super::bindings as rmm_bindings;
 use core::{ffi::c_void, fmt, marker::PhantomData, mem::MaybeUninit};

@@ -15,6 +15,11 @@
 //! range, walks it in chunks, retrying a chunk that raced an invalidation
 //! for up to a second (`HMM_RANGE_DEFAULT_TIMEOUT`), and removes the
 //! notifier before it returns, so no callback of ours outlives the call.
+//!
+//! # Examples
+//!
+//! `samples/rmirror/dmirror.rs` answers test_hmm's snapshot ioctl with
+//! [`snapshot`], turning each [`CpuPte`] into test_hmm's protection byte.
 
 use super::{bindings as rmm_bindings, mm::MmUser};
 use kernel::{

@@ -17,6 +17,11 @@
 //! bytes, and may be `NULL` only when `len` is 0. The functions may sleep.
 
 /// An object pool usable from C through [`export_object_pool!`].
+///
+/// # Examples
+///
+/// `selftests/compile_pass/kapi.rs` implements the least pool there is and
+/// exports it; `samples/rzpool/kapi.rs` implements it for rzpool's `Pool`.
 pub trait ObjectPool: Send + Sync + Sized + 'static {
     /// Makes a new, empty pool.
     fn create() -> kernel::error::Result<kernel::sync::Arc<Self>>;

@@ -15,6 +15,13 @@
 //! ([`MemCgroup::charge`]). The charge lives in the page and is given
 //! back when the page is freed; [`super::movable`] moves it along when a
 //! page migrates.
+//!
+//! # Examples
+//!
+//! `samples/rzpool/device.rs` remembers the opener's cgroup
+//! ([`MemCgroup::of_current`]) for the pool of each open file, and
+//! `samples/rzpool/pool/mod.rs` (`Pool::charged`) makes it active around the
+//! pool's page allocations.
 
 use core::{ffi::c_void, ptr::NonNull};
 

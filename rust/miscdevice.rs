@@ -225,6 +225,11 @@ macro_rules! misc_file_operations {
 pub(crate) use misc_file_operations;
 
 /// The state of one open file of a misc device.
+///
+/// # Examples
+///
+/// `selftests/compile_pass/miscdevice.rs` (the example of the module
+/// documentation) and `samples/rmisc/rmisc_main.rs`, which has ioctls.
 #[vtable]
 pub trait MiscDevice: Sized + 'static {
     /// Data shared by every open file, owned by the [`Registration`].

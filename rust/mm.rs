@@ -12,6 +12,12 @@
 //! An `mm_struct` has two counts: `mm_count` keeps the structure allocated,
 //! `mm_users` keeps the address space (its VMAs and page tables). [`MmUser`]
 //! holds the second, which is what faulting pages in requires.
+//!
+//! # Examples
+//!
+//! `selftests/compile_pass/invalidate_seq.rs` (`fault_in()`): the caller's
+//! address space ([`MmUser::current`]), its `mmap_lock` and one page faulted
+//! in; `samples/rmirror/dmirror.rs` maps pages into a new VMA.
 
 use super::bindings as rmm_bindings;
 use super::page::{PageRef, ZeroedPage};

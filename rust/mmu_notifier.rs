@@ -53,6 +53,13 @@
 //! - **Context.** `clear_flush_young` and friends are called under the page
 //!   table lock, and `invalidate_range_start` may be called non-blockable. Only
 //!   spinlocks and non-sleeping work belong in them.
+//!
+//! # Examples
+//!
+//! `selftests/compile_pass/invalidate_seq.rs`: a device fault and an
+//! invalidation around an [`InvalidateSeq`] (the example of that type);
+//! `selftests/compile_pass/mirror_device.rs`: a [`Registration`] of a
+//! [`super::mirror::Mirror`] on the caller's address space.
 
 use super::mm::MmUser;
 use core::{
@@ -196,6 +203,12 @@ pub struct Again<'a, T: MmuNotifier> {
 ///
 /// Implement only the callbacks needed: the others stay `NULL` in the table,
 /// which the mm core skips.
+///
+/// # Examples
+///
+/// [`super::mirror::Mirror`] implements every callback, in a few lines each;
+/// `selftests/compile_pass/mirror_device.rs` registers one on the caller's
+/// address space.
 #[vtable]
 pub trait MmuNotifier: Send + Sync + Sized + 'static {
     /// The mappings of `range` are about to change: drop every secondary

@@ -88,6 +88,13 @@
 //!   ([`Access`]): mappings and direct accesses of the page exclude each
 //!   other through it, by compare-and-swap. A direct access of a mapped page
 //!   fails with `EBUSY`, and so does a mapping of a page under direct access.
+//!
+//! # Examples
+//!
+//! `samples/rzpool/pool/movable.rs` implements [`MovableOperations`] for
+//! rzpool's zspages, and `samples/rzpool/zspage.rs` makes their pages movable
+//! ([`MovablePage::new`]); `selftests/compile_fail/prelude.rs` has the least
+//! implementation, which refuses every migration.
 
 use super::bindings as rmm_bindings;
 use super::page::{self, LockedPage, NewPage, PageRef};

@@ -11,6 +11,12 @@
 //! `__free_pages()`, which is only right while nobody else holds a reference.
 //! A page that the VM may isolate and migrate is reference counted: these types
 //! hold one reference each and give it back with `put_page()`.
+//!
+//! # Examples
+//!
+//! `samples/rzpool/zspage.rs` allocates the pages of a zspage
+//! ([`NewPage::alloc_movable`]), and `samples/rmirror/dmirror.rs` maps
+//! [`ZeroedPage`]s into a process.
 
 use super::bindings as rmm_bindings;
 use core::{marker::PhantomData, ptr::NonNull};

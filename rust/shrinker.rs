@@ -10,6 +10,12 @@
 //! asks it to free some (`scan_objects`). Both run in reclaim context: a
 //! shrinker must not allocate with reclaim, nor take a lock that is held
 //! anywhere such an allocation is made (lockdep's `fs_reclaim` catches that).
+//!
+//! # Examples
+//!
+//! `samples/rzpool/pool/shrinker.rs`: a [`Shrinker`] that gives a pool's
+//! pages back (the zspages of volatile objects first, then by compaction),
+//! registered for as long as the pool lives.
 
 use super::bindings as rmm_bindings;
 use core::{ffi::c_void, marker::PhantomData, ptr::NonNull};

@@ -9,6 +9,12 @@
 //! would be dropped under the lock, and dropping can sleep (a zspage releases
 //! its pages). These functions never allocate: with no room they give the
 //! element back, or move nothing.
+//!
+//! # Examples
+//!
+//! `samples/rzpool/table.rs` grows a table under its class lock with
+//! [`push_within_capacity`] and [`append_within_capacity`], into room
+//! allocated before the lock was taken.
 
 use kernel::alloc::{Allocator, Vec};
 

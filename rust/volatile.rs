@@ -74,6 +74,12 @@
 //! the [`Discarder`]: while it lives, nothing can be discarded. The user may
 //! still make the object volatile meanwhile (its own race), but its contents
 //! stay intact until the proof is gone.
+//!
+//! # Examples
+//!
+//! `samples/rzpool/pool/class.rs` keeps a [`VolatileSet`] per size class
+//! and discards under its lock ([`Discarder`]); `samples/rzpool/kapi.rs`
+//! makes objects volatile and stable again for C users.
 
 use crate::rmm::atomic_table::{self, AtomicTable};
 use crate::rmm::{page::Gfp, percpu::PerCpuCounters};

@@ -43,6 +43,11 @@
 //! caller may be writing is read or written at the same time (a driver that
 //! moves objects itself skips such pages; [`MovablePage::is_pinned`] tells
 //! it which ones may fail).
+//!
+//! # Examples
+//!
+//! `samples/rzpool/zpool.rs` implements [`ZpoolDriver`] for zswap, and
+//! `samples/rzpool/rzpool_main.rs` registers it as the last step of its init.
 
 use super::{
     bindings as rmm_bindings,
