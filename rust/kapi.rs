@@ -27,7 +27,8 @@ pub trait ObjectPool: Send + Sync + Sized + 'static {
     fn create() -> kernel::error::Result<kernel::sync::Arc<Self>>;
     /// Frees every object (the C destroy function then drops the pool).
     fn destroy(&self);
-    /// Allocates an object of `size` bytes; returns its handle (never 0).
+    /// Allocates an object of `size` bytes and returns its handle (never 0).
+    ///
     /// Like `zs_malloc()`, the contents are undefined until written.
     fn alloc(this: kernel::sync::ArcBorrow<'_, Self>, size: usize) -> kernel::error::Result<u64>;
     /// Frees an object.

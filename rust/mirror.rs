@@ -137,9 +137,10 @@ pub struct Counts {
 /// What one device access did.
 #[derive(Clone, Copy, Default, Debug)]
 pub struct Access {
-    /// Fault passes it needed (test_hmm's `faults`): 0 if every entry was
-    /// valid already, 1 if it faulted what was missing in one pass, more if
-    /// invalidations took entries away meanwhile.
+    /// Fault passes the access needed (test_hmm's `faults`).
+    ///
+    /// 0 if every entry was valid already, 1 if it faulted what was missing
+    /// in one pass, more if invalidations took entries away meanwhile.
     pub faults: u64,
 }
 
@@ -519,8 +520,10 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
     }
 
     /// Copies bytes at `addr` into `out`, as a device read through its page
-    /// table: faults missing entries in, sets the accessed bits. Only after
-    /// the whole range is read does the caller see anything.
+    /// table.
+    ///
+    /// Faults missing entries in and sets the accessed bits. Only after the
+    /// whole range is read does the caller see anything.
     pub fn read(&self, addr: usize, out: &mut [u8]) -> Result<Access> {
         self.check_caller()?;
         self.access(addr, out.len(), false, |page, off, at, len| {
@@ -531,9 +534,11 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
         })
     }
 
-    /// As [`Self::read`], into a new buffer of `len` bytes that is not
-    /// cleared first: the read writes every byte of it, so a device read of
-    /// a large range costs one copy per page, not a clear and a copy.
+    /// As [`Self::read`], into a new buffer of `len` bytes.
+    ///
+    /// The buffer is not cleared first: the read writes every byte of it, so
+    /// a device read of a large range costs one copy per page, not a clear
+    /// and a copy.
     pub fn read_vec(&self, addr: usize, len: usize) -> Result<(KVVec<u8>, Access)> {
         self.check_caller()?;
         let mut buf = KVVec::with_capacity(len, GFP_KERNEL)?;
@@ -560,11 +565,12 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
         Ok((buf, done))
     }
 
-    /// Copies `data` to `addr`, as a device write: checks that the whole
-    /// range is mapped writable first (`EFAULT` where nothing or nothing
-    /// readable is mapped, `EPERM` where it is read-only, as
-    /// `hmm_range_fault()` answers), then faults entries in for writing and
-    /// sets the accessed and dirty bits.
+    /// Copies `data` to `addr`, as a device write.
+    ///
+    /// Checks that the whole range is mapped writable first (`EFAULT` where
+    /// nothing or nothing readable is mapped, `EPERM` where it is read-only,
+    /// as `hmm_range_fault()` answers), then faults entries in for writing
+    /// and sets the accessed and dirty bits.
     pub fn write(&self, addr: usize, data: &[u8]) -> Result<Access> {
         self.check_caller()?;
         let end = self.window_end(addr, data.len())?;
@@ -595,9 +601,11 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
         Ok(self.counts().valid)
     }
 
-    /// Whether a page of `[addr, addr + len)` is young, and, if `clear`,
-    /// clears every accessed bit of it, as `clear_young` does (lock-free):
-    /// for the mirrored process only. `EINVAL` outside the window.
+    /// Whether a page of `[addr, addr + len)` is young, clearing every
+    /// accessed bit of it if `clear`.
+    ///
+    /// As `clear_young` does, lock-free; for the mirrored process only, and
+    /// `EINVAL` outside the window.
     pub fn age(&self, addr: usize, len: usize, clear: bool) -> Result<bool> {
         self.check_caller()?;
         let end = self.window_end(addr, len)?;

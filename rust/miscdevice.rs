@@ -255,7 +255,7 @@ pub trait MiscDevice: Sized + 'static {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
-    /// Handles an ioctl. An unknown `cmd` should be answered with `ENOTTY`.
+    /// Handles an ioctl, answering an unknown `cmd` with `ENOTTY`.
     ///
     /// `arg` is usually a user pointer: read it with [`kernel::uaccess`].
     fn ioctl(

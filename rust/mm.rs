@@ -200,10 +200,11 @@ impl MmapReadGuard<'_> {
 }
 
 impl MmapReadGuard<'_> {
-    /// Faults in up to `out.len()` pages from `addr`, as
-    /// [`Self::get_user_page`] does for one, and stores a reference to each in
-    /// `out`. Returns how many: fewer when the range stops being mapped with
-    /// the needed permission, `EFAULT` if the first page is not.
+    /// Faults in up to `out.len()` pages from `addr` and stores a reference
+    /// to each in `out`, as [`Self::get_user_page`] does for one.
+    ///
+    /// Returns how many: fewer when the range stops being mapped with the
+    /// needed permission, `EFAULT` if the first page is not.
     pub fn get_user_pages(
         &self,
         addr: usize,
@@ -243,9 +244,10 @@ impl MmapReadGuard<'_> {
 
 impl MmapReadGuard<'_> {
     /// Checks that `[start, end)` is mapped for a device access, as
-    /// `hmm_range_fault()` does: `EFAULT` where no VMA is, or one that is
-    /// not readable or is I/O or raw PFN memory; `EPERM` for a write where a
-    /// VMA is not writable.
+    /// `hmm_range_fault()` does.
+    ///
+    /// `EFAULT` where no VMA is, or one that is not readable or is I/O or raw
+    /// PFN memory; `EPERM` for a write where a VMA is not writable.
     pub fn check_access(&self, start: usize, end: usize, write: bool) -> Result {
         let mut addr = start;
         while addr < end {
@@ -329,9 +331,10 @@ impl<'a> NewVma<'a> {
         }
     }
 
-    /// Maps `page` at `addr` (`vm_insert_page()`; the mapping becomes
-    /// `VM_MIXEDMAP`), which takes a reference of its own: the page stays
-    /// until the mapping goes. `EFAULT` outside the mapping.
+    /// Maps `page` at `addr` (`vm_insert_page()`).
+    ///
+    /// The mapping becomes `VM_MIXEDMAP` and takes a reference of its own:
+    /// the page stays until the mapping goes. `EFAULT` outside the mapping.
     pub fn insert_page(&self, addr: usize, page: ZeroedPage) -> Result {
         if addr < self.start() || addr >= self.end() || addr % super::page::PAGE_SIZE != 0 {
             return Err(EFAULT);

@@ -192,8 +192,10 @@ impl<'a> Range<'a> {
 }
 
 /// Permission for notifier `T` to fail a non-blockable invalidation with
-/// `-EAGAIN`; made only by [`Range::cannot_block`], valid only for the call
-/// that received the range (invariant in `'a`, neither `Send` nor `Sync`).
+/// `-EAGAIN`.
+///
+/// Made only by [`Range::cannot_block`], and valid only for the call that
+/// received the range (invariant in `'a`, neither `Send` nor `Sync`).
 pub struct Again<'a, T: MmuNotifier> {
     _bound: super::CallbackBound<'a>,
     _t: PhantomData<fn() -> T>,
@@ -225,13 +227,17 @@ pub trait MmuNotifier: Send + Sync + Sized + 'static {
     fn invalidate_range_end(&self, _range: &Range<'_>) {}
 
     /// Clears the accessed bits of `[start, end)` and flushes the secondary
-    /// TLB; returns whether any bit was set. Called under the page table lock.
+    /// TLB, returning whether any bit was set.
+    ///
+    /// Called under the page table lock.
     fn clear_flush_young(&self, _start: usize, _end: usize) -> bool {
         false
     }
 
-    /// Clears the accessed bits of `[start, end)` without a flush; returns
-    /// whether any bit was set. Called under the page table lock.
+    /// Clears the accessed bits of `[start, end)` without a flush, returning
+    /// whether any bit was set.
+    ///
+    /// Called under the page table lock.
     fn clear_young(&self, _start: usize, _end: usize) -> bool {
         false
     }
@@ -242,11 +248,13 @@ pub trait MmuNotifier: Send + Sync + Sized + 'static {
     }
 
     /// The address space is going away: drop every secondary mapping and
-    /// create none again. Called at most once: from `exit_mmap()` when the
-    /// process exits, or, if the mm is still alive, when the [`Registration`]
-    /// is dropped (`mmu_notifier_unregister()`). Other callbacks may still be
-    /// running on other CPUs while it runs, and none starts after the drop of
-    /// the [`Registration`] returns.
+    /// create none again.
+    ///
+    /// Called at most once: from `exit_mmap()` when the process exits, or, if
+    /// the mm is still alive, when the [`Registration`] is dropped
+    /// (`mmu_notifier_unregister()`). Other callbacks may still be running on
+    /// other CPUs while it runs, and none starts after the drop of the
+    /// [`Registration`] returns.
     fn release(&self) {}
 }
 
@@ -576,8 +584,10 @@ pub struct ReadBegin {
 pub struct Retry;
 
 /// Proof that no invalidation ran since a [`ReadBegin`] of this very
-/// sequence and none is running, while the lock protecting it stays held:
-/// the only way to write into the table what the fault read.
+/// sequence and none is running.
+///
+/// It holds while the lock protecting the sequence stays held, and is the
+/// only way to write into the table what the fault read.
 pub struct Stable<'a, D> {
     table: &'a mut D,
 }
@@ -629,9 +639,10 @@ impl<D> InvalidateSeq<D> {
     }
 
     /// Call from `invalidate_range_end` for the same ranges as
-    /// [`Self::invalidate_start`]. An end without a start is a bug of the
-    /// caller: it is reported and ignored, never allowed to end an
-    /// invalidation that is still running.
+    /// [`Self::invalidate_start`].
+    ///
+    /// An end without a start is a bug of the caller: it is reported and
+    /// ignored, never allowed to end an invalidation that is still running.
     pub fn invalidate_end(&mut self) {
         if self.active == 0 {
             pr_warn!("rmm: invalidate_end without invalidate_start: ignored\n");

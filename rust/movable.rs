@@ -169,9 +169,11 @@ pub trait MovableOperations: Sized + 'static {
         true
     }
 
-    /// Moves the page: find the driver's [`MovablePage`] for
-    /// `migration.src()` and call [`Migration::commit`] on it, under whatever
-    /// lock keeps the driver's users off the page contents.
+    /// Moves the page.
+    ///
+    /// Find the driver's [`MovablePage`] for `migration.src()` and call
+    /// [`Migration::commit`] on it, under whatever lock keeps the driver's
+    /// users off the page contents.
     ///
     /// Refuse with [`Migration::refuse`] (`EAGAIN` for a temporary failure:
     /// the VM retries, and puts the page back after its last try).
@@ -394,20 +396,22 @@ impl<T: MovableOperations> MovablePage<T> {
         self.page.as_ptr() == page.as_ptr()
     }
 
-    /// Whether someone holds a reference to the page besides this object:
-    /// a [`PageRef`] from [`Self::get_ref`] (a mapping), the VM isolating
-    /// it, or a transient lookup. A driver that moves objects between its
-    /// pages itself must leave such a page's objects where they are.
+    /// Whether someone holds a reference to the page besides this object.
+    ///
+    /// That is a [`PageRef`] from [`Self::get_ref`] (a mapping), the VM
+    /// isolating it, or a transient lookup. A driver that moves objects between
+    /// its pages itself must leave such a page's objects where they are.
     pub fn is_pinned(&self) -> bool {
         // SAFETY: the page is valid by the type invariant.
         unsafe { page_count(self.page.as_ptr()) > 1 }
     }
 
-    /// A new reference to the page: it stays allocated while the reference
-    /// lives, even if the page is released or replaced meanwhile, and
-    /// [`Migration::commit`] refuses to move it. Hold it briefly: while it
-    /// lives the page cannot migrate, which blocks compaction, memory
-    /// offlining and CMA from taking its frame.
+    /// A new reference to the page.
+    ///
+    /// The page stays allocated while the reference lives, even if it is
+    /// released or replaced meanwhile, and [`Migration::commit`] refuses to
+    /// move it. Hold it briefly: while it lives the page cannot migrate, which
+    /// blocks compaction, memory offlining and CMA from taking its frame.
     pub fn get_ref(&self) -> PageRef {
         // SAFETY: the page is valid by the type invariant.
         unsafe { rmm_bindings::rmm_get_page(self.page.as_ptr()) };
@@ -941,8 +945,9 @@ mod scope {
 }
 
 /// A [`MovablePage`] whose lock we took without sleeping
-/// ([`MovablePage::try_lock`]). Dropping it releases the page, never
-/// sleeping; [`Self::unlock`] keeps it.
+/// ([`MovablePage::try_lock`]).
+///
+/// Dropping it releases the page, never sleeping; [`Self::unlock`] keeps it.
 ///
 /// # Invariants
 ///

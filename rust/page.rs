@@ -106,8 +106,10 @@ impl Gfp {
     }
 
     /// The flags for a driver's own metadata (`kmalloc`, `kvmalloc`) made
-    /// on behalf of a caller that passed these: `GFP_KERNEL` if the caller
-    /// may reclaim, `GFP_NOWAIT` otherwise, never `__GFP_HIGHMEM` or
+    /// on behalf of a caller that passed these.
+    ///
+    /// `GFP_KERNEL` if the caller may reclaim, `GFP_NOWAIT` otherwise, never
+    /// `__GFP_HIGHMEM` or
     /// `__GFP_MOVABLE` (which slab memory cannot have), and `__GFP_NOWARN`
     /// if the caller asked for it.
     pub fn metadata_flags(self) -> kernel::alloc::Flags {
@@ -126,8 +128,9 @@ impl Gfp {
 }
 
 /// `flags` with `__GFP_ACCOUNT`: the allocation is charged to the current
-/// (or active) memory cgroup. The 6.12 kernel crate names the bit only
-/// inside `GFP_KERNEL_ACCOUNT`.
+/// (or active) memory cgroup.
+///
+/// The 6.12 kernel crate names the bit only inside `GFP_KERNEL_ACCOUNT`.
 pub fn accounted(flags: kernel::alloc::Flags) -> kernel::alloc::Flags {
     use kernel::alloc::flags::{GFP_KERNEL, GFP_KERNEL_ACCOUNT};
     flags | (GFP_KERNEL_ACCOUNT & !GFP_KERNEL)
@@ -154,9 +157,10 @@ pub struct NewPage {
 unsafe impl Send for NewPage {}
 
 impl NewPage {
-    /// Allocates a page for movable use (`__GFP_MOVABLE`, highmem allowed),
-    /// with the caller's other GFP flags ([`Gfp::KERNEL`], or [`Gfp::NOWAIT`]
-    /// where reclaim is not allowed). `account` charges the page to the
+    /// Allocates a page for movable use (`__GFP_MOVABLE`, highmem allowed).
+    ///
+    /// The caller's other GFP flags are [`Gfp::KERNEL`], or [`Gfp::NOWAIT`]
+    /// where reclaim is not allowed. `account` charges the page to the
     /// current memory cgroup (`__GFP_ACCOUNT`).
     ///
     /// The contents are whatever the page held before: never let them reach
@@ -179,9 +183,11 @@ impl NewPage {
         Self::alloc(gfp)
     }
 
-    /// Allocates a zeroed page for a table that is read through its kernel
-    /// address without `kmap` (never highmem), movable (`__GFP_MOVABLE`),
-    /// charged to the current memory cgroup if `account`.
+    /// Allocates a zeroed page for a table.
+    ///
+    /// The table is read through its kernel address without `kmap` (never
+    /// highmem); the page is movable (`__GFP_MOVABLE`), and charged to the
+    /// current memory cgroup if `account`.
     ///
     /// # Context
     ///
@@ -235,8 +241,10 @@ impl Drop for NewPage {
 }
 
 /// A zeroed kernel page, not movable, for a driver to map into a process
-/// ([`super::mm::NewVma::insert_page`]): the only kind of page that may be
-/// given to user space this way (a [`NewPage`] from
+/// ([`super::mm::NewVma::insert_page`]).
+///
+/// It is the only kind of page that may be given to user space this way (a
+/// [`NewPage`] from
 /// [`NewPage::alloc_movable`] holds old contents, and a movable page mapped
 /// by a driver could never migrate).
 pub struct ZeroedPage(NewPage);

@@ -98,9 +98,10 @@ pub mod volatile;
 pub mod zpool;
 
 /// The `struct module` of the module this is expanded in, as a raw pointer
-/// (null when built in): what C writes as `THIS_MODULE`, usable in the
-/// initialiser of a `static`. The calling crate must include this tree as
-/// `crate::rmm`.
+/// (null when built in): what C writes as `THIS_MODULE`.
+///
+/// It is usable in the initialiser of a `static`. The calling crate must
+/// include this tree as `crate::rmm`.
 #[allow(unused_macros)]
 macro_rules! this_module_ptr {
     () => {{
@@ -153,15 +154,15 @@ pub(crate) unsafe fn module_live(owner: *mut kernel::bindings::module) -> bool {
 /// Waits until no one but the loader holds a reference to the module
 /// `owner`, if its init has not returned successfully.
 ///
-/// Called when a user-visible object of the module goes away. During a
-/// failed init, an `open` that the object refused ([`module_live`]) may
-/// still hold the module reference the VFS took for it (`fops_get()`): it
-/// is dropped only after the driver's `open` has returned, after the
-/// object's own lock. Freeing the module before that would free the code
-/// and the `struct module` the VFS is about to touch; once only the
-/// loader's own reference is left, nothing of the module is in use. After
-/// a successful init (an unload) the count is already zero:
-/// `delete_module()` checked it.
+/// Called when a user-visible object of the module goes away.
+///
+/// During a failed init, an `open` that the object refused ([`module_live`])
+/// may still hold the module reference the VFS took for it (`fops_get()`): it
+/// is dropped only after the driver's `open` has returned, after the object's
+/// own lock. Freeing the module before that would free the code and the `struct
+/// module` the VFS is about to touch; once only the loader's own reference is
+/// left, nothing of the module is in use. After a successful init (an unload)
+/// the count is already zero: `delete_module()` checked it.
 ///
 /// # Safety
 ///
@@ -227,9 +228,10 @@ pub fn estale() -> kernel::error::Error {
     kernel::error::Error::from_errno(-(kernel::bindings::ESTALE as i32))
 }
 
-/// Binds a value to one callback invocation: invariant in `'a`, and neither
-/// `Send` nor `Sync`, so a token of one call can be neither kept for a later
-/// call nor handed to another thread.
+/// Binds a value to one callback invocation.
+///
+/// It is invariant in `'a`, and neither `Send` nor `Sync`, so a token of one
+/// call can be neither kept for a later call nor handed to another thread.
 pub(crate) type CallbackBound<'a> = core::marker::PhantomData<(*mut (), fn(&'a ()) -> &'a ())>;
 
 /// A zeroed buffer of `len` bytes (`kvzalloc`), e.g. a bounce buffer for
@@ -373,9 +375,10 @@ macro_rules! uapi_bytes {
 pub(crate) use uapi_bytes;
 
 /// Includes the bindings our bindgen pass generated from the uapi header of
-/// the driver `$driver` (`samples/<driver>/<driver>_uapi_rs.h`, see
-/// `rust/rmm.kbuild`), as the module `$name`:
-/// `rmm::uapi_module!(uapi, rzpool);`.
+/// the driver `$driver`, as the module `$name`.
+///
+/// The header is `samples/<driver>/<driver>_uapi_rs.h` (see
+/// `rust/rmm.kbuild`); `rmm::uapi_module!(uapi, rzpool);` makes `uapi`.
 ///
 /// The generated code is bindgen's (it may implement `Default` with
 /// `unsafe`), not the driver's: the module allows `unsafe_code`. That is

@@ -34,8 +34,9 @@ pub fn push_within_capacity<T, A: Allocator>(vec: &mut Vec<T, A>, v: T) -> Resul
 }
 
 /// Moves every element of `src` to the end of `dst`, in order, if `dst` has
-/// room for all of them without allocating; otherwise moves nothing and
-/// fails. `src` is left empty on success.
+/// room for all of them without allocating.
+///
+/// Otherwise moves nothing and fails. `src` is left empty on success.
 pub fn append_within_capacity<T, A: Allocator, B: Allocator>(
     dst: &mut Vec<T, A>,
     src: &mut Vec<T, B>,

@@ -265,17 +265,20 @@ impl VolatileSet {
         Ok(())
     }
 
-    /// Installs what `spare` holds for `object` and `place`; never
-    /// allocates nor frees (any context). Whether both exist now.
+    /// Installs what `spare` holds for `object` and `place`, returning
+    /// whether both exist now.
+    ///
+    /// Never allocates nor frees (any context).
     pub fn install(&self, spare: &mut Spare, object: Option<usize>, place: Option<u32>) -> bool {
         let o = object.map_or(true, |i| self.words.install(i, &mut spare.words));
         let p = place.map_or(true, |p| self.counts.install(p as usize, &mut spare.counts));
         o && p
     }
 
-    /// Volatile objects of the set: a hint for the discarder, exact when
-    /// no transition runs meanwhile (a sum of per-CPU counts, read one CPU
-    /// after another while they may change).
+    /// Volatile objects of the set: a hint for the discarder.
+    ///
+    /// Exact when no transition runs meanwhile (a sum of per-CPU counts,
+    /// read one CPU after another while they may change).
     pub fn nr_volatile(&self) -> u64 {
         self.stats.sum::<VOLATILE>().max(0) as u64
     }
@@ -350,9 +353,10 @@ impl VolatileSet {
         }
     }
 
-    /// Takes object `i` back from the discarder, without a lock: Volatile →
-    /// Stable (`Kept`), or `Discarded` if the discarder won. `ENOENT` for a
-    /// free object or another tag, `EALREADY` if it is stable.
+    /// Takes object `i` back from the discarder, without a lock.
+    ///
+    /// Volatile → Stable (`Kept`), or `Discarded` if the discarder won.
+    /// `ENOENT` for a free object or another tag, `EALREADY` if it is stable.
     pub fn make_stable(&self, i: usize, tag: u16) -> Result<Answer> {
         let word = self.word(i)?;
         let mut cur = word.load(Ordering::Acquire);
@@ -388,8 +392,10 @@ impl VolatileSet {
     }
 
     /// Proof that object `i` (tag `tag`) is stable, for as long as the
-    /// discarder is borrowed. `ENOENT` for a free object or another tag,
-    /// `ESTALE` for a volatile or discarded one.
+    /// discarder is borrowed.
+    ///
+    /// `ENOENT` for a free object or another tag, `ESTALE` for a volatile or
+    /// discarded one.
     pub fn stable<'a>(&self, d: &'a Discarder, i: usize, tag: u16) -> Result<Stable<'a>> {
         let w = self.get(d, i)?.of(tag)?;
         if w.state != State::Stable {
@@ -402,8 +408,9 @@ impl VolatileSet {
     }
 
     /// Makes object `i` stable with tag `tag` at place `p`: a new object, or
-    /// the refill of a discarded one. `EBUSY` (nothing changed) if it is
-    /// neither free nor discarded.
+    /// the refill of a discarded one.
+    ///
+    /// `EBUSY` (nothing changed) if it is neither free nor discarded.
     pub fn set_stable(&self, d: &mut Discarder, i: usize, tag: u16, p: u32) -> Result {
         self.check(d)?;
         let word = self.word(i)?;
@@ -421,8 +428,9 @@ impl VolatileSet {
         Ok(())
     }
 
-    /// Frees object `i`, in any state; the next object there gets tag
-    /// `tag`. Returns the state it had.
+    /// Frees object `i`, in any state, and returns the state it had.
+    ///
+    /// The next object there gets tag `tag`.
     pub fn set_free(&self, d: &mut Discarder, i: usize, tag: u16) -> Result<State> {
         self.check(d)?;
         let new = Word {
@@ -444,8 +452,10 @@ impl VolatileSet {
         self.stats.add::<VOLATILE>(-1);
     }
 
-    /// Discards object `i` if it is volatile (Volatile → Discarded); returns
-    /// the place it was at. The owner frees its storage after this.
+    /// Discards object `i` if it is volatile (Volatile → Discarded), and
+    /// returns the place it was at.
+    ///
+    /// The owner frees its storage after this.
     pub fn try_discard(&self, d: &mut Discarder, i: usize) -> Option<u32> {
         self.check(d).ok()?;
         let word = self.word(i).ok()?;

@@ -208,11 +208,13 @@ pub trait ZpoolDriver: Send + Sync + Sized + 'static {
     /// `__GFP_HIGHMEM | __GFP_MOVABLE` with its flags.
     const MALLOC_SUPPORT_MOVABLE: bool;
 
-    /// How many low bits the driver's handles use: every handle `malloc`
-    /// returns must be below `1 << HANDLE_BITS` (a larger one is freed and
-    /// the allocation fails). The abstraction keeps each object's size in
-    /// the bits above, in the handle zpool stores, to check `map` against
-    /// it; at most `usize::BITS - PAGE_SHIFT` (checked at build time).
+    /// How many low bits the driver's handles use.
+    ///
+    /// Every handle `malloc` returns must be below `1 << HANDLE_BITS` (a larger
+    /// one is freed and the allocation fails). The abstraction keeps each
+    /// object's size in the bits above, in the handle zpool stores, to check
+    /// `map` against it; at most `usize::BITS - PAGE_SHIFT` (checked at build
+    /// time).
     const HANDLE_BITS: u32;
 
     /// Makes a new, empty pool.
@@ -226,12 +228,16 @@ pub trait ZpoolDriver: Send + Sync + Sized + 'static {
     /// its handle, which must not be 0.
     fn malloc(this: ArcBorrow<'_, Self>, size: usize, gfp: Gfp) -> Result<usize>;
 
-    /// Frees an object. A handle the pool did not give out must be ignored.
+    /// Frees an object.
+    ///
+    /// A handle the pool did not give out must be ignored.
     fn free(&self, handle: usize);
 
     /// Where an object is, with its pages referenced, or `None` for a handle
-    /// the pool did not give out. May be called in atomic context (zswap
-    /// maps under its own locks): must not sleep.
+    /// the pool did not give out.
+    ///
+    /// May be called in atomic context (zswap maps under its own locks):
+    /// must not sleep.
     ///
     /// The pieces must cover the whole object, the `size` its `malloc` was
     /// given: the caller reads or writes that many bytes at the pointer it
@@ -241,8 +247,9 @@ pub trait ZpoolDriver: Send + Sync + Sized + 'static {
     /// bug, so that the caller never writes past what the driver mapped.
     fn map(&self, handle: usize, mode: MapMode) -> Option<Object>;
 
-    /// Pages the pool holds. Must not sleep (zswap sums its pools under
-    /// `rcu_read_lock()`).
+    /// Pages the pool holds.
+    ///
+    /// Must not sleep (zswap sums its pools under `rcu_read_lock()`).
     fn total_pages(&self) -> u64;
 }
 
@@ -389,8 +396,10 @@ unsafe impl<T: ZpoolDriver> Sync for Registration<T> {}
 
 impl<T: ZpoolDriver> Driver<T> {
     /// Makes `T` ready to register as the zpool driver `T::NAME`, owned by
-    /// `module`: a pool of it pins the module. One driver per module at a
-    /// time (`EBUSY` otherwise).
+    /// `module`.
+    ///
+    /// A pool of it pins the module. One driver per module at a time
+    /// (`EBUSY` otherwise).
     pub fn new(module: &'static ThisModule, ctx: T::Context) -> Result<Self> {
         // A mapping keeps preemption off until its unmap, and zswap may take
         // locks in between that sleep on PREEMPT_RT (a sync compressor's
@@ -453,7 +462,9 @@ impl<T: ZpoolDriver> Driver<T> {
     }
 
     /// Registers the driver with zpool: from here on zswap may create pools
-    /// of it. Cannot fail, so that it can be the last step of an init.
+    /// of it.
+    ///
+    /// Cannot fail, so that it can be the last step of an init.
     pub fn register(self) -> Registration<T> {
         let inner = ManuallyDrop::new(self).inner;
         // `driver` is fully initialised and lives until unregistered
