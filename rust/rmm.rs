@@ -22,6 +22,8 @@
 //! written with the visibility they would have in the kernel crate, which
 //! `unreachable_pub` cannot know about in a private module.
 //!
+//! The modules of `rust/`:
+//!
 //! - [`bindings`]: our own bindgen pass (`rust/rmm_bindings.h`).
 //! - [`miscdevice`]: misc character devices with a `#[vtable]` of file operations.
 //! - [`page`]: owned and locked pages.
@@ -37,6 +39,9 @@
 //!   writer and teardown), `migrate.rs` (table page migration), `reap.rs`
 //!   (giving up emptied tables).
 //! - [`mirror`]: a secondary MMU's shadow table, kept by MMU notifiers.
+//! - [`shadow`]: the four-level table of movable pages a [`mirror`] maps in.
+//! - [`hmm`]: the CPU's view of a range (`hmm_range_fault()`), faulting
+//!   nothing.
 //! - [`debugfs`]: directories and read-only `seq_file` files.
 //! - [`kapi`]: a C-callable kernel API for object pools.
 //! - [`shrinker`]: shrinkers (`struct shrinker`).
@@ -46,6 +51,16 @@
 //! - [`atomic_table`]: a table of atomics that grows and is read without a lock.
 //! - [`volatile`]: objects that are stable, volatile or discarded, changed by CAS.
 //! - [`zpool`]: zpool drivers (`struct zpool_driver`), zswap's backends.
+//!
+//! The other files of `rust/`:
+//!
+//! - `rmm.rs`: this root, with the helpers and macros every module shares
+//!   (module liveness, errnos the kernel crate does not name, uapi structs).
+//! - `helpers.c`, `helpers.h`: the C helpers, for what bindgen cannot bind
+//!   (inline functions and macros); each driver links them in.
+//! - `rmm_bindings.h`, `bindgen_parameters`: the input and the allowlist of
+//!   our bindgen pass.
+//! - `rmm.kbuild`: the build rules every crate with this tree includes.
 //!
 //! Every `unsafe` of a module lives here: the drivers are built with
 //! `-Dunsafe_code` (see the top-level `Kbuild`), and this tree alone allows
