@@ -30,7 +30,8 @@
 //! - [`movable`]: non-LRU movable pages (`struct movable_operations`).
 //! - [`mm`]: address spaces (`mm_struct`), `mmap_lock`, GUP.
 //! - [`mmu_notifier`]: MMU notifiers and the invalidation retry protocol.
-//! - [`hmm`]: a process's page tables read with `hmm_range_fault()`.
+//! - [`hmm`]: a process's page tables read with `hmm_range_fault()`,
+//!   faulting nothing.
 //! - [`rcu`]: RCU read-side guards, grace periods, page references dropped
 //!   after one.
 //! - [`shadow`] (`shadow/`): a device MMU's page table in movable pages:
@@ -39,9 +40,6 @@
 //!   writer and teardown), `migrate.rs` (table page migration), `reap.rs`
 //!   (giving up emptied tables).
 //! - [`mirror`]: a secondary MMU's shadow table, kept by MMU notifiers.
-//! - [`shadow`]: the four-level table of movable pages a [`mirror`] maps in.
-//! - [`hmm`]: the CPU's view of a range (`hmm_range_fault()`), faulting
-//!   nothing.
 //! - [`debugfs`]: directories and read-only `seq_file` files.
 //! - [`kapi`]: a C-callable kernel API for object pools.
 //! - [`shrinker`]: shrinkers (`struct shrinker`).
@@ -56,8 +54,11 @@
 //!
 //! - `rmm.rs`: this root, with the helpers and macros every module shares
 //!   (module liveness, errnos the kernel crate does not name, uapi structs).
-//! - `helpers.c`, `helpers.h`: the C helpers, for what bindgen cannot bind
-//!   (inline functions and macros); each driver links them in.
+//! - `rmm.c`: the C half each driver links in: `helpers/` (one file per
+//!   subsystem of one-line wrappers, for what bindgen cannot bind: inline
+//!   functions and macros, declared in `helpers/helpers.h`) and the C shims
+//!   that must stay C, each with its header and its reason
+//!   (`memcg_helper.c`, `zpool_map_helper.c`, `shadow_helper.c`).
 //! - `rmm_bindings.h`, `bindgen_parameters`: the input and the allowlist of
 //!   our bindgen pass.
 //! - `rmm.kbuild`: the build rules every crate with this tree includes.
