@@ -82,13 +82,15 @@ impl<const N: usize> PerCpuCounters<N> {
                 break sum;
             }
             cpu = next as c_int;
-            // SAFETY: `cpu` is a possible CPU, and count `I` is inside the
-            // live per-CPU allocation `counts` (as in `add`).
+            // `cpu` is a possible CPU, and count `I` is inside the live
+            // per-CPU allocation `counts` (as in `add`).
+            // SAFETY: as just said.
             let v = unsafe { rmm_bindings::rmm_per_cpu_ptr_s64(count, cpu) };
             // Other CPUs may be adding to their counts meanwhile: each is
             // read once (`READ_ONCE()`), and the sum wraps as the C one did.
-            // SAFETY: `v` is CPU `cpu`'s count `I`, an aligned `i64` that
-            // lives as long as `self`.
+            // `v` is CPU `cpu`'s count `I`, an aligned `i64` that lives as
+            // long as `self`.
+            // SAFETY: as just said.
             sum = sum.wrapping_add(unsafe { v.read_volatile() });
         }
     }

@@ -216,8 +216,9 @@ pub fn msleep_interruptible(ms: u32) -> u32 {
 /// Whether `path` exists (`kern_path()`), e.g. another driver's device node.
 pub fn path_exists(path: &kernel::str::CStr) -> bool {
     let mut found = core::mem::MaybeUninit::<kernel::bindings::path>::uninit();
-    // SAFETY: `path` is a valid NUL-terminated string for the call, and
-    // `found` is writable; on success the path is referenced.
+    // `path` is a valid NUL-terminated string for the call, and `found` is
+    // writable; on success the path is referenced.
+    // SAFETY: as just said.
     if unsafe { bindings::kern_path(path.as_char_ptr(), 0, found.as_mut_ptr()) } != 0 {
         return false;
     }
