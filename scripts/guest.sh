@@ -18,13 +18,8 @@ MODE=$1
 OUT=$2
 shift 2
 
-# RMM_MODULES: the modules to load (default all of them); RMM_FULL=1: also
-# the checks of the whole suite (the zswap autoload, a leaked pool), as
-# when no TESTDIR is named. scripts/rmm.sh sets both for make check's two
-# guests.
-MODULES=${RMM_MODULES:-"rmisc rzpool rmirror rmm_bench rmm_page_lock rzpool_map_race rmm_contig rmm_drop_test"}
+MODULES="rmisc rzpool rmirror rmm_bench rmm_page_lock rzpool_map_race rmm_contig rmm_drop_test"
 ALL_TESTS="init rmisc movable rzpool rmirror"
-FULL=${RMM_FULL:-$([ $# = 0 ] && echo 1 || echo 0)}
 
 # n numbers our top-level TAP lines; pass/fail/skip count test cases: each
 # kselftest case, plus our own checks (insmod, rmmod, dmesg).
@@ -562,9 +557,9 @@ do_check() {
 	unload_modules
 	rmmod zsmalloc 2>/dev/null
 	case " $tests " in *" rzpool "*) zpool_map_lie_caught ;; esac
-	[ "$FULL" = 0 ] || zswap_autoloads_rzpool
+	[ $# != 0 ] || zswap_autoloads_rzpool
 	kmemleak_check
-	[ "$FULL" = 0 ] || leaked_pool_pins_rzpool
+	[ $# != 0 ] || leaked_pool_pins_rzpool
 	# The kernel's test_zswap last, after the kmemleak scan: it drives the
 	# guest so low on memory (test_no_kmem_bypass) that kmemleak runs out of
 	# metadata and disables itself, which would blind the scan.

@@ -160,17 +160,13 @@ main() {
 	[ "$mode" != check ] || [ $# != 0 ] || phase compile-fail compile_fail
 	[ "$mode" != check ] || [ $# != 0 ] || phase lint lint
 	[ "$mode" != check ] || [ $# != 0 ] || phase initramfs initramfs_boot
-	if [ "$mode" = check ] && [ $# = 0 ] && [ "${RMM_GUESTS:-2}" = 2 ]; then
-		phase guest two_guests
-	else
-		phase guest guest "$mode" "$@"
-	fi
+	phase guest guest "$mode" "$@"
 	if [ "$mode" = bench ] && [ -f "$LOGDIR/guest/bench.json" ]; then
 		phase report report
 	fi
 
 	printf '\nphase      time\n%b' "$PHASES"
-	summary=$(cat "${SUMMARY:-$LOGDIR/guest/summary}" 2>/dev/null || echo "")
+	summary=$(cat "$LOGDIR/guest/summary" 2>/dev/null || echo "")
 	if [ -z "$summary" ]; then
 		log "guest gave no results (exit $GUEST_RC): see $LOGDIR/console.log"
 		echo "0 passed, 1 failed"
@@ -186,47 +182,12 @@ main() {
 	[ "$fail" = 0 ] && [ "$GUEST_RC" = 0 ]
 }
 
-# make check of every test in two guests booted side by side: most tests
-# keep one vCPU of a guest busy, so one guest leaves a core idle. The first
-# runs rzpool's tests (the longest: zswap, test_zswap) and the checks of
-# the whole suite; the second the rest, with only the modules they use.
-# Each has its own kernel, kmemleak scan and dmesg check; their TAP is
-# shown one after the other, and their counts are added.
-two_guests() {
-	local rc1 rc2 p1 f1 s1 p2 f2 s2
-	log "guest: two guests at once: rzpool's tests (console.log) and init rmisc movable rmirror (console-2.log)"
-	rm -f "$LOGDIR/guest-2.rc"
-	mkdir -p "$LOGDIR/guest-2"
-	(
-		GUEST_OUT=$LOGDIR/guest-2 GUEST_CONSOLE=$LOGDIR/console-2.log GUEST_SHOW=0 \
-			RMM_MODULES="rmisc rmirror rmm_contig rmm_drop_test" RMM_FULL=0 \
-			guest check init rmisc movable rmirror
-		echo "$GUEST_RC" >"$LOGDIR/guest-2.rc"
-	) &
-	local pid=$!
-	RMM_FULL=1 RMM_MODULES="rzpool rmm_bench rmm_page_lock rzpool_map_race" guest check rzpool
-	rc1=$GUEST_RC
-	wait "$pid" || true
-	rc2=$(cat "$LOGDIR/guest-2.rc" 2>/dev/null || echo 1)
-	echo "# the second guest (init rmisc movable rmirror):"
-	cat "$LOGDIR/console-2.log"
-	read -r p1 f1 s1 <"$LOGDIR/guest/summary" || { p1=0 f1=1 s1=0; }
-	read -r p2 f2 s2 <"$LOGDIR/guest-2/summary" || { p2=0 f2=1 s2=0; }
-	SUMMARY=$LOGDIR/summary
-	echo "$((p1 + p2)) $((f1 + f2)) $((s1 + s2))" >"$SUMMARY"
-	[ -s "$LOGDIR/guest/summary" ] && [ -s "$LOGDIR/guest-2/summary" ] || rm -f "$SUMMARY"
-	GUEST_RC=$((rc1 ? rc1 : rc2))
-}
-
-# Boots the test kernel and runs guest.sh MODE OUT [TESTDIR...] in it (OUT:
-# GUEST_OUT, default $LOGDIR/guest); the console (TAP included) is shown
-# (unless GUEST_SHOW=0) and kept in GUEST_CONSOLE ($LOGDIR/console.log).
-# The guest's exit code is left in GUEST_RC.
+# Boots the test kernel and runs guest.sh MODE OUT [TESTDIR...] in it; the
+# console (TAP included) is shown and kept in $LOGDIR/console.log.
 guest() {
 	local mode=$1
 	shift
 	local t=${RMM_GUEST_TIMEOUT:-4800} accel=() clock rc plugin=''
-	local out=${GUEST_OUT:-$LOGDIR/guest} console=${GUEST_CONSOLE:-$LOGDIR/console.log}
 	if [ "${RMM_PLUGIN:-0}" = 1 ]; then
 		[ "$mode" = bench ] && [ "${RMM_ICOUNT:-0}" = 1 ] ||
 			die "PLUGIN=1 is for make bench ICOUNT=1 (its counts need one vCPU at a time)"
@@ -252,8 +213,8 @@ guest() {
 		--numa 1G,cpus=0-1 --numa 1G \
 		--append "movablecore=${RMM_GUEST_MOVABLE:-768M} log_buf_len=16M" \
 		--rwdir="$LOGDIR" \
-		--exec "RMM_KDIR=$KDIR RMM_CLOCK=$clock RMM_PLUGIN=${RMM_PLUGIN:-0} RMM_PROFILE='${RMM_PROFILE:-}' RMM_FULL=${RMM_FULL:-} RMM_MODULES='${RMM_MODULES:-}' $BUILD_TOP/scripts/guest.sh $mode $out $*" \
-		</dev/null 2>&1 | if [ "${GUEST_SHOW:-1}" = 1 ]; then tee "$console"; else cat >"$console"; fi
+		--exec "RMM_KDIR=$KDIR RMM_CLOCK=$clock RMM_PLUGIN=${RMM_PLUGIN:-0} RMM_PROFILE='${RMM_PROFILE:-}' $BUILD_TOP/scripts/guest.sh $mode $LOGDIR/guest $*" \
+		</dev/null 2>&1 | tee "$LOGDIR/console.log"
 	rc=${PIPESTATUS[0]}
 	set -e
 	[ "$rc" != 124 ] || log "guest: timed out after ${t}s"
