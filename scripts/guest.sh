@@ -387,8 +387,9 @@ run_upstream_zswap() {
 		# a full stdio buffer again. Interleaved over the nodes: the test
 		# was written for a one-node VM (rmm_interleave.c says why).
 		(cd "$(dirname "$UPSTREAM_ZSWAP")" && timeout "$t" "$TOP/selftests/rzpool/rmm_interleave" \
-			stdbuf -oL -eL "$UPSTREAM_ZSWAP") >"$OUT/test_zswap-$drv.tap" 2>&1
-		rc=$?
+			stdbuf -oL -eL "$UPSTREAM_ZSWAP") 2>&1 |
+			stamp_cases "$OUT/test_zswap-$drv.times" >"$OUT/test_zswap-$drv.tap"
+		rc=${PIPESTATUS[0]}
 		sed 's/^/# /' "$OUT/test_zswap-$drv.tap"
 		echo "# test_zswap on $drv: exit $rc, $((SECONDS - t0)) s"
 		# zswap frees an unused old pool asynchronously: let it go before the next run.
@@ -445,8 +446,9 @@ run_upstream_hmm() {
 	t=$(test_timeout "$TOP/selftests/rmirror")
 	echo "# selftests: mm: hmm-tests (kernel $(uname -r), devices: $dev," \
 		"$(grep HugePages_Free /proc/meminfo | tr -s ' ') of $(grep Hugepagesize /proc/meminfo | tr -s ' '))"
-	(cd /tmp && timeout "$t" stdbuf -oL -eL "$UPSTREAM_HMM") >"$OUT/hmm-tests-$dev.tap" 2>&1
-	rc=$?
+	(cd /tmp && timeout "$t" stdbuf -oL -eL "$UPSTREAM_HMM") 2>&1 |
+		stamp_cases "$OUT/hmm-tests-$dev.times" >"$OUT/hmm-tests-$dev.tap"
+	rc=${PIPESTATUS[0]}
 	sed 's/^/# /' "$OUT/hmm-tests-$dev.tap"
 	echo "# hmm-tests on $dev: exit $rc"
 	echo 0 >/proc/sys/vm/nr_hugepages
