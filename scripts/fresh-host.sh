@@ -5,9 +5,11 @@
 # (--variant=minbase, plus git and make, and nothing of this machine's), a
 # clone of this repository in it, and the README's set-up, kernel build and
 # module build run there as root, each phase timed. With "boot", also one
-# guest boot and the smallest kselftest (make check T=rmisc).
+# guest boot and the smallest kselftest (make check T=rmisc); with "check",
+# every test (make check, what .ci/run runs), as a new user's first
+# `make check` would be.
 #
-#   scripts/fresh-host.sh bookworm|trixie [DIR] [boot|debootstrap]
+#   scripts/fresh-host.sh bookworm|trixie [DIR] [boot|check|debootstrap]
 #
 # "debootstrap" stops after making the chroot (it only downloads).
 # DIR defaults to $RMM_CACHE/fresh/<suite>; the chroot keeps its own cache
@@ -26,7 +28,7 @@ set -eu
 SUITE=${1:-}
 case "$SUITE" in
 bookworm|trixie) ;;
-*) die "usage: scripts/fresh-host.sh bookworm|trixie [DIR] [boot|debootstrap]" ;;
+*) die "usage: scripts/fresh-host.sh bookworm|trixie [DIR] [boot|check|debootstrap]" ;;
 esac
 DIR=${2:-$RMM_CACHE/fresh/$SUITE}
 BOOT=${3:-}
@@ -147,10 +149,17 @@ main() {
 	step setup setup
 	step kernel kernel
 	step modules "modules selftests"
-	if [ "$BOOT" = boot ]; then
+	case $BOOT in
+	boot)
 		step boot "check T=rmisc"
 		grep -E '^[0-9]+ passed, [0-9]+ failed' "$OUT/boot.log" | tail -1 >>"$SUMMARY"
-	fi
+		;;
+	check)
+		step check check
+		grep -E '^[0-9]+ (passed|skipped)' "$OUT/check.log" | tail -2 >>"$SUMMARY"
+		sed -n '/^phase      time/,/^logs:/p' "$OUT/check.log" >>"$SUMMARY"
+		;;
+	esac
 	# What a first run fetched and keeps, as a user would see it.
 	{
 		printf 'download   Debian packages %s, crates %s; virtme-ng venv (PyPI) %s\n' \
