@@ -97,7 +97,7 @@
 //! implementation, which refuses every migration.
 
 use super::bindings as rmm_bindings;
-use super::page::{self, LockedPage, NewPage, PageRef};
+use super::page::{self, LockedPage, NewPage, PageRef, RawPage};
 use core::{
     ffi::c_void,
     marker::PhantomData,
@@ -263,7 +263,7 @@ impl<'a, T: MovableOperations> Migration<'a, T> {
         page: &mut MovablePage<T>,
         move_contents: impl FnOnce(LockedPage<'a>, LockedPage<'a>),
     ) -> Outcome<'a> {
-        if page.page != self.src {
+        if page.as_ptr() != self.src.as_ptr() {
             return Err(self.refuse(EAGAIN));
         }
         // Ours and the isolation's: any other reference may be someone
@@ -299,7 +299,8 @@ impl<'a, T: MovableOperations> Migration<'a, T> {
         unsafe { rmm_bindings::__ClearPageMovable(src) };
         // INVARIANT: `page` now owns a reference on `dst`, which is movable
         // with `T`'s operations and holds the private data.
-        page.page = self.dst;
+        // SAFETY: the reference on `dst` taken above, now `page`'s, keeps it valid.
+        page.page = unsafe { RawPage::new(self.dst) };
         // SAFETY: our reference on `src`, now given up; the VM holds its own.
         unsafe { rmm_bindings::rmm_put_page(src) };
         Ok(Migrated {
@@ -321,14 +322,14 @@ impl<'a, T: MovableOperations> Migration<'a, T> {
 ///
 /// # Invariants
 ///
-/// `page` is a valid order-0 page on which we own one reference; the driver
+/// `page` is an order-0 page on which we own one reference; the driver
 /// allocated it ([`NewPage`]). While this object exists the page is movable
 /// with `T`'s operations and its `page->private` holds a `T::Private` made by
 /// `into_foreign()`, owned by this object, and we hold one reference on the
 /// module whose code `T`'s table points to. The page may be isolated by the
 /// VM at any time.
 pub struct MovablePage<T: MovableOperations> {
-    page: NonNull<bindings::page>,
+    page: RawPage,
     _t: PhantomData<T::Private>,
 }
 
@@ -386,7 +387,8 @@ impl<T: MovableOperations> MovablePage<T> {
         // INVARIANT: the reference of `page` and the module reference are
         // ours; the page is movable with our data.
         Ok(Self {
-            page: page.into_raw(),
+            // SAFETY: the reference of `page`, now ours, keeps it valid.
+            page: unsafe { RawPage::new(page.into_raw()) },
             _t: PhantomData,
         })
     }
@@ -413,10 +415,7 @@ impl<T: MovableOperations> MovablePage<T> {
     /// move it. Hold it briefly: while it lives the page cannot migrate, which
     /// blocks compaction, memory offlining and CMA from taking its frame.
     pub fn get_ref(&self) -> PageRef {
-        // SAFETY: the page is valid by the type invariant.
-        unsafe { rmm_bindings::rmm_get_page(self.page.as_ptr()) };
-        // SAFETY: the reference just taken moves to the `PageRef`.
-        unsafe { PageRef::from_raw(self.page) }
+        self.page.get_ref()
     }
 
     /// Takes the page lock without sleeping, for a release from reclaim
@@ -444,9 +443,7 @@ impl<T: MovableOperations> MovablePage<T> {
     /// [`Self::from_raw`] makes the object again (a table kept by the page
     /// frame numbers that point to it).
     pub(in crate::rmm) fn into_raw(self) -> NonNull<bindings::page> {
-        let page = self.page;
-        core::mem::forget(self);
-        page
+        ManuallyDrop::new(self).page.as_non_null()
     }
 
     /// Makes the object again from [`Self::into_raw`]'s pointer.
@@ -459,15 +456,15 @@ impl<T: MovableOperations> MovablePage<T> {
         // INVARIANT: the caller passes the page, references and data of a
         // `MovablePage<T>` given up by `into_raw`.
         Self {
-            page,
+            // SAFETY: the reference given up by `into_raw` keeps the page valid.
+            page: unsafe { RawPage::new(page) },
             _t: PhantomData,
         }
     }
 
     /// Returns the page frame number.
     pub fn pfn(&self) -> usize {
-        // SAFETY: the page is valid by the type invariant.
-        unsafe { rmm_bindings::rmm_page_to_pfn(self.as_ptr()) as usize }
+        self.page.pfn()
     }
 
     /// Releases the page, whose lock the caller holds: clears movable, takes
@@ -961,7 +958,7 @@ impl<T: MovableOperations> LockedMovablePage<T> {
     pub fn unlock(self) -> MovablePage<T> {
         let mut this = ManuallyDrop::new(self);
         // SAFETY: we hold the lock (type invariant).
-        unsafe { rmm_bindings::rmm_unlock_page(this.page.page.as_ptr()) };
+        unsafe { rmm_bindings::rmm_unlock_page(this.page.as_ptr()) };
         // SAFETY: `this` is never dropped, so the page is moved out once.
         unsafe { ManuallyDrop::take(&mut this.page) }
     }

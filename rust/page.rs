@@ -19,20 +19,70 @@
 //! [`ZeroedPage`]s into a process.
 
 use super::bindings as rmm_bindings;
-use core::{marker::PhantomData, ptr::NonNull};
+use core::{marker::PhantomData, mem::ManuallyDrop, ptr::NonNull};
 use kernel::{alloc::AllocError, bindings, error::code::EINVAL, prelude::*};
 
 /// The size of a page in bytes.
 pub const PAGE_SIZE: usize = kernel::page::PAGE_SIZE;
 
+/// The `struct page` of a page that its holder keeps allocated: what
+/// [`PageRef`], [`NewPage`] and [`super::movable::MovablePage`] share.
+///
+/// It owns nothing itself and has no `Drop`: each holder says which reference
+/// it owns and gives it back. Only code of `rust/` can name it or make one.
+///
+/// # Invariants
+///
+/// `0` points to a valid `struct page`, kept valid by a reference that the
+/// holder of this object owns, for as long as this object exists.
+#[repr(transparent)]
+pub(in crate::rmm) struct RawPage(NonNull<bindings::page>);
+
+impl RawPage {
+    /// Wraps `page` for a holder that owns a reference on it.
+    ///
+    /// # Safety
+    ///
+    /// `page` must point to a valid `struct page`, and the holder of the new
+    /// object must own a reference on it for as long as the object exists.
+    pub(in crate::rmm) unsafe fn new(page: NonNull<bindings::page>) -> Self {
+        // INVARIANT: guaranteed by the caller.
+        Self(page)
+    }
+
+    /// Returns the raw `struct page` pointer.
+    pub(in crate::rmm) fn as_ptr(&self) -> *mut bindings::page {
+        self.0.as_ptr()
+    }
+
+    /// Returns the `struct page` pointer, for a holder's `into_raw`.
+    pub(in crate::rmm) fn as_non_null(&self) -> NonNull<bindings::page> {
+        self.0
+    }
+
+    /// Returns the page frame number.
+    pub(in crate::rmm) fn pfn(&self) -> usize {
+        // SAFETY: the page is valid by the type invariant.
+        unsafe { rmm_bindings::rmm_page_to_pfn(self.as_ptr()) as usize }
+    }
+
+    /// A new reference to the page, which keeps it allocated after the
+    /// holder gives up its own.
+    pub(in crate::rmm) fn get_ref(&self) -> PageRef {
+        // SAFETY: the page is valid by the type invariant.
+        unsafe { rmm_bindings::rmm_get_page(self.as_ptr()) };
+        // SAFETY: the reference just taken moves to the `PageRef`.
+        unsafe { PageRef::from_raw(self.0) }
+    }
+}
+
 /// One reference to a page.
 ///
 /// # Invariants
 ///
-/// `page` points to a valid `struct page` on which this object owns one
-/// reference.
+/// This object owns one reference on `page`.
 pub struct PageRef {
-    page: NonNull<bindings::page>,
+    page: RawPage,
 }
 
 // SAFETY: a page reference may be dropped and used from any thread.
@@ -48,9 +98,7 @@ impl PageRef {
 
     /// Gives up ownership of the reference, returning the raw pointer.
     pub(in crate::rmm) fn into_raw(self) -> NonNull<bindings::page> {
-        let page = self.page;
-        core::mem::forget(self);
-        page
+        ManuallyDrop::new(self).page.as_non_null()
     }
 
     /// Takes ownership of a page reference.
@@ -60,14 +108,16 @@ impl PageRef {
     /// `page` must point to a valid `struct page` and the caller must own one
     /// reference on it, which moves to the new object.
     pub(in crate::rmm) unsafe fn from_raw(page: NonNull<bindings::page>) -> Self {
-        // INVARIANT: guaranteed by the caller.
-        Self { page }
+        // INVARIANT: the caller's reference is the new object's.
+        Self {
+            // SAFETY: that reference keeps the page valid while `Self` exists.
+            page: unsafe { RawPage::new(page) },
+        }
     }
 
     /// Returns the page frame number.
     pub fn pfn(&self) -> usize {
-        // SAFETY: the page is valid by the type invariant.
-        unsafe { rmm_bindings::rmm_page_to_pfn(self.as_ptr()) as usize }
+        self.page.pfn()
     }
 }
 
@@ -146,11 +196,11 @@ pub fn accounted(flags: kernel::alloc::Flags) -> kernel::alloc::Flags {
 ///
 /// # Invariants
 ///
-/// `page` is a valid order-0 page freshly returned by the page allocator: we
-/// own its only reference, and its `mapping`, `private` and `index` fields are
+/// `page` is an order-0 page freshly returned by the page allocator: we own
+/// its only reference, and its `mapping`, `private` and `index` fields are
 /// the allocator's (unused).
 pub struct NewPage {
-    page: NonNull<bindings::page>,
+    page: RawPage,
 }
 
 // SAFETY: an unshared page may be used and freed from any thread.
@@ -213,10 +263,12 @@ impl NewPage {
     fn alloc(gfp: bindings::gfp_t) -> Result<Self, AllocError> {
         // SAFETY: any flags are valid for the allocator; order 0.
         let page = unsafe { bindings::alloc_pages(gfp, 0) };
+        let page = NonNull::new(page).ok_or(AllocError)?;
         // INVARIANT: a new order-0 page comes with one reference, now ours,
         // and fields the allocator cleared.
         Ok(Self {
-            page: NonNull::new(page).ok_or(AllocError)?,
+            // SAFETY: our reference keeps the page valid while `Self` exists.
+            page: unsafe { RawPage::new(page) },
         })
     }
 
@@ -227,9 +279,7 @@ impl NewPage {
 
     /// Gives up ownership of the reference, returning the raw pointer.
     pub(in crate::rmm) fn into_raw(self) -> NonNull<bindings::page> {
-        let page = self.page;
-        core::mem::forget(self);
-        page
+        ManuallyDrop::new(self).page.as_non_null()
     }
 }
 
