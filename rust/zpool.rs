@@ -9,11 +9,11 @@
 //!
 //! zswap stores its compressed pages through the zpool API; zsmalloc, zbud
 //! and z3fold are its C drivers. A type that implements [`ZpoolDriver`]
-//! becomes one with [`Driver::new`]: `struct zpool_driver` is filled with
-//! callbacks that call the trait and its `owner` is the module (so that a
-//! pool in use pins the module); [`Driver::register`], which cannot fail and
-//! so can be the last step of a module's init, registers it until the
-//! [`Registration`] is dropped.
+//! becomes one with [`Driver::new`]: its `struct zpool_driver` is a copy of a
+//! constant table of callbacks that call the trait, with the module as
+//! `owner` (so that a pool in use pins the module); [`Driver::register`],
+//! which cannot fail and so can be the last step of a module's init,
+//! registers it until the [`Registration`] is dropped.
 //!
 //! # Mapping
 //!
@@ -57,6 +57,7 @@ use super::{
 use core::{
     cell::UnsafeCell,
     ffi::c_void,
+    marker::PhantomData,
     mem::ManuallyDrop,
     ptr::{self, NonNull},
     sync::atomic::{AtomicPtr, Ordering},
@@ -361,9 +362,9 @@ impl<T: ZpoolDriver> ZBox<T> {
 ///
 /// # Invariants
 ///
-/// `inner` was made by `KBox::into_raw()`, its `driver` is fully
-/// initialised with `T`'s callbacks and not registered, and `REGISTERED`
-/// points to it.
+/// `inner` was made by `KBox::into_raw()`, its `driver` is
+/// `ZpoolVTable::<T>::build()` of its `owner` and not registered, and
+/// `REGISTERED` points to it.
 pub struct Driver<T: ZpoolDriver> {
     inner: NonNull<Inner<T>>,
 }
@@ -372,13 +373,17 @@ pub struct Driver<T: ZpoolDriver> {
 ///
 /// # Invariants
 ///
-/// `inner` was made by `KBox::into_raw()`; its `driver` is registered with
-/// zpool, with `T`'s callbacks, and `REGISTERED` points to it.
+/// `inner` was made by `KBox::into_raw()`; its `driver`, made by
+/// `ZpoolVTable::<T>::build()` of its `owner`, is registered with zpool, and
+/// `REGISTERED` points to it.
 pub struct Registration<T: ZpoolDriver> {
     inner: NonNull<Inner<T>>,
 }
 
+/// What a driver registration owns, in one allocation that never moves.
 struct Inner<T: ZpoolDriver> {
+    /// The registered driver: zpool links it into its list and counts its
+    /// pools in it, so it is zpool's to write (`Opaque`) while registered.
     driver: Opaque<rmm_bindings::zpool_driver>,
     areas: Areas,
     ctx: T::Context,
@@ -413,7 +418,8 @@ impl<T: ZpoolDriver> Driver<T> {
         }
         let inner = KBox::new(
             Inner::<T> {
-                driver: Opaque::uninit(),
+                // Moved into the box, where it stays until unregistered.
+                driver: Opaque::new(ZpoolVTable::<T>::build(module.as_ptr())),
                 areas: Areas::new()?,
                 ctx,
                 owner: module.as_ptr(),
@@ -434,30 +440,8 @@ impl<T: ZpoolDriver> Driver<T> {
             drop(unsafe { KBox::from_raw(inner.as_ptr()) });
             return Err(EBUSY);
         }
-        // SAFETY: `inner` is valid; zpool_register_driver() sets `refcount` and `list`.
-        let driver = unsafe { (*inner.as_ptr()).driver.get() };
-        // SAFETY: `driver` is valid for writes and not registered yet.
-        unsafe {
-            ptr::write(
-                driver,
-                rmm_bindings::zpool_driver {
-                    type_: T::NAME.as_char_ptr().cast_mut(),
-                    owner: module.as_ptr(),
-                    create: Some(create::<T>),
-                    destroy: Some(destroy::<T>),
-                    malloc_support_movable: T::MALLOC_SUPPORT_MOVABLE,
-                    malloc: Some(malloc::<T>),
-                    free: Some(free::<T>),
-                    sleep_mapped: false,
-                    map: Some(map::<T>),
-                    unmap: Some(unmap::<T>),
-                    total_pages: Some(total_pages::<T>),
-                    // SAFETY: all-zero is a valid `atomic_t` and `list_head` (set by register).
-                    ..core::mem::zeroed()
-                },
-            )
-        };
-        // INVARIANT: initialised, not registered, `REGISTERED` set above.
+        // INVARIANT: `driver` is `T`'s, owned by `module`, not registered;
+        // `REGISTERED` set above.
         Ok(Self { inner })
     }
 
@@ -512,109 +496,11 @@ impl<T: ZpoolDriver> Drop for Registration<T> {
 ///
 /// # Safety
 ///
-/// `pool` must come from `create::<T>` and not be destroyed, for `'a`.
+/// `pool` must come from `ZpoolVTable::<T>::create` and not be destroyed,
+/// for `'a`.
 unsafe fn zbox<'a, T: ZpoolDriver>(pool: *mut c_void) -> &'a ZBox<T> {
     // SAFETY: made by `KBox::into_raw()` in `create`, live (caller).
     unsafe { &*pool.cast::<ZBox<T>>() }
-}
-
-/// # Safety
-///
-/// Called by zpool only, through `T`'s registered driver, with a valid C
-/// string or NULL.
-unsafe extern "C" fn create<T: ZpoolDriver>(
-    name: *const kernel::ffi::c_char,
-    gfp: bindings::gfp_t,
-) -> *mut c_void {
-    // zpool passes the name zswap made, or NULL.
-    let name = if name.is_null() {
-        kernel::c_str!("")
-    } else {
-        // SAFETY: a valid C string for the duration of the call.
-        unsafe { CStr::from_char_ptr(name) }
-    };
-    // `T`'s driver is registered while its callback runs: `REGISTERED` is
-    // its `Inner<T>`.
-    let Some(inner) = NonNull::new(REGISTERED.load(Ordering::Acquire).cast::<Inner<T>>()) else {
-        return ptr::null_mut();
-    };
-    // SAFETY: the registration lives at least as long as this callback.
-    let ctx = unsafe { &inner.as_ref().ctx };
-    let Ok(pool) = T::create(ctx, name, Gfp::from_raw(gfp)) else {
-        return ptr::null_mut();
-    };
-    // INVARIANT: the registered driver's, which is this pool's.
-    match KBox::new(ZBox { pool, inner }, GFP_KERNEL) {
-        Ok(b) => KBox::into_raw(b).cast(),
-        Err(_) => ptr::null_mut(),
-    }
-}
-
-/// # Safety
-///
-/// Called by zpool only, on a pool of ours (`create::<T>`'s) that is not
-/// destroyed yet, with zpool's arguments.
-unsafe extern "C" fn destroy<T: ZpoolDriver>(pool: *mut c_void) {
-    // SAFETY: zpool passes a pool of ours once, at its end.
-    let b = unsafe { KBox::from_raw(pool.cast::<ZBox<T>>()) };
-    b.pool.destroy();
-    drop(b);
-}
-
-/// # Safety
-///
-/// Called by zpool only, on a pool of ours (`create::<T>`'s) that is not
-/// destroyed yet, with zpool's arguments.
-unsafe extern "C" fn malloc<T: ZpoolDriver>(
-    pool: *mut c_void,
-    size: usize,
-    gfp: bindings::gfp_t,
-    handle: *mut kernel::ffi::c_ulong,
-) -> kernel::ffi::c_int {
-    // SAFETY: zpool passes a live pool of ours.
-    let b = unsafe { zbox::<T>(pool) };
-    // No object is larger than a page (zswap stores at most one), and a
-    // mapping through the per-CPU buffer must be able to hold any.
-    if size == 0 || size > PAGE_SIZE {
-        return EINVAL.to_errno();
-    }
-    match T::malloc(b.pool.as_arc_borrow(), size, Gfp::from_raw(gfp)) {
-        Ok(h) => {
-            let Some(zh) = zhandle::<T>(h, size) else {
-                b.pool.free(h);
-                pr_err!(
-                    "rmm: BUG: zpool driver {}: handle {:#x} wider than its HANDLE_BITS\n",
-                    T::NAME,
-                    h
-                );
-                return EINVAL.to_errno();
-            };
-            // SAFETY: zpool passes a valid pointer for the handle.
-            unsafe { *handle = zh as kernel::ffi::c_ulong };
-            0
-        }
-        Err(e) => e.to_errno(),
-    }
-}
-
-/// # Safety
-///
-/// Called by zpool only, on a pool of ours (`create::<T>`'s) that is not
-/// destroyed yet, with zpool's arguments.
-unsafe extern "C" fn free<T: ZpoolDriver>(pool: *mut c_void, handle: kernel::ffi::c_ulong) {
-    // SAFETY: zpool passes a live pool of ours.
-    unsafe { zbox::<T>(pool) }
-        .pool
-        .free(unzhandle::<T>(handle).0);
-}
-
-/// # Safety
-///
-/// Called by zpool only, on a pool of ours (`create::<T>`'s) that is not
-/// destroyed yet, with zpool's arguments.
-unsafe extern "C" fn total_pages<T: ZpoolDriver>(pool: *mut c_void) -> u64 {
-    // SAFETY: zpool passes a live pool of ours.
-    unsafe { zbox::<T>(pool) }.pool.total_pages()
 }
 
 /// Copies between the buffer and the pieces of an object, whichever kind.
@@ -661,137 +547,291 @@ fn report_short(name: &CStr, size: usize, len: usize) {
     );
 }
 
-/// # Safety
+/// The `struct zpool_driver` of `T`: one trampoline per callback.
 ///
-/// Called by zpool only, on a pool of ours (`create::<T>`'s) that is not
-/// destroyed yet, with zpool's arguments.
-unsafe extern "C" fn map<T: ZpoolDriver>(
-    pool: *mut c_void,
-    handle: kernel::ffi::c_ulong,
-    mm: rmm_bindings::zpool_mapmode,
-) -> *mut c_void {
-    // SAFETY: zpool passes a live pool of ours.
-    let b = unsafe { zbox::<T>(pool) };
-    let mode = MapMode::from_raw(mm);
-    let (driver_handle, size) = unzhandle::<T>(handle);
-    // Where the object is, its pages referenced: the driver's part, before
-    // preemption goes off. Dropping `obj` on a failure below puts the pages.
-    let Some(obj) = b.pool.map(driver_handle, mode) else {
-        return ptr::null_mut();
-    };
-    // The caller reads or writes `size` bytes at the pointer: pieces that
-    // cover less go through the buffer (`PAGE_SIZE` bytes, no object is
-    // larger), where the caller's access stays in bounds.
-    let short = obj.len() < size;
-    if short {
-        report_short(T::NAME, size, obj.len());
-    }
-    // An object inside one page is mapped in place, by the helper that
-    // begins the mapping.
-    let page = match &obj {
-        Object::InPage(piece) if !short => piece.page.as_ptr(),
-        _ => ptr::null_mut(),
-    };
-    let in_place = !page.is_null();
-    let mut kaddr: *mut c_void = ptr::null_mut();
-    // Until unmap, this CPU's area is ours: preemption off, task context.
-    // `page` (if set) is referenced by the piece, and mapped at `kaddr` until
-    // `unmap`, in reverse order of any other local mapping of this CPU.
-    // SAFETY: balanced by `rmm_zpool_map_end()` in `unmap` or below.
-    let cpu = unsafe { rmm_bindings::rmm_zpool_map_begin(page, &mut kaddr) };
-    let Ok(cpu) = usize::try_from(cpu) else {
-        // Not in task context: nothing was begun nor mapped.
-        return ptr::null_mut();
-    };
-    let area = b.areas().cpus.get(cpu);
-    // This CPU's, with preemption disabled, in task context: ours alone.
-    // SAFETY: `CpuArea` invariant.
-    let state = area.map(|a| unsafe { &mut *a.state.get() });
-    let Some(state) =
-        state.filter(|s| s.obj.is_none() && obj.len() <= s.buf.len() && size <= s.buf.len())
-    else {
-        // No area, or one mapping per CPU already (a caller bug, as with
-        // zsmalloc): nothing mapped.
-        // SAFETY: begun above, `kaddr` mapped by it (or null).
-        unsafe { rmm_bindings::rmm_zpool_map_end(kaddr, ptr::null_mut(), false) };
-        return ptr::null_mut();
-    };
-    let vaddr = match &obj {
-        // SAFETY: `offset` is within the mapped page (`Piece` invariant).
-        Object::InPage(piece) if in_place => unsafe { kaddr.cast::<u8>().add(piece.offset()) },
-        _ => {
-            if mode.reads() {
-                copy_object(&obj, &mut state.buf, true);
-                // What the driver did not map reads as zeros, never as
-                // another object's bytes.
-                if let Some(rest) = state.buf.get_mut(obj.len()..size) {
-                    rest.fill(0);
-                }
-            }
-            state.buf.as_mut_ptr()
-        }
-    };
-    // INVARIANT: mapped in place at `vaddr` if `in_place`, else buffered.
-    state.obj = Some(obj);
-    state.pool = pool;
-    state.handle = handle;
-    state.mode = mode;
-    state.in_place = in_place;
-    state.vaddr = vaddr;
-    vaddr.cast()
-}
+/// [`Self::VTABLE`] is a template, not the registered driver: zpool writes
+/// the driver it is given (`zpool_register_driver()` sets `refcount` and links
+/// `list` into its list of drivers, and each pool counts itself in
+/// `refcount`), so that must be mutable memory that lives until it is
+/// unregistered, not a constant promoted to read-only memory. [`Self::build`]
+/// copies the template with the module as `owner`; [`Driver::new`] puts the
+/// copy in the `Inner<T>` it allocates, which stays where it is until
+/// unregistered.
+///
+/// For what each callback does, see `struct zpool_driver` in
+/// [`include/linux/zpool.h`](srctree/include/linux/zpool.h).
+struct ZpoolVTable<T: ZpoolDriver>(PhantomData<T>);
 
-/// # Safety
-///
-/// Called by zpool only, on a pool of ours (`create::<T>`'s) that is not
-/// destroyed yet, with zpool's arguments.
-unsafe extern "C" fn unmap<T: ZpoolDriver>(pool: *mut c_void, handle: kernel::ffi::c_ulong) {
-    // SAFETY: zpool passes a live pool of ours.
-    let b = unsafe { zbox::<T>(pool) };
-    // Preemption has been off since `map` on this CPU (zpool's contract: an
-    // unmap follows its map in the same task, which does not sleep between).
-    // SAFETY: preemption is disabled, as above.
-    let cpu = unsafe { rmm_bindings::rmm_smp_processor_id() } as usize;
-    let Some(area) = b.areas().cpus.get(cpu) else {
-        return;
+impl<T: ZpoolDriver> ZpoolVTable<T> {
+    /// The driver of `T` with no owner (`owner` is only known at run time),
+    /// neither registered nor used (`refcount` 0, `list` unlinked).
+    const VTABLE: rmm_bindings::zpool_driver = rmm_bindings::zpool_driver {
+        // zpool only reads the name (`strcmp()`, `zpool_get_type()`).
+        type_: T::NAME.as_char_ptr().cast_mut(),
+        owner: ptr::null_mut(),
+        // Set by `zpool_register_driver()`.
+        refcount: bindings::atomic_t { counter: 0 },
+        list: bindings::list_head {
+            next: ptr::null_mut(),
+            prev: ptr::null_mut(),
+        },
+        create: Some(Self::create),
+        destroy: Some(Self::destroy),
+        malloc_support_movable: T::MALLOC_SUPPORT_MOVABLE,
+        malloc: Some(Self::malloc),
+        free: Some(Self::free),
+        // A mapping disables preemption until its unmap (module docs).
+        sleep_mapped: false,
+        map: Some(Self::map),
+        unmap: Some(Self::unmap),
+        total_pages: Some(Self::total_pages),
     };
-    // SAFETY: `CpuArea` invariant: the mapping of this CPU, preemption disabled.
-    let state = unsafe { &mut *area.state.get() };
-    if state.obj.is_none() || state.pool != pool.cast_const() || state.handle != handle {
-        // Not what this CPU mapped: a caller bug; leave the mapping (and
-        // preemption) as they are.
-        return;
-    }
-    let Some(obj) = state.obj.take() else {
-        return;
-    };
-    let writes = state.mode.writes();
-    match obj {
-        Object::InPage(Piece { page, offset, .. }) if state.in_place => {
-            // The caller's accesses are over: the claim ends, and its page
-            // reference goes to the helper, which drops it.
-            let page = page.end().into_raw();
-            // Mapped by `map` on this CPU (the last local mapping made), which
-            // also disabled preemption; the caller may have written the page.
-            // The mapping starts `offset` bytes before `vaddr` (`AreaState`
-            // invariant).
-            // SAFETY: as above; `page` is referenced (the piece's reference).
-            unsafe {
-                rmm_bindings::rmm_zpool_map_end(
-                    state.vaddr.sub(offset as usize).cast(),
-                    page.as_ptr(),
-                    writes,
-                )
-            };
+
+    /// The driver of `T` owned by `owner`, to register: a copy of
+    /// [`Self::VTABLE`] (by value: zpool writes the registered driver).
+    ///
+    /// `owner` must be the module that contains `T`'s code (null when built
+    /// in) for a pool to pin the module; [`Driver::new`] passes the module
+    /// it is given.
+    const fn build(owner: *mut bindings::module) -> rmm_bindings::zpool_driver {
+        rmm_bindings::zpool_driver {
+            owner,
+            ..Self::VTABLE
         }
-        obj => {
-            if writes {
-                copy_object(&obj, &mut state.buf, false);
+    }
+
+    /// # Safety
+    ///
+    /// Called by zpool only, through `T`'s registered driver, with a valid C
+    /// string or NULL.
+    unsafe extern "C" fn create(
+        name: *const kernel::ffi::c_char,
+        gfp: bindings::gfp_t,
+    ) -> *mut c_void {
+        // zpool passes the name zswap made, or NULL.
+        let name = if name.is_null() {
+            kernel::c_str!("")
+        } else {
+            // SAFETY: a valid C string for the duration of the call.
+            unsafe { CStr::from_char_ptr(name) }
+        };
+        // `T`'s driver is registered while its callback runs: `REGISTERED` is
+        // its `Inner<T>`.
+        let Some(inner) = NonNull::new(REGISTERED.load(Ordering::Acquire).cast::<Inner<T>>())
+        else {
+            return ptr::null_mut();
+        };
+        // SAFETY: the registration lives at least as long as this callback.
+        let ctx = unsafe { &inner.as_ref().ctx };
+        let Ok(pool) = T::create(ctx, name, Gfp::from_raw(gfp)) else {
+            return ptr::null_mut();
+        };
+        // INVARIANT: the registered driver's, which is this pool's.
+        match KBox::new(ZBox { pool, inner }, GFP_KERNEL) {
+            Ok(b) => KBox::into_raw(b).cast(),
+            Err(_) => ptr::null_mut(),
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by zpool only, on a pool of ours (`Self::create`'s) that is not
+    /// destroyed yet, with zpool's arguments.
+    unsafe extern "C" fn destroy(pool: *mut c_void) {
+        // SAFETY: zpool passes a pool of ours once, at its end.
+        let b = unsafe { KBox::from_raw(pool.cast::<ZBox<T>>()) };
+        b.pool.destroy();
+        drop(b);
+    }
+
+    /// # Safety
+    ///
+    /// Called by zpool only, on a pool of ours (`Self::create`'s) that is not
+    /// destroyed yet, with zpool's arguments.
+    unsafe extern "C" fn malloc(
+        pool: *mut c_void,
+        size: usize,
+        gfp: bindings::gfp_t,
+        handle: *mut kernel::ffi::c_ulong,
+    ) -> kernel::ffi::c_int {
+        // SAFETY: zpool passes a live pool of ours.
+        let b = unsafe { zbox::<T>(pool) };
+        // No object is larger than a page (zswap stores at most one), and a
+        // mapping through the per-CPU buffer must be able to hold any.
+        if size == 0 || size > PAGE_SIZE {
+            return EINVAL.to_errno();
+        }
+        match T::malloc(b.pool.as_arc_borrow(), size, Gfp::from_raw(gfp)) {
+            Ok(h) => {
+                let Some(zh) = zhandle::<T>(h, size) else {
+                    b.pool.free(h);
+                    pr_err!(
+                        "rmm: BUG: zpool driver {}: handle {:#x} wider than its HANDLE_BITS\n",
+                        T::NAME,
+                        h
+                    );
+                    return EINVAL.to_errno();
+                };
+                // SAFETY: zpool passes a valid pointer for the handle.
+                unsafe { *handle = zh as kernel::ffi::c_ulong };
+                0
             }
-            // SAFETY: preemption was disabled by `map`; nothing is kmapped.
-            unsafe { rmm_bindings::rmm_zpool_map_end(ptr::null_mut(), ptr::null_mut(), false) };
-            // The pages' references go last: the last one may free a page.
-            drop(obj);
+            Err(e) => e.to_errno(),
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by zpool only, on a pool of ours (`Self::create`'s) that is not
+    /// destroyed yet, with zpool's arguments.
+    unsafe extern "C" fn free(pool: *mut c_void, handle: kernel::ffi::c_ulong) {
+        // SAFETY: zpool passes a live pool of ours.
+        unsafe { zbox::<T>(pool) }
+            .pool
+            .free(unzhandle::<T>(handle).0);
+    }
+
+    /// # Safety
+    ///
+    /// Called by zpool only, on a pool of ours (`Self::create`'s) that is not
+    /// destroyed yet, with zpool's arguments.
+    unsafe extern "C" fn total_pages(pool: *mut c_void) -> u64 {
+        // SAFETY: zpool passes a live pool of ours.
+        unsafe { zbox::<T>(pool) }.pool.total_pages()
+    }
+
+    /// # Safety
+    ///
+    /// Called by zpool only, on a pool of ours (`Self::create`'s) that is not
+    /// destroyed yet, with zpool's arguments.
+    unsafe extern "C" fn map(
+        pool: *mut c_void,
+        handle: kernel::ffi::c_ulong,
+        mm: rmm_bindings::zpool_mapmode,
+    ) -> *mut c_void {
+        // SAFETY: zpool passes a live pool of ours.
+        let b = unsafe { zbox::<T>(pool) };
+        let mode = MapMode::from_raw(mm);
+        let (driver_handle, size) = unzhandle::<T>(handle);
+        // Where the object is, its pages referenced: the driver's part, before
+        // preemption goes off. Dropping `obj` on a failure below puts the pages.
+        let Some(obj) = b.pool.map(driver_handle, mode) else {
+            return ptr::null_mut();
+        };
+        // The caller reads or writes `size` bytes at the pointer: pieces that
+        // cover less go through the buffer (`PAGE_SIZE` bytes, no object is
+        // larger), where the caller's access stays in bounds.
+        let short = obj.len() < size;
+        if short {
+            report_short(T::NAME, size, obj.len());
+        }
+        // An object inside one page is mapped in place, by the helper that
+        // begins the mapping.
+        let page = match &obj {
+            Object::InPage(piece) if !short => piece.page.as_ptr(),
+            _ => ptr::null_mut(),
+        };
+        let in_place = !page.is_null();
+        let mut kaddr: *mut c_void = ptr::null_mut();
+        // Until unmap, this CPU's area is ours: preemption off, task context.
+        // `page` (if set) is referenced by the piece, and mapped at `kaddr` until
+        // `unmap`, in reverse order of any other local mapping of this CPU.
+        // SAFETY: balanced by `rmm_zpool_map_end()` in `unmap` or below.
+        let cpu = unsafe { rmm_bindings::rmm_zpool_map_begin(page, &mut kaddr) };
+        let Ok(cpu) = usize::try_from(cpu) else {
+            // Not in task context: nothing was begun nor mapped.
+            return ptr::null_mut();
+        };
+        let area = b.areas().cpus.get(cpu);
+        // This CPU's, with preemption disabled, in task context: ours alone.
+        // SAFETY: `CpuArea` invariant.
+        let state = area.map(|a| unsafe { &mut *a.state.get() });
+        let Some(state) =
+            state.filter(|s| s.obj.is_none() && obj.len() <= s.buf.len() && size <= s.buf.len())
+        else {
+            // No area, or one mapping per CPU already (a caller bug, as with
+            // zsmalloc): nothing mapped.
+            // SAFETY: begun above, `kaddr` mapped by it (or null).
+            unsafe { rmm_bindings::rmm_zpool_map_end(kaddr, ptr::null_mut(), false) };
+            return ptr::null_mut();
+        };
+        let vaddr = match &obj {
+            // SAFETY: `offset` is within the mapped page (`Piece` invariant).
+            Object::InPage(piece) if in_place => unsafe { kaddr.cast::<u8>().add(piece.offset()) },
+            _ => {
+                if mode.reads() {
+                    copy_object(&obj, &mut state.buf, true);
+                    // What the driver did not map reads as zeros, never as
+                    // another object's bytes.
+                    if let Some(rest) = state.buf.get_mut(obj.len()..size) {
+                        rest.fill(0);
+                    }
+                }
+                state.buf.as_mut_ptr()
+            }
+        };
+        // INVARIANT: mapped in place at `vaddr` if `in_place`, else buffered.
+        state.obj = Some(obj);
+        state.pool = pool;
+        state.handle = handle;
+        state.mode = mode;
+        state.in_place = in_place;
+        state.vaddr = vaddr;
+        vaddr.cast()
+    }
+
+    /// # Safety
+    ///
+    /// Called by zpool only, on a pool of ours (`Self::create`'s) that is not
+    /// destroyed yet, with zpool's arguments.
+    unsafe extern "C" fn unmap(pool: *mut c_void, handle: kernel::ffi::c_ulong) {
+        // SAFETY: zpool passes a live pool of ours.
+        let b = unsafe { zbox::<T>(pool) };
+        // Preemption has been off since `map` on this CPU (zpool's contract: an
+        // unmap follows its map in the same task, which does not sleep between).
+        // SAFETY: preemption is disabled, as above.
+        let cpu = unsafe { rmm_bindings::rmm_smp_processor_id() } as usize;
+        let Some(area) = b.areas().cpus.get(cpu) else {
+            return;
+        };
+        // SAFETY: `CpuArea` invariant: the mapping of this CPU, preemption disabled.
+        let state = unsafe { &mut *area.state.get() };
+        if state.obj.is_none() || state.pool != pool.cast_const() || state.handle != handle {
+            // Not what this CPU mapped: a caller bug; leave the mapping (and
+            // preemption) as they are.
+            return;
+        }
+        let Some(obj) = state.obj.take() else {
+            return;
+        };
+        let writes = state.mode.writes();
+        match obj {
+            Object::InPage(Piece { page, offset, .. }) if state.in_place => {
+                // The caller's accesses are over: the claim ends, and its page
+                // reference goes to the helper, which drops it.
+                let page = page.end().into_raw();
+                // Mapped by `map` on this CPU (the last local mapping made), which
+                // also disabled preemption; the caller may have written the page.
+                // The mapping starts `offset` bytes before `vaddr` (`AreaState`
+                // invariant).
+                // SAFETY: as above; `page` is referenced (the piece's reference).
+                unsafe {
+                    rmm_bindings::rmm_zpool_map_end(
+                        state.vaddr.sub(offset as usize).cast(),
+                        page.as_ptr(),
+                        writes,
+                    )
+                };
+            }
+            obj => {
+                if writes {
+                    copy_object(&obj, &mut state.buf, false);
+                }
+                // SAFETY: preemption was disabled by `map`; nothing is kmapped.
+                unsafe { rmm_bindings::rmm_zpool_map_end(ptr::null_mut(), ptr::null_mut(), false) };
+                // The pages' references go last: the last one may free a page.
+                drop(obj);
+            }
         }
     }
 }
