@@ -297,7 +297,7 @@ impl<T: MmuNotifier> Registration<T> {
         let notifier = unsafe {
             Opaque::ffi_init(|n: *mut bindings::mmu_notifier| {
                 n.write(core::mem::zeroed());
-                (*n).ops = Ops::<T>::table();
+                (*n).ops = MmuNotifierVTable::<T>::build();
             })
         };
         let sub = KBox::pin_init(
@@ -377,11 +377,15 @@ impl<T: MmuNotifier> Drop for Registration<T> {
     }
 }
 
-/// The `struct mmu_notifier_ops` of `T`.
-struct Ops<T: MmuNotifier>(PhantomData<T>);
+/// The `struct mmu_notifier_ops` of `T`: one trampoline per callback `T`
+/// has (`#[vtable]`); the others are left out (`None`), as in C.
+///
+/// The notifier core only reads the table (through `mmu_notifier::ops`), so
+/// one `'static` constant serves every notifier of `T`.
+struct MmuNotifierVTable<T: MmuNotifier>(PhantomData<T>);
 
-impl<T: MmuNotifier> Ops<T> {
-    const TABLE: bindings::mmu_notifier_ops = bindings::mmu_notifier_ops {
+impl<T: MmuNotifier> MmuNotifierVTable<T> {
+    const VTABLE: bindings::mmu_notifier_ops = bindings::mmu_notifier_ops {
         release: if T::HAS_RELEASE {
             Some(Self::release)
         } else {
@@ -417,8 +421,10 @@ impl<T: MmuNotifier> Ops<T> {
         free_notifier: None,
     };
 
-    fn table() -> &'static bindings::mmu_notifier_ops {
-        &Self::TABLE
+    /// The table, `'static` by constant promotion, as `struct mmu_notifier`
+    /// points to it.
+    const fn build() -> &'static bindings::mmu_notifier_ops {
+        &Self::VTABLE
     }
 
     /// # Safety

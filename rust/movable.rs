@@ -294,7 +294,7 @@ impl<'a, T: MovableOperations> Migration<'a, T> {
         unsafe { rmm_bindings::rmm_page_move_memcg(dst, src) };
         // `T`'s table lives as long as the module, which a `MovablePage` holds.
         // SAFETY: `dst` is locked and order 0, and the table outlives it.
-        unsafe { rmm_bindings::__SetPageMovable(dst, MovableOps::<T>::table()) };
+        unsafe { rmm_bindings::__SetPageMovable(dst, MovableVTable::<T>::build()) };
         // SAFETY: `src` is locked and movable (type invariant).
         unsafe { rmm_bindings::__ClearPageMovable(src) };
         // INVARIANT: `page` now owns a reference on `dst`, which is movable
@@ -381,7 +381,7 @@ impl<T: MovableOperations> MovablePage<T> {
         unsafe {
             rmm_bindings::rmm_set_page_index(raw, index as _);
             rmm_bindings::rmm_set_page_private(raw, private as _);
-            rmm_bindings::__SetPageMovable(raw, MovableOps::<T>::table());
+            rmm_bindings::__SetPageMovable(raw, MovableVTable::<T>::build());
             rmm_bindings::rmm_unlock_page(raw);
         }
         // INVARIANT: the reference of `page` and the module reference are
@@ -974,10 +974,14 @@ impl<T: MovableOperations> Drop for LockedMovablePage<T> {
 }
 
 /// The `struct movable_operations` of `T`: one trampoline per callback.
-struct MovableOps<T: MovableOperations>(PhantomData<T>);
+///
+/// The VM only reads the table (`page_movable_ops()`: `page->mapping`, which
+/// `__SetPageMovable()` points at it), so one `'static` constant serves every
+/// page of `T`.
+struct MovableVTable<T: MovableOperations>(PhantomData<T>);
 
-impl<T: MovableOperations> MovableOps<T> {
-    const TABLE: rmm_bindings::movable_operations = rmm_bindings::movable_operations {
+impl<T: MovableOperations> MovableVTable<T> {
+    const VTABLE: rmm_bindings::movable_operations = rmm_bindings::movable_operations {
         isolate_page: Some(Self::isolate_page),
         migrate_page: Some(Self::migrate_page),
         putback_page: Some(Self::putback_page),
@@ -985,8 +989,8 @@ impl<T: MovableOperations> MovableOps<T> {
 
     /// The table, `'static` by constant promotion, as `__SetPageMovable()`
     /// takes it.
-    fn table() -> &'static rmm_bindings::movable_operations {
-        &Self::TABLE
+    const fn build() -> &'static rmm_bindings::movable_operations {
+        &Self::VTABLE
     }
 
     /// # Safety
