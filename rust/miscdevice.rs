@@ -8,16 +8,21 @@
 //!
 //! A driver implements [`MiscDevice`] for the state of one open file, declares
 //! its file operations once with [`misc_file_operations!`] and keeps a pinned
-//! [`Registration`] for as long as the device node should exist:
+//! [`MiscDeviceRegistration`] for as long as the device node should exist; the
+//! names of the registration and of its [`MiscDeviceOptions`] are mainline's
+//! (newer than 6.12):
 //!
 //! ```ignore
 //! rmm::miscdevice::misc_file_operations!(static FOPS: MyDevice);
 //!
-//! let opts = Options {
+//! let opts = MiscDeviceOptions {
 //!     name: c_str!("mydev"),
 //!     mode: 0o600,
 //! };
-//! let reg = KBox::pin_init(Registration::register(&FOPS, opts, ()), GFP_KERNEL)?;
+//! let reg = KBox::pin_init(
+//!     MiscDeviceRegistration::register(&FOPS, opts, ()),
+//!     GFP_KERNEL,
+//! )?;
 //! ```
 //!
 //! Compiled, with a `MyDevice` that keeps no state, as
@@ -35,15 +40,16 @@
 //! A device registered during the module's init can be opened at once, but
 //! the init may still fail, and the loader then frees the module whatever
 //! its reference count. Until the init has returned successfully every open
-//! is therefore refused with `ENODEV`, and a [`Registration`] dropped by a
-//! failed init waits for the references of the refused opens to be
-//! dropped: the order in which an init registers its devices and takes its
+//! is therefore refused with `ENODEV`, and a [`MiscDeviceRegistration`]
+//! dropped by a failed init waits for the references of the refused opens to
+//! be dropped: the order in which an init registers its devices and takes its
 //! other fallible steps does not matter.
 //!
 //! `misc_open()` runs [`MiscDevice::open`] under `misc_mtx`, which
-//! `misc_deregister()` also takes: the shared data of a [`Registration`] is
-//! therefore alive for the whole of every `open` call. What an open file needs
-//! afterwards it must own in its [`MiscDevice::Ptr`].
+//! `misc_deregister()` also takes: the shared data of a
+//! [`MiscDeviceRegistration`] is therefore alive for the whole of every `open`
+//! call. What an open file needs afterwards it must own in its
+//! [`MiscDevice::Ptr`].
 
 use super::bindings as rmm_bindings;
 use core::{marker::PhantomData, mem::MaybeUninit, pin::Pin};
@@ -56,9 +62,12 @@ use kernel::{
     types::{ForeignOwnable, Opaque},
 };
 
-/// Options of a misc device.
+/// The options of a misc device, given to [`MiscDeviceRegistration::register`].
+///
+/// The minor is always dynamic (`MISC_DYNAMIC_MINOR`), as with mainline's
+/// `MiscDeviceOptions`, which has only the name.
 #[derive(Copy, Clone)]
-pub struct Options {
+pub struct MiscDeviceOptions {
     /// The name of the device node, `/dev/<name>`.
     pub name: &'static CStr,
     /// The permission bits of the device node; `0o600` for root only.
@@ -124,14 +133,15 @@ impl<T: MiscDevice> FileOps<T> {
     ///
     /// Called by `misc_open()` for a file being opened on a device registered
     /// with these operations: `file->private_data` points to the `struct
-    /// miscdevice` of a live [`Registration<T>`], and `misc_mtx` is held.
+    /// miscdevice` of a live [`MiscDeviceRegistration<T>`], and `misc_mtx` is
+    /// held.
     unsafe extern "C" fn open(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
         // `misc_open()` set `private_data` to the registered `struct miscdevice`.
         // SAFETY: `file` is valid for the call (safety contract).
         let misc = unsafe { (*file).private_data }.cast::<rmm_bindings::miscdevice>();
         // The registration stays alive while `misc_mtx` is held (deregistering takes it).
-        // SAFETY: `misc` is the `inner` field of a live `Registration<T>`.
-        let reg = unsafe { &*kernel::container_of!(misc, Registration<T>, inner) };
+        // SAFETY: `misc` is the `inner` field of a live `MiscDeviceRegistration<T>`.
+        let reg = unsafe { &*kernel::container_of!(misc, MiscDeviceRegistration<T>, inner) };
         // `misc` is registered with our operations, whose owner is the
         // module running this code (type invariant of `FileOps`).
         // SAFETY: as just said, `misc->fops` points to valid operations.
@@ -232,7 +242,7 @@ pub(crate) use misc_file_operations;
 /// documentation) and `samples/rmisc/rmisc_main.rs`, which has ioctls.
 #[vtable]
 pub trait MiscDevice: Sized + 'static {
-    /// Data shared by every open file, owned by the [`Registration`].
+    /// Data shared by every open file, owned by the [`MiscDeviceRegistration`].
     type Shared: Send + Sync;
 
     /// What the file's private data is: the per-file state, as a pointer.
@@ -274,7 +284,7 @@ pub trait MiscDevice: Sized + 'static {
 /// `inner` is registered with `misc_register()` and points to `'static` file
 /// operations for `T`; it is deregistered when the registration is dropped.
 #[pin_data(PinnedDrop)]
-pub struct Registration<T: MiscDevice> {
+pub struct MiscDeviceRegistration<T: MiscDevice> {
     #[pin]
     inner: Opaque<rmm_bindings::miscdevice>,
     #[pin]
@@ -283,17 +293,17 @@ pub struct Registration<T: MiscDevice> {
 
 // SAFETY: `misc_deregister()` may be called from any thread, and the shared
 // data is `Send`.
-unsafe impl<T: MiscDevice> Send for Registration<T> {}
+unsafe impl<T: MiscDevice> Send for MiscDeviceRegistration<T> {}
 
-// SAFETY: a `&Registration` gives only `&T::Shared`, which is `Sync`.
-unsafe impl<T: MiscDevice> Sync for Registration<T> {}
+// SAFETY: a `&MiscDeviceRegistration` gives only `&T::Shared`, which is `Sync`.
+unsafe impl<T: MiscDevice> Sync for MiscDeviceRegistration<T> {}
 
-impl<T: MiscDevice> Registration<T> {
+impl<T: MiscDevice> MiscDeviceRegistration<T> {
     /// Registers a misc device with the given file operations and options;
     /// `shared` initialises the data every open file sees.
     pub fn register(
         fops: &'static FileOps<T>,
-        opts: Options,
+        opts: MiscDeviceOptions,
         shared: impl PinInit<T::Shared, Error>,
     ) -> impl PinInit<Self, Error> {
         let register = move |slot: *mut Opaque<rmm_bindings::miscdevice>| {
@@ -328,7 +338,7 @@ impl<T: MiscDevice> Registration<T> {
 }
 
 #[pinned_drop]
-impl<T: MiscDevice> PinnedDrop for Registration<T> {
+impl<T: MiscDevice> PinnedDrop for MiscDeviceRegistration<T> {
     fn drop(self: Pin<&mut Self>) {
         let misc = self.inner.get();
         // Afterwards no `open` can start, and a running one has finished (`misc_mtx`).

@@ -45,7 +45,7 @@ use kernel::{
 };
 use rmm::{
     mirror::Mirror,
-    miscdevice::{self, MiscDevice, Options, Registration},
+    miscdevice::{self, MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
     mm::{MmUser, NewVma},
     mmu_notifier,
     page::{ZeroedPage, PAGE_SIZE},
@@ -199,7 +199,7 @@ impl MiscDevice for DmirrorFile {
 
 /// The two devices, registered while rmirror is loaded.
 pub(crate) struct Devices {
-    _units: [Pin<KBox<Registration<DmirrorFile>>>; 2],
+    _units: [Pin<KBox<MiscDeviceRegistration<DmirrorFile>>>; 2],
 }
 
 impl Devices {
@@ -208,9 +208,9 @@ impl Devices {
     /// side).
     pub(crate) fn register() -> Result<Self> {
         let unit = |n: u32, name: &'static kernel::str::CStr| {
-            let opts = Options { name, mode: 0o600 };
+            let opts = MiscDeviceOptions { name, mode: 0o600 };
             KBox::pin_init(
-                Registration::register(&DMIRROR_FOPS, opts, Unit(n)),
+                MiscDeviceRegistration::register(&DMIRROR_FOPS, opts, Unit(n)),
                 GFP_KERNEL,
             )
         };

@@ -65,7 +65,7 @@ mod dmirror;
 
 use rmm::{
     mirror::{Mirror, MirrorHooks},
-    miscdevice::{self, MiscDevice, Options, Registration},
+    miscdevice::{self, MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
     mm::MmUser,
     mmu_notifier::{self, Event},
 };
@@ -345,18 +345,21 @@ impl MiscDevice for RmirrorFile {
 }
 
 struct RmirrorModule {
-    _reg: Pin<KBox<Registration<RmirrorFile>>>,
+    _reg: Pin<KBox<MiscDeviceRegistration<RmirrorFile>>>,
     _hmm: dmirror::Devices,
 }
 
 impl kernel::Module for RmirrorModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let shared = Shared;
-        let opts = Options {
+        let opts = MiscDeviceOptions {
             name: c_str!("rmirror"),
             mode: 0o600,
         };
-        let reg = KBox::pin_init(Registration::register(&FOPS, opts, shared), GFP_KERNEL)?;
+        let reg = KBox::pin_init(
+            MiscDeviceRegistration::register(&FOPS, opts, shared),
+            GFP_KERNEL,
+        )?;
         pr_info!("/dev/rmirror ready\n");
         let hmm = dmirror::Devices::register()?;
         Ok(Self {

@@ -26,7 +26,7 @@ use kernel::{
 #[path = "../../rust/rmm.rs"]
 mod rmm;
 
-use rmm::miscdevice::{MiscDevice, Options, Registration};
+use rmm::miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration};
 
 module! {
     type: RmiscModule,
@@ -102,12 +102,12 @@ impl MiscDevice for RmiscFile {
 
 /// The module: owns the registration.
 struct RmiscModule {
-    _reg: Pin<KBox<Registration<RmiscFile>>>,
+    _reg: Pin<KBox<MiscDeviceRegistration<RmiscFile>>>,
 }
 
 impl kernel::Module for RmiscModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let opts = Options {
+        let opts = MiscDeviceOptions {
             name: c_str!("rmisc"),
             mode: 0o600,
         };
@@ -117,7 +117,10 @@ impl kernel::Module for RmiscModule {
             },
             GFP_KERNEL,
         )?;
-        let reg = KBox::pin_init(Registration::register(&FOPS, opts, counters), GFP_KERNEL)?;
+        let reg = KBox::pin_init(
+            MiscDeviceRegistration::register(&FOPS, opts, counters),
+            GFP_KERNEL,
+        )?;
         pr_info!("/dev/rmisc ready\n");
         Ok(Self { _reg: reg })
     }

@@ -49,7 +49,7 @@ use class::Classes;
 use rmm::zpool::{Driver as ZpoolDriverSetup, Registration as ZpoolRegistration};
 use rmm::{
     debugfs::Dir,
-    miscdevice::{Options, Registration},
+    miscdevice::{MiscDeviceOptions, MiscDeviceRegistration},
 };
 
 module! {
@@ -75,7 +75,7 @@ struct RzpoolModule {
     // pins the module), then the device goes.
     #[cfg(CONFIG_ZPOOL)]
     _zpool: ZpoolRegistration<zpool::ZswapPool>,
-    _dev: Pin<KBox<Registration<device::RzpoolFile>>>,
+    _dev: Pin<KBox<MiscDeviceRegistration<device::RzpoolFile>>>,
 }
 
 impl kernel::Module for RzpoolModule {
@@ -87,7 +87,7 @@ impl kernel::Module for RzpoolModule {
             classes: classes.clone(),
             debugfs: debugfs.clone(),
         };
-        let opts = Options {
+        let opts = MiscDeviceOptions {
             name: c_str!("rzpool"),
             mode: 0o600,
         };
@@ -98,7 +98,7 @@ impl kernel::Module for RzpoolModule {
         #[cfg(not(CONFIG_ZPOOL))]
         let _ = (module, classes, debugfs);
         let dev = KBox::pin_init(
-            Registration::register(&device::FOPS, opts, shared),
+            MiscDeviceRegistration::register(&device::FOPS, opts, shared),
             GFP_KERNEL,
         )?;
         #[cfg(CONFIG_ZPOOL)]

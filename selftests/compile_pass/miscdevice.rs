@@ -4,10 +4,10 @@
 
 // The example of rust/miscdevice.rs: a misc device whose open files are
 // `MyDevice`, its file operations declared once, registered for as long as
-// the pinned `Registration` lives.
+// the pinned `MiscDeviceRegistration` lives.
 
 use kernel::c_str;
-use rmm::miscdevice::{MiscDevice, Options, Registration};
+use rmm::miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration};
 
 /// The state of one open file: none.
 struct MyDevice;
@@ -25,11 +25,14 @@ impl MiscDevice for MyDevice {
 rmm::miscdevice::misc_file_operations!(static FOPS: MyDevice);
 
 fn case() -> Result {
-    let opts = Options {
+    let opts = MiscDeviceOptions {
         name: c_str!("mydev"),
         mode: 0o600,
     };
-    let reg = KBox::pin_init(Registration::register(&FOPS, opts, ()), GFP_KERNEL)?;
+    let reg = KBox::pin_init(
+        MiscDeviceRegistration::register(&FOPS, opts, ()),
+        GFP_KERNEL,
+    )?;
     // `/dev/mydev` exists until the registration is dropped.
     drop(reg);
     Ok(())

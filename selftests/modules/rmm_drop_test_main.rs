@@ -24,7 +24,7 @@ use kernel::{
 mod rmm;
 
 use rmm::{
-    miscdevice::{MiscDevice, Options, Registration},
+    miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
     movable::{MigrateMode, Migration, MovableOperations, MovablePage, Outcome},
     page::NewPage,
 };
@@ -108,16 +108,19 @@ impl MiscDevice for DropFile {
 }
 
 struct RmmDropTest {
-    _reg: Pin<KBox<Registration<DropFile>>>,
+    _reg: Pin<KBox<MiscDeviceRegistration<DropFile>>>,
 }
 
 impl kernel::Module for RmmDropTest {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let opts = Options {
+        let opts = MiscDeviceOptions {
             name: c_str!("rmm_drop_test"),
             mode: 0o600,
         };
-        let reg = KBox::pin_init(Registration::register(&FOPS, opts, ()), GFP_KERNEL)?;
+        let reg = KBox::pin_init(
+            MiscDeviceRegistration::register(&FOPS, opts, ()),
+            GFP_KERNEL,
+        )?;
         Ok(Self { _reg: reg })
     }
 }
