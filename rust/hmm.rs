@@ -21,7 +21,7 @@
 //! `samples/rmirror/dmirror.rs` answers test_hmm's snapshot ioctl with
 //! [`snapshot`], turning each [`CpuPte`] into test_hmm's protection byte.
 
-use super::{bindings as rmm_bindings, mm::MmUser};
+use super::{bindings as rmm_bindings, mm::MmWithUser};
 use kernel::{
     error::to_result,
     ffi::c_ulong,
@@ -137,7 +137,7 @@ fn decode(v: u64) -> CpuPte {
 /// # Context
 ///
 /// Sleeps; takes `mmap_lock` for reading: none of `mm`'s locks may be held.
-pub fn snapshot(mm: &MmUser, start: usize, out: &mut [CpuPte]) -> Result {
+pub fn snapshot(mm: &MmWithUser, start: usize, out: &mut [CpuPte]) -> Result {
     let len = out
         .len()
         .checked_mul(kernel::page::PAGE_SIZE)
@@ -161,7 +161,7 @@ pub fn snapshot(mm: &MmUser, start: usize, out: &mut [CpuPte]) -> Result {
     to_result(unsafe {
         rmm_bindings::mmu_interval_notifier_insert(
             sub.sub.get(),
-            mm.as_ptr(),
+            mm.as_raw(),
             start as c_ulong,
             len as c_ulong,
             &OPS,
@@ -182,7 +182,7 @@ pub fn snapshot(mm: &MmUser, start: usize, out: &mut [CpuPte]) -> Result {
 
 /// One `hmm_range_fault()` of up to [`CHUNK`] pages, retried while it races
 /// invalidations: the answer is what the page tables held at one moment.
-fn read_chunk(mm: &MmUser, sub: &Sub, start: usize, out: &mut [CpuPte]) -> Result {
+fn read_chunk(mm: &MmWithUser, sub: &Sub, start: usize, out: &mut [CpuPte]) -> Result {
     let mut pfns = [0 as c_ulong; CHUNK];
     let began = Ktime::ktime_get();
     loop {
@@ -204,7 +204,7 @@ fn read_chunk(mm: &MmUser, sub: &Sub, start: usize, out: &mut [CpuPte]) -> Resul
             dev_private_owner: core::ptr::null_mut(),
         };
         let ret = {
-            let _lock = mm.read_lock();
+            let _lock = mm.mmap_read_lock();
             // `pfns` has room for the range's pages, and `mmap_lock` is held.
             // SAFETY: `range` is valid, its notifier inserted on `mm`.
             unsafe { rmm_bindings::hmm_range_fault(&mut range) }

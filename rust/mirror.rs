@@ -74,7 +74,7 @@
 //! 3. The shadow table's own lock (see [`super::shadow`]).
 
 use super::{
-    mm::MmUser,
+    mm::MmWithUser,
     mmu_notifier::{Again, Event, InvalidateSeq, MmuNotifier, Range, Registration},
     page::{self, PAGE_SIZE},
     shadow::{self, ShadowTable, TableCounts, TableHandle},
@@ -85,6 +85,7 @@ use kernel::{
     prelude::*,
     sync::{CondVar, SpinLock},
     time::{self, Ktime},
+    types::ARef,
 };
 
 /// How long a device fault waits for invalidations before it fails with
@@ -400,7 +401,7 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
     }
 
     /// The address space, for the mirrored process only (`ESRCH` once gone).
-    pub fn device_mm(&self) -> Result<MmUser> {
+    pub fn device_mm(&self) -> Result<ARef<MmWithUser>> {
         self.check_caller()?;
         self.mm_user().ok_or(ESRCH)
     }
@@ -576,7 +577,7 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
         let end = self.window_end(addr, data.len())?;
         self.mm_user()
             .ok_or(ESRCH)?
-            .read_lock()
+            .mmap_read_lock()
             .check_access(addr, end, true)?;
         self.access(addr, data.len(), true, |page, off, at, len| {
             // The entry is writable: the page is the process's own copy, dirty in its PTE.

@@ -51,7 +51,7 @@
 //! call. What an open file needs afterwards it must own in its
 //! [`MiscDevice::Ptr`].
 
-use super::bindings as rmm_bindings;
+use super::{bindings as rmm_bindings, mm::virt::VmaNew};
 use core::{marker::PhantomData, mem::MaybeUninit, pin::Pin};
 use kernel::{
     bindings, build_error,
@@ -206,8 +206,8 @@ impl<T: MiscDevice> FileOps<T> {
         // SAFETY: `private_data` holds the `T::Ptr` stored by `open`.
         let device = unsafe { T::Ptr::borrow((*file).private_data) };
         // SAFETY: a new VMA under `mmap_lock` for writing, for the call.
-        let vma = unsafe { super::mm::NewVma::from_raw(vma) };
-        match T::mmap(device, &vma) {
+        let vma = unsafe { VmaNew::from_raw(vma) };
+        match T::mmap(device, vma) {
             Ok(()) => 0,
             Err(e) => e.to_errno(),
         }
@@ -257,11 +257,8 @@ pub trait MiscDevice: Sized + 'static {
     }
 
     /// Maps the device into a process: `vma` is the new mapping, which the
-    /// driver may fill ([`super::mm::NewVma::insert_page`]).
-    fn mmap(
-        _device: <Self::Ptr as ForeignOwnable>::Borrowed<'_>,
-        _vma: &super::mm::NewVma<'_>,
-    ) -> Result {
+    /// driver may fill ([`VmaNew::insert_page`]).
+    fn mmap(_device: <Self::Ptr as ForeignOwnable>::Borrowed<'_>, _vma: &VmaNew) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 

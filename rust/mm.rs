@@ -2,7 +2,7 @@
 
 // Copyright (C) 2026 The rmm authors.
 
-//! Address spaces: `struct mm_struct` with a reference on its users.
+//! Address spaces: `struct mm_struct`, its `mmap_lock`, GUP and its VMAs.
 //!
 //! C headers: [`include/linux/sched/mm.h`](srctree/include/linux/sched/mm.h),
 //! [`include/linux/mmap_lock.h`](srctree/include/linux/mmap_lock.h),
@@ -10,77 +10,181 @@
 //! `get_user_pages_fast()`).
 //!
 //! An `mm_struct` has two counts: `mm_count` keeps the structure allocated,
-//! `mm_users` keeps the address space (its VMAs and page tables). [`MmUser`]
-//! holds the second, which is what faulting pages in requires.
+//! `mm_users` keeps the address space (its VMAs and page tables). [`Mm`] is
+//! the structure, `ARef<Mm>` holds the first count; [`MmWithUser`] is an
+//! address space whose users are known to be non-zero, and
+//! `ARef<MmWithUser>` holds the second, which is what faulting pages in
+//! requires. The names and shapes are those of mainline's `kernel::mm`
+//! (newer than 6.12), and [`virt`] is its `kernel::mm::virt`.
 //!
 //! # Examples
 //!
 //! `selftests/compile_pass/invalidate_seq.rs` (`fault_in()`): the caller's
-//! address space ([`MmUser::current`]), its `mmap_lock` and one page faulted
-//! in; `samples/rmirror/dmirror.rs` maps pages into a new VMA.
+//! address space ([`MmWithUser::current`]), its `mmap_lock` and one page
+//! faulted in; `samples/rmirror/dmirror.rs` maps pages into a new VMA
+//! ([`virt::VmaNew`]).
+
+#[path = "mm/virt.rs"]
+pub mod virt;
 
 use super::bindings as rmm_bindings;
-use super::page::{PageRef, ZeroedPage};
-use core::{marker::PhantomData, ptr::NonNull};
+use super::page::PageRef;
+use core::{marker::PhantomData, ops::Deref, ptr::NonNull};
 use kernel::{
     bindings,
     error::code::{EFAULT, EPERM},
     prelude::*,
+    types::{ARef, AlwaysRefCounted, Opaque},
 };
+use virt::VmaRef;
 
-/// An address space whose users count we hold (`mmget`/`mmput`).
+/// An address space's `struct mm_struct`, kept allocated (`mm_count`).
+///
+/// Whether the address space itself (its VMAs and page tables) is still
+/// there is not known: [`Mm::mmget_not_zero`] gives an [`MmWithUser`] if
+/// it is. `ARef<Mm>` holds an `mmgrab()` reference; dropping it may sleep.
 ///
 /// # Invariants
 ///
-/// `mm` is valid and we own one reference on its `mm_users`.
-pub struct MmUser {
-    mm: NonNull<bindings::mm_struct>,
+/// Values of this type are always refcounted with `mmgrab()`.
+#[repr(transparent)]
+pub struct Mm {
+    mm: Opaque<bindings::mm_struct>,
 }
 
-// SAFETY: `mmput()` may be called from any thread.
-unsafe impl Send for MmUser {}
+// SAFETY: `mmdrop()` may be called from any thread.
+unsafe impl Send for Mm {}
 // SAFETY: the `&self` methods are safe to call concurrently.
-unsafe impl Sync for MmUser {}
+unsafe impl Sync for Mm {}
 
-impl MmUser {
-    /// The address space of the calling task, if it has one (kernel threads
-    /// do not).
-    pub fn current() -> Option<Self> {
-        // SAFETY: the helper calls `get_task_mm(current)`.
-        let mm = unsafe { rmm_bindings::rmm_get_current_mm() };
-        // INVARIANT: `get_task_mm()` returns a reference on `mm_users`.
-        NonNull::new(mm).map(|mm| Self { mm })
+// SAFETY: by the type invariant, `mm_count` keeps the structure allocated.
+unsafe impl AlwaysRefCounted for Mm {
+    fn inc_ref(&self) {
+        // SAFETY: `self` is a valid `mm_struct`, kept allocated while borrowed.
+        unsafe { rmm_bindings::rmm_mmgrab(self.as_raw()) };
     }
 
-    /// Takes a users reference on `mm` unless its address space is already
-    /// gone (`mmget_not_zero()`).
+    /// Drops an `mmgrab()` reference (`mmdrop()`): may free the structure.
     ///
     /// # Safety
     ///
-    /// `mm` must point to an `mm_struct` kept allocated (`mm_count`) for the
-    /// duration of the call.
-    pub(in crate::rmm) unsafe fn get_not_zero(mm: *mut bindings::mm_struct) -> Option<Self> {
-        // SAFETY: `mm` is allocated (caller).
-        if unsafe { rmm_bindings::rmm_mmget_not_zero(mm) } {
-            // SAFETY: `mm` is valid, so non-null.
-            let mm = unsafe { NonNull::new_unchecked(mm) };
+    /// As [`AlwaysRefCounted::dec_ref`]: the caller owns the reference it
+    /// gives up, and `obj` is not used afterwards.
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: the caller gives up one `mmgrab()` reference.
+        unsafe { rmm_bindings::rmm_mmdrop(obj.cast().as_ptr()) };
+    }
+}
+
+/// An address space whose users (`mm_users`) are non-zero.
+///
+/// `ARef<MmWithUser>` holds a users reference (`mmget()`/`mmput()`); its
+/// drop may tear the address space down, and may sleep. Every method of
+/// [`Mm`] is available through `Deref`.
+///
+/// # Invariants
+///
+/// Values of this type are always refcounted with `mmget()`: `mm_users` is
+/// non-zero while one is borrowed.
+#[repr(transparent)]
+pub struct MmWithUser {
+    mm: Mm,
+}
+
+// SAFETY: `mmput()` may be called from any thread.
+unsafe impl Send for MmWithUser {}
+// SAFETY: the `&self` methods are safe to call concurrently.
+unsafe impl Sync for MmWithUser {}
+
+// SAFETY: by the type invariant, `mm_users` counts the references.
+unsafe impl AlwaysRefCounted for MmWithUser {
+    fn inc_ref(&self) {
+        // SAFETY: `self` has users while borrowed (type invariant).
+        unsafe { rmm_bindings::rmm_mmget(self.as_raw()) };
+    }
+
+    /// Drops a users reference (`mmput()`): may tear the address space
+    /// down, and may sleep.
+    ///
+    /// # Safety
+    ///
+    /// As [`AlwaysRefCounted::dec_ref`]: the caller owns the reference it
+    /// gives up, and `obj` is not used afterwards.
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: the caller gives up one users reference.
+        unsafe { bindings::mmput(obj.cast().as_ptr()) };
+    }
+}
+
+impl Deref for MmWithUser {
+    type Target = Mm;
+
+    fn deref(&self) -> &Mm {
+        &self.mm
+    }
+}
+
+// Usable whether or not the address space still has users.
+impl Mm {
+    /// Returns the raw pointer.
+    pub fn as_raw(&self) -> *mut bindings::mm_struct {
+        self.mm.get()
+    }
+
+    /// Borrows the `mm_struct` at `ptr`.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point to an `mm_struct` kept allocated (`mm_count`) for
+    /// `'a`.
+    pub unsafe fn from_raw<'a>(ptr: *const bindings::mm_struct) -> &'a Mm {
+        // SAFETY: valid for `'a` (caller); `Mm` is a transparent `mm_struct`.
+        unsafe { &*ptr.cast() }
+    }
+
+    /// Takes a users reference unless the address space is already gone
+    /// (`mmget_not_zero()`).
+    pub fn mmget_not_zero(&self) -> Option<ARef<MmWithUser>> {
+        // SAFETY: `self` is allocated while borrowed.
+        if unsafe { rmm_bindings::rmm_mmget_not_zero(self.as_raw()) } {
+            let mm = NonNull::from(self).cast::<MmWithUser>();
             // INVARIANT: we just took a users reference.
-            Some(Self { mm })
+            // SAFETY: that reference is the one the `ARef` owns.
+            Some(unsafe { ARef::from_raw(mm) })
         } else {
             None
         }
-    }
-
-    /// Returns the raw pointer.
-    pub(in crate::rmm) fn as_ptr(&self) -> *mut bindings::mm_struct {
-        self.mm.as_ptr()
     }
 
     /// Whether this is the calling task's own address space.
     pub fn is_current(&self) -> bool {
         // SAFETY: `current` is always valid; only reads its `mm` pointer.
         let mm = unsafe { rmm_bindings::rmm_current_mm() };
-        mm == self.as_ptr()
+        mm == self.as_raw()
+    }
+}
+
+// These need `mm_users` to be non-zero.
+impl MmWithUser {
+    /// The address space of the calling task, if it has one (kernel threads
+    /// do not).
+    pub fn current() -> Option<ARef<Self>> {
+        // SAFETY: the helper calls `get_task_mm(current)`.
+        let mm = unsafe { rmm_bindings::rmm_get_current_mm() };
+        // INVARIANT: `get_task_mm()` returns a reference on `mm_users`.
+        // SAFETY: that reference is the one the `ARef` owns.
+        NonNull::new(mm).map(|mm| unsafe { ARef::from_raw(mm.cast()) })
+    }
+
+    /// Borrows the address space at `ptr`.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point to an `mm_struct` whose `mm_users` stays non-zero
+    /// for `'a`.
+    pub unsafe fn from_raw<'a>(ptr: *const bindings::mm_struct) -> &'a MmWithUser {
+        // SAFETY: valid for `'a` (caller); `MmWithUser` is a transparent `mm_struct`.
+        unsafe { &*ptr.cast() }
     }
 
     /// Faults in up to `out.len()` pages from `addr` (at most 64), as
@@ -108,7 +212,7 @@ impl MmUser {
     ) -> Result<usize> {
         const BATCH: usize = 64;
         if !self.is_current() {
-            return self.read_lock().get_user_pages(addr, write, out);
+            return self.mmap_read_lock().get_user_pages(addr, write, out);
         }
         let mut raw = [core::ptr::null_mut::<bindings::page>(); BATCH];
         let n = out.len().min(BATCH);
@@ -138,23 +242,14 @@ impl MmUser {
     /// # Context
     ///
     /// May sleep.
-    pub fn read_lock(&self) -> MmapReadGuard<'_> {
-        // SAFETY: `mm` is valid by the type invariant.
-        unsafe { rmm_bindings::rmm_mmap_read_lock(self.as_ptr()) };
+    pub fn mmap_read_lock(&self) -> MmapReadGuard<'_> {
+        // SAFETY: `mm` has users while borrowed (type invariant).
+        unsafe { rmm_bindings::rmm_mmap_read_lock(self.as_raw()) };
         // INVARIANT: the lock is held until the guard drops.
         MmapReadGuard {
-            mm: self.mm,
-            _p: PhantomData,
+            mm: self,
+            _nts: PhantomData,
         }
-    }
-}
-
-impl Drop for MmUser {
-    /// Drops the users reference: may tear the address space down, and may
-    /// sleep.
-    fn drop(&mut self) {
-        // SAFETY: we own one users reference.
-        unsafe { bindings::mmput(self.as_ptr()) };
     }
 }
 
@@ -162,10 +257,31 @@ impl Drop for MmUser {
 ///
 /// # Invariants
 ///
-/// We hold `mm`'s `mmap_lock` for reading, and `mm` has users for `'a`.
+/// We hold `mm`'s `mmap_lock` for reading.
 pub struct MmapReadGuard<'a> {
-    mm: NonNull<bindings::mm_struct>,
-    _p: PhantomData<&'a MmUser>,
+    mm: &'a MmWithUser,
+    // `mmap_read_unlock()` must run on the thread that locked: `!Send`
+    // (mainline's `NotThreadSafe`, which 6.12's kernel crate lacks).
+    _nts: PhantomData<*mut ()>,
+}
+
+impl MmapReadGuard<'_> {
+    /// The VMA that contains `addr`, if any (`vma_lookup()`).
+    ///
+    /// The VMA can be used while the lock is held, which the borrow of the
+    /// guard enforces.
+    pub fn vma_lookup(&self, addr: usize) -> Option<&VmaRef> {
+        // SAFETY: `mm` has users and its `mmap_lock` is held (type invariant).
+        let vma = unsafe { rmm_bindings::rmm_vma_lookup(self.mm.as_raw(), addr as _) };
+        if vma.is_null() {
+            None
+        } else {
+            // The VMA stays while the `mmap_lock` is held (type invariant),
+            // that is while `self` is borrowed.
+            // SAFETY: as just said; `vma` is valid.
+            Some(unsafe { VmaRef::from_raw(vma) })
+        }
+    }
 }
 
 impl MmapReadGuard<'_> {
@@ -180,7 +296,7 @@ impl MmapReadGuard<'_> {
         // SAFETY: `mm` has users and its `mmap_lock` is held (type invariant).
         let ret = unsafe {
             bindings::get_user_pages_remote(
-                self.mm.as_ptr(),
+                self.mm.as_raw(),
                 addr as _,
                 1,
                 flags as _,
@@ -219,7 +335,7 @@ impl MmapReadGuard<'_> {
         // SAFETY: `mm` has users and its `mmap_lock` is held (type invariant).
         let ret = unsafe {
             bindings::get_user_pages_remote(
-                self.mm.as_ptr(),
+                self.mm.as_raw(),
                 addr as _,
                 n as _,
                 flags as _,
@@ -249,30 +365,18 @@ impl MmapReadGuard<'_> {
     /// `EFAULT` where no VMA is, or one that is not readable or is I/O or raw
     /// PFN memory; `EPERM` for a write where a VMA is not writable.
     pub fn check_access(&self, start: usize, end: usize, write: bool) -> Result {
+        use virt::flags;
         let mut addr = start;
         while addr < end {
-            // SAFETY: `mm` has users and its `mmap_lock` is held (type invariant).
-            let vma = unsafe { rmm_bindings::rmm_vma_lookup(self.mm.as_ptr(), addr as _) };
-            if vma.is_null() {
+            let vma = self.vma_lookup(addr).ok_or(EFAULT)?;
+            let vm_flags = vma.flags();
+            if vm_flags & flags::READ == 0 || vm_flags & (flags::IO | flags::PFNMAP) != 0 {
                 return Err(EFAULT);
             }
-            // The VMA stays while the `mmap_lock` is held (type invariant).
-            // SAFETY: as just said; only reads two of its fields.
-            let (vm_end, flags) = unsafe {
-                (
-                    rmm_bindings::rmm_vma_end(vma),
-                    rmm_bindings::rmm_vma_flags(vma),
-                )
-            };
-            let flags = flags as u64;
-            let bad = (rmm_bindings::VM_IO | rmm_bindings::VM_PFNMAP) as u64;
-            if flags & rmm_bindings::VM_READ as u64 == 0 || flags & bad != 0 {
-                return Err(EFAULT);
-            }
-            if write && flags & rmm_bindings::VM_WRITE as u64 == 0 {
+            if write && vm_flags & flags::WRITE == 0 {
                 return Err(EPERM);
             }
-            addr = vm_end;
+            addr = vma.end();
         }
         Ok(())
     }
@@ -281,70 +385,6 @@ impl MmapReadGuard<'_> {
 impl Drop for MmapReadGuard<'_> {
     fn drop(&mut self) {
         // SAFETY: we hold the lock for reading (type invariant).
-        unsafe { rmm_bindings::rmm_mmap_read_unlock(self.mm.as_ptr()) };
-    }
-}
-
-/// A VMA being set up by a driver's `mmap` (`mmap_lock` held for writing).
-///
-/// # Invariants
-///
-/// `vma` is valid, and being set up by `mmap_region()` under `mmap_lock`
-/// held for writing, for `'a`.
-pub struct NewVma<'a> {
-    vma: NonNull<bindings::vm_area_struct>,
-    _p: PhantomData<&'a bindings::vm_area_struct>,
-}
-
-impl<'a> NewVma<'a> {
-    /// # Safety
-    ///
-    /// `vma` is a VMA being set up in an `mmap` file operation, for `'a`.
-    pub(in crate::rmm) unsafe fn from_raw(vma: *mut bindings::vm_area_struct) -> Self {
-        // INVARIANT: guaranteed by the caller.
-        Self {
-            // SAFETY: a valid pointer is not null (caller).
-            vma: unsafe { NonNull::new_unchecked(vma) },
-            _p: PhantomData,
-        }
-    }
-
-    /// The first address of the mapping.
-    pub fn start(&self) -> usize {
-        // SAFETY: valid for `'a` (type invariant); the bounds do not change in `mmap`.
-        unsafe {
-            (*self.vma.as_ptr())
-                .__bindgen_anon_1
-                .__bindgen_anon_1
-                .vm_start
-        }
-    }
-
-    /// The address just past the mapping.
-    pub fn end(&self) -> usize {
-        // SAFETY: as in `start`.
-        unsafe {
-            (*self.vma.as_ptr())
-                .__bindgen_anon_1
-                .__bindgen_anon_1
-                .vm_end
-        }
-    }
-
-    /// Maps `page` at `addr` (`vm_insert_page()`).
-    ///
-    /// The mapping becomes `VM_MIXEDMAP` and takes a reference of its own:
-    /// the page stays until the mapping goes. `EFAULT` outside the mapping.
-    pub fn insert_page(&self, addr: usize, page: ZeroedPage) -> Result {
-        if addr < self.start() || addr >= self.end() || addr % super::page::PAGE_SIZE != 0 {
-            return Err(EFAULT);
-        }
-        let (vma, raw) = (self.vma.as_ptr(), page.as_ptr());
-        // A fresh zeroed order-0 page of ours is what `vm_insert_page()`
-        // takes; the VMA is being set up under `mmap_lock` for writing (type
-        // invariant).
-        // SAFETY: both are valid.
-        let ret = unsafe { rmm_bindings::vm_insert_page(vma, addr as _, raw) };
-        kernel::error::to_result(ret)
+        unsafe { rmm_bindings::rmm_mmap_read_unlock(self.mm.as_raw()) };
     }
 }

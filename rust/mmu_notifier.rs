@@ -61,7 +61,7 @@
 //! `selftests/compile_pass/mirror_device.rs`: a [`Registration`] of a
 //! [`super::mirror::Mirror`] on the caller's address space.
 
-use super::mm::MmUser;
+use super::mm::{Mm, MmWithUser};
 use core::{
     marker::PhantomData,
     ptr::NonNull,
@@ -72,7 +72,7 @@ use kernel::{
     error::to_result,
     ffi::{c_int, c_ulong},
     prelude::*,
-    types::Opaque,
+    types::{ARef, Opaque},
 };
 
 /// Why a range is invalidated (`enum mmu_notifier_event`).
@@ -291,7 +291,7 @@ impl<T: MmuNotifier> Registration<T> {
     /// # Context
     ///
     /// Takes `mmap_lock` for writing: may sleep; `mmap_lock` must not be held.
-    pub fn register(mm: &MmUser, data: impl PinInit<T, Error>) -> Result<Self> {
+    pub fn register(mm: &MmWithUser, data: impl PinInit<T, Error>) -> Result<Self> {
         // `ops` is set right after zeroing.
         // SAFETY: all zeros is a valid `struct mmu_notifier` before registration.
         let notifier = unsafe {
@@ -310,7 +310,7 @@ impl<T: MmuNotifier> Registration<T> {
         // SAFETY: never moved out of: freed as a `KBox` by `drop` or below.
         let sub = KBox::into_raw(unsafe { Pin::into_inner_unchecked(sub) });
         // SAFETY: `sub` is valid and pinned; `mm` has users, and we do not hold its `mmap_lock`.
-        let ret = unsafe { bindings::mmu_notifier_register((*sub).notifier.get(), mm.as_ptr()) };
+        let ret = unsafe { bindings::mmu_notifier_register((*sub).notifier.get(), mm.as_raw()) };
         if let Err(e) = to_result(ret) {
             // SAFETY: registration failed, so the core does not know `sub`; it is ours to free.
             drop(unsafe { KBox::from_raw(sub) });
@@ -332,9 +332,9 @@ impl<T: MmuNotifier> Registration<T> {
 
     /// The address space, with a users reference, unless it is already gone
     /// (the process exited).
-    pub fn mm_user(&self) -> Option<MmUser> {
+    pub fn mm_user(&self) -> Option<ARef<MmWithUser>> {
         // SAFETY: `mm` stays allocated until we drop (see `Self::mm`).
-        unsafe { MmUser::get_not_zero(self.mm()) }
+        unsafe { Mm::from_raw(self.mm()) }.mmget_not_zero()
     }
 
     /// Whether the calling task's address space is the one this notifier is

@@ -28,7 +28,8 @@
 //! - [`miscdevice`]: misc character devices with a `#[vtable]` of file operations.
 //! - [`page`]: owned and locked pages.
 //! - [`movable`]: non-LRU movable pages (`struct movable_operations`).
-//! - [`mm`]: address spaces (`mm_struct`), `mmap_lock`, GUP.
+//! - [`mm`]: address spaces (`mm_struct`), `mmap_lock`, GUP; [`mm::virt`]
+//!   (`mm/virt.rs`): VMAs (`vm_area_struct`).
 //! - [`mmu_notifier`]: MMU notifiers and the invalidation retry protocol.
 //! - [`hmm`]: a process's page tables read with `hmm_range_fault()`,
 //!   faulting nothing.

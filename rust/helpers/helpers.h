@@ -36,9 +36,10 @@ struct mm_struct *rmm_current_mm(void);
 struct mm_struct *rmm_get_current_mm(void);
 void rmm_mmap_read_lock(struct mm_struct *mm);
 void rmm_mmap_read_unlock(struct mm_struct *mm);
+void rmm_mmget(struct mm_struct *mm);
 bool rmm_mmget_not_zero(struct mm_struct *mm);
-unsigned long rmm_vma_end(struct vm_area_struct *vma);
-unsigned long rmm_vma_flags(struct vm_area_struct *vma);
+void rmm_mmgrab(struct mm_struct *mm);
+void rmm_mmdrop(struct mm_struct *mm);
 struct vm_area_struct *rmm_vma_lookup(struct mm_struct *mm, unsigned long addr);
 
 /* mmu_notifier.c (CONFIG_MMU_NOTIFIER) */

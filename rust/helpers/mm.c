@@ -29,19 +29,24 @@ void rmm_mmap_read_unlock(struct mm_struct *mm)
 	mmap_read_unlock(mm);
 }
 
+void rmm_mmget(struct mm_struct *mm)
+{
+	mmget(mm);
+}
+
 bool rmm_mmget_not_zero(struct mm_struct *mm)
 {
 	return mmget_not_zero(mm);
 }
 
-unsigned long rmm_vma_end(struct vm_area_struct *vma)
+void rmm_mmgrab(struct mm_struct *mm)
 {
-	return vma->vm_end;
+	mmgrab(mm);
 }
 
-unsigned long rmm_vma_flags(struct vm_area_struct *vma)
+void rmm_mmdrop(struct mm_struct *mm)
 {
-	return vma->vm_flags;
+	mmdrop(mm);
 }
 
 struct vm_area_struct *rmm_vma_lookup(struct mm_struct *mm, unsigned long addr)

@@ -46,7 +46,7 @@ use kernel::{
 use rmm::{
     mirror::Mirror,
     miscdevice::{self, MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
-    mm::{MmUser, NewVma},
+    mm::{virt::VmaNew, MmWithUser},
     mmu_notifier,
     page::{ZeroedPage, PAGE_SIZE},
 };
@@ -124,7 +124,7 @@ impl MiscDevice for DmirrorFile {
     type Ptr = Arc<DmirrorFile>;
 
     fn open(_unit: &Unit) -> Result<Arc<DmirrorFile>> {
-        let mm = MmUser::current().ok_or(EINVAL)?;
+        let mm = MmWithUser::current().ok_or(EINVAL)?;
         let dev = mmu_notifier::Registration::register(&mm, Mirror::whole(Hooks::default())?)?;
         Ok(Arc::new(DmirrorFile { dev }, GFP_KERNEL)?)
     }
@@ -183,7 +183,7 @@ impl MiscDevice for DmirrorFile {
         Ok(0)
     }
 
-    fn mmap(_file: ArcBorrow<'_, DmirrorFile>, vma: &NewVma<'_>) -> Result {
+    fn mmap(_file: ArcBorrow<'_, DmirrorFile>, vma: &VmaNew) -> Result {
         let mut addr = vma.start();
         while addr < vma.end() {
             if rmm::fatal_signal_pending() {

@@ -66,7 +66,7 @@ mod dmirror;
 use rmm::{
     mirror::{Mirror, MirrorHooks},
     miscdevice::{self, MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
-    mm::MmUser,
+    mm::MmWithUser,
     mmu_notifier::{self, Event},
 };
 
@@ -204,7 +204,7 @@ impl RmirrorFile {
             return Err(EBUSY);
         }
         let (addr, len) = (req.addr as usize, req.len as usize);
-        let mm = MmUser::current().ok_or(EINVAL)?;
+        let mm = MmWithUser::current().ok_or(EINVAL)?;
         let init = Mirror::new(addr, len, Hooks::default())?;
         let dev = Arc::new(mmu_notifier::Registration::register(&mm, init)?, GFP_KERNEL)?;
         // Fault the whole range in for reading: EFAULT if any of it is

@@ -9,7 +9,7 @@
 // compiles with: /fn invalidate_range_end/d
 
 use rmm::{
-    mm::MmUser,
+    mm::MmWithUser,
     mmu_notifier::{Again, MmuNotifier, Range, Registration},
 };
 
@@ -28,7 +28,7 @@ impl MmuNotifier for Notifier {
 }
 
 fn case() -> Result {
-    if let Some(mm) = MmUser::current() {
+    if let Some(mm) = MmWithUser::current() {
         drop(Registration::register(&mm, Notifier));
     }
     Ok(())

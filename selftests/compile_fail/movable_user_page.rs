@@ -5,13 +5,13 @@
 // Must not compile: a user page (from GUP) made movable. Only a `NewPage`
 // from the page allocator wrapper can become a `MovablePage`.
 // expect: expected `NewPage`, found `PageRef`
-// compiles with: s/let page = mm.read_lock().get_user_page(0, false)?;/let page = rmm::page::NewPage::alloc_movable(rmm::page::Gfp::KERNEL, false)?; drop(mm);/
+// compiles with: s/let page = mm.mmap_read_lock().get_user_page(0, false)?;/let page = rmm::page::NewPage::alloc_movable(rmm::page::Gfp::KERNEL, false)?; drop(mm);/
 
-use rmm::{mm::MmUser, movable::MovablePage};
+use rmm::{mm::MmWithUser, movable::MovablePage};
 
 fn case() -> Result {
-    let mm = MmUser::current().ok_or(EINVAL)?;
-    let page = mm.read_lock().get_user_page(0, false)?;
+    let mm = MmWithUser::current().ok_or(EINVAL)?;
+    let page = mm.mmap_read_lock().get_user_page(0, false)?;
     let _movable = MovablePage::<Ops>::new(page, KBox::new(0, GFP_KERNEL)?, 0)?;
     Ok(())
 }

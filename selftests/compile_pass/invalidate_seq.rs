@@ -9,7 +9,7 @@
 
 use kernel::{new_spinlock, sync::SpinLock};
 use rmm::{
-    mm::MmUser,
+    mm::MmWithUser,
     mmu_notifier::{InvalidateSeq, Retry, Stable},
     page::PAGE_SIZE,
 };
@@ -44,8 +44,8 @@ impl Table {
 /// The frame of the caller's page at `addr`, faulted in (GUP sleeps); the
 /// page reference is dropped on return.
 fn fault_in(addr: usize) -> Result<usize> {
-    let mm = MmUser::current().ok_or(EINVAL)?;
-    let page = mm.read_lock().get_user_page(addr, false)?;
+    let mm = MmWithUser::current().ok_or(EINVAL)?;
+    let page = mm.mmap_read_lock().get_user_page(addr, false)?;
     Ok(page.pfn())
 }
 

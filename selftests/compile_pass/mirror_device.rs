@@ -10,7 +10,7 @@
 use core::sync::atomic::{AtomicUsize, Ordering};
 use rmm::{
     mirror::{Mirror, MirrorHooks},
-    mm::MmUser,
+    mm::MmWithUser,
     mmu_notifier::{Event, Registration},
 };
 
@@ -40,7 +40,7 @@ struct Device {
 impl Device {
     /// Mirrors `[start, start + len)` (page aligned) of the calling process.
     fn open(start: usize, len: usize) -> Result<Self> {
-        let mm = MmUser::current().ok_or(EINVAL)?;
+        let mm = MmWithUser::current().ok_or(EINVAL)?;
         let mirror = Registration::register(&mm, Mirror::new(start, len, Stats::default())?)?;
         Ok(Self { mirror })
     }
