@@ -291,7 +291,7 @@ impl Drop for NewPage {
 }
 
 /// A zeroed kernel page, not movable, for a driver to map into a process
-/// ([`super::mm::NewVma::insert_page`]).
+/// ([`super::mm::virt::VmaNew::insert_page`]).
 ///
 /// It is the only kind of page that may be given to user space this way (a
 /// [`NewPage`] from
