@@ -16,8 +16,8 @@
 //! callbacks ([`barrier`]).
 
 use super::{bindings as rmm_bindings, page::PageRef};
-use core::{marker::PhantomData, mem::ManuallyDrop, ptr::NonNull};
-use kernel::ffi::c_ulong;
+use core::{marker::PhantomData, ptr::NonNull};
+use kernel::{bindings, ffi::c_ulong, prelude::*};
 
 /// Evidence that the RCU read-side lock is held on the current CPU
 /// (`rcu_read_lock()`), released on drop (`rcu_read_unlock()`).
@@ -139,9 +139,17 @@ pub fn barrier() {
 ///
 /// # Invariants
 ///
-/// `node` is an unused node of `rmm_rcu_put_alloc()`, ours to queue or free.
+/// `node` is unused: not queued, its `page` null.
 pub struct PagePut {
-    node: NonNull<core::ffi::c_void>,
+    node: KBox<PutNode>,
+}
+
+/// The node `call_rcu()` queues: its head first, so that the callback finds
+/// the node at the head's address.
+#[repr(C)]
+struct PutNode {
+    head: bindings::callback_head,
+    page: *mut bindings::page,
 }
 
 impl PagePut {
@@ -151,10 +159,17 @@ impl PagePut {
     ///
     /// Any.
     pub fn new() -> Option<Self> {
-        // SAFETY: only allocates.
-        let node = unsafe { rmm_bindings::rmm_rcu_put_alloc() };
-        // INVARIANT: a new node.
-        NonNull::new(node).map(|node| Self { node })
+        let node = PutNode {
+            head: bindings::callback_head {
+                next: core::ptr::null_mut(),
+                func: None,
+            },
+            page: core::ptr::null_mut(),
+        };
+        // INVARIANT: a new node, its page null.
+        KBox::new(node, GFP_NOWAIT | __GFP_NOWARN)
+            .ok()
+            .map(|node| Self { node })
     }
 
     /// Drops `page` after a grace period, from an RCU callback.
@@ -168,17 +183,26 @@ impl PagePut {
     /// The callback is this module's code: the module must call
     /// [`barrier`] after this call and before it goes away.
     pub unsafe fn put(self, page: PageRef) {
-        let this = ManuallyDrop::new(self);
-        // The node is queued once (`this` is not dropped); the reference
-        // moves to the callback, which puts it.
-        // SAFETY: an unused node (type invariant), and a page reference that is ours.
-        unsafe { rmm_bindings::rmm_rcu_put_page(this.node.as_ptr(), page.into_raw().as_ptr()) };
+        let node = KBox::into_raw(self.node);
+        // The node is ours and unused (type invariant): the reference moves
+        // into it, and the node to the callback, which puts and frees both.
+        // SAFETY: `node` is a valid node of ours (just taken from its box).
+        unsafe { (*node).page = page.into_raw().as_ptr() };
+        // SAFETY: the head is in a live node queued once, the callback is ours (caller).
+        unsafe { bindings::call_rcu(core::ptr::addr_of_mut!((*node).head), Some(put_page_cb)) };
     }
 }
 
-impl Drop for PagePut {
-    fn drop(&mut self) {
-        // SAFETY: an unused node (type invariant).
-        unsafe { rmm_bindings::rmm_rcu_put_free(self.node.as_ptr()) };
-    }
+/// The RCU callback of [`PagePut::put`]: puts the page, frees the node.
+///
+/// # Safety
+///
+/// `head` is the head of a node [`PagePut::put`] queued, after its grace
+/// period; called once.
+unsafe extern "C" fn put_page_cb(head: *mut bindings::callback_head) {
+    // The head is the first field of the `#[repr(C)]` node (see `PutNode`).
+    // SAFETY: a node of `KBox::into_raw()`, handed back once (caller).
+    let node = unsafe { KBox::from_raw(head.cast::<PutNode>()) };
+    // SAFETY: `put` stored a page with a reference that the node owned.
+    drop(unsafe { PageRef::from_raw(NonNull::new_unchecked(node.page)) });
 }

@@ -14,5 +14,4 @@
 #include "helpers/helpers.c"
 
 #include "memcg_helper.c"
-#include "shadow_helper.c"
 #include "zpool_map_helper.c"

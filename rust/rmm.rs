@@ -59,7 +59,7 @@
 //!   subsystem of one-line wrappers, for what bindgen cannot bind: inline
 //!   functions and macros, declared in `helpers/helpers.h`) and the C shims
 //!   that must stay C, each with its header and its reason
-//!   (`memcg_helper.c`, `zpool_map_helper.c`, `shadow_helper.c`).
+//!   (`memcg_helper.c`, `zpool_map_helper.c`).
 //! - `rmm_bindings.h`, `bindgen_parameters`: the input and the allowlist of
 //!   our bindgen pass.
 //! - `rmm.kbuild`: the build rules every crate with this tree includes.

@@ -25,7 +25,6 @@
 
 #include "helpers/helpers.h"
 #include "memcg_helper.h"
-#include "shadow_helper.h"
 #include "zpool_map_helper.h"
 
 /* GFP flags the 6.12 kernel crate does not name (see rust/page.rs). */

@@ -34,9 +34,19 @@ void rmm_lock_page(struct page *page)
 	lock_page(page);
 }
 
+void *rmm_page_address(struct page *page)
+{
+	return page_address(page);
+}
+
 int rmm_page_count(struct page *page)
 {
 	return page_count(page);
+}
+
+bool rmm_page_highmem(struct page *page)
+{
+	return PageHighMem(page);
 }
 
 bool rmm_page_isolated(struct page *page)

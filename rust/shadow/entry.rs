@@ -108,9 +108,15 @@ fn entry_table(e: u64) -> *mut core::ffi::c_void {
 
 /// The kernel address of a table page (lowmem:
 /// [`crate::rmm::page::NewPage::alloc_table`], or a migration target checked
-/// by [`Core::migrate`]).
+/// by [`Core::migrate`]); null for a highmem page, which has none that
+/// lock-free readers could follow.
 pub(super) fn table_addr(page: *mut bindings::page) -> *mut core::ffi::c_void {
-    // SAFETY: `page` is a valid page; only computes its address.
+    // Without `CONFIG_HIGHMEM` (every 64-bit kernel) every page is lowmem.
+    // SAFETY: `page` is a valid page; only reads its flags.
+    if cfg!(CONFIG_HIGHMEM) && unsafe { rmm_bindings::rmm_page_highmem(page) } {
+        return core::ptr::null_mut();
+    }
+    // SAFETY: `page` is a valid lowmem page; only computes its address.
     unsafe { rmm_bindings::rmm_page_address(page) }
 }
 
