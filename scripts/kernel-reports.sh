@@ -3,7 +3,7 @@
 #
 # What a kernel report looks like in a log: any lockdep or KASAN report,
 # WARN, BUG, Oops or kmemleak leak. Banners at boot mention "lockdep" and
-# "leak": look for reports, not words. Sourced by guest.sh (dmesg) and
+# "leak": look for reports, not words. Sourced by guest/lib.sh (dmesg) and
 # initramfs-boot.sh (the console of its own boot).
 
 # shellcheck disable=SC2034

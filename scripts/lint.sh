@@ -62,7 +62,8 @@ main() {
 	check rustfmt rustfmt --check --color never --edition 2021 --config-path "$RMM_SRC/.rustfmt.toml" $(rust_sources)
 	check clippy clippy_log
 	check checkpatch checkpatch
-	check shellcheck shellcheck -x -S warning "$RMM_TOP"/scripts/*.sh "$RMM_TOP/.ci/run"
+	check shellcheck shellcheck -x -S warning "$RMM_TOP"/scripts/*.sh "$RMM_TOP"/scripts/guest/*.sh \
+		"$RMM_TOP/.ci/run"
 	echo "$pass $fail" >"$OUT/lint.summary"
 	[ "$fail" = 0 ]
 }
