@@ -115,7 +115,7 @@ clean-cache:
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(TOP) clean
-	-$(MAKE) -C selftests clean
+	-$(MAKE) -C selftests KDIR=$(KDIR) clean
 	-$(MAKE) -C bench clean
 	rm -f rust/bindings_generated.rs rust/.bindings_generated.rs.cmd .kdir
 
