@@ -13,8 +13,18 @@ set -eu
 
 . "$(dirname "$0")/lib.sh"
 
+# Removes directory $1, saying so (with $2 after its size), and adds its
+# size to freed.
+remove() {
+	local size
+	size=$(du -sk "$1" | cut -f1)
+	log "clean-cache: removing $1 ($((size / 1024)) MiB$2)"
+	rm -rf "$1"
+	freed=$((freed + size))
+}
+
 main() {
-	local keep=() v d k used freed=0 size
+	local keep=() v d k used freed=0
 	[ -d "$RMM_CACHE/kernel" ] || { log "clean-cache: nothing cached in $RMM_CACHE"; return; }
 	for v in test bench arm64-16k x86_64-minimal; do
 		keep+=("$(RMM_KERNEL=$v "$RMM_TOP/scripts/build-kernel.sh" --print)")
@@ -30,10 +40,7 @@ main() {
 			log "clean-cache: keeping $d ($(du -sh "$d" | cut -f1))"
 			continue
 		fi
-		size=$(du -sk "$d" | cut -f1)
-		log "clean-cache: removing $d ($((size / 1024)) MiB)"
-		rm -rf "$d"
-		freed=$((freed + size))
+		remove "$d" ""
 	done
 	# compile-fail's scratch areas, one per source tree: those whose tree
 	# (a clone since deleted, CI's) is gone, and the old shared layout.
@@ -43,10 +50,7 @@ main() {
 		if [ -f "$d/tree" ] && [ -d "$(cat "$d/tree")" ]; then
 			continue
 		fi
-		size=$(du -sk "$d" | cut -f1)
-		log "clean-cache: removing $d ($((size / 1024)) MiB, its tree is gone)"
-		rm -rf "$d"
-		freed=$((freed + size))
+		remove "$d" ", its tree is gone"
 	done
 	log "clean-cache: freed $((freed / 1024)) MiB; left: $(du -sh "$RMM_CACHE" | cut -f1) in $RMM_CACHE"
 }
