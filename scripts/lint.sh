@@ -4,7 +4,8 @@
 # The habits make check enforces, one TAP line each (counted with the
 # guest's): rustfmt with the kernel's .rustfmt.toml, clippy (the module
 # build log of `make CLIPPY=1`, warning-free), checkpatch on the kernel C,
-# and shellcheck (warnings and errors) on the scripts.
+# shellcheck (warnings and errors) on the scripts, and the commit messages
+# (kernel-style subjects, a body saying why).
 #
 #   scripts/lint.sh BUILD_LOG OUTDIR
 #
@@ -51,6 +52,28 @@ checkpatch() {
 	done
 }
 
+# Commit messages: every subject "prefix: what", at most 75 characters, no
+# merge commits (history is linear), and a body saying why. The rule holds
+# from SUBJECTS_SINCE on (the commits before it are not rewritten), the body
+# from BODIES_SINCE on.
+SUBJECTS_SINCE=054eab5
+BODIES_SINCE=90be975
+commit_messages() {
+	local c s
+	git -C "$RMM_TOP" cat-file -e "$SUBJECTS_SINCE^{commit}" 2>/dev/null ||
+		{ echo "no commit $SUBJECTS_SINCE in $RMM_TOP (a shallow clone?): cannot check"; return 1; }
+	git -C "$RMM_TOP" rev-list --merges "$SUBJECTS_SINCE..HEAD" | sed 's/$/: a merge commit/'
+	for c in $(git -C "$RMM_TOP" rev-list "$SUBJECTS_SINCE..HEAD"); do
+		s=$(git -C "$RMM_TOP" log -1 --format=%s "$c")
+		[ "${#s}" -le 75 ] || echo "${c:0:12}: subject of ${#s} characters: $s"
+		echo "$s" | grep -qE '^[A-Za-z0-9_.,/ -]+: [^ ]' || echo "${c:0:12}: subject not \"prefix: what\": $s"
+	done
+	for c in $(git -C "$RMM_TOP" rev-list "$BODIES_SINCE..HEAD"); do
+		[ -n "$(git -C "$RMM_TOP" log -1 --format=%b "$c" | tr -d '[:space:]')" ] ||
+			echo "${c:0:12}: no body saying why: $(git -C "$RMM_TOP" log -1 --format=%s "$c")"
+	done
+}
+
 clippy_log() {
 	[ -s "$MODLOG" ] || { echo "no module build log $MODLOG"; return 1; }
 	grep -n -A3 'warning:' "$MODLOG" || true
@@ -64,6 +87,7 @@ main() {
 	check checkpatch checkpatch
 	check shellcheck shellcheck -x -S warning "$RMM_TOP"/scripts/*.sh "$RMM_TOP"/scripts/guest/*.sh \
 		"$RMM_TOP/.ci/run"
+	check commits commit_messages
 	echo "$pass $fail" >"$OUT/lint.summary"
 	[ "$fail" = 0 ]
 }
