@@ -4,7 +4,7 @@
 # The habits make check enforces, one TAP line each (counted with the
 # guest's): rustfmt with the kernel's .rustfmt.toml, clippy (the module
 # build log of `make CLIPPY=1`, warning-free), checkpatch on the kernel C,
-# shellcheck (warnings and errors) on the scripts, and the commit messages
+# the scripts' shellcheck (warnings and errors), and the commit messages
 # (kernel-style subjects, a body saying why).
 #
 #   scripts/lint.sh BUILD_LOG OUTDIR
