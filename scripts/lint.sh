@@ -40,7 +40,7 @@ rust_sources() {
 
 kernel_c() {
 	git -C "$RMM_TOP" ls-files -co --exclude-standard -- 'rust/*.[ch]' 'samples/*.[ch]' \
-		'selftests/modules/*.[ch]' | grep -v 'test_hmm_uapi.h$' | sed "s|^|$RMM_TOP/|"
+		'selftests/modules/*.[ch]' | sed "s|^|$RMM_TOP/|"
 }
 
 checkpatch() {

@@ -21,14 +21,14 @@ enum rmirror_ioctl {
 };
 
 /*
- * test_hmm's interface (lib/test_hmm_uapi.h of Linux 6.12, copied unchanged
- * into test_hmm_uapi.h), which /dev/hmm_dmirror0 and 1 speak: its command
+ * test_hmm's interface (lib/test_hmm_uapi.h, from the kernel source the
+ * module is built against), which /dev/hmm_dmirror0 and 1 speak: its command
  * struct under rmirror's name (bindgen takes only rmirror's names), checked
  * field by field against the original, and its ioctl numbers and snapshot
  * flags as enum constants.
  */
 #include <linux/stddef.h>
-#include "test_hmm_uapi.h"
+#include <lib/test_hmm_uapi.h>
 
 struct rmirror_hmm_cmd {
 	__u64 addr;
