@@ -21,9 +21,10 @@ shift 2
 MODULES="rmisc rzpool rmirror rmm_bench rmm_page_lock rzpool_map_race rmm_contig rmm_drop_test"
 ALL_TESTS="init rmisc movable rzpool rmirror"
 
-# n numbers our top-level TAP lines; pass/fail/skip count test cases: each
-# kselftest case, plus our own checks (insmod, rmmod, dmesg).
-n=0 pass=0 fail=0 skip=0
+# pass/fail/skip count test cases: each kselftest case, plus our own checks
+# (insmod, rmmod, dmesg); ktap_helpers.sh numbers and counts the top-level
+# KTAP lines.
+pass=0 fail=0 skip=0
 
 # The functions, by concern: what the modes share, then each mode's.
 # shellcheck source=SCRIPTDIR/guest/lib.sh

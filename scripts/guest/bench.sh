@@ -9,21 +9,20 @@
 # alternating, with zswap's and reclaim's counters per run; with POLICY
 # "interleave", under rmm_interleave as make check runs test_zswap, else
 # with the default (local) memory policy.
-# shellcheck disable=SC2154 # n: guest.sh's, counted by tap() in lib.sh
 do_passrate() {
 	local runs=${1:-10} policy=${2:-local} drv line err wrap=
-	echo "TAP version 13"
+	ktap_print_header
 	case $policy in
 	local) ;;
 	interleave) wrap=$TOP/selftests/rzpool/rmm_interleave ;;
-	*) result fail "passrate" "policy $policy: expected local or interleave"; echo "1..$n"; return ;;
+	*) result fail "passrate" "policy $policy: expected local or interleave"; tap_end; return ;;
 	esac
 	if ! err=$(insmod "$TOP/rzpool.ko" 2>&1); then
 		result fail "insmod rzpool" "$err"
-		echo "1..$n"
+		tap_end
 		return
 	fi
-	zswap_setup || { echo "1..$n"; return; }
+	zswap_setup || { tap_end; return; }
 	: >"$OUT/passrate.txt"
 	for _ in $(seq "$runs"); do
 		for drv in zsmalloc rzpool; do
@@ -39,7 +38,7 @@ do_passrate() {
 	for drv in zsmalloc rzpool; do
 		tap ok "test_no_kmem_bypass on $drv ($policy memory policy): $(grep -c "^$drv run 0: pass" "$OUT/passrate.txt") of $runs runs passed"
 	done
-	echo "1..$n"
+	tap_end
 }
 
 # Where the time goes in one case per pool: by default alloc+free of
@@ -101,7 +100,7 @@ want_group() {
 # shellcheck disable=SC2034,SC2154 # MODULES: load_modules's (lib.sh); n: guest.sh's
 do_bench() {
 	local m rc zargs
-	echo "TAP version 13"
+	ktap_print_header
 	bench_env
 	for m in mm/zsmalloc.ko mm/zbud.ko lib/test_hmm.ko; do
 		if load_kdir_module "$m"; then
@@ -149,5 +148,5 @@ do_bench() {
 	unload_modules
 	rmmod test_hmm zbud zsmalloc 2>/dev/null
 	check_dmesg
-	echo "1..$n"
+	tap_end
 }

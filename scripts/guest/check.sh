@@ -5,57 +5,83 @@
 # hmm-tests, and the checks of ours around them (a leaked pool, a lying
 # zpool driver, zswap's autoload of rzpool). Sourced by guest.sh.
 
-# A timeout from the test directory's `settings` file, as kselftest does.
+# A timeout from the test directory's `settings` file, as kselftest does
+# (for the kernel's own suites, which runner.sh does not run here).
 test_timeout() {
 	local t=120
 	[ -f "$1/settings" ] && t=$(sed -n 's/^timeout=//p' "$1/settings")
 	echo "${t:-120}"
 }
 
-# Copies stdin to stdout, and each case's result line to $1 after the
-# seconds since the start: where a test binary's time goes.
+# Copies stdin to stdout, and each case's result line (nested or not) to
+# $1 after the seconds since the start: where a test binary's time goes.
 stamp_cases() {
 	local t0=$SECONDS line
 	while IFS= read -r line; do
 		printf '%s\n' "$line"
 		case $line in
-		"ok "*|"not ok "*) printf '%5d %s\n' $((SECONDS - t0)) "$line" >>"$1" ;;
+		"ok "*|"not ok "*|"# ok "*|"# not ok "*) printf '%5d %s\n' $((SECONDS - t0)) "$line" >>"$1" ;;
 		esac
 	done
 }
 
-# Runs one kselftest binary; its TAP is shown nested ("# " prefix, as the
-# kselftest runner does) and its `# Totals:` line is added to our counts. A
-# crash or timeout without totals counts as one failure.
+# The kselftests of collection $1, as make selftests listed them
+# (kselftest-list.txt, lib.mk's emit_tests).
+collection_tests() {
+	sed -n "s/^$1://p" "$BASE_DIR/kselftest-list.txt" 2>/dev/null
+}
+
+# Runs one kselftest, $2 of collection $1, with the kernel's runner.sh
+# (run_one: the timeout of the directory's `settings`, the output nested
+# with "# ", the ok / not ok / SKIP / TIMEOUT line). Its cases' `# Totals:`
+# line is added to our counts; a crash or timeout without totals counts as
+# one failure, and so does a binary that failed with every case passed.
 run_selftest() {
-	local bin=$1 name log t t0 rc totals p f s
-	name=${bin#"$TOP"/selftests/}
-	log=$OUT/$(basename "$bin").tap
-	t=$(test_timeout "$(dirname "$bin")")
-	echo "# selftests: rmm: $name"
+	local dir=$1 test=$2 log verdict t0 totals p f s fifo stamper keep
+	log=$OUT/$test.tap
 	t0=$SECONDS
-	(cd "$(dirname "$bin")" && timeout "$t" "$bin") 2>&1 |
-		stamp_cases "$OUT/$(basename "$bin").times" >"$log"
-	rc=${PIPESTATUS[0]}
-	sed 's/^/# /' "$log"
-	echo "# selftests: rmm: $name: $((SECONDS - t0)) s"
-	totals=$(grep -E '^# Totals: pass:' "$log" | tail -n 1)
+	# runner.sh writes the nested output to $logfile by name: a FIFO, read
+	# by stamp_cases into the log as it comes (kept open for writing here, so
+	# that runner.sh's separate writes do not end it); /dev/stdout is not the
+	# pipe in virtme-ng's guest. The ok / not ok line comes on stdout. The
+	# FIFO is in the guest's /tmp: the 9p share of $OUT has no special files.
+	fifo=$(mktemp -u /tmp/rmm-runner.XXXXXX)
+	mkfifo "$fifo" || { result fail "selftests: $dir: $test" "mkfifo $fifo failed"; return; }
+	stamp_cases "$OUT/$test.times" <"$fifo" >"$log" &
+	stamper=$!
+	exec {keep}>"$fifo"
+	# runner.sh reads variables it may not have set (no -o/--override-timeout,
+	# no KSELFTEST_<TEST>_ARGS): not under guest.sh's set -u.
+	# shellcheck disable=SC2034 # logfile: runner.sh's
+	verdict=$(set +u; logfile=$fifo; run_one "$dir" "$BASE_DIR/$dir/$test" "$KTAP_TESTNO" 2>&1)
+	exec {keep}>&-
+	wait "$stamper"
+	rm -f "$fifo"
+	echo "$verdict" | grep -v -E "^(ok|not ok) $KTAP_TESTNO "
+	cat "$log"
+	verdict=$(echo "$verdict" | grep -E "^(ok|not ok) $KTAP_TESTNO " | tail -n 1)
+	ktap_print_msg "selftests: $dir: $test: $((SECONDS - t0)) s"
+	KTAP_TESTNO=$((KTAP_TESTNO + 1))
+	case $verdict in
+	"ok "*"# SKIP"*) KTAP_CNT_SKIP=$((KTAP_CNT_SKIP + 1)) ;;
+	"ok "*) KTAP_CNT_PASS=$((KTAP_CNT_PASS + 1)) ;;
+	*) KTAP_CNT_FAIL=$((KTAP_CNT_FAIL + 1)) ;;
+	esac
+	echo "${verdict:-not ok $((KTAP_TESTNO - 1)) selftests: $dir: $test # no verdict from runner.sh}"
+	totals=$(grep -E '^# # Totals: pass:' "$log" | tail -n 1)
 	if [ -z "$totals" ]; then
-		result fail "selftests: rmm: $name" "exit $rc without totals (crash, or timeout after ${t}s)"
+		ktap_print_msg "selftests: $dir: $test: no totals (crash, or timeout after $(test_timeout "$BASE_DIR/$dir") s)"
+		fail=$((fail + 1))
 		return
 	fi
 	p=$(echo "$totals" | sed -E 's/.*Totals: pass:([0-9]+).*/\1/')
 	f=$(echo "$totals" | sed -E 's/.* fail:([0-9]+).*/\1/')
 	s=$(echo "$totals" | sed -E 's/.* skip:([0-9]+).*/\1/')
 	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
-	if [ "$rc" = 0 ] && [ "$f" = 0 ]; then
-		tap ok "selftests: rmm: $name"
-	elif [ "$f" = 0 ]; then
-		# Every case passed but the binary failed: count that too.
-		result fail "selftests: rmm: $name" "exit $rc"
-	else
-		tap fail "selftests: rmm: $name" "exit $rc"
-	fi
+	case $verdict in
+	"ok "*) ;;
+	*) [ "$f" != 0 ] || fail=$((fail + 1)) ;;
+	esac
 }
 
 # A module leaks a pool it made through rzpool's kernel API (its pages stay
@@ -333,25 +359,23 @@ upstream_result() {
 	esac
 }
 
-# shellcheck disable=SC2154 # n: guest.sh's, counted by tap() in lib.sh
 do_check() {
-	local d bin tests=${*:-$ALL_TESTS}
-	echo "TAP version 13"
+	local d t tests=${*:-$ALL_TESTS}
+	ktap_print_header
 	kmemleak_clear
 	# Failed inits first: they need rmm's modules unloaded.
-	case " $tests " in *" init "*) run_selftest "$TOP/selftests/init/init_fail_test" ;; esac
+	case " $tests " in *" init "*) for t in $(collection_tests init); do run_selftest init "$t"; done ;; esac
 	load_zsmalloc
 	load_modules
 	for d in $tests; do
 		[ "$d" != init ] || continue
-		[ -d "$TOP/selftests/$d" ] || { result fail "selftests: rmm: $d" "no such test directory"; continue; }
+		[ -n "$(collection_tests "$d")" ] || { result fail "selftests: $d" "no such collection in $BASE_DIR/kselftest-list.txt (run make selftests)"; continue; }
 		# Swap and zswap only around rzpool's tests: with swap, the other
 		# tests' memory cgroups would swap where they mean to hit their limit.
 		zswap=no
 		[ "$d" != rzpool ] || { zswap_setup && zswap=yes; }
-		for bin in "$TOP/selftests/$d"/*_test; do
-			[ -x "$bin" ] || { result fail "selftests: rmm: $d" "not built: run make selftests"; continue; }
-			run_selftest "$bin"
+		for t in $(collection_tests "$d"); do
+			run_selftest "$d" "$t"
 		done
 		[ "$zswap" = no ] || zswap_teardown
 		[ "$d" != rmirror ] || run_upstream_hmm rmirror
@@ -370,7 +394,7 @@ do_check() {
 	# test_hmm last, after the kmemleak scan and the dmesg check: what it
 	# does to the kernel is not rmm's (see hmm_tests_on_test_hmm).
 	case " $tests " in *" rmirror "*) hmm_tests_on_test_hmm ;; esac
-	echo "1..$n"
+	tap_end
 }
 
 # test_zswap with rzpool loaded (it stays loaded after the leaked-pool

@@ -6,15 +6,31 @@
 # modules, and the zswap and cgroup set-up. Sourced by guest.sh, which sets
 # TOP, OUT, MODULES and the counts first.
 
-# A top-level TAP line, not counted.
+# The kernel's KTAP helpers and kselftest runner, which make selftests
+# copies from the kernel source (selftests/Makefile): our checks' lines come
+# from ktap_helpers.sh, the kselftest binaries run under runner.sh's run_one.
+# shellcheck source=/dev/null
+. "$TOP/selftests/kselftest/ktap_helpers.sh"
+BASE_DIR=$TOP/selftests
+# shellcheck source=/dev/null
+. "$BASE_DIR/kselftest/runner.sh"
+
+# A top-level KTAP line, not counted in the case counts: ok, skip or fail.
+# ktap_helpers.sh puts no reason on the line: a skip's or a failure's
+# reason is the diagnostic line just above it.
 tap() {
 	local ok=$1 name=$2 why=${3:-}
-	n=$((n + 1))
 	case $ok in
-	ok) echo "ok $n $name" ;;
-	skip) echo "ok $n $name # SKIP $why" ;;
-	*) echo "not ok $n $name${why:+ # $why}" ;;
+	ok) ktap_test_pass "$name" ;;
+	skip) ktap_print_msg "SKIP $name: $why"; ktap_test_skip "$name" ;;
+	*) [ -z "$why" ] || ktap_print_msg "FAIL $name: $why"; ktap_test_fail "$name" ;;
 	esac
+}
+
+# The plan, at the end (TAP allows it there), and the top-level totals.
+tap_end() {
+	ktap_set_plan $((KTAP_TESTNO - 1))
+	ktap_print_totals
 }
 
 # One check of ours: a TAP line, counted.

@@ -4,10 +4,9 @@
 # scripts/guest.sh run: the compaction-stress demo. Sourced by guest.sh.
 
 # The demo: rzpool under compaction and memory offlining, with numbers.
-# shellcheck disable=SC2154 # n: guest.sh's, counted by tap() in lib.sh
 do_run() {
 	local rc
-	echo "TAP version 13"
+	ktap_print_header
 	load_zsmalloc
 	load_modules
 	echo "# rmisc answers: $("$TOP/selftests/rmisc/rmisc_test" -r rmisc.hello 2>&1 | grep '^ok' | grep -vc SKIP) hello ok"
@@ -48,5 +47,5 @@ do_run() {
 	fi
 	unload_modules
 	check_dmesg
-	echo "1..$n"
+	tap_end
 }
