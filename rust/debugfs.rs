@@ -20,17 +20,17 @@
 //!   `debugfs_remove()` returned: debugfs waits there for running callbacks,
 //!   and afterwards answers `-EIO` without calling ours.
 //! - The file operations are a `static` whose owner is the module (see
-//!   [`show_file_operations!`]): debugfs pins the owner of the operations of
+//!   [`show_vtable!`]): debugfs pins the owner of the operations of
 //!   an open file, so the module cannot go away under it.
 //!
 //! # Examples
 //!
 //! `samples/rzpool/debugfs.rs`: a directory per pool ([`Dir::subdir`]) with
 //! three read-only files, each a [`Show`] type whose operations
-//! [`show_file_operations!`] declares once.
+//! [`show_vtable!`] declares once.
 
 use super::bindings as rmm_bindings;
-use core::{ffi::c_void, fmt, marker::PhantomData, mem::MaybeUninit};
+use core::{ffi::c_void, fmt, marker::PhantomData, mem::MaybeUninit, ptr};
 use kernel::{bindings, ffi::c_int, prelude::*, str::CStr, sync::Arc, types::ForeignOwnable};
 
 /// A debugfs directory, removed with everything in it on drop.
@@ -109,35 +109,49 @@ impl fmt::Write for SeqFile<'_> {
     }
 }
 
-/// The file operations of a [`Show`] file; built by [`show_file_operations!`].
+/// The `struct file_operations` of a [`Show`] file showing a `T`.
+///
+/// [`Self::VTABLE`] is a template with no owner: the owner is the module
+/// that implements `T`, and [`show_vtable!`] puts a copy with that owner
+/// ([`Self::build`]) in a `static` of the module; the C side only reads it.
 ///
 /// # Invariants
 ///
-/// `fops.owner` is the module that implements `T`; the callbacks are the
-/// `seq_file` ones and our trampoline for `T`.
-pub struct ShowFileOps<T: Show> {
+/// `fops.owner` is the module that implements `T` (or null if built in);
+/// the callbacks are the `seq_file` ones and our trampoline for `T`.
+pub struct ShowVTable<T: Show> {
     fops: bindings::file_operations,
     _t: PhantomData<T>,
 }
 
 // SAFETY: never mutated after it is built; C only reads it.
-unsafe impl<T: Show> Sync for ShowFileOps<T> {}
+unsafe impl<T: Show> Sync for ShowVTable<T> {}
 
-impl<T: Show> ShowFileOps<T> {
+impl<T: Show> ShowVTable<T> {
+    /// The file operations of `T` with no owner (`owner` is the module's,
+    /// given to [`Self::build`]).
+    const VTABLE: bindings::file_operations = bindings::file_operations {
+        owner: ptr::null_mut(),
+        open: Some(Self::open),
+        read: Some(rmm_bindings::seq_read),
+        llseek: Some(rmm_bindings::seq_lseek),
+        release: Some(rmm_bindings::single_release),
+        // SAFETY: all zeros is a valid `struct file_operations`.
+        ..unsafe { MaybeUninit::zeroed().assume_init() }
+    };
+
+    /// The file operations of `T` owned by `owner`: a copy of
+    /// [`Self::VTABLE`]. Use [`show_vtable!`] rather than calling this.
+    ///
     /// # Safety
     ///
     /// `owner` must be the module that implements `T` (or null if built in).
-    pub const unsafe fn new(owner: *mut bindings::module) -> Self {
+    pub const unsafe fn build(owner: *mut bindings::module) -> Self {
         // INVARIANT: `owner` as the caller guarantees; our callbacks.
         Self {
             fops: bindings::file_operations {
                 owner,
-                open: Some(Self::open),
-                read: Some(rmm_bindings::seq_read),
-                llseek: Some(rmm_bindings::seq_lseek),
-                release: Some(rmm_bindings::single_release),
-                // SAFETY: all zeros is a valid `struct file_operations`.
-                ..unsafe { MaybeUninit::zeroed().assume_init() }
+                ..Self::VTABLE
             },
             _t: PhantomData,
         }
@@ -185,20 +199,16 @@ impl<T: Show> ShowFileOps<T> {
 }
 
 /// Declares the `static` file operations of a [`Show`] type, owned by the
-/// calling module: `show_file_operations!(static CLASSES: PoolClasses);`.
+/// calling module: `show_vtable!(static CLASSES: PoolClasses);` expands to a
+/// `static CLASSES: ShowVTable<PoolClasses>`.
 #[allow(unused_macros)]
-macro_rules! show_file_operations {
+macro_rules! show_vtable {
     ($vis:vis static $name:ident: $t:ty) => {
-        #[allow(unsafe_code)]
-        $vis static $name: $crate::rmm::debugfs::ShowFileOps<$t> = {
-            let owner = $crate::rmm::this_module_ptr!();
-            // SAFETY: `owner` is the module this is expanded in, which implements `$t`.
-            unsafe { $crate::rmm::debugfs::ShowFileOps::<$t>::new(owner) }
-        };
+        $crate::rmm::module_vtable!($vis static $name: $crate::rmm::debugfs::ShowVTable<$t>);
     };
 }
 #[allow(unused_imports)]
-pub(crate) use show_file_operations;
+pub(crate) use show_vtable;
 
 /// A read-only debugfs file showing a `T`; removed on drop.
 ///
@@ -220,12 +230,7 @@ unsafe impl<T: Show> Sync for File<T> {}
 
 impl<T: Show> File<T> {
     /// Creates `name` (mode 0400) in `parent`, showing `data`.
-    pub fn new(
-        parent: &Arc<Dir>,
-        name: &CStr,
-        fops: &'static ShowFileOps<T>,
-        data: Arc<T>,
-    ) -> Self {
+    pub fn new(parent: &Arc<Dir>, name: &CStr, fops: &'static ShowVTable<T>, data: Arc<T>) -> Self {
         let data = data.into_foreign();
         // The parent is kept by the `Arc` stored below; `data` lives until `drop`.
         // SAFETY: `name` is a valid string, `fops` is static, `data` outlives the file.

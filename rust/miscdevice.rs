@@ -7,13 +7,14 @@
 //! C header: [`include/linux/miscdevice.h`](srctree/include/linux/miscdevice.h).
 //!
 //! A driver implements [`MiscDevice`] for the state of one open file, declares
-//! its file operations once with [`misc_file_operations!`] and keeps a pinned
+//! its file operations once with [`misc_device_vtable!`] and keeps a pinned
 //! [`MiscDeviceRegistration`] for as long as the device node should exist; the
-//! names of the registration and of its [`MiscDeviceOptions`] are mainline's
-//! (newer than 6.12):
+//! names of the registration, of its [`MiscDeviceOptions`] and of the
+//! [`MiscDeviceVTable`] are mainline's (newer than 6.12, which spells the last
+//! `MiscdeviceVTable`):
 //!
 //! ```ignore
-//! rmm::miscdevice::misc_file_operations!(static FOPS: MyDevice);
+//! rmm::miscdevice::misc_device_vtable!(static FOPS: MyDevice);
 //!
 //! let opts = MiscDeviceOptions {
 //!     name: c_str!("mydev"),
@@ -52,7 +53,7 @@
 //! [`MiscDevice::Ptr`].
 
 use super::{bindings as rmm_bindings, mm::virt::VmaNew};
-use core::{marker::PhantomData, mem::MaybeUninit, pin::Pin};
+use core::{marker::PhantomData, mem::MaybeUninit, pin::Pin, ptr};
 use kernel::{
     bindings, build_error,
     error::{to_result, VTABLE_DEFAULT_ERROR},
@@ -74,56 +75,68 @@ pub struct MiscDeviceOptions {
     pub mode: u16,
 }
 
-/// The file operations of a misc device whose open files are `T`.
+/// The `struct file_operations` of a misc device whose open files are `T`:
+/// one trampoline per callback.
 ///
-/// Built only by [`misc_file_operations!`], which puts it in a `static` of the
-/// module that implements `T`.
+/// [`Self::VTABLE`] is a template with no owner: as a C driver's
+/// `.owner = THIS_MODULE`, the owner is the module that implements `T`,
+/// known only where it is expanded. [`misc_device_vtable!`] puts a copy with
+/// that owner ([`Self::build`]) in a `static` of the module; the C side only
+/// reads it.
 ///
 /// # Invariants
 ///
 /// `fops.owner` is the module that contains the code of `T`'s callbacks (or
 /// null when that code is built into the kernel), and every callback in `fops`
-/// is one of [`FileOps`]'s trampolines for `T`.
-pub struct FileOps<T: MiscDevice> {
+/// is one of [`MiscDeviceVTable`]'s trampolines for `T`.
+pub struct MiscDeviceVTable<T: MiscDevice> {
     fops: bindings::file_operations,
     _t: PhantomData<T>,
 }
 
-// SAFETY: `FileOps` is never mutated after it is built; the C side only reads
-// it, from any thread.
-unsafe impl<T: MiscDevice> Sync for FileOps<T> {}
+// SAFETY: `MiscDeviceVTable` is never mutated after it is built; the C side
+// only reads it, from any thread.
+unsafe impl<T: MiscDevice> Sync for MiscDeviceVTable<T> {}
 
-impl<T: MiscDevice> FileOps<T> {
-    /// Builds the file operations of `T`.
+impl<T: MiscDevice> MiscDeviceVTable<T> {
+    /// The file operations of `T` with no owner (`owner` is the module's,
+    /// given to [`Self::build`]).
+    const VTABLE: bindings::file_operations = bindings::file_operations {
+        owner: ptr::null_mut(),
+        open: Some(Self::open),
+        release: Some(Self::release),
+        unlocked_ioctl: if T::HAS_IOCTL {
+            Some(Self::ioctl)
+        } else {
+            None
+        },
+        #[cfg(CONFIG_COMPAT)]
+        compat_ioctl: if T::HAS_IOCTL {
+            Some(rmm_bindings::compat_ptr_ioctl)
+        } else {
+            None
+        },
+        mmap: if T::HAS_MMAP { Some(Self::mmap) } else { None },
+        llseek: Some(bindings::noop_llseek),
+        // SAFETY: all zeros is a valid `struct file_operations` (no callback).
+        ..unsafe { MaybeUninit::zeroed().assume_init() }
+    };
+
+    /// The file operations of `T` owned by `owner`: a copy of
+    /// [`Self::VTABLE`].
     ///
-    /// Use [`misc_file_operations!`] rather than calling this directly.
+    /// Use [`misc_device_vtable!`] rather than calling this directly.
     ///
     /// # Safety
     ///
     /// `owner` must point to the `struct module` of the module that contains
     /// the implementation of `T`, or be null if that code is built in.
-    pub const unsafe fn new(owner: *mut bindings::module) -> Self {
+    pub const unsafe fn build(owner: *mut bindings::module) -> Self {
         // INVARIANT: the caller guarantees `owner`; the callbacks are ours.
         Self {
             fops: bindings::file_operations {
                 owner,
-                open: Some(Self::open),
-                release: Some(Self::release),
-                unlocked_ioctl: if T::HAS_IOCTL {
-                    Some(Self::ioctl)
-                } else {
-                    None
-                },
-                #[cfg(CONFIG_COMPAT)]
-                compat_ioctl: if T::HAS_IOCTL {
-                    Some(rmm_bindings::compat_ptr_ioctl)
-                } else {
-                    None
-                },
-                mmap: if T::HAS_MMAP { Some(Self::mmap) } else { None },
-                llseek: Some(bindings::noop_llseek),
-                // SAFETY: all zeros is a valid `struct file_operations` (no callback).
-                ..unsafe { MaybeUninit::zeroed().assume_init() }
+                ..Self::VTABLE
             },
             _t: PhantomData,
         }
@@ -143,7 +156,7 @@ impl<T: MiscDevice> FileOps<T> {
         // SAFETY: `misc` is the `inner` field of a live `MiscDeviceRegistration<T>`.
         let reg = unsafe { &*kernel::container_of!(misc, MiscDeviceRegistration<T>, inner) };
         // `misc` is registered with our operations, whose owner is the
-        // module running this code (type invariant of `FileOps`).
+        // module running this code (type invariant of `MiscDeviceVTable`).
         // SAFETY: as just said, `misc->fops` points to valid operations.
         let owner = unsafe { (*(*misc).fops).owner };
         // SAFETY: `owner` is null or this module, alive while its code runs.
@@ -190,9 +203,7 @@ impl<T: MiscDevice> FileOps<T> {
             Err(e) => e.to_errno() as c_long,
         }
     }
-}
 
-impl<T: MiscDevice> FileOps<T> {
     /// # Safety
     ///
     /// Called by `mmap_region()` on a file opened with a successful
@@ -216,23 +227,20 @@ impl<T: MiscDevice> FileOps<T> {
 
 /// Declares the `static` file operations of a misc device type.
 ///
-/// `misc_file_operations!(static FOPS: MyDevice);` expands to a
-/// `static FOPS: FileOps<MyDevice>` whose owner is the calling module. The
-/// calling crate must include the rmm tree as `crate::rmm`.
+/// `misc_device_vtable!(static FOPS: MyDevice);` expands to a
+/// `static FOPS: MiscDeviceVTable<MyDevice>` whose owner is the calling
+/// module. The calling crate must include the rmm tree as `crate::rmm`.
 #[allow(unused_macros)]
-macro_rules! misc_file_operations {
+macro_rules! misc_device_vtable {
     ($vis:vis static $name:ident: $t:ty) => {
-        #[allow(unsafe_code)]
-        $vis static $name: $crate::rmm::miscdevice::FileOps<$t> = {
-            let owner = $crate::rmm::this_module_ptr!();
-            // SAFETY: `owner` is the module this is expanded in, which implements `$t`.
-            unsafe { $crate::rmm::miscdevice::FileOps::<$t>::new(owner) }
-        };
+        $crate::rmm::module_vtable!(
+            $vis static $name: $crate::rmm::miscdevice::MiscDeviceVTable<$t>
+        );
     };
 }
 
 #[allow(unused_imports)]
-pub(crate) use misc_file_operations;
+pub(crate) use misc_device_vtable;
 
 /// The state of one open file of a misc device.
 ///
@@ -299,7 +307,7 @@ impl<T: MiscDevice> MiscDeviceRegistration<T> {
     /// Registers a misc device with the given file operations and options;
     /// `shared` initialises the data every open file sees.
     pub fn register(
-        fops: &'static FileOps<T>,
+        fops: &'static MiscDeviceVTable<T>,
         opts: MiscDeviceOptions,
         shared: impl PinInit<T::Shared, Error>,
     ) -> impl PinInit<Self, Error> {

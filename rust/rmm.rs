@@ -54,7 +54,8 @@
 //! The other files of `rust/`:
 //!
 //! - `rmm.rs`: this root, with the helpers and macros every module shares
-//!   (module liveness, errnos the kernel crate does not name, uapi structs).
+//!   (module liveness, ops tables owned by the module, errnos the kernel
+//!   crate does not name, uapi structs).
 //! - `rmm.c`: the C half each driver links in: `helpers/` (one file per
 //!   subsystem of one-line wrappers, for what bindgen cannot bind: inline
 //!   functions and macros, declared in `helpers/helpers.h`) and the C shims
@@ -143,6 +144,30 @@ macro_rules! this_module_ptr {
 }
 #[allow(unused_imports)]
 pub(crate) use this_module_ptr;
+
+/// Declares a `static` C ops table owned by the module this is expanded in,
+/// as a C driver's `.owner = THIS_MODULE`: `$vtable::build(THIS_MODULE)`.
+///
+/// The shared part of [`miscdevice::misc_device_vtable!`] and
+/// [`debugfs::show_vtable!`]: `$vtable` is one of the tables whose
+/// `build(owner)` requires only that `owner` be the module of the code of
+/// its `T` ([`miscdevice::MiscDeviceVTable`], [`debugfs::ShowVTable`]). The
+/// calling crate must include this tree as `crate::rmm`.
+#[allow(unused_macros)]
+macro_rules! module_vtable {
+    ($vis:vis static $name:ident: $vtable:ty) => {
+        #[allow(unsafe_code)]
+        $vis static $name: $vtable = {
+            let owner = $crate::rmm::this_module_ptr!();
+            // This tree is compiled into the crate of each module: `$vtable`'s
+            // `T`, which implements a trait of it, is code of this module.
+            // SAFETY: `owner` is the module this is expanded in, which contains `T`'s code.
+            unsafe { <$vtable>::build(owner) }
+        };
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use module_vtable;
 
 /// Whether the init of the module `owner` has returned successfully.
 ///

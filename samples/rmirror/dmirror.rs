@@ -64,7 +64,7 @@ pub(crate) struct DmirrorFile {
 /// The device number (0 or 1).
 pub(crate) struct Unit(#[allow(dead_code)] u32);
 
-miscdevice::misc_file_operations!(static DMIRROR_FOPS: DmirrorFile);
+miscdevice::misc_device_vtable!(static DMIRROR_FOPS: DmirrorFile);
 
 /// One `HMM_DMIRROR_PROT_*` byte for what the CPU maps.
 #[cfg(CONFIG_HMM_MIRROR)]

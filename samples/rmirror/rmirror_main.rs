@@ -262,7 +262,7 @@ fn rw_len(req: &URw) -> Result<usize> {
 /// Shared by every open file (nothing yet).
 struct Shared;
 
-miscdevice::misc_file_operations!(static FOPS: RmirrorFile);
+miscdevice::misc_device_vtable!(static FOPS: RmirrorFile);
 
 #[vtable]
 impl MiscDevice for RmirrorFile {

@@ -61,7 +61,7 @@ struct RmiscFile {
     cookie: SpinLock<u64>,
 }
 
-rmm::miscdevice::misc_file_operations!(static FOPS: RmiscFile);
+rmm::miscdevice::misc_device_vtable!(static FOPS: RmiscFile);
 
 #[vtable]
 impl MiscDevice for RmiscFile {

@@ -146,9 +146,9 @@ impl Show for StatsView {
     }
 }
 
-debugfs::show_file_operations!(static CLASSES_FOPS: Pool);
-debugfs::show_file_operations!(static STATS_FOPS: StatsView);
-debugfs::show_file_operations!(static PFNS_FOPS: PfnsView);
+debugfs::show_vtable!(static CLASSES_FOPS: Pool);
+debugfs::show_vtable!(static STATS_FOPS: StatsView);
+debugfs::show_vtable!(static PFNS_FOPS: PfnsView);
 
 /// A pool's debugfs files. Fields drop in this order: no callback of
 /// debugfs can run once they are gone. The pool's shrinker is not here:

@@ -33,7 +33,7 @@ pub(crate) struct RzpoolFile {
     pool: Arc<Pool>,
 }
 
-miscdevice::misc_file_operations!(pub(crate) static FOPS: RzpoolFile);
+miscdevice::misc_device_vtable!(pub(crate) static FOPS: RzpoolFile);
 
 #[vtable]
 impl MiscDevice for RzpoolFile {

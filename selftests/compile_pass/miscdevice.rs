@@ -22,7 +22,7 @@ impl MiscDevice for MyDevice {
     }
 }
 
-rmm::miscdevice::misc_file_operations!(static FOPS: MyDevice);
+rmm::miscdevice::misc_device_vtable!(static FOPS: MyDevice);
 
 fn case() -> Result {
     let opts = MiscDeviceOptions {

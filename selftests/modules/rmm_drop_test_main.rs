@@ -70,7 +70,7 @@ impl MovableOperations for Ops {
     }
 }
 
-rmm::miscdevice::misc_file_operations!(static FOPS: DropFile);
+rmm::miscdevice::misc_device_vtable!(static FOPS: DropFile);
 
 #[vtable]
 impl MiscDevice for DropFile {
