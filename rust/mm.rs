@@ -33,10 +33,15 @@ use core::{marker::PhantomData, ops::Deref, ptr::NonNull};
 use kernel::{
     bindings,
     error::code::{EFAULT, EPERM},
+    ffi::c_long,
     prelude::*,
     types::{ARef, AlwaysRefCounted, Opaque},
 };
 use virt::VmaRef;
+
+/// The most pages one call of a `get_user_pages()` method faults in: the
+/// array GUP fills is on the stack.
+const GUP_BATCH: usize = 64;
 
 /// An address space's `struct mm_struct`, kept allocated (`mm_count`).
 ///
@@ -210,12 +215,11 @@ impl MmWithUser {
         write: bool,
         out: &mut [Option<PageRef>],
     ) -> Result<usize> {
-        const BATCH: usize = 64;
         if !self.is_current() {
             return self.mmap_read_lock().get_user_pages(addr, write, out);
         }
-        let mut raw = [core::ptr::null_mut::<bindings::page>(); BATCH];
-        let n = out.len().min(BATCH);
+        let mut raw = [core::ptr::null_mut::<bindings::page>(); GUP_BATCH];
+        let n = out.len().min(GUP_BATCH);
         let flags = if write { bindings::FOLL_WRITE } else { 0 };
         // `raw` has room for `n` pages, and `addr` is in the calling task's
         // own address space, the only one `get_user_pages_fast()` walks.
@@ -223,18 +227,8 @@ impl MmWithUser {
         let ret = unsafe {
             bindings::get_user_pages_fast(addr as _, n as _, flags as _, raw.as_mut_ptr())
         };
-        if ret < 0 {
-            return Err(Error::from_errno(ret as i32));
-        }
-        let got = (ret as usize).min(n);
-        for (slot, page) in out.iter_mut().zip(&raw[..got]) {
-            // SAFETY: GUP returned these pages, each with a reference that is ours.
-            *slot = NonNull::new(*page).map(|p| unsafe { PageRef::from_raw(p) });
-        }
-        if got == 0 {
-            return Err(EFAULT);
-        }
-        Ok(got)
+        // SAFETY: `get_user_pages_fast()` returned `ret` for `n` pages into `raw`.
+        unsafe { gup_result(ret as c_long, &raw[..n], out) }
     }
 
     /// Takes `mmap_lock` for reading.
@@ -316,8 +310,8 @@ impl MmapReadGuard<'_> {
 }
 
 impl MmapReadGuard<'_> {
-    /// Faults in up to `out.len()` pages from `addr` and stores a reference
-    /// to each in `out`, as [`Self::get_user_page`] does for one.
+    /// Faults in up to `out.len()` pages from `addr` (at most 64) and stores
+    /// a reference to each in `out`, as [`Self::get_user_page`] does for one.
     ///
     /// Returns how many: fewer when the range stops being mapped with the
     /// needed permission, `EFAULT` if the first page is not.
@@ -327,9 +321,8 @@ impl MmapReadGuard<'_> {
         write: bool,
         out: &mut [Option<PageRef>],
     ) -> Result<usize> {
-        const BATCH: usize = 64;
-        let mut raw = [core::ptr::null_mut::<bindings::page>(); BATCH];
-        let n = out.len().min(BATCH);
+        let mut raw = [core::ptr::null_mut::<bindings::page>(); GUP_BATCH];
+        let n = out.len().min(GUP_BATCH);
         let flags = if write { bindings::FOLL_WRITE } else { 0 };
         // `raw` has room for `n` pages; a null `locked` keeps the lock held.
         // SAFETY: `mm` has users and its `mmap_lock` is held (type invariant).
@@ -343,19 +336,42 @@ impl MmapReadGuard<'_> {
                 core::ptr::null_mut(),
             )
         };
-        if ret < 0 {
-            return Err(Error::from_errno(ret as i32));
-        }
-        let got = (ret as usize).min(n);
-        for (slot, page) in out.iter_mut().zip(&raw[..got]) {
-            // SAFETY: GUP returned these pages, each with a reference that is ours.
-            *slot = NonNull::new(*page).map(|p| unsafe { PageRef::from_raw(p) });
-        }
-        if got == 0 {
-            return Err(EFAULT);
-        }
-        Ok(got)
+        // SAFETY: `get_user_pages_remote()` returned `ret` for `n` pages into `raw`.
+        unsafe { gup_result(ret, &raw[..n], out) }
     }
+}
+
+/// Takes what a GUP call returned for the pages of `raw`: its errno, or
+/// its pages, each stored as a [`PageRef`] in the slot of `out` at the same
+/// index (the slots past them are left as they are).
+///
+/// Returns how many pages, or `EFAULT` if there are none.
+///
+/// # Safety
+///
+/// `ret` is what `get_user_pages_remote()` or `get_user_pages_fast()`
+/// returned for `raw.len()` pages into `raw`, and `out` is at least as long
+/// as `raw`. That is a negative errno, or how many of the first entries of
+/// `raw` are pages, each with a reference that the caller owns and gives up
+/// here (a partial result too: GUP leaves the references it took to its
+/// caller, to put).
+unsafe fn gup_result(
+    ret: c_long,
+    raw: &[*mut bindings::page],
+    out: &mut [Option<PageRef>],
+) -> Result<usize> {
+    if ret < 0 {
+        return Err(Error::from_errno(ret as i32));
+    }
+    let got = (ret as usize).min(raw.len());
+    for (slot, page) in out.iter_mut().zip(&raw[..got]) {
+        // SAFETY: GUP returned these pages, each with a reference that is ours (safety contract).
+        *slot = NonNull::new(*page).map(|p| unsafe { PageRef::from_raw(p) });
+    }
+    if got == 0 {
+        return Err(EFAULT);
+    }
+    Ok(got)
 }
 
 impl MmapReadGuard<'_> {
