@@ -8,8 +8,8 @@
 
 use crate::rmm::debugfs::{self, Dir, SeqFile, Show};
 use crate::{
-    class::MAX_PAGES,
     pool::{Pool, ZsSlot, ALL_PAGES, NR_GROUPS},
+    shape::MAX_PAGES,
 };
 use core::{
     fmt::{self, Write},
@@ -36,7 +36,7 @@ impl Show for Pool {
             "-99%",
             "full"
         )?;
-        for (i, lock) in self.classes_locks().enumerate() {
+        for (i, lock) in self.class_locks().enumerate() {
             let c = lock.lock();
             // Fullness: walk each list (debugfs only).
             let mut fullness = [0u32; NR_GROUPS];
@@ -80,7 +80,7 @@ impl Show for PfnsView {
     /// with the lock dropped: the pool stays usable while it is listed.
     fn show(&self, m: &mut SeqFile<'_>) -> fmt::Result {
         const CHUNK: usize = 32;
-        for lock in self.0.classes_locks() {
+        for lock in self.0.class_locks() {
             let mut next = 0;
             loop {
                 let mut pfns = [0usize; CHUNK * MAX_PAGES];

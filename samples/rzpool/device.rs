@@ -42,7 +42,7 @@ impl MiscDevice for RzpoolFile {
 
     fn open(shared: &Shared) -> Result<KBox<RzpoolFile>> {
         // The opener's memory cgroup pays for the pool's pages.
-        let pool = Pool::new(shared.classes.clone(), MemCgroup::of_current(), true)?;
+        let pool = Pool::new(shared.shapes.clone(), MemCgroup::of_current(), true)?;
         let files = PoolFiles::new(&shared.debugfs, &pool, "pool")?;
         let shrinker = PoolShrinker::new(&pool, "pool")?;
         Ok(KBox::new(

@@ -18,7 +18,7 @@
 //! tells a stale handle from the slot's current object; the pool id tells
 //! another pool's handle. No handle is 0: pool ids start at 1.
 
-use crate::class::NR_SIZES;
+use crate::shape::NR_SIZES;
 
 /// Bits of the class index: enough for every size step of this `PAGE_SIZE`
 /// (8 with 4 KiB pages, 12 with 64 KiB pages).

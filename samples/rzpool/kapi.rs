@@ -10,7 +10,7 @@ use crate::rmm::{
     page::Gfp,
     volatile::Answer,
 };
-use crate::{class::Classes, pool::Pool, uapi};
+use crate::{pool::Pool, shape::Shapes, uapi};
 use kernel::{
     prelude::*,
     sync::{Arc, ArcBorrow},
@@ -20,7 +20,7 @@ impl ObjectPool for Pool {
     fn create() -> Result<Arc<Self>> {
         // Kernel users account for their memory themselves, as with
         // zsmalloc: no memory cgroup charge here.
-        Pool::new(Arc::new(Classes::new()?, GFP_KERNEL)?, None, true)
+        Pool::new(Arc::new(Shapes::new()?, GFP_KERNEL)?, None, true)
     }
 
     fn destroy(&self) {

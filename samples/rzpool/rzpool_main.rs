@@ -21,7 +21,8 @@
 //!   (`pool/id.rs`);
 //! - [`handle`]: the handle encoding (pool, generation, class, slot) and the
 //!   tag of a zspage's pages;
-//! - [`class`]: size classes and zspage shapes;
+//! - [`shape`]: the shapes of the size classes (which zspage length and
+//!   how many objects for which object size), shared by every pool;
 //! - [`zspage`]: a run of pages holding one class's objects;
 //! - [`table`]: the chunked tables of slots and zspages;
 //! - [`debugfs`]: the files `classes`, `stats` and `pfns` of each pool;
@@ -32,25 +33,25 @@ use kernel::{c_str, prelude::*, sync::Arc};
 #[path = "../../rust/rmm.rs"]
 mod rmm;
 
-mod class;
 mod debugfs;
 mod device;
 mod handle;
 mod kapi;
 mod pool;
+mod shape;
 mod table;
 mod uapi;
 #[cfg(CONFIG_ZPOOL)]
 mod zpool;
 mod zspage;
 
-use class::Classes;
 #[cfg(CONFIG_ZPOOL)]
 use rmm::zpool::{Driver as ZpoolDriverSetup, Registration as ZpoolRegistration};
 use rmm::{
     debugfs::Dir,
     miscdevice::{MiscDeviceOptions, MiscDeviceRegistration},
 };
+use shape::Shapes;
 
 module! {
     type: RzpoolModule,
@@ -66,7 +67,7 @@ module! {
 
 /// State shared by the device, the zpool driver and every pool.
 pub(crate) struct Shared {
-    pub(crate) classes: Arc<Classes>,
+    pub(crate) shapes: Arc<Shapes>,
     pub(crate) debugfs: Arc<Dir>,
 }
 
@@ -80,11 +81,11 @@ struct RzpoolModule {
 
 impl kernel::Module for RzpoolModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
-        let classes = Arc::new(Classes::new()?, GFP_KERNEL)?;
+        let shapes = Arc::new(Shapes::new()?, GFP_KERNEL)?;
         let debugfs = Dir::new(c_str!("rzpool"))?;
-        let nr = classes.len();
+        let nr = shapes.len();
         let shared = Shared {
-            classes: classes.clone(),
+            shapes: shapes.clone(),
             debugfs: debugfs.clone(),
         };
         let opts = MiscDeviceOptions {
@@ -94,9 +95,9 @@ impl kernel::Module for RzpoolModule {
         // Every fallible step first; zswap may use the zpool driver as soon
         // as it is registered, so that comes last, and cannot fail.
         #[cfg(CONFIG_ZPOOL)]
-        let zpool = ZpoolDriverSetup::new(module, Shared { classes, debugfs })?;
+        let zpool = ZpoolDriverSetup::new(module, Shared { shapes, debugfs })?;
         #[cfg(not(CONFIG_ZPOOL))]
-        let _ = (module, classes, debugfs);
+        let _ = (module, shapes, debugfs);
         let dev = KBox::pin_init(
             MiscDeviceRegistration::register(&device::FOPS, opts, shared),
             GFP_KERNEL,

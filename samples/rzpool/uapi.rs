@@ -67,4 +67,4 @@ pub(crate) const MAX_BATCH: usize = bindings::RZPOOL_MAX_BATCH as usize;
 pub(crate) const DISCARDED: i32 = bindings::RZPOOL_DISCARDED as i32;
 /// The largest object of the device (the kernel API takes up to `PAGE_SIZE`).
 pub(crate) const DEV_MAX_SIZE: usize = bindings::RZPOOL_MAX_SIZE as usize;
-const _: () = assert!(DEV_MAX_SIZE <= crate::class::MAX_SIZE);
+const _: () = assert!(DEV_MAX_SIZE <= crate::shape::MAX_SIZE);

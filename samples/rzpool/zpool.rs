@@ -49,7 +49,7 @@ impl ZpoolDriver for ZswapPool {
         // Like zs_create_pool(): created in process context, whatever the
         // gfp zswap passes for its later allocations. No memory cgroup:
         // zswap charges its entries itself.
-        let pool = Pool::new(ctx.classes.clone(), None, false)?;
+        let pool = Pool::new(ctx.shapes.clone(), None, false)?;
         let files = PoolFiles::new(&ctx.debugfs, &pool, "zpool")?;
         let shrinker = PoolShrinker::new(&pool, "zpool")?;
         Ok(Arc::new(

@@ -17,7 +17,7 @@ use crate::rmm::{
     page::{Gfp, NewPage, PAGE_SIZE},
 };
 use crate::{
-    class::{ClassShape, MAX_PAGES},
+    shape::{Shape, MAX_PAGES},
     handle::PageTag,
     pool::{Pool, RzOps},
 };
@@ -107,7 +107,7 @@ impl ZsPage {
     pub(crate) fn new(
         pool: ArcBorrow<'_, Pool>,
         tag: PageTag,
-        shape: &ClassShape,
+        shape: &Shape,
         gfp: Gfp,
     ) -> Result<KBox<Self>> {
         // Everything that can fail comes first, while the pages are plain
@@ -134,7 +134,7 @@ impl ZsPage {
     fn with_pages(
         pool: ArcBorrow<'_, Pool>,
         tag: PageTag,
-        shape: &ClassShape,
+        shape: &Shape,
         flags: Flags,
         new_pages: [Option<NewPage>; MAX_PAGES],
     ) -> Result<KBox<Self>> {

@@ -95,7 +95,7 @@
 		  __GFP_HIGHMEM | __GFP_MOVABLE)
 
 /*
- * Object sizes, by index. In rzpool's size classes (samples/rzpool/class.rs,
+ * Object sizes, by index. In rzpool's size classes (samples/rzpool/shape.rs,
  * 4 KiB pages): PAGE_SIZE fills a page (in place; object 0 is one, see
  * race_learn_ops()); 1360 is 3 to a page and 64 is 64 to a page (in
  * place); 3264 is 5 to 4 pages (3 of them span two pages), 2720 3 to

@@ -17,8 +17,8 @@ use crate::rmm::{
     volatile::{self, Discarder, VolatileSet},
 };
 use crate::{
-    class::{ClassShape, MAX_SIZE},
     handle::{Handle, MAX_SLOTS},
+    shape::{Shape, MAX_SIZE},
     table::Table,
     zspage::{DeadZsPage, ZsPage, NONE},
 };
@@ -51,7 +51,7 @@ enum Discard {
 /// are the sums over the used zspages and slots.
 pub(crate) struct Class {
     index: u16,
-    pub(crate) shape: ClassShape,
+    pub(crate) shape: Shape,
     slots: Table<Slot>,
     free_slot: u32,
     pub(crate) zspages: Table<ZsSlot>,
@@ -92,7 +92,7 @@ const _: () = assert!(MAX_SLOTS <= volatile::MAX_OBJECTS);
 const COPY_CHUNK: usize = 256;
 
 impl Class {
-    pub(super) fn new(index: usize, shape: ClassShape, disc: Option<Discarder>) -> Self {
+    pub(super) fn new(index: usize, shape: Shape, disc: Option<Discarder>) -> Self {
         Self {
             disc,
             index: index as u16,

@@ -7,7 +7,7 @@
 //! # Lock order
 //!
 //! 1. page lock (held by the VM around every movable callback)
-//! 2. one class lock (`Pool::class[i]`, a spinlock); never two at once
+//! 2. one class lock (`Pool::classes[i]`, a spinlock); never two at once
 //! 3. page lock, only with `trylock` (releasing an empty zspage)
 //!
 //! No pool-wide lock exists: alloc, free, read, write, map and migration
@@ -56,8 +56,8 @@ use crate::rmm::{
     volatile::{self, Answer, Stable, VolatileSet},
 };
 use crate::{
-    class::{Classes, MAX_SIZE},
     handle::{Handle, PageTag},
+    shape::{Shapes, MAX_SIZE},
     table::{Grow, Spare as TableSpare, Table},
     uapi::UStats,
     zspage::ZsPage,
@@ -168,15 +168,18 @@ pub(crate) struct Stats {
 ///
 /// # Invariants
 ///
-/// `class[i]` is the state of size class `i` of `classes`; `pages` is the
-/// sum of the pages of every class's zspages.
+/// `classes[i]` is the state of size class `i`, whose shape is
+/// `shapes.by_class[i]`; `pages` is the sum of the pages of every class's
+/// zspages.
 pub(crate) struct Pool {
     pub(crate) id: u16,
     /// Owns `id` while the pool lives.
     _id: PoolId,
-    pub(crate) classes: Arc<Classes>,
-    /// One lock per class, each in its own allocation (no false sharing).
-    class: KVec<Pin<KBox<SpinLock<Class>>>>,
+    /// The shapes of the size classes, shared with every other pool.
+    pub(crate) shapes: Arc<Shapes>,
+    /// The size classes, one lock each, each in its own allocation (no
+    /// false sharing).
+    classes: KVec<Pin<KBox<SpinLock<Class>>>>,
     /// The state words of each class's objects, outside the class lock
     /// (`make_volatile` and `make_stable` take none); `None` for a pool
     /// without object states (zpool's: zswap has no use for them).
@@ -200,21 +203,21 @@ fn write_stable(zs: &mut ZsPage, _stable: &Stable<'_>, at: usize, data: &[u8]) -
 }
 
 impl Pool {
-    /// A new pool of `classes`, charged to `memcg` if given; `states` gives
-    /// its objects states (stable, volatile, discarded: see
-    /// [`crate::rmm::volatile`]).
+    /// A new pool with a class of each of `shapes`, charged to `memcg` if
+    /// given; `states` gives its objects states (stable, volatile,
+    /// discarded: see [`crate::rmm::volatile`]).
     pub(crate) fn new(
-        classes: Arc<Classes>,
+        shapes: Arc<Shapes>,
         memcg: Option<MemCgroup>,
         states: bool,
     ) -> Result<Arc<Self>> {
         let id = PoolId::new()?;
-        let mut class = KVec::with_capacity(classes.len(), GFP_KERNEL)?;
+        let mut classes = KVec::with_capacity(shapes.len(), GFP_KERNEL)?;
         let mut vol = match states {
-            true => Some(KVec::with_capacity(classes.len(), GFP_KERNEL)?),
+            true => Some(KVec::with_capacity(shapes.len(), GFP_KERNEL)?),
             false => None,
         };
-        for (i, shape) in classes.shapes.iter().enumerate() {
+        for (i, shape) in shapes.by_class.iter().enumerate() {
             let disc = match &mut vol {
                 Some(vol) => {
                     let (set, disc) = VolatileSet::new(Gfp::KERNEL)?;
@@ -223,7 +226,7 @@ impl Pool {
                 }
                 None => None,
             };
-            class.push(
+            classes.push(
                 KBox::pin_init(
                     new_spinlock!(Class::new(i, *shape, disc), "rzpool::Class"),
                     GFP_KERNEL,
@@ -235,8 +238,8 @@ impl Pool {
             Pool {
                 id: id.get(),
                 _id: id,
+                shapes,
                 classes,
-                class,
                 vol,
                 memcg,
                 pages: AtomicU64::new(0),
@@ -267,7 +270,7 @@ impl Pool {
         if h.pool != self.id {
             return Err(EINVAL);
         }
-        let lock = self.class.get(h.class as usize).ok_or(ENOENT)?;
+        let lock = self.classes.get(h.class as usize).ok_or(ENOENT)?;
         Ok((h, lock))
     }
 
@@ -279,8 +282,8 @@ impl Pool {
 
     /// The class locks, for walks over the whole pool (statistics, debugfs,
     /// compaction): one at a time.
-    pub(crate) fn classes_locks(&self) -> impl Iterator<Item = &SpinLock<Class>> {
-        self.class.iter().map(|c| &**c)
+    pub(crate) fn class_locks(&self) -> impl Iterator<Item = &SpinLock<Class>> {
+        self.classes.iter().map(|c| &**c)
     }
 
     /// Runs `f`, which allocates metadata with the flags it is given: with
@@ -308,8 +311,8 @@ impl Pool {
         if size > MAX_SIZE {
             return Err(E2BIG);
         }
-        let index = this.classes.of_size(size);
-        let lock = this.class.get(index).ok_or(EINVAL)?;
+        let index = this.shapes.class_of_size(size);
+        let lock = this.classes.get(index).ok_or(EINVAL)?;
         let vol = this.vol(index);
         // The fast path builds nothing it would drop: no `Spare`.
         let need = match lock.lock().alloc_or_need(vol, this.id, size, zero) {
@@ -334,7 +337,7 @@ impl Pool {
         mut need: Need,
         mut step: impl FnMut(&mut Class, &mut Spare) -> core::result::Result<R, Need>,
     ) -> Result<R> {
-        let lock = this.class.get(index).ok_or(EINVAL)?;
+        let lock = this.classes.get(index).ok_or(EINVAL)?;
         let vol = this.vol(index);
         let mut spare = Spare::default();
         // Each round prepares one missing thing (a table chunk or directory,
@@ -387,7 +390,7 @@ impl Pool {
                         None => Ok(()),
                     };
                     match counted
-                        .and_then(|()| ZsPage::new(this, tag, &this.classes.shapes[index], gfp))
+                        .and_then(|()| ZsPage::new(this, tag, &this.shapes.by_class[index], gfp))
                     {
                         Ok(zs) => {
                             spare.zspage = Some((id, zs));
@@ -507,7 +510,7 @@ impl Pool {
     /// returns the pages freed. Never allocates: the shrinker calls it.
     pub(crate) fn compact(&self, budget: u64) -> u64 {
         let mut freed = 0;
-        for (i, lock) in self.classes_locks().enumerate() {
+        for (i, lock) in self.class_locks().enumerate() {
             let vol = self.vol(i);
             while freed < budget {
                 let empty = lock.lock().compact_step(self, vol);
@@ -526,7 +529,7 @@ impl Pool {
     /// pages freed.
     pub(crate) fn discard_volatile(&self, budget: u64) -> u64 {
         let mut freed = 0;
-        for (i, lock) in self.classes_locks().enumerate() {
+        for (i, lock) in self.class_locks().enumerate() {
             let Some(vol) = self.vol(i) else {
                 break;
             };
@@ -549,7 +552,7 @@ impl Pool {
     pub(crate) fn stats(&self) -> UStats {
         let (mut objs, mut bytes, mut zspages) = (0, 0, 0);
         let (mut volatile, mut made_volatile, mut kept) = (0, 0, 0);
-        for (i, lock) in self.classes_locks().enumerate() {
+        for (i, lock) in self.class_locks().enumerate() {
             let c = lock.lock();
             objs += c.objs;
             bytes += c.bytes;
@@ -564,7 +567,7 @@ impl Pool {
         let s = &self.stats;
         UStats {
             pool_id: self.id as u32,
-            nr_classes: self.classes.len() as u32,
+            nr_classes: self.shapes.len() as u32,
             objs,
             bytes,
             pages: self.total_pages(),
@@ -591,7 +594,7 @@ impl Pool {
     /// Frees every object and page. The pages' private data hold references
     /// to the pool, so this is what lets the pool itself be freed.
     pub(crate) fn destroy(&self) {
-        for lock in self.classes_locks() {
+        for lock in self.class_locks() {
             let all = lock.lock().take_all();
             // Released outside the lock: each page is locked (sleeping:
             // teardown runs in process context), cleared movable and put.

@@ -45,7 +45,7 @@ impl MovableOperations for RzOps {
     ) -> Outcome<'a> {
         let src = migration.src();
         let tag = PageTag::decode(src.index());
-        let res = match pool.class.get(tag.class as usize) {
+        let res = match pool.classes.get(tag.class as usize) {
             Some(lock) => {
                 let mut class = lock.lock();
                 if let Some(vol) = pool.vol(tag.class as usize) {

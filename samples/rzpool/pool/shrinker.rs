@@ -26,7 +26,7 @@ impl Shrinker for Pool {
     const BATCH: usize = 32;
 
     fn count(&self) -> usize {
-        self.classes_locks()
+        self.class_locks()
             .enumerate()
             .map(|(i, lock)| lock.lock().freeable_pages(self.vol(i)))
             .sum::<u64>() as usize

@@ -2,7 +2,11 @@
 
 // Copyright (C) 2026 The rmm authors.
 
-//! Size classes: which zspage shape holds objects of which size.
+//! The shapes of the size classes: which zspage shape holds objects of
+//! which size.
+//!
+//! The classes themselves, a pool's objects and zspages of each shape, are
+//! in `pool/class.rs`.
 
 use crate::rmm::page::PAGE_SIZE;
 use kernel::prelude::*;
@@ -33,7 +37,7 @@ const _: () = assert!(NR_SIZES <= 1 << 16);
 ///
 /// `objs * size <= pages * PAGE_SIZE`, `objs >= 1`, `1 <= pages <= MAX_PAGES`.
 #[derive(Clone, Copy)]
-pub(crate) struct ClassShape {
+pub(crate) struct Shape {
     /// The object size of the class (its largest object).
     pub(crate) size: usize,
     /// Pages per zspage.
@@ -42,7 +46,7 @@ pub(crate) struct ClassShape {
     pub(crate) objs: usize,
 }
 
-impl ClassShape {
+impl Shape {
     /// The zspage length (1 to `MAX_PAGES` pages) that wastes the least
     /// space for objects of `size` bytes; on ties, the longest up to
     /// `TIE_PAGES`. A zspage costs the same to make and release whatever its
@@ -68,25 +72,23 @@ impl ClassShape {
     }
 }
 
-/// The size classes: computed once at load, shared by every pool.
-pub(crate) struct Classes {
-    /// The merged classes, smallest first.
-    pub(crate) shapes: KVec<ClassShape>,
-    /// For each size step, the index of its class in `shapes`.
-    of_step: KVec<u16>,
+/// The shapes of the size classes: computed once at load, shared by every
+/// pool.
+pub(crate) struct Shapes {
+    /// The shape of each class (after merging), smallest first.
+    pub(crate) by_class: KVec<Shape>,
+    /// For each size step, the index of its class in `by_class`.
+    class_of_step: KVec<u16>,
 }
 
-impl Classes {
+impl Shapes {
     /// One class per step; a step whose shape (pages, objects) equals that
     /// of the next larger class is merged into it, as zsmalloc does: the
     /// larger size wastes nothing more.
     pub(crate) fn new() -> Result<Self> {
         let mut all = KVec::with_capacity(NR_SIZES, GFP_KERNEL)?;
         for step in 0..NR_SIZES {
-            all.push(
-                ClassShape::for_size(MIN_SIZE + step * CLASS_STEP),
-                GFP_KERNEL,
-            )?;
+            all.push(Shape::for_size(MIN_SIZE + step * CLASS_STEP), GFP_KERNEL)?;
         }
         // Walk from the largest down, keeping a class only where it differs
         // from the one kept before it.
@@ -101,29 +103,33 @@ impl Classes {
                 keep.push(step, GFP_KERNEL)?;
             }
         }
-        let mut shapes = KVec::with_capacity(keep.len(), GFP_KERNEL)?;
+        let mut by_class = KVec::with_capacity(keep.len(), GFP_KERNEL)?;
         for &step in keep.iter().rev() {
-            shapes.push(all[step], GFP_KERNEL)?;
+            by_class.push(all[step], GFP_KERNEL)?;
         }
-        let mut of_step = KVec::with_capacity(NR_SIZES, GFP_KERNEL)?;
+        let mut class_of_step = KVec::with_capacity(NR_SIZES, GFP_KERNEL)?;
         let mut class = 0;
         for step in 0..NR_SIZES {
             let size = MIN_SIZE + step * CLASS_STEP;
-            while shapes[class].size < size {
+            while by_class[class].size < size {
                 class += 1;
             }
-            of_step.push(class as u16, GFP_KERNEL)?;
+            class_of_step.push(class as u16, GFP_KERNEL)?;
         }
-        Ok(Self { shapes, of_step })
+        Ok(Self {
+            by_class,
+            class_of_step,
+        })
     }
 
     /// The class of objects of `size` bytes (1 to `MAX_SIZE`).
-    pub(crate) fn of_size(&self, size: usize) -> usize {
+    pub(crate) fn class_of_size(&self, size: usize) -> usize {
         let step = size.saturating_sub(MIN_SIZE).div_ceil(CLASS_STEP);
-        self.of_step[step] as usize
+        self.class_of_step[step] as usize
     }
 
+    /// The number of classes.
     pub(crate) fn len(&self) -> usize {
-        self.shapes.len()
+        self.by_class.len()
     }
 }
