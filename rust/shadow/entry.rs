@@ -4,7 +4,7 @@
 
 //! The entry format of a shadow page table, its geometry, and walks.
 
-use super::{Core, Tree};
+use super::{TableInner, TableState};
 use crate::rmm::{bindings as rmm_bindings, page::PAGE_SIZE};
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::bindings;
@@ -108,7 +108,7 @@ fn entry_table(e: u64) -> *mut core::ffi::c_void {
 
 /// The kernel address of a table page (lowmem:
 /// [`crate::rmm::page::NewPage::alloc_table`], or a migration target checked
-/// by [`Core::migrate`]); null for a highmem page, which has none that
+/// by [`TableState::migrate`]); null for a highmem page, which has none that
 /// lock-free readers could follow.
 pub(super) fn table_addr(page: *mut bindings::page) -> *mut core::ffi::c_void {
     // Without `CONFIG_HIGHMEM` (every 64-bit kernel) every page is lowmem.
@@ -131,9 +131,9 @@ pub(super) fn entry_page(e: u64) -> *mut bindings::page {
 /// # Safety
 ///
 /// `e` is a valid upper entry of a tree, whose table page stays allocated
-/// while the result is used: the caller holds `Core::lock` and reached it
-/// from the root, or is inside `rcu_read_lock()` (see the invariants of
-/// [`super`]).
+/// while the result is used: the caller holds `TableState::inner` and
+/// reached it from the root, or is inside `rcu_read_lock()` (see the
+/// invariants of [`super`]).
 pub(super) unsafe fn entries<'a>(e: u64) -> &'a Entries {
     // A page is `ENTRIES` naturally aligned 64-bit words, only accessed atomically
     // while it is a table.
@@ -151,7 +151,7 @@ pub(super) enum Walk<'a> {
     Frozen,
 }
 
-impl Core {
+impl TableState {
     /// Walks to the leaf table of `va` (`va < VA_LIMIT`).
     ///
     /// # Safety
@@ -182,7 +182,7 @@ impl Core {
     /// the tables above it exist.
     pub(super) fn parent_slot<'a>(
         &'a self,
-        _tree: &'a Tree,
+        _inner: &'a TableInner,
         level: usize,
         va: usize,
     ) -> Option<&'a AtomicU64> {
@@ -193,7 +193,7 @@ impl Core {
             if e & VALID == 0 {
                 return None;
             }
-            // SAFETY: a linked table page, and we hold the lock (`_tree`).
+            // SAFETY: a linked table page, and we hold the lock (`_inner`).
             let t = unsafe { entries(e) };
             at = &t[slot(va, l)];
             l -= 1;

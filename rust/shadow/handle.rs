@@ -10,7 +10,7 @@ use super::{
         shift, slot, table_addr, table_end, table_entry, Walk, ACCESSED, FROZEN, LEVELS, VALID,
         VA_LIMIT,
     },
-    Core, TableOps,
+    TableOps, TableState,
 };
 use crate::rmm::{
     movable::MovablePage,
@@ -25,7 +25,7 @@ use kernel::{prelude::*, sync::Arc};
 /// makes tables.
 #[derive(Clone)]
 pub struct TableHandle {
-    pub(super) core: Arc<Core>,
+    pub(super) state: Arc<TableState>,
 }
 
 /// The tables [`TableHandle::prepare`] made sure of, for one fault.
@@ -47,9 +47,9 @@ impl Prepared<'_> {
 
 impl Drop for Prepared<'_> {
     fn drop(&mut self) {
-        let mut tree = self.handle.core.lock.lock();
-        if !tree.dead {
-            tree.mark_dirty(self.range.start, self.range.end);
+        let mut inner = self.handle.state.inner.lock();
+        if !inner.dead {
+            inner.mark_dirty(self.range.start, self.range.end);
         }
     }
 }
@@ -107,13 +107,13 @@ impl TableHandle {
         loop {
             // The highest missing level, if any.
             let missing = {
-                let tree = self.core.lock.lock();
-                if tree.dead {
+                let inner = self.state.inner.lock();
+                if inner.dead {
                     return Err(ESRCH);
                 }
                 let mut missing = None;
                 for level in (0..LEVELS).rev() {
-                    match self.core.parent_slot(&tree, level, va) {
+                    match self.state.parent_slot(&inner, level, va) {
                         Some(s) if s.load(Ordering::Relaxed) & VALID != 0 => {}
                         _ => {
                             missing = Some(level);
@@ -128,19 +128,19 @@ impl TableHandle {
             };
             let base = va & !((1usize << shift(level + 1)) - 1);
             let page = NewPage::alloc_table(true)?;
-            let table = MovablePage::<TableOps>::new(page, self.core.clone(), base | level)?;
-            let tree = self.core.lock.lock();
-            let linked = match self.core.parent_slot(&tree, level, va) {
-                Some(s) if !tree.dead && s.load(Ordering::Relaxed) & VALID == 0 => {
+            let table = MovablePage::<TableOps>::new(page, self.state.clone(), base | level)?;
+            let inner = self.state.inner.lock();
+            let linked = match self.state.parent_slot(&inner, level, va) {
+                Some(s) if !inner.dead && s.load(Ordering::Relaxed) & VALID == 0 => {
                     // The page is zeroed and was never visible: the release
                     // store publishes its contents with it.
                     s.store(table_entry(table_addr(table.as_ptr())), Ordering::Release);
-                    self.core.tables.fetch_add(1, Ordering::Relaxed);
+                    self.state.tables.fetch_add(1, Ordering::Relaxed);
                     true
                 }
                 _ => false,
             };
-            drop(tree);
+            drop(inner);
             if linked {
                 // INVARIANT: owned by the entry just written.
                 let _ = table.into_raw();
@@ -158,8 +158,8 @@ impl TableHandle {
     ///
     /// # Context
     ///
-    /// Any; never sleeps (it may spin on `Core::lock` while a table of the
-    /// range is being migrated).
+    /// Any; never sleeps (it may spin on `TableState::inner` while a table of
+    /// the range is being migrated).
     pub fn harvest(&self, start: usize, end: usize, clear: bool) -> bool {
         let end = end.min(VA_LIMIT);
         let mut va = start & !(PAGE_SIZE - 1);
@@ -167,16 +167,16 @@ impl TableHandle {
         {
             let _rcu = rcu::read_lock();
             // SAFETY: inside `rcu_read_lock()`.
-            if unsafe { Self::harvest_from(&self.core, &mut va, end, clear, &mut young) } {
+            if unsafe { Self::harvest_from(&self.state, &mut va, end, clear, &mut young) } {
                 return young;
             }
         }
         // A table was being migrated: finish under the lock, which the
         // migration holds until the new copy is linked.
-        self.core.slow_harvests.fetch_add(1, Ordering::Relaxed);
-        let _tree = self.core.lock.lock();
+        self.state.slow_harvests.fetch_add(1, Ordering::Relaxed);
+        let _inner = self.state.inner.lock();
         // SAFETY: we hold the lock.
-        let done = unsafe { Self::harvest_from(&self.core, &mut va, end, clear, &mut young) };
+        let done = unsafe { Self::harvest_from(&self.state, &mut va, end, clear, &mut young) };
         debug_assert!(done);
         young
     }
@@ -186,9 +186,9 @@ impl TableHandle {
     ///
     /// # Safety
     ///
-    /// The caller holds `core.lock` or is inside `rcu_read_lock()`.
+    /// The caller holds `state.inner` or is inside `rcu_read_lock()`.
     unsafe fn harvest_from(
-        core: &Core,
+        state: &TableState,
         va: &mut usize,
         end: usize,
         clear: bool,
@@ -196,7 +196,7 @@ impl TableHandle {
     ) -> bool {
         while *va < end {
             // SAFETY: the caller's lock or RCU.
-            match unsafe { core.walk(*va) } {
+            match unsafe { state.walk(*va) } {
                 Walk::Hole(next) => *va = next,
                 Walk::Frozen => return false,
                 Walk::Leaf(t) => {
@@ -227,10 +227,10 @@ impl TableHandle {
     /// Counts of the table.
     pub fn counts(&self) -> TableCounts {
         TableCounts {
-            tables: self.core.tables.load(Ordering::Relaxed),
-            migrated: self.core.migrated.load(Ordering::Relaxed),
-            migrate_ns: self.core.migrate_ns.load(Ordering::Relaxed),
-            slow_harvests: self.core.slow_harvests.load(Ordering::Relaxed),
+            tables: self.state.tables.load(Ordering::Relaxed),
+            migrated: self.state.migrated.load(Ordering::Relaxed),
+            migrate_ns: self.state.migrate_ns.load(Ordering::Relaxed),
+            slow_harvests: self.state.slow_harvests.load(Ordering::Relaxed),
         }
     }
 }

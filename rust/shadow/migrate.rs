@@ -8,7 +8,7 @@
 
 use super::{
     entry::{entries, entry_page, table_addr, table_entry, Entries, FROZEN, LEVELS, VALID},
-    Core,
+    TableState,
 };
 use crate::rmm::{
     movable::{MigrateMode, Migration, MovableOperations, MovablePage, Outcome},
@@ -37,26 +37,26 @@ unsafe fn locked_entries<'a>(page: &LockedPage<'a>) -> &'a Entries {
 pub(super) struct TableOps;
 
 impl MovableOperations for TableOps {
-    type Private = Arc<Core>;
+    type Private = Arc<TableState>;
 
     fn migrate_page<'a>(
-        core: ArcBorrow<'a, Core>,
+        state: ArcBorrow<'a, TableState>,
         migration: Migration<'a, Self>,
         mode: MigrateMode,
     ) -> Outcome<'a> {
         // Not in a migration that may not block: the VM's blocking callers
         // try every page asynchronously first (`migrate_pages_sync()`) and
         // then in their own mode, where the old copy can be released before
-        // the migration returns (see `Core::migrate`). Only asynchronous
-        // compaction leaves table pages where they are.
+        // the migration returns (see `TableState::migrate`). Only
+        // asynchronous compaction leaves table pages where they are.
         if matches!(mode, MigrateMode::Async) {
             return Err(migration.refuse(EAGAIN));
         }
-        core.migrate(migration, mode)
+        state.migrate(migration, mode)
     }
 }
 
-impl Core {
+impl TableState {
     /// Migrates a table page (see the documentation of [`super`]): a linked
     /// table, or a zombie (unlinked, waiting to be freed), which must not
     /// hold up memory offlining either.
@@ -88,11 +88,11 @@ impl Core {
             Some(put)
         };
         let began = Ktime::ktime_get();
-        let mut tree = self.lock.lock();
-        if tree.dead {
+        let mut inner = self.inner.lock();
+        if inner.dead {
             return Err(migration.refuse(EAGAIN));
         }
-        let linked = self.parent_slot(&tree, level, base).is_some_and(|p| {
+        let linked = self.parent_slot(&inner, level, base).is_some_and(|p| {
             let e = p.load(Ordering::Relaxed);
             e & VALID != 0 && entry_page(e) == src.as_ptr()
         });
@@ -116,13 +116,13 @@ impl Core {
             let mut page: ManuallyDrop<MovablePage<TableOps>> = ManuallyDrop::new(raw);
             let out = migration.commit_with(&mut page, move_entries);
             if out.is_ok() {
-                if let Some(parent) = self.parent_slot(&tree, level, base) {
+                if let Some(parent) = self.parent_slot(&inner, level, base) {
                     // The new copy's entries are visible before the page is.
                     parent.store(table_entry(table_addr(page.as_ptr())), Ordering::Release);
                 }
             }
             out
-        } else if let Some(z) = tree
+        } else if let Some(z) = inner
             .zombies
             .as_mut_slice()
             .iter_mut()
@@ -143,7 +143,7 @@ impl Core {
                     // callback (`rcu::barrier()`).
                     // SAFETY: the module waits for the callback before it goes (above).
                     unsafe { put.put(old) };
-                    tree.rcu_callbacks = true;
+                    inner.rcu_callbacks = true;
                 }
                 (old, _) => wait = old,
             }
@@ -151,7 +151,7 @@ impl Core {
             let ns = (Ktime::ktime_get() - began).to_ns().max(0) as u64;
             self.migrate_ns.fetch_add(ns, Ordering::Relaxed);
         }
-        drop(tree);
+        drop(inner);
         if let Some(old) = wait {
             // A blocking migration, with no lock of ours held.
             rcu::synchronize_expedited();

@@ -47,7 +47,7 @@
 //! - Table pages are read without the lock only under `rcu_read_lock()`. A
 //!   table page leaves the tree (an unlinked empty table, the old copy of a
 //!   migrated one) and is freed only after an RCU grace period: unlinked
-//!   tables wait in `Tree::zombies` and are dropped by
+//!   tables wait in `TableInner::zombies` and are dropped by
 //!   [`TableHandle::reap`] (dropping a [`MovablePage`] takes its page lock:
 //!   it sleeps; a zombie migrates like a linked table meanwhile, so it never
 //!   holds up memory offlining). Table pages migrate only in migrations
@@ -64,7 +64,7 @@
 //!   `page->index == base | l` ([`MovablePage::new`]'s index word): what its
 //!   migration uses to find the parent entry that points to it. A zombie,
 //!   which no entry points to any more, migrates with only its object in
-//!   `Tree::zombies` changed.
+//!   `TableInner::zombies` changed.
 //! - The tree owns each linked table page as a [`MovablePage`] given up with
 //!   `into_raw()`: the entry pointing to it is the only owner, and
 //!   [`ShadowTable`]'s `Drop` frees what is still linked.
@@ -72,16 +72,17 @@
 //! # Lock order
 //!
 //! The VM's page lock of a table page (migration) or the driver's lock (the
-//! writer, [`ShadowTable`], lives under it), then `Core::lock`. Harvesters
-//! take `Core::lock` only on their slow path, from under the page table lock.
-//! Nothing sleeps or allocates (beyond `GFP_NOWAIT`) under `Core::lock`.
+//! writer, [`ShadowTable`], lives under it), then `TableState::inner`.
+//! Harvesters take `TableState::inner` only on their slow path, from under
+//! the page table lock. Nothing sleeps or allocates (beyond `GFP_NOWAIT`)
+//! under `TableState::inner`.
 
 //!
 //! # Files
 //!
-//! - `mod.rs`: this overview, and what the others share: [`Core`] (the
-//!   entries' root, the lock and the counts) and [`Tree`] (what the lock
-//!   protects besides the entries).
+//! - `mod.rs`: this overview, and what the others share: [`TableState`]
+//!   (the entries' root, the lock and the counts) and [`TableInner`] (what
+//!   the lock protects besides the entries).
 //! - `entry.rs`: the entry format, the geometry of the tree, and walks.
 //! - `handle.rs`: [`TableHandle`], the shared lock-free handle: making tables
 //!   ([`TableHandle::prepare`]) and harvesting accessed bits.
@@ -119,8 +120,8 @@ pub use handle::{Prepared, TableCounts, TableHandle};
 use migrate::TableOps;
 pub use writer::ShadowTable;
 
-/// What `Core::lock` protects besides the entries.
-struct Tree {
+/// What `TableState::inner`, the tree's lock, protects besides the entries.
+struct TableInner {
     /// Unlinked empty tables, with the grace period after which no reader
     /// sees them.
     zombies: KVec<(MovablePage<TableOps>, GpState)>,
@@ -134,7 +135,7 @@ struct Tree {
     dead: bool,
 }
 
-impl Tree {
+impl TableInner {
     /// Notes that tables of `[start, end)` may be empty, for the next prune.
     fn mark_dirty(&mut self, start: usize, end: usize) {
         self.dirty = Some(match self.dirty.take() {
@@ -144,11 +145,14 @@ impl Tree {
     }
 }
 
-/// What a tree's table pages and handles share.
+/// The state of a shadow table, shared by its writer ([`ShadowTable`]), its
+/// handles ([`TableHandle`]) and its table pages (their movable private
+/// data).
 #[pin_data]
-struct Core {
+struct TableState {
+    /// The tree's lock, and what it protects besides the entries.
     #[pin]
-    lock: SpinLock<Tree>,
+    inner: SpinLock<TableInner>,
     /// The entry of the top-level table (never frozen: only the lock holder
     /// replaces it).
     root: AtomicU64,

@@ -8,7 +8,7 @@
 
 use super::{
     entry::{entries, entry_page, shift, slot, table_addr, table_entry, LEVELS, VALID},
-    Core, TableHandle, TableOps, Tree,
+    TableHandle, TableInner, TableOps, TableState,
 };
 use crate::rmm::{movable::MovablePage, rcu::GpState, vec};
 use core::{
@@ -27,13 +27,13 @@ const REAP_BATCH: usize = 32;
 /// once their grace period is over, and never waits.
 const REAP_MAX: usize = 4 * REAP_BATCH;
 
-impl Core {
+impl TableState {
     /// Unlinks the table that `parent` points to (empty, not the top
     /// level), keeping it as a zombie until readers are gone; leaves it
     /// linked if there is no room to keep it (never allocates beyond
     /// `GFP_NOWAIT`).
-    fn unlink(&self, tree: &mut Tree, parent: &AtomicU64) -> bool {
-        if tree.zombies.reserve(1, GFP_NOWAIT).is_err() {
+    fn unlink(&self, inner: &mut TableInner, parent: &AtomicU64) -> bool {
+        if inner.zombies.reserve(1, GFP_NOWAIT).is_err() {
             return false;
         }
         let e = parent.swap(0, Ordering::Release);
@@ -41,7 +41,7 @@ impl Core {
         // The entry owned this table page (the invariants of [`super`]).
         // SAFETY: the swap above gave that ownership to us.
         let table = unsafe { MovablePage::<TableOps>::from_raw(NonNull::new_unchecked(page)) };
-        match vec::push_within_capacity(&mut tree.zombies, (table, GpState::get())) {
+        match vec::push_within_capacity(&mut inner.zombies, (table, GpState::get())) {
             Ok(()) => {
                 self.tables.fetch_sub(1, Ordering::Relaxed);
                 true
@@ -60,14 +60,14 @@ impl Core {
     /// level), level by level, as zombies. An empty table there is left
     /// linked only if there is no room to keep it as a zombie, and its span
     /// then stays dirty for the next prune.
-    fn prune(&self, tree: &mut Tree) {
-        let Some(range) = tree.dirty.take() else {
+    fn prune(&self, inner: &mut TableInner) {
+        let Some(range) = inner.dirty.take() else {
             return;
         };
         let root = self.root.load(Ordering::Relaxed);
         if root & VALID != 0 {
-            // SAFETY: we hold the lock (`tree`); the top-level table is linked.
-            unsafe { self.prune_table(tree, root, LEVELS - 1, range.start, range.end) };
+            // SAFETY: we hold the lock (`inner`); the top-level table is linked.
+            unsafe { self.prune_table(inner, root, LEVELS - 1, range.start, range.end) };
         }
     }
 
@@ -76,9 +76,16 @@ impl Core {
     ///
     /// # Safety
     ///
-    /// The caller holds the lock (`tree`), and `e` is the entry of a linked
+    /// The caller holds the lock (`inner`), and `e` is the entry of a linked
     /// table.
-    unsafe fn prune_table(&self, tree: &mut Tree, e: u64, level: usize, lo: usize, hi: usize) {
+    unsafe fn prune_table(
+        &self,
+        inner: &mut TableInner,
+        e: u64,
+        level: usize,
+        lo: usize,
+        hi: usize,
+    ) {
         // SAFETY: a linked table, under the lock (caller).
         let t = unsafe { entries(e) };
         let mut va = lo;
@@ -90,12 +97,12 @@ impl Core {
             if child & VALID != 0 {
                 if level > 1 {
                     // SAFETY: a linked child table, under the lock.
-                    unsafe { self.prune_table(tree, child, level - 1, va, next) };
+                    unsafe { self.prune_table(inner, child, level - 1, va, next) };
                 }
                 // SAFETY: as above.
                 let c = unsafe { entries(child) };
-                if c.iter().all(|x| x.load(Ordering::Relaxed) == 0) && !self.unlink(tree, entry) {
-                    tree.mark_dirty(va, next);
+                if c.iter().all(|x| x.load(Ordering::Relaxed) == 0) && !self.unlink(inner, entry) {
+                    inner.mark_dirty(va, next);
                 }
             }
             va = next;
@@ -140,29 +147,29 @@ impl TableHandle {
         let zombies = {
             // Room for every table to become a zombie, made without the lock,
             // if an invalidation may have left tables empty.
-            let dirty = self.core.lock.lock().dirty.is_some();
-            let room = self.core.tables.load(Ordering::Relaxed) + REAP_BATCH;
+            let dirty = self.state.inner.lock().dirty.is_some();
+            let room = self.state.tables.load(Ordering::Relaxed) + REAP_BATCH;
             let mut spare = if dirty {
                 KVec::with_capacity(room, GFP_KERNEL).ok()
             } else {
                 None
             };
-            let mut tree = self.core.lock.lock();
-            if tree.dirty.is_some() {
+            let mut inner = self.state.inner.lock();
+            if inner.dirty.is_some() {
                 if let Some(spare) = spare.as_mut() {
-                    if vec::append_within_capacity(spare, &mut tree.zombies).is_ok() {
-                        core::mem::swap(&mut tree.zombies, spare);
+                    if vec::append_within_capacity(spare, &mut inner.zombies).is_ok() {
+                        core::mem::swap(&mut inner.zombies, spare);
                     }
                 }
-                self.core.prune(&mut tree);
+                self.state.prune(&mut inner);
             }
             // A fault reaps without waiting: the newest zombie's grace
             // period (so everyone's) must be over, unless too many wait.
-            let wait = match tree.zombies.last() {
+            let wait = match inner.zombies.last() {
                 None => true,
                 Some(_) if all => false,
-                Some(_) if tree.zombies.len() < REAP_BATCH => true,
-                Some(_) if tree.zombies.len() >= REAP_MAX => false,
+                Some(_) if inner.zombies.len() < REAP_BATCH => true,
+                Some(_) if inner.zombies.len() >= REAP_MAX => false,
                 Some(&(_, newest)) => {
                     // Reads RCU's state; callable in any context.
                     let over = newest.poll();
@@ -170,12 +177,12 @@ impl TableHandle {
                 }
             };
             if wait {
-                drop(tree);
+                drop(inner);
                 // An unused vector: nothing in it.
                 drop(spare);
                 return;
             }
-            core::mem::replace(&mut tree.zombies, KVec::new())
+            core::mem::replace(&mut inner.zombies, KVec::new())
         };
         if let Some((_, newest)) = zombies.last() {
             // May sleep: process context, no lock held (caller).

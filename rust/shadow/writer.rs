@@ -10,7 +10,7 @@ use super::{
         entries, entry_pfn, shift, slot, table_end, Entries, Walk, ACCESSED, DIRTY, ENTRIES, FLAGS,
         LEVELS, PFN_SHIFT, VALID, VA_LIMIT, WRITE,
     },
-    Core, TableHandle, Tree,
+    TableHandle, TableInner, TableState,
 };
 use crate::rmm::{
     mmu_notifier::Stable,
@@ -29,7 +29,7 @@ use kernel::{alloc::flags::GFP_KERNEL, new_spinlock, prelude::*, sync::Arc};
 ///
 /// `valid` is the number of valid leaf entries.
 pub struct ShadowTable {
-    core: Arc<Core>,
+    state: Arc<TableState>,
     valid: usize,
 }
 
@@ -37,16 +37,16 @@ impl ShadowTable {
     /// An empty table (the top-level table is made on the first
     /// [`TableHandle::prepare`]).
     pub fn new() -> Result<Self> {
-        let core = Arc::pin_init(
-            try_pin_init!(Core {
-                lock <- new_spinlock!(
-                    Tree {
+        let state = Arc::pin_init(
+            try_pin_init!(TableState {
+                inner <- new_spinlock!(
+                    TableInner {
                         zombies: KVec::new(),
                         rcu_callbacks: false,
                         dirty: None,
                         dead: false,
                     },
-                    "rmm::shadow::Core::lock"
+                    "rmm::shadow::TableState::inner"
                 ),
                 root: AtomicU64::new(0),
                 tables: AtomicUsize::new(0),
@@ -56,13 +56,13 @@ impl ShadowTable {
             }),
             GFP_KERNEL,
         )?;
-        Ok(Self { core, valid: 0 })
+        Ok(Self { state, valid: 0 })
     }
 
     /// A shared handle ([`TableHandle`]).
     pub fn handle(&self) -> TableHandle {
         TableHandle {
-            core: self.core.clone(),
+            state: self.state.clone(),
         }
     }
 
@@ -77,9 +77,9 @@ impl ShadowTable {
         if va >= VA_LIMIT {
             return None;
         }
-        let _tree = self.core.lock.lock();
+        let _inner = self.state.inner.lock();
         // SAFETY: we hold the lock, so no entry is frozen.
-        match unsafe { self.core.walk(va) } {
+        match unsafe { self.state.walk(va) } {
             Walk::Leaf(t) => Some(f(&t[slot(va, 0)])),
             _ => None,
         }
@@ -131,7 +131,7 @@ impl ShadowTable {
         let this = stable.table();
         let valid = &mut this.valid;
         let mut changed = 0;
-        let _tree = this.core.lock.lock();
+        let _inner = this.state.inner.lock();
         let mut leaf: Option<&Entries> = None;
         let mut a = va;
         for pfn in pfns {
@@ -140,7 +140,7 @@ impl ShadowTable {
             }
             if a % (PAGE_SIZE * ENTRIES) == 0 || a == va {
                 // SAFETY: we hold the lock, so no entry is frozen.
-                leaf = match unsafe { this.core.walk(a) } {
+                leaf = match unsafe { this.state.walk(a) } {
                     Walk::Leaf(t) => Some(t),
                     _ => None,
                 };
@@ -173,11 +173,11 @@ impl ShadowTable {
     pub fn first_missing(&self, va: usize, end: usize, need: u64) -> usize {
         let need = need | VALID;
         let end = end.min(VA_LIMIT);
-        let _tree = self.core.lock.lock();
+        let _inner = self.state.inner.lock();
         let mut a = va;
         while a < end {
             // SAFETY: we hold the lock, so no entry is frozen.
-            let Walk::Leaf(t) = (unsafe { self.core.walk(a) }) else {
+            let Walk::Leaf(t) = (unsafe { self.state.walk(a) }) else {
                 return a;
             };
             let stop = end.min(table_end(a, 0));
@@ -204,17 +204,17 @@ impl ShadowTable {
         if start >= end {
             return 0;
         }
-        let mut tree = self.core.lock.lock();
-        let root = self.core.root.load(Ordering::Relaxed);
+        let mut inner = self.state.inner.lock();
+        let root = self.state.root.load(Ordering::Relaxed);
         if root & VALID == 0 {
             return 0;
         }
         // SAFETY: we hold the lock; the top-level table is linked.
-        let n = unsafe { self.clear_table(&tree, root, LEVELS - 1, start, end) };
+        let n = unsafe { self.clear_table(&inner, root, LEVELS - 1, start, end) };
         // Tables left empty are given up later, where the device may sleep
         // ([`TableHandle::reap`]): an invalidation only clears leaves.
-        tree.mark_dirty(start, end);
-        drop(tree);
+        inner.mark_dirty(start, end);
+        drop(inner);
         self.valid -= n;
         n
     }
@@ -223,11 +223,11 @@ impl ShadowTable {
     ///
     /// # Safety
     ///
-    /// The caller holds the lock (`tree`), and `e` is the entry of a linked
+    /// The caller holds the lock (`inner`), and `e` is the entry of a linked
     /// table.
     unsafe fn clear_table(
         &self,
-        _tree: &Tree,
+        _inner: &TableInner,
         e: u64,
         level: usize,
         start: usize,
@@ -249,7 +249,7 @@ impl ShadowTable {
                 let child = entry.load(Ordering::Relaxed);
                 if child & VALID != 0 {
                     // SAFETY: a linked child table, under the lock.
-                    n += unsafe { self.clear_table(_tree, child, level - 1, va, next) };
+                    n += unsafe { self.clear_table(_inner, child, level - 1, va, next) };
                 }
             }
             va = next;
@@ -268,12 +268,12 @@ impl ShadowTable {
         if end > VA_LIMIT || va % PAGE_SIZE != 0 {
             return Err(EFAULT);
         }
-        let _tree = self.core.lock.lock();
+        let _inner = self.state.inner.lock();
         let mut a = va;
         let mut i = 0;
         while a < end {
             // SAFETY: we hold the lock, so no entry is frozen.
-            match unsafe { self.core.walk(a) } {
+            match unsafe { self.state.walk(a) } {
                 Walk::Leaf(t) => {
                     let stop = end.min(table_end(a, 0));
                     while a < stop {
@@ -307,9 +307,9 @@ impl Drop for ShadowTable {
     /// Sleeps.
     fn drop(&mut self) {
         let (root, cookie) = {
-            let mut tree = self.core.lock.lock();
-            tree.dead = true;
-            (self.core.root.swap(0, Ordering::Relaxed), GpState::get())
+            let mut inner = self.state.inner.lock();
+            inner.dead = true;
+            (self.state.root.swap(0, Ordering::Relaxed), GpState::get())
         };
         // Harvesters that read the old root are gone after this (a tree that
         // never had a table needs no wait); migrations find the tree dead.
@@ -319,13 +319,13 @@ impl Drop for ShadowTable {
         }
         // Nothing reaches the tables any more.
         // SAFETY: the root entry was ours to give up.
-        unsafe { Core::free_subtree(root, LEVELS - 1) };
-        self.core.tables.store(0, Ordering::Relaxed);
+        unsafe { TableState::free_subtree(root, LEVELS - 1) };
+        self.state.tables.store(0, Ordering::Relaxed);
         let (zombies, callbacks) = {
-            let mut tree = self.core.lock.lock();
+            let mut inner = self.state.inner.lock();
             (
-                core::mem::replace(&mut tree.zombies, KVec::new()),
-                tree.rcu_callbacks,
+                core::mem::replace(&mut inner.zombies, KVec::new()),
+                inner.rcu_callbacks,
             )
         };
         // Their grace periods began before the one waited for above, or
