@@ -48,7 +48,7 @@ impl Show for Pool {
                 }
             }
             let shape = c.shape;
-            let (zspages, objs) = (c.nr_zspages, c.objs);
+            let (zspages, objs_used) = (c.nr_zspages, c.nr_objs);
             drop(c);
             writeln!(
                 m,
@@ -58,7 +58,7 @@ impl Show for Pool {
                 shape.pages,
                 shape.objs,
                 zspages,
-                objs,
+                objs_used,
                 zspages * shape.objs as u64,
                 fullness[0],
                 fullness[1],

@@ -17,9 +17,9 @@ use crate::rmm::{
     page::{Gfp, NewPage, PAGE_SIZE},
 };
 use crate::{
-    shape::{Shape, MAX_PAGES},
     handle::PageTag,
     pool::{Pool, RzOps},
+    shape::{Shape, MAX_PAGES},
 };
 use kernel::{alloc::Flags, prelude::*, sync::ArcBorrow};
 
@@ -83,7 +83,7 @@ impl ObjMap {
 /// # Invariants
 ///
 /// The first `nr_pages` of `pages` are set, the others not; each page's
-/// index word is this zspage's [`PageTag`]. The object map has one entry
+/// index word is this zspage's [`PageTag`]. `obj_map` has one entry
 /// per object of the class; the free ones form a list from `free_head`
 /// (`OBJ_FREE | next`, ended by `OBJ_END`), the used ones hold their slot;
 /// `inuse` counts the used ones. `group` is the fullness list the zspage is
@@ -91,7 +91,7 @@ impl ObjMap {
 pub(crate) struct ZsPage {
     pages: [Option<MovablePage<RzOps>>; MAX_PAGES],
     pub(crate) nr_pages: u8,
-    objs: ObjMap,
+    obj_map: ObjMap,
     free_head: u32,
     pub(crate) inuse: u32,
     /// Fullness group and the links of its list.
@@ -138,8 +138,8 @@ impl ZsPage {
         flags: Flags,
         new_pages: [Option<NewPage>; MAX_PAGES],
     ) -> Result<KBox<Self>> {
-        let mut objs = ObjMap::new(shape.objs, flags)?;
-        for (i, o) in objs.as_mut_slice().iter_mut().enumerate() {
+        let mut obj_map = ObjMap::new(shape.objs, flags)?;
+        for (i, o) in obj_map.as_mut_slice().iter_mut().enumerate() {
             let next = if i + 1 < shape.objs {
                 i as u32 + 1
             } else {
@@ -151,7 +151,7 @@ impl ZsPage {
             Self {
                 pages: Default::default(),
                 nr_pages: shape.pages as u8,
-                objs,
+                obj_map,
                 free_head: 0,
                 inuse: 0,
                 group: 0,
@@ -179,7 +179,7 @@ impl ZsPage {
     #[inline]
     pub(crate) fn alloc_obj(&mut self, slot: u32) -> Option<u16> {
         let obj = self.free_head;
-        let entry = self.objs.as_mut_slice().get_mut(obj as usize)?;
+        let entry = self.obj_map.as_mut_slice().get_mut(obj as usize)?;
         let next = *entry & !OBJ_FREE;
         *entry = slot;
         self.free_head = if next == OBJ_END { NONE } else { next };
@@ -194,7 +194,7 @@ impl ZsPage {
         } else {
             self.free_head
         };
-        if let Some(entry) = self.objs.as_mut_slice().get_mut(obj as usize) {
+        if let Some(entry) = self.obj_map.as_mut_slice().get_mut(obj as usize) {
             *entry = OBJ_FREE | next;
             self.free_head = obj as u32;
             self.inuse -= 1;
@@ -204,13 +204,13 @@ impl ZsPage {
     /// The slot of object `obj`, if it is used.
     #[inline]
     pub(crate) fn slot_of(&self, obj: usize) -> Option<u32> {
-        let entry = *self.objs.as_slice().get(obj)?;
+        let entry = *self.obj_map.as_slice().get(obj)?;
         (entry & OBJ_FREE == 0).then_some(entry)
     }
 
     /// The first used object and its slot.
     pub(crate) fn first_used(&self) -> Option<(u16, u32)> {
-        let map = self.objs.as_slice();
+        let map = self.obj_map.as_slice();
         let obj = map.iter().position(|&o| o & OBJ_FREE == 0)?;
         Some((obj as u16, map[obj]))
     }

@@ -47,7 +47,7 @@ enum Discard {
 /// their free entries are linked from `free_slot` and `free_zspage`. A used
 /// slot names a used zspage and one of its used objects, whose map entry
 /// names the slot back. Every used zspage is on exactly one fullness list,
-/// the one `group_of` gives for its use. `nr_zspages`, `objs` and `bytes`
+/// the one `group_of` gives for its use. `nr_zspages`, `nr_objs` and `bytes`
 /// are the sums over the used zspages and slots.
 pub(crate) struct Class {
     index: u16,
@@ -59,7 +59,7 @@ pub(crate) struct Class {
     /// Heads of the fullness lists.
     pub(crate) groups: [u32; NR_GROUPS],
     pub(crate) nr_zspages: u64,
-    pub(crate) objs: u64,
+    pub(crate) nr_objs: u64,
     pub(super) bytes: u64,
     /// The right to discard this class's volatile objects and to write
     /// their state words (pools with object states).
@@ -103,7 +103,7 @@ impl Class {
             free_zspage: NONE,
             groups: [NONE; NR_GROUPS],
             nr_zspages: 0,
-            objs: 0,
+            nr_objs: 0,
             bytes: 0,
         }
     }
@@ -299,7 +299,7 @@ impl Class {
         if group != want {
             let _ = self.move_group(id, want);
         }
-        self.objs += 1;
+        self.nr_objs += 1;
         self.bytes += size as u64;
         Some(Handle {
             pool: pool_id,
@@ -510,7 +510,7 @@ impl Class {
         let Some((zspage, is_empty, group, want)) = emptied else {
             return Ok(());
         };
-        self.objs -= 1;
+        self.nr_objs -= 1;
         self.bytes -= size as u64;
         if group != want {
             let _ = self.move_group(zspage, want);
@@ -546,7 +546,7 @@ impl Class {
             zs.free_obj(obj);
         }
         self.set_slot(slot, Slot::Discarded { gen, size });
-        self.objs -= 1;
+        self.nr_objs -= 1;
         self.bytes -= size as u64;
         let counter = match who {
             Discard::Shrink => &pool.stats.discard_shrink,
@@ -626,7 +626,7 @@ impl Class {
     fn room(&self, vol: Option<&VolatileSet>) -> u64 {
         let volatile = vol.map_or(0, |v| v.nr_volatile());
         (self.nr_zspages * self.shape.objs as u64)
-            .saturating_sub(self.objs.saturating_sub(volatile))
+            .saturating_sub(self.nr_objs.saturating_sub(volatile))
     }
 
     /// Pages a full internal compaction would free now.
@@ -800,7 +800,7 @@ impl Class {
                 obj,
             },
         );
-        self.objs += 1;
+        self.nr_objs += 1;
         self.bytes += size as u64;
         let _ = self.regroup(id);
         Ok(())
@@ -860,7 +860,7 @@ impl Class {
     pub(super) fn take_all(&mut self) -> Table<ZsSlot> {
         self.free_slot = NONE;
         self.free_zspage = NONE;
-        self.objs = 0;
+        self.nr_objs = 0;
         self.bytes = 0;
         self.nr_zspages = 0;
         self.groups = [NONE; NR_GROUPS];

@@ -554,7 +554,7 @@ impl Pool {
         let (mut volatile, mut made_volatile, mut kept) = (0, 0, 0);
         for (i, lock) in self.class_locks().enumerate() {
             let c = lock.lock();
-            objs += c.objs;
+            objs += c.nr_objs;
             bytes += c.bytes;
             zspages += c.nr_zspages;
             if let Some(v) = self.vol(i) {
