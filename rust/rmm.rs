@@ -31,6 +31,8 @@
 //! - [`mm`]: address spaces (`mm_struct`), `mmap_lock`, GUP; [`mm::virt`]
 //!   (`mm/virt.rs`): VMAs (`vm_area_struct`).
 //! - [`mmu_notifier`]: MMU notifiers and the invalidation retry protocol.
+//! - [`module_param`]: module parameters (`module_param()`), which the 6.12
+//!   `module!` cannot declare.
 //! - [`hmm`]: a process's page tables read with `hmm_range_fault()`,
 //!   faulting nothing.
 //! - [`rcu`]: RCU read-side guards, grace periods, page references dropped
@@ -95,6 +97,8 @@ pub mod mm;
 #[cfg(CONFIG_MMU_NOTIFIER)]
 #[path = "mmu_notifier.rs"]
 pub mod mmu_notifier;
+#[path = "module_param.rs"]
+pub mod module_param;
 #[path = "movable.rs"]
 pub mod movable;
 #[path = "page.rs"]
@@ -114,6 +118,9 @@ pub mod vec;
 pub mod volatile;
 #[path = "zpool.rs"]
 pub mod zpool;
+
+#[allow(unused_imports)]
+pub(crate) use module_param::module_param;
 
 /// The `struct module` of the module this is expanded in, as a raw pointer
 /// (null when built in): what C writes as `THIS_MODULE`.
