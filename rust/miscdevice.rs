@@ -59,7 +59,7 @@ use kernel::{
     error::{to_result, VTABLE_DEFAULT_ERROR},
     ffi::{c_int, c_long, c_uint, c_ulong},
     prelude::*,
-    str::CStr,
+    str::{CStr, CString},
     types::{ForeignOwnable, Opaque},
 };
 
@@ -339,6 +339,54 @@ impl<T: MiscDevice> MiscDeviceRegistration<T> {
     /// The data shared by every open file.
     pub fn shared(&self) -> &T::Shared {
         &self.shared
+    }
+
+    /// Fails with `EEXIST` if `/dev/<name>` is another device's node.
+    ///
+    /// `misc_register()` fails with `EEXIST` for a name another misc device
+    /// has (sysfs refuses the second `misc/<name>`), but not for one that a
+    /// device of another class, or of none, has (lib/test_hmm.c's
+    /// `hmm_dmirror0`): that device lives elsewhere in sysfs, and devtmpfs,
+    /// which makes the node while `misc_register()` runs, keeps the node it
+    /// has and says nothing (`device_add()` ignores what
+    /// `devtmpfs_create_node()` returns). The device then has no node, and
+    /// its name opens the other device. This looks at the node the caller's
+    /// `/dev` has: if there is none (no devtmpfs there, or one that udev
+    /// makes later), there is nothing to say.
+    pub fn check_node(&self) -> Result {
+        let misc = self.inner.get();
+        // The device is registered (type invariant): `name` is the
+        // `'static` name it was registered with, and `this_device` its
+        // device, alive until it is deregistered in `drop`.
+        // SAFETY: as just said.
+        let (name, devt) = unsafe {
+            (
+                CStr::from_char_ptr((*misc).name),
+                (*(*misc).this_device).devt,
+            )
+        };
+        let path = CString::try_from_fmt(kernel::fmt!("/dev/{}", name))?;
+        let mut found = MaybeUninit::<bindings::path>::uninit();
+        // `path` is a NUL-terminated string and `found` is writable for the
+        // call; on success `found` holds a reference to the path.
+        // SAFETY: as just said.
+        if unsafe { rmm_bindings::kern_path(path.as_char_ptr(), 0, found.as_mut_ptr()) } != 0 {
+            return Ok(());
+        }
+        // `kern_path()` found a positive dentry (one with an inode), and the
+        // reference it took keeps both alive until `path_put()`.
+        // SAFETY: as just said.
+        let (mode, rdev) = unsafe {
+            let inode = (*(*found.as_ptr()).dentry).d_inode;
+            (u32::from((*inode).i_mode), (*inode).i_rdev)
+        };
+        // SAFETY: `kern_path()` succeeded: `found` holds its reference, dropped here.
+        unsafe { bindings::path_put(found.as_ptr()) };
+        if (mode & bindings::S_IFMT) == bindings::S_IFCHR && rdev == devt {
+            Ok(())
+        } else {
+            Err(EEXIST)
+        }
     }
 }
 
