@@ -515,9 +515,10 @@ static void bench_notifier(void)
 /*
  * Fault-in: a device read of a fresh 16 MiB range that faults every page in
  * on demand, through test_hmm's interface on both sides: test_hmm's own
- * /dev/hmm_dmirror0, and rmirror's, which is /dev/rmirror_hmm0 while
- * test_hmm is loaded. Same command, same work: HMM_DMIRROR_READ of every
- * page, with one fault pass (faults == 1) on each side.
+ * /dev/hmm_dmirror0, and rmirror's, /dev/rmirror_hmm0 (scripts/guest/bench.sh
+ * loads rmirror with hmm_names=0 after test_hmm). Same command, same work:
+ * HMM_DMIRROR_READ of every page, with one fault pass (faults == 1) on
+ * each side.
  */
 /*
  * Where a thread's time went, from its schedstat (on a CPU, waiting on a

@@ -246,20 +246,6 @@ pub fn msleep_interruptible(ms: u32) -> u32 {
     unsafe { bindings::msleep_interruptible(ms) as u32 }
 }
 
-/// Whether `path` exists (`kern_path()`), e.g. another driver's device node.
-pub fn path_exists(path: &kernel::str::CStr) -> bool {
-    let mut found = core::mem::MaybeUninit::<kernel::bindings::path>::uninit();
-    // `path` is a valid NUL-terminated string for the call, and `found` is
-    // writable; on success the path is referenced.
-    // SAFETY: as just said.
-    if unsafe { bindings::kern_path(path.as_char_ptr(), 0, found.as_mut_ptr()) } != 0 {
-        return false;
-    }
-    // SAFETY: `kern_path()` succeeded: `found` holds its reference, dropped here.
-    unsafe { bindings::path_put(found.as_ptr()) };
-    true
-}
-
 /// `EOPNOTSUPP` ("operation not supported"), which the 6.12 kernel crate
 /// does not name.
 pub fn eopnotsupp() -> kernel::error::Error {

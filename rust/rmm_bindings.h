@@ -18,7 +18,6 @@
 #include <linux/module.h>
 #include <linux/namei.h>
 #include <linux/pagemap.h>
-#include <linux/path.h>
 #include <linux/seq_file.h>
 #include <linux/shrinker.h>
 #include <linux/zpool.h>

@@ -28,9 +28,14 @@
 //!   `CHECK_EXCLUSIVE` and `RELEASE` fail with `EOPNOTSUPP`; other commands
 //!   with `ENOTTY`.
 //!
-//! If test_hmm is loaded first, its device names are taken: these are then
-//! `/dev/rmirror_hmm0` and `/dev/rmirror_hmm1` (the benchmarks compare the
-//! two this way).
+//! The names are the loader's choice, the parameter `hmm_names` of
+//! rmirror: test_hmm's own by default, so that hmm-tests find them; with
+//! `hmm_names=0`, `/dev/rmirror_hmm0` and `/dev/rmirror_hmm1`, which can be
+//! loaded beside test_hmm (the benchmarks compare the two this way). If a
+//! name is another device's node (test_hmm loaded, and `hmm_names=1`), the
+//! load fails with `EEXIST` and says to use `hmm_names=0`: devtmpfs would
+//! otherwise keep test_hmm's node under the name, silently
+//! (`MiscDeviceRegistration::check_node`).
 //!
 //! Where test_hmm and rmirror differ, rmirror's rules hold: only the
 //! mirrored process may use a file (`EIO` from another address space), and a
@@ -203,30 +208,39 @@ pub(crate) struct Devices {
 }
 
 impl Devices {
-    /// Registers `/dev/hmm_dmirror0` and `1`, or `/dev/rmirror_hmm0` and `1`
-    /// if test_hmm's devices exist (so that both can be measured side by
-    /// side).
-    pub(crate) fn register() -> Result<Self> {
-        let unit = |n: u32, name: &'static kernel::str::CStr| {
+    /// Registers `/dev/hmm_dmirror0` and `1` if `hmm_names` (test_hmm's
+    /// names), else `/dev/rmirror_hmm0` and `1` (so that both can be
+    /// measured side by side).
+    pub(crate) fn register(hmm_names: bool) -> Result<Self> {
+        let names = if hmm_names {
+            [c_str!("hmm_dmirror0"), c_str!("hmm_dmirror1")]
+        } else {
+            [c_str!("rmirror_hmm0"), c_str!("rmirror_hmm1")]
+        };
+        let unit = |n: u32| {
+            let name = names[n as usize];
             let opts = MiscDeviceOptions { name, mode: 0o600 };
-            KBox::pin_init(
+            let reg = KBox::pin_init(
                 MiscDeviceRegistration::register(&DMIRROR_FOPS, opts, Unit(n)),
                 GFP_KERNEL,
             )
+            .and_then(|reg| reg.check_node().map(|()| reg));
+            if matches!(&reg, Err(e) if *e == EEXIST) {
+                pr_err!("/dev/{} is another device's\n", name);
+                if hmm_names {
+                    pr_err!(
+                        "beside test_hmm, load rmirror with hmm_names=0 (for rmirror_hmm0 and 1)\n"
+                    );
+                }
+            }
+            reg
         };
-        let units = if rmm::path_exists(c_str!("/dev/hmm_dmirror0")) {
-            pr_info!("test_hmm is loaded: its interface is /dev/rmirror_hmm0 and 1\n");
-            [
-                unit(0, c_str!("rmirror_hmm0"))?,
-                unit(1, c_str!("rmirror_hmm1"))?,
-            ]
-        } else {
-            pr_info!("/dev/hmm_dmirror0 and /dev/hmm_dmirror1 ready (test_hmm's interface)\n");
-            [
-                unit(0, c_str!("hmm_dmirror0"))?,
-                unit(1, c_str!("hmm_dmirror1"))?,
-            ]
-        };
+        let units = [unit(0)?, unit(1)?];
+        pr_info!(
+            "/dev/{} and /dev/{} ready (test_hmm's interface)\n",
+            names[0],
+            names[1]
+        );
         Ok(Self { _units: units })
     }
 }

@@ -28,8 +28,9 @@
 //!
 //! `/dev/hmm_dmirror0` and `/dev/hmm_dmirror1` are the same device with the
 //! interface of the kernel's test_hmm (`lib/test_hmm_uapi.h`), so that the
-//! kernel's own `hmm-tests` run against it (see `dmirror.rs`); they are
-//! named `/dev/rmirror_hmm0` and `1` instead if test_hmm's devices exist.
+//! kernel's own `hmm-tests` run against it (see `dmirror.rs`); loaded with
+//! `hmm_names=0`, they are `/dev/rmirror_hmm0` and `1` instead, and rmirror
+//! can be loaded beside test_hmm.
 //!
 //! The shadow page table (in movable pages), its invalidation and its retry
 //! protocol are `rmm::mirror` and `rmm::shadow`; this driver is the device
@@ -76,6 +77,16 @@ module! {
     author: "The rmm authors",
     description: "rmm: secondary MMU mirror driven by MMU notifiers",
     license: "GPL",
+}
+
+rmm::module_param! {
+    /// Whether test_hmm's interface has test_hmm's device names
+    /// (`/dev/hmm_dmirror0` and `1`), or rmirror's own (`/dev/rmirror_hmm0`
+    /// and `1`), which do not collide with a loaded test_hmm.
+    hmm_names: bool {
+        default: true,
+        description: "Name the test_hmm interface's devices hmm_dmirror0 and 1, as test_hmm does (default); N: rmirror_hmm0 and 1, to load beside test_hmm",
+    }
 }
 
 // The uapi structs, ioctl numbers and limits come from rmirror_uapi.h,
@@ -361,7 +372,7 @@ impl kernel::Module for RmirrorModule {
             GFP_KERNEL,
         )?;
         pr_info!("/dev/rmirror ready\n");
-        let hmm = dmirror::Devices::register()?;
+        let hmm = dmirror::Devices::register(hmm_names.value())?;
         Ok(Self {
             _reg: reg,
             _hmm: hmm,

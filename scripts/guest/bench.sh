@@ -109,7 +109,10 @@ do_bench() {
 			result fail "insmod $(basename "$m")" "$(cat "$OUT/insmod.err")"
 		fi
 	done
+	# test_hmm holds /dev/hmm_dmirror0 and 1: rmirror's test_hmm interface
+	# is /dev/rmirror_hmm0 and 1 (rmm_bench's fault-in compares the two).
 	MODULES="rzpool rmirror rmm_bench"
+	MODULE_ARGS[rmirror]=hmm_names=0
 	load_modules
 	# The cache group runs in a memory cgroup of its own.
 	cgroup_setup

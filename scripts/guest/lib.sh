@@ -43,13 +43,17 @@ result() {
 	tap "$@"
 }
 
+# Loads $MODULES in order, each with the parameters MODULE_ARGS gives it
+# (MODULE_ARGS[rmirror]="hmm_names=0": words as insmod takes them).
+declare -A MODULE_ARGS=()
 load_modules() {
-	local m err
+	local m err args
 	for m in $MODULES; do
-		if err=$(insmod "$TOP/$m.ko" 2>&1); then
-			result ok "insmod $m"
+		read -ra args <<<"${MODULE_ARGS[$m]:-}"
+		if err=$(insmod "$TOP/$m.ko" "${args[@]}" 2>&1); then
+			result ok "insmod $m${args[*]:+ ${args[*]}}"
 		else
-			result fail "insmod $m" "$err"
+			result fail "insmod $m${args[*]:+ ${args[*]}}" "$err"
 		fi
 	done
 }
