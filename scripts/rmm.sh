@@ -89,6 +89,15 @@ compile_fail() {
 		echo "ok no unsafe in samples/"
 		HOST_PASS=$((HOST_PASS + 1))
 	fi
+	# A module parameter of rust/module_param.rs, as modinfo reads it from
+	# the .modinfo strings C's module_param() and MODULE_PARM_DESC() make.
+	if modinfo -p "$BUILD_TOP/rmirror.ko" 2>&1 | grep -q '^hmm_names:.* (bool)$'; then
+		echo "ok modinfo -p rmirror.ko lists hmm_names (bool)"
+		HOST_PASS=$((HOST_PASS + 1))
+	else
+		echo "not ok modinfo -p rmirror.ko lists hmm_names (bool) # $(modinfo -p "$BUILD_TOP/rmirror.ko" 2>&1 | head -n 1)"
+		HOST_FAIL=$((HOST_FAIL + 1))
+	fi
 }
 
 # The habits (scripts/lint.sh): rustfmt, clippy and compiler warnings,

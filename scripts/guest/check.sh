@@ -313,6 +313,45 @@ hmm_side_by_side() {
 	done
 }
 
+# rmirror beside test_hmm, which holds /dev/hmm_dmirror0 and 1: loaded with
+# its default names (hmm_names=1), rmirror must refuse to load (EEXIST, and
+# say to use hmm_names=0), for devtmpfs keeps test_hmm's nodes under those
+# names without a word; with hmm_names=0 (as make bench loads it), its
+# interface is /dev/rmirror_hmm0 and 1.
+rmirror_beside_test_hmm() {
+	local from err bad
+	from=$(($(dmesg | wc -l) + 1))
+	if err=$(insmod "$TOP/rmirror.ko" 2>&1); then
+		rmmod rmirror
+		result fail "rmirror beside test_hmm refuses hmm_names=1" "insmod succeeded"
+	elif ! echo "$err" | grep -q 'File exists'; then
+		result fail "rmirror beside test_hmm refuses hmm_names=1" "not EEXIST: $err"
+	elif ! dmesg | tail -n +"$from" | grep -q 'rmirror: .*hmm_names=0'; then
+		result fail "rmirror beside test_hmm refuses hmm_names=1" "no hint to load with hmm_names=0 in dmesg"
+	else
+		result ok "rmirror beside test_hmm refuses hmm_names=1"
+	fi
+	if ! err=$(insmod "$TOP/rmirror.ko" hmm_names=0 2>&1); then
+		result fail "rmirror beside test_hmm with hmm_names=0" "$err"
+	elif [ "$(cat /sys/module/rmirror/parameters/hmm_names)" != N ] ||
+		[ ! -c /dev/rmirror_hmm0 ] || [ ! -c /dev/rmirror_hmm1 ]; then
+		result fail "rmirror beside test_hmm with hmm_names=0" \
+			"hmm_names: $(cat /sys/module/rmirror/parameters/hmm_names), $(ls /dev/rmirror_hmm* 2>&1 | tr '\n' ' ')"
+	elif ! err=$(rmmod rmirror 2>&1); then
+		result fail "rmirror beside test_hmm with hmm_names=0" "rmmod: $err"
+	else
+		result ok "rmirror beside test_hmm with hmm_names=0"
+	fi
+	grep -q "^rmirror " /proc/modules && rmmod rmirror
+	bad=$(dmesg_splats "$from")
+	if [ -z "$bad" ]; then
+		result ok "dmesg clean after rmirror beside test_hmm"
+	else
+		echo "$bad" | sed 's/^/# dmesg: /'
+		result fail "dmesg clean after rmirror beside test_hmm" "splat in dmesg"
+	fi
+}
+
 # hmm-tests against the kernel's test_hmm, with rmirror unloaded (its
 # devices would take the names).
 hmm_tests_on_test_hmm() {
@@ -324,6 +363,7 @@ hmm_tests_on_test_hmm() {
 		result fail "upstream hmm-tests on test_hmm" "insmod test_hmm: $(cat "$OUT/insmod.err")"
 		return
 	fi
+	rmirror_beside_test_hmm
 	local from bad
 	from=$(($(dmesg | wc -l) + 1))
 	run_upstream_hmm test_hmm

@@ -87,9 +87,10 @@ static void kmsg(const char *s)
 }
 
 /*
- * Loads driver (a .ko of the project's top directory) ROUNDS times while
- * rmm_misc_squat holds the name collide, with RACERS threads on the device
- * dev (if any); leftover (if any) must not exist afterwards.
+ * Loads driver (a .ko of the project's top directory) with driver_params
+ * ROUNDS times while rmm_misc_squat holds the name collide, with RACERS
+ * threads on the device dev (if any); leftover (if any) must not exist
+ * afterwards.
  */
 FIXTURE(init_fail)
 {
@@ -106,8 +107,9 @@ FIXTURE_TEARDOWN(init_fail)
 }
 
 static void init_fails_cleanly(struct __test_metadata *_metadata,
-			       const char *driver, const char *collide,
-			       const char *dev, const char *leftover)
+			       const char *driver, const char *driver_params,
+			       const char *collide, const char *dev,
+			       const char *leftover)
 {
 	char ko[64], params[64];
 	struct racer r = { .path = dev };
@@ -130,7 +132,7 @@ static void init_fails_cleanly(struct __test_metadata *_metadata,
 	for (i = 0; dev && i < RACERS; i++)
 		ASSERT_EQ(0, pthread_create(&t[i], NULL, racer, &r));
 	for (i = 0; i < ROUNDS; i++) {
-		ret = load(ko, "");
+		ret = load(ko, driver_params);
 		EXPECT_EQ(-EEXIST, ret);
 		EXPECT_FALSE(loaded(driver));
 		if (ret == 0)
@@ -152,12 +154,15 @@ static void init_fails_cleanly(struct __test_metadata *_metadata,
 		EXPECT_NE(0, access(leftover, F_OK));
 }
 
-/* rmirror makes /dev/rmirror and hmm_dmirror0 before hmm_dmirror1 fails. */
+/*
+ * rmirror (hmm_names=1: test_hmm's names) makes /dev/rmirror and
+ * hmm_dmirror0 before hmm_dmirror1 fails.
+ */
 TEST_F_TIMEOUT(init_fail, rmirror_fails_after_its_devices, 300)
 {
 	if (access("/dev/hmm_dmirror0", F_OK) == 0)
-		SKIP(return, "test_hmm holds /dev/hmm_dmirror0: rmirror would pick other names");
-	init_fails_cleanly(_metadata, "rmirror", "hmm_dmirror1", "/dev/rmirror", NULL);
+		SKIP(return, "/dev/hmm_dmirror0 exists (test_hmm's?): rmirror would fail there, before hmm_dmirror1");
+	init_fails_cleanly(_metadata, "rmirror", "hmm_names=1", "hmm_dmirror1", "/dev/rmirror", NULL);
 }
 
 /*
@@ -167,7 +172,7 @@ TEST_F_TIMEOUT(init_fail, rmirror_fails_after_its_devices, 300)
  */
 TEST_F_TIMEOUT(init_fail, rzpool_fails_at_its_device, 300)
 {
-	init_fails_cleanly(_metadata, "rzpool", "rzpool", NULL, "/sys/kernel/debug/rzpool");
+	init_fails_cleanly(_metadata, "rzpool", "", "rzpool", NULL, "/sys/kernel/debug/rzpool");
 }
 
 TEST_HARNESS_MAIN

@@ -3,10 +3,11 @@
  * Copyright (C) 2026 The rmm authors.
  *
  * Selftests for rmirror's test_hmm interface (/dev/hmm_dmirror0, or
- * /dev/rmirror_hmm0 when test_hmm holds that name) beyond what the
- * kernel's hmm-tests check: device faults that fail leave no page tables
- * behind, and a snapshot racing MADV_DONTNEED is what the page tables held
- * at one moment, never a mix of before and after.
+ * /dev/rmirror_hmm0 when rmirror is loaded with hmm_names=0) beyond what
+ * the kernel's hmm-tests check: the parameter that names the devices,
+ * device faults that fail leave no page tables behind, and a snapshot
+ * racing MADV_DONTNEED is what the page tables held at one moment, never a
+ * mix of before and after.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -36,17 +37,45 @@
 #define MADV_NOHUGEPAGE 15
 #endif
 
-/* rmirror's device of test_hmm's interface, or NULL if it is not there. */
+#define HMM_NAMES "/sys/module/rmirror/parameters/hmm_names"
+
+/*
+ * rmirror's device 0 of test_hmm's interface, as the parameter hmm_names
+ * names it, or NULL if rmirror is not loaded.
+ */
 static const char *dmirror_path(void)
 {
-	if (access("/dev/rmirror_hmm0", F_OK) == 0)
-		return "/dev/rmirror_hmm0";
-	/* With test_hmm loaded, /dev/hmm_dmirror0 is test_hmm's. */
-	if (access("/sys/module/rmirror", F_OK) == 0 &&
-	    access("/sys/module/test_hmm", F_OK) != 0 &&
-	    access("/dev/hmm_dmirror0", F_OK) == 0)
-		return "/dev/hmm_dmirror0";
-	return NULL;
+	char v[8];
+
+	if (read_file(HMM_NAMES, v, sizeof(v)))
+		return NULL;
+	return v[0] == 'Y' ? "/dev/hmm_dmirror0" : "/dev/rmirror_hmm0";
+}
+
+/*
+ * hmm_names is a bool (Y or N) that names both devices, and read-only:
+ * sysfs refuses to open it for writing, even to root.
+ */
+TEST(hmm_names_names_the_devices)
+{
+	static const char *const names[2][2] = {
+		{ "/dev/rmirror_hmm0", "/dev/rmirror_hmm1" },
+		{ "/dev/hmm_dmirror0", "/dev/hmm_dmirror1" },
+	};
+	struct stat st;
+	char v[8];
+	int i, y;
+
+	if (read_file(HMM_NAMES, v, sizeof(v)))
+		SKIP(return, "no %s (rmirror not loaded?)", HMM_NAMES);
+	ASSERT_TRUE(!strcmp(v, "Y\n") || !strcmp(v, "N\n")) TH_LOG("hmm_names reads '%s'", v);
+	y = v[0] == 'Y';
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, stat(names[y][i], &st)) TH_LOG("%s: %s", names[y][i], strerror(errno));
+		EXPECT_TRUE(S_ISCHR(st.st_mode));
+	}
+	if (getuid() == 0)
+		EXPECT_EQ(-EACCES, write_file(HMM_NAMES, y ? "N" : "Y"));
 }
 
 static int dmirror_cmd(int fd, unsigned long req, void *addr, void *buf, unsigned long npages)
