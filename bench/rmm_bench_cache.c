@@ -51,7 +51,6 @@
 #include "rmm_bench.h"
 #include "rzpool/rzpool_lib.h"
 
-#define CG_ROOT		"/sys/fs/cgroup"
 #define CG		CG_ROOT "/rmm_bench_cache"
 #define HOT_EVERY	10
 
@@ -346,17 +345,7 @@ static int cg_setup(void)
 		return -1;
 	if (mkdir(CG, 0755) && errno != EEXIST)
 		return -1;
-	snprintf(buf, sizeof(buf), "%d", getpid());
-	return write_file(CG "/cgroup.procs", buf);
-}
-
-static void cg_teardown(void)
-{
-	char buf[32];
-
-	snprintf(buf, sizeof(buf), "%d", getpid());
-	write_file(CG_ROOT "/cgroup.procs", buf);
-	rmdir(CG);
+	return cg_enter(CG);
 }
 
 static const char *const what[] = {
@@ -429,6 +418,6 @@ void bench_cache(void)
 	for (layout = 0; layout < LAYOUTS; layout++)
 		for (si = 0; si < 5; si++)
 			cache_case(sizes[si], n, h);
-	cg_teardown();
+	cg_leave(CG);
 	free(h);
 }

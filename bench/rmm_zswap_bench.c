@@ -64,8 +64,7 @@
 #define ZSWAP_PARAM	"/sys/module/zswap/parameters/"
 #define ZSWAP_DEBUG	"/sys/kernel/debug/zswap/"
 #define RZPOOL_DEBUG	"/sys/kernel/debug/rzpool"
-#define CGROUP_ROOT	"/sys/fs/cgroup"
-#define CGROUP		CGROUP_ROOT "/rmm_zswap_bench"
+#define CGROUP		CG_ROOT "/rmm_zswap_bench"
 #define CGROUP2_MAGIC	0x63677270
 
 #define GROUP		"zswap workload"
@@ -300,14 +299,14 @@ static void check_can_run(void)
 
 	if (geteuid() != 0)
 		cannot_run("needs root");
-	if (statfs(CGROUP_ROOT, &sfs) || sfs.f_type != CGROUP2_MAGIC)
-		cannot_run("no cgroup2 mounted at " CGROUP_ROOT);
-	if (read_str(CGROUP_ROOT "/cgroup.subtree_control", buf, sizeof(buf)))
-		cannot_run("cannot read " CGROUP_ROOT "/cgroup.subtree_control");
+	if (statfs(CG_ROOT, &sfs) || sfs.f_type != CGROUP2_MAGIC)
+		cannot_run("no cgroup2 mounted at " CG_ROOT);
+	if (read_str(CG_ROOT "/cgroup.subtree_control", buf, sizeof(buf)))
+		cannot_run("cannot read " CG_ROOT "/cgroup.subtree_control");
 	for (w = strtok(buf, " "); w; w = strtok(NULL, " "))
 		ok |= !strcmp(w, "memory");
 	if (!ok)
-		cannot_run("the memory controller is not in " CGROUP_ROOT "/cgroup.subtree_control (echo +memory)");
+		cannot_run("the memory controller is not in " CG_ROOT "/cgroup.subtree_control (echo +memory)");
 	v = keyed("/proc/meminfo", "SwapTotal:");
 	if (isnan(v) || v == 0)
 		cannot_run("no swap (swapon a device first)");
@@ -434,11 +433,10 @@ static _Noreturn void workload(int to_parent, int from_parent, uint64_t npages)
 	struct child_msg m = { 0 };
 	uint64_t i, t0, bad_logged = 0;
 	unsigned int pass;
-	char pid[32], go;
 	uint8_t *area, *seen;
+	char go;
 
-	snprintf(pid, sizeof(pid), "%d", getpid());
-	m.err = -write_file(CGROUP "/cgroup.procs", pid);
+	m.err = -cg_enter(CGROUP);
 	area = mmap(NULL, npages * PAGE_SZ, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (!m.err && area == MAP_FAILED)

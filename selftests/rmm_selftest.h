@@ -3,8 +3,9 @@
  * Copyright (C) 2026 The rmm authors.
  *
  * Helpers shared by rmm's kselftests: checks every driver's device gets
- * (root only, unload refused while in use), small file helpers, and memory
- * offlining (what makes the VM migrate every movable page of a block).
+ * (root only, unload refused while in use), small file helpers, a memory
+ * cgroup of a test's own, and memory offlining (what makes the VM migrate
+ * every movable page of a block).
  */
 #ifndef RMM_SELFTEST_H
 #define RMM_SELFTEST_H
@@ -16,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -64,6 +67,66 @@ static inline int read_file(const char *path, char *buf, size_t len)
 		return -errno;
 	buf[n] = 0;
 	return 0;
+}
+
+/* --- a memory cgroup of a test's own --- */
+
+#define CG_ROOT "/sys/fs/cgroup"
+
+/*
+ * Mounts cgroup v2 at CG_ROOT unless it is there: 0 if it has the memory
+ * controller, 1 if it has not (CONFIG_MEMCG), -errno if there is no
+ * cgroup v2 to read (CONFIG_CGROUPS).
+ */
+static inline int cg_memory_controller(void)
+{
+	char controllers[256];
+	int ret;
+
+	if (access(CG_ROOT "/cgroup.controllers", F_OK))
+		mount("none", CG_ROOT, "cgroup2", 0, NULL);
+	ret = read_file(CG_ROOT "/cgroup.controllers", controllers, sizeof(controllers));
+	if (ret)
+		return ret;
+	return !strstr(controllers, "memory");
+}
+
+/*
+ * Makes cg (a path below CG_ROOT) a new child cgroup with the memory
+ * controller, an empty one of the same name left by an earlier run removed
+ * first: 0 or -errno.
+ */
+static inline int cg_create(const char *cg)
+{
+	int ret = write_file(CG_ROOT "/cgroup.subtree_control", "+memory");
+
+	if (ret)
+		return ret;
+	rmdir(cg);
+	return mkdir(cg, 0755) ? -errno : 0;
+}
+
+/* Moves the calling process into cgroup cg: 0 or -errno. */
+static inline int cg_enter(const char *cg)
+{
+	char path[256], pid[32];
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	return write_file(path, pid);
+}
+
+/*
+ * Moves the calling process back to CG_ROOT and removes cg, trying both:
+ * 0, or -errno of the first that failed.
+ */
+static inline int cg_leave(const char *cg)
+{
+	int ret = cg_enter(CG_ROOT);
+
+	if (rmdir(cg) && !ret)
+		ret = -errno;
+	return ret;
 }
 
 /*

@@ -20,8 +20,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/mount.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,7 +29,7 @@
 #include <lib/test_hmm_uapi.h>
 
 #define PAGE_SZ 4096UL
-#define TABLES_CG "/sys/fs/cgroup/rmirror_tables"
+#define TABLES_CG CG_ROOT "/rmirror_tables"
 
 #ifndef MADV_NOHUGEPAGE
 #define MADV_NOHUGEPAGE 15
@@ -145,21 +143,15 @@ static long clear_refs_ns(void)
 
 TEST_F_TIMEOUT(dmirror, failed_reads_hold_no_tables, 600)
 {
-	char controllers[256], pid[32], *base;
+	char *base;
 	long before, after, fresh_ns, after_ns;
 	uint64_t buf[PAGE_SZ / 8];
 	int i, efault = 0;
 
-	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK))
-		mount("none", "/sys/fs/cgroup", "cgroup2", 0, NULL);
-	if (read_file("/sys/fs/cgroup/cgroup.controllers", controllers, sizeof(controllers)) ||
-	    !strstr(controllers, "memory"))
+	if (cg_memory_controller())
 		SKIP(return, "no cgroup v2 memory controller at /sys/fs/cgroup");
-	ASSERT_EQ(write_file("/sys/fs/cgroup/cgroup.subtree_control", "+memory"), 0);
-	rmdir(TABLES_CG);
-	ASSERT_EQ(mkdir(TABLES_CG, 0755), 0);
-	snprintf(pid, sizeof(pid), "%d", getpid());
-	ASSERT_EQ(write_file(TABLES_CG "/cgroup.procs", pid), 0);
+	ASSERT_EQ(cg_create(TABLES_CG), 0);
+	ASSERT_EQ(cg_enter(TABLES_CG), 0);
 
 	/* Addresses nothing is mapped at: reserved, then unmapped. */
 	base = mmap(NULL, PROBES * PROBE_STRIDE, PROT_NONE,
@@ -182,8 +174,7 @@ TEST_F_TIMEOUT(dmirror, failed_reads_hold_no_tables, 600)
 	ksft_print_msg("clear_refs: %ld us before the reads, %ld us after\n",
 		       fresh_ns / 1000, after_ns / 1000);
 
-	write_file("/sys/fs/cgroup/cgroup.procs", pid);
-	rmdir(TABLES_CG);
+	cg_leave(TABLES_CG);
 	EXPECT_EQ(PROBES, efault);
 	ASSERT_GT(before, 0);
 	/* A few tables (the last faults', those waiting for a grace period). */

@@ -1126,10 +1126,8 @@ TEST_F(rmirror, unload_refused_while_mirroring)
  */
 #include <limits.h>
 #include <signal.h>
-#include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 
 #define MIB (1UL << 20)
 
@@ -1528,7 +1526,7 @@ TEST_F_TIMEOUT(rmirror, sigkill_ends_waiting_fault, 60)
 	ASSERT_EQ(st.released, 1);
 }
 
-#define OOM_CG "/sys/fs/cgroup/rmirror_oom"
+#define OOM_CG CG_ROOT "/rmirror_oom"
 
 /* Whether a swap area is in use (/proc/swaps has more than its header). */
 static int swap_on(void)
@@ -1606,15 +1604,13 @@ static void *oom_reader_main(void *arg)
 static int oom_child(int fd, int go, char *buf)
 {
 	struct oom_reader r = { .fd = fd, .buf = buf };
-	char c, pid[32];
 	pthread_t t;
 	size_t mb;
-	char *p;
+	char *p, c;
 
 	if (read(go, &c, 1) != 1)
 		return 1;
-	snprintf(pid, sizeof(pid), "%d", getpid());
-	if (write_file(OOM_CG "/cgroup.procs", pid))
+	if (cg_enter(OOM_CG))
 		return 2;
 	r.mem = mmap(NULL, 8 * MIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (r.mem == MAP_FAILED)
@@ -1648,22 +1644,19 @@ static int oom_child(int fd, int go, char *buf)
 TEST_F_TIMEOUT(rmirror, oom_victim_nonblock_invalidation, 150)
 {
 	struct rmirror_stats st = { 0 };
-	char controllers[256], line[64];
+	char line[64];
 	long t0, deadline, stop_ms = -1, reap_ms = -1;
 	int go[2], status = 0, reaped = 0, seized, seize_err = 0, stuck = 0, logged, ret, i;
 	unsigned long code = 0;
 	pid_t pid;
 
 	/* cgroup v2 with the memory controller, mounted if need be. */
-	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK))
-		mount("none", "/sys/fs/cgroup", "cgroup2", 0, NULL);
-	if (read_file("/sys/fs/cgroup/cgroup.controllers", controllers, sizeof(controllers)))
+	ret = cg_memory_controller();
+	if (ret < 0)
 		SKIP(return, "no cgroup v2 at /sys/fs/cgroup (CONFIG_CGROUPS)");
-	if (!strstr(controllers, "memory"))
+	if (ret)
 		SKIP(return, "\"memory\" is not in cgroup.controllers (CONFIG_MEMCG)");
-	ASSERT_EQ(write_file("/sys/fs/cgroup/cgroup.subtree_control", "+memory"), 0);
-	rmdir(OOM_CG);
-	ASSERT_EQ(mkdir(OOM_CG, 0755), 0);
+	ASSERT_EQ(cg_create(OOM_CG), 0);
 	/* 64 MiB, no swap: the child is OOM-killed, not swapped out. */
 	ASSERT_EQ(write_file(OOM_CG "/memory.max", "64M"), 0);
 	ret = write_file(OOM_CG "/memory.swap.max", "0");

@@ -17,7 +17,6 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -640,7 +639,6 @@ static long long cg_read(const char *cg, const char *file)
 	return strtoll(buf, NULL, 10);
 }
 
-#define CG_ROOT "/sys/fs/cgroup"
 #define CG_TEST CG_ROOT "/rzpool_test"
 
 /*
@@ -653,20 +651,13 @@ TEST(pool_charged_to_opener_memcg)
 	enum { N = 8192 };
 	struct rzpool_stats st;
 	long long base, full, after;
-	char controllers[256], pid[32];
 	uint64_t *h;
 	int fd, i;
 
-	if (access(CG_ROOT "/cgroup.controllers", F_OK))
-		mount("none", CG_ROOT, "cgroup2", 0, NULL);
-	if (read_file(CG_ROOT "/cgroup.controllers", controllers, sizeof(controllers)) ||
-	    !strstr(controllers, "memory"))
+	if (cg_memory_controller())
 		SKIP(return, "no cgroup v2 memory controller (CONFIG_MEMCG)");
-	ASSERT_EQ(write_file(CG_ROOT "/cgroup.subtree_control", "+memory"), 0);
-	rmdir(CG_TEST);
-	ASSERT_EQ(mkdir(CG_TEST, 0755), 0);
-	snprintf(pid, sizeof(pid), "%d", getpid());
-	ASSERT_EQ(write_file(CG_TEST "/cgroup.procs", pid), 0);
+	ASSERT_EQ(cg_create(CG_TEST), 0);
+	ASSERT_EQ(cg_enter(CG_TEST), 0);
 	h = calloc(N, sizeof(*h));
 	ASSERT_NE(h, NULL);
 
@@ -690,8 +681,7 @@ TEST(pool_charged_to_opener_memcg)
 	ASSERT_LT(after - base, (long long)st.pages * PAGE_SZ / 2);
 
 	/* Back to the root cgroup, and the test cgroup goes. */
-	ASSERT_EQ(write_file(CG_ROOT "/cgroup.procs", pid), 0);
-	ASSERT_EQ(rmdir(CG_TEST), 0);
+	ASSERT_EQ(cg_leave(CG_TEST), 0);
 	free(h);
 }
 
@@ -707,20 +697,13 @@ TEST(pool_metadata_charged_to_opener_memcg)
 	enum { N = 131072, SIZE = 32 };
 	struct rzpool_stats st;
 	long long base, full, after, want;
-	char controllers[256], pid[32];
 	uint64_t *h;
 	int fd, i;
 
-	if (access(CG_ROOT "/cgroup.controllers", F_OK))
-		mount("none", CG_ROOT, "cgroup2", 0, NULL);
-	if (read_file(CG_ROOT "/cgroup.controllers", controllers, sizeof(controllers)) ||
-	    !strstr(controllers, "memory"))
+	if (cg_memory_controller())
 		SKIP(return, "no cgroup v2 memory controller (CONFIG_MEMCG)");
-	ASSERT_EQ(write_file(CG_ROOT "/cgroup.subtree_control", "+memory"), 0);
-	rmdir(CG_TEST);
-	ASSERT_EQ(mkdir(CG_TEST, 0755), 0);
-	snprintf(pid, sizeof(pid), "%d", getpid());
-	ASSERT_EQ(write_file(CG_TEST "/cgroup.procs", pid), 0);
+	ASSERT_EQ(cg_create(CG_TEST), 0);
+	ASSERT_EQ(cg_enter(CG_TEST), 0);
 	h = calloc(N, sizeof(*h));
 	ASSERT_NE(h, NULL);
 	memset(h, 0, N * sizeof(*h));
@@ -746,8 +729,7 @@ TEST(pool_metadata_charged_to_opener_memcg)
 	/* Everything is given back with the pool. */
 	EXPECT_LT(after - base, (full - base) / 8);
 
-	ASSERT_EQ(write_file(CG_ROOT "/cgroup.procs", pid), 0);
-	ASSERT_EQ(rmdir(CG_TEST), 0);
+	ASSERT_EQ(cg_leave(CG_TEST), 0);
 }
 
 /*

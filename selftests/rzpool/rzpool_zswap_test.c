@@ -38,7 +38,6 @@
 #define ZSWAP_PARAM "/sys/module/zswap/parameters"
 #define ZSWAP_DEBUGFS "/sys/kernel/debug/zswap"
 #define RZ_DEBUGFS "/sys/kernel/debug/rzpool"
-#define CG_ROOT "/sys/fs/cgroup"
 
 /*
  * Sizes. The cgroup's limit is CG_MAX; a child writes twice that. zswap
@@ -319,12 +318,10 @@ static __noreturn void child_main(int cmd, int reply, const char *cg, const size
 {
 	struct set sets[NR_SETS] = { 0 };
 	int s, bad = 0, verified = 0;
-	char path[256], pid[32], c, r;
+	char c, r;
 	size_t i;
 
-	snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
-	snprintf(pid, sizeof(pid), "%d", getpid());
-	if (write_file(path, pid))
+	if (cg_enter(cg))
 		_exit(2);
 	/* zswap allocates its pool's pages in our reclaim, under our policy. */
 	if (movable)
@@ -411,9 +408,7 @@ FIXTURE_SETUP(zswap)
 		mount("none", "/sys/kernel/debug", "debugfs", 0, NULL);
 	if (access(ZSWAP_DEBUGFS "/stored_pages", F_OK) || access(RZ_DEBUGFS, F_OK))
 		SKIP(return, "no debugfs (zswap's and rzpool's counters)");
-	if (access(CG_ROOT "/cgroup.controllers", F_OK))
-		mount("none", CG_ROOT, "cgroup2", 0, NULL);
-	if (read_file(CG_ROOT "/cgroup.controllers", buf, sizeof(buf)) || !strstr(buf, "memory"))
+	if (cg_memory_controller())
 		SKIP(return, "no cgroup v2 memory controller (CONFIG_MEMCG)");
 	if ((read_file(CG_ROOT "/cgroup.subtree_control", buf, sizeof(buf)) ||
 	     !strstr(buf, "memory")) &&
