@@ -756,8 +756,49 @@ static void bench_young(void)
 	free(pfn);
 }
 
+static void bench_ops_alloc_free(void)
+{
+	bench_ops(RMM_BENCH_ALLOC_FREE, "alloc+free");
+}
+
+static void bench_ops_write_read(void)
+{
+	bench_ops(RMM_BENCH_WRITE_READ, "write+read");
+}
+
+static void bench_zpool_alloc_free(void)
+{
+	bench_zpool(RMM_BENCH_ALLOC_FREE, "zpool alloc+free");
+}
+
+static void bench_zpool_map_copy(void)
+{
+	bench_zpool(RMM_BENCH_MAP_COPY, "zpool map+copy+unmap");
+}
+
+/* Every benchmark, in the order they run: its group (-g), what it measures. */
+static const struct {
+	const char *group;
+	const char *what;
+	void (*run)(void);
+} benches[] = {
+	{ "ops", "pools: alloc+free", bench_ops_alloc_free },
+	{ "ops", "pools: write+read", bench_ops_write_read },
+	{ "zpool", "zpool drivers: alloc+free", bench_zpool_alloc_free },
+	{ "zpool", "zpool drivers: map+copy+unmap", bench_zpool_map_copy },
+	{ "memory", "pools: memory", bench_memory },
+	{ "migration", "pools: migration", bench_migration },
+	{ "notifier", "notifiers: munmap, mprotect", bench_notifier },
+	{ "faultin", "notifiers: fault-in", bench_faultin },
+	{ "tables", "notifiers: table pages", bench_tables },
+	{ "young", "notifiers: young", bench_young },
+	{ "states", "object states: lock-free against spinlocked", bench_states },
+	{ "cache", "cache: volatile objects against MADV_FREE", bench_cache },
+};
+
 int main(int argc, char **argv)
 {
+	size_t i;
 	int opt;
 
 	while ((opt = getopt(argc, argv, "r:qg:P:S:T:O:Q:")) != -1) {
@@ -790,49 +831,11 @@ int main(int argc, char **argv)
 		die("open");
 	fprintf(out, "{\"runs\": %d, \"quick\": %d, \"records\": [", runs, quick);
 
-	if (want("ops")) {
-		fprintf(stderr, "rmm_bench: pools: alloc+free\n");
-		bench_ops(RMM_BENCH_ALLOC_FREE, "alloc+free");
-		fprintf(stderr, "rmm_bench: pools: write+read\n");
-		bench_ops(RMM_BENCH_WRITE_READ, "write+read");
-	}
-	if (want("zpool")) {
-		fprintf(stderr, "rmm_bench: zpool drivers: alloc+free\n");
-		bench_zpool(RMM_BENCH_ALLOC_FREE, "zpool alloc+free");
-		fprintf(stderr, "rmm_bench: zpool drivers: map+copy+unmap\n");
-		bench_zpool(RMM_BENCH_MAP_COPY, "zpool map+copy+unmap");
-	}
-	if (want("memory")) {
-		fprintf(stderr, "rmm_bench: pools: memory\n");
-		bench_memory();
-	}
-	if (want("migration")) {
-		fprintf(stderr, "rmm_bench: pools: migration\n");
-		bench_migration();
-	}
-	if (want("notifier")) {
-		fprintf(stderr, "rmm_bench: notifiers: munmap, mprotect\n");
-		bench_notifier();
-	}
-	if (want("faultin")) {
-		fprintf(stderr, "rmm_bench: notifiers: fault-in\n");
-		bench_faultin();
-	}
-	if (want("tables")) {
-		fprintf(stderr, "rmm_bench: notifiers: table pages\n");
-		bench_tables();
-	}
-	if (want("young")) {
-		fprintf(stderr, "rmm_bench: notifiers: young\n");
-		bench_young();
-	}
-	if (want("states")) {
-		fprintf(stderr, "rmm_bench: object states: lock-free against spinlocked\n");
-		bench_states();
-	}
-	if (want("cache")) {
-		fprintf(stderr, "rmm_bench: cache: volatile objects against MADV_FREE\n");
-		bench_cache();
+	for (i = 0; i < sizeof(benches) / sizeof(benches[0]); i++) {
+		if (!want(benches[i].group))
+			continue;
+		fprintf(stderr, "rmm_bench: %s\n", benches[i].what);
+		benches[i].run();
 	}
 
 	fprintf(out, "\n]}\n");
