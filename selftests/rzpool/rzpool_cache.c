@@ -29,13 +29,27 @@
 
 #include "rzpool_lib.h"
 
-/* Memory pressure as reclaim applies it to slab: every shrinker, once. */
-static int pressure(void)
+/*
+ * Memory pressure as reclaim applies it to slab: every shrinker, once. Then
+ * prints, headed `what`, what the pool gave back since its counters were
+ * `before`, and how; its counters now are left in *after. 0, or -1 if
+ * drop_caches could not be written.
+ */
+static int pressure(int fd, const char *what, const struct rzpool_stats *before,
+		    struct rzpool_stats *after)
 {
 	if (write_file("/proc/sys/vm/drop_caches", "2")) {
 		perror("drop_caches");
 		return -1;
 	}
+	rz_stats(fd, after);
+	printf("%s: %llu -> %llu pages; %llu pages freed by discarding alone,\n"
+	       "  %llu objects discarded by the shrinker and %llu by compaction; %llu objects copied\n",
+	       what, (unsigned long long)before->pages, (unsigned long long)after->pages,
+	       (unsigned long long)(after->discard_pages - before->discard_pages),
+	       (unsigned long long)(after->discard_shrink - before->discard_shrink),
+	       (unsigned long long)(after->discard_compact - before->discard_compact),
+	       (unsigned long long)(after->compact_moved - before->compact_moved));
 	return 0;
 }
 
@@ -99,16 +113,8 @@ int main(int argc, char **argv)
 	rz_stats(fd, &s1);
 	printf("made %zu cold objects volatile (%llu volatile now)\n", cold,
 	       (unsigned long long)s1.volatile_objs);
-	if (pressure())
+	if (pressure(fd, "memory pressure (drop_caches)", &s1, &s2))
 		return 1;
-	rz_stats(fd, &s2);
-	printf("memory pressure (drop_caches): %llu -> %llu pages; %llu pages freed by discarding alone,\n"
-	       "  %llu objects discarded by the shrinker and %llu by compaction; %llu objects copied\n",
-	       (unsigned long long)s1.pages, (unsigned long long)s2.pages,
-	       (unsigned long long)(s2.discard_pages - s1.discard_pages),
-	       (unsigned long long)(s2.discard_shrink - s1.discard_shrink),
-	       (unsigned long long)(s2.discard_compact - s1.discard_compact),
-	       (unsigned long long)(s2.compact_moved - s1.compact_moved));
 	/* Every lookup: hot ones must be intact, cold ones kept or discarded. */
 	for (i = 0; i < n; i++) {
 		if (i >= n - n / hot) {
@@ -146,15 +152,8 @@ int main(int argc, char **argv)
 		}
 	}
 	rz_stats(fd, &s3);
-	if (pressure())
+	if (pressure(fd, "whole cache volatile, then pressure", &s3, &s4))
 		return 1;
-	rz_stats(fd, &s4);
-	printf("whole cache volatile, then pressure: %llu -> %llu pages; %llu pages freed by discarding alone,\n"
-	       "  %llu objects discarded; %llu objects copied\n",
-	       (unsigned long long)s3.pages, (unsigned long long)s4.pages,
-	       (unsigned long long)(s4.discard_pages - s3.discard_pages),
-	       (unsigned long long)(s4.discard_shrink - s3.discard_shrink),
-	       (unsigned long long)(s4.compact_moved - s3.compact_moved));
 	if (s4.compact_moved != s3.compact_moved || s4.pages >= s3.pages)
 		bad++;
 	return !bad && s2.pages < s1.pages && kept + lost == cold ? 0 : 1;
