@@ -69,6 +69,18 @@ static inline int read_file(const char *path, char *buf, size_t len)
 	return 0;
 }
 
+/* Whether the len bytes at buf are all zero. */
+static inline int mem_is_zero(const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i])
+			return 0;
+	return 1;
+}
+
 /* --- a memory cgroup of a test's own --- */
 
 #define CG_ROOT "/sys/fs/cgroup"

@@ -101,16 +101,6 @@ static int pages_are(const char *buf, size_t npages, int seed)
 	return 1;
 }
 
-static int is_zero(const char *buf, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (buf[i])
-			return 0;
-	return 1;
-}
-
 static long read_long(const char *path)
 {
 	char buf[64] = { 0 };
@@ -261,7 +251,7 @@ TEST_F(rmirror, dontneed_invalidates)
 	ASSERT_GT(total_invalidations(&b), total_invalidations(&a));
 	ASSERT_EQ(b.mirrored, 0);
 	ASSERT_EQ(dev_read(self->fd, self->mem, self->buf, NPAGES * PAGE_SZ), 0);
-	ASSERT_TRUE(is_zero(self->buf, NPAGES * PAGE_SZ));
+	ASSERT_TRUE(mem_is_zero(self->buf, NPAGES * PAGE_SZ));
 }
 
 /* mremap moves the pages away: the old range is invalidated and faults. */
@@ -369,7 +359,7 @@ TEST_F(rmirror, thp_split_invalidates)
 	ASSERT_EQ(b.invalidations[RMIRROR_EV_CLEAR] > a.invalidations[RMIRROR_EV_CLEAR], 1);
 	ASSERT_EQ(dev_read(self->fd, huge + 99 * PAGE_SZ, self->buf, 3 * PAGE_SZ), 0);
 	ASSERT_TRUE(pages_are(self->buf, 1, 7 + 99));
-	ASSERT_TRUE(is_zero(self->buf + PAGE_SZ, PAGE_SZ));
+	ASSERT_TRUE(mem_is_zero(self->buf + PAGE_SZ, PAGE_SZ));
 	ASSERT_TRUE(pages_are(self->buf + 2 * PAGE_SZ, 1, 7 + 101));
 	munmap(raw, 2 * HPAGE_SZ);
 }
@@ -1322,7 +1312,7 @@ TEST_F(rmirror, refault_keeps_neighbours)
 			ASSERT_FALSE(snap[i] & RMIRROR_DIRTY);
 			ASSERT_FALSE(snap[i] & RMIRROR_WRITE);
 			/* Anonymous memory after DONTNEED reads as zeros. */
-			ASSERT_TRUE(is_zero(self->buf + i * PAGE_SZ, PAGE_SZ));
+			ASSERT_TRUE(mem_is_zero(self->buf + i * PAGE_SZ, PAGE_SZ));
 		} else {
 			ASSERT_EQ(snap[i] & wdv, wdv) TH_LOG("page %d: flags 0x%x", i, snap[i]);
 			ASSERT_TRUE(pages_are(self->buf + i * PAGE_SZ, 1, 50 + i));

@@ -53,16 +53,6 @@ static const unsigned int known[] = {
 };
 #define NKNOWN ((int)ARRAY_SIZE(known))
 
-static int is_zero(const uint8_t *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (p[i])
-			return 0;
-	return 1;
-}
-
 /* --- a pool and what it must hold --- */
 
 struct fobj {
@@ -760,7 +750,7 @@ static void fuzz_alloc(struct __test_metadata *_metadata, FIXTURE_DATA(rzpool_fu
 	ASSERT_FALSE(pool_was_freed(p, req->handle))
 		TH_LOG("ALLOC returned freed handle %#llx", (unsigned long long)req->handle);
 	ASSERT_EQ(rz_read(p->fd, req->handle, 0, buf, req->size), 0);
-	ASSERT_TRUE(is_zero(buf, req->size)) TH_LOG("new object of %u bytes not zeroed", req->size);
+	ASSERT_TRUE(mem_is_zero(buf, req->size)) TH_LOG("new object of %u bytes not zeroed", req->size);
 	fuzz_fill(buf, req->size, fuzz_next(r));
 	ASSERT_EQ(rz_write(p->fd, req->handle, 0, buf, req->size), 0);
 	ASSERT_GE(pool_track(p, req->handle, req->size, buf), 0);
@@ -967,7 +957,7 @@ TEST_F_TIMEOUT(rzpool_fuzz, stale_handles, 50)
 			ASSERT_FALSE(pool_was_freed(p, h))
 				TH_LOG("cycle %lu: ALLOC returned freed handle %#llx", cycles, (unsigned long long)h);
 			ASSERT_EQ(rz_read(p->fd, h, 0, buf, size), 0);
-			ASSERT_TRUE(is_zero(buf, size));
+			ASSERT_TRUE(mem_is_zero(buf, size));
 			fuzz_fill(buf, size, h);
 			ASSERT_EQ(rz_write(p->fd, h, 0, buf, size), 0);
 			idx[i] = pool_track(p, h, size, buf);
@@ -1188,7 +1178,7 @@ TEST_F_TIMEOUT(rzpool_fuzz, double_free_race, 50)
 				ASSERT_NE(r->newh[j], r->newh[i]);
 			}
 			ASSERT_EQ(rz_read(p->fd, r->newh[j], 0, buf, r->newsize[j]), 0);
-			ASSERT_TRUE(is_zero(buf, r->newsize[j]));
+			ASSERT_TRUE(mem_is_zero(buf, r->newsize[j]));
 		}
 		for (j = 0; j < r->nnew; j++) {
 			ASSERT_EQ(rz_free(p->fd, r->newh[j]), 0);
@@ -1251,7 +1241,7 @@ static void *cr_thread(void *arg)
 			ret = rz_read(r->fd, s->h[k], 0, buf, s->size[k]);
 			fuzz_race_note(r, "READ", ret, 0);
 			if (!ret && (s->written[k] ? memcmp(buf, want, s->size[k]) :
-						      !is_zero(buf, s->size[k])))
+						      !mem_is_zero(buf, s->size[k])))
 				fuzz_race_corrupt(r, "READ data");
 			break;
 		case 4 ... 5:
@@ -1315,7 +1305,7 @@ static void cr_done(struct __test_metadata *_metadata, struct fuzz_race *r, int 
 				fuzz_fill(want, s->size[i], s->seed[i]);
 				ASSERT_EQ(memcmp(buf, want, s->size[i]), 0);
 			} else {
-				ASSERT_TRUE(is_zero(buf, s->size[i]));
+				ASSERT_TRUE(mem_is_zero(buf, s->size[i]));
 			}
 			ASSERT_GE(pool_track(&c->q, s->h[i], s->size[i], buf), 0);
 		}

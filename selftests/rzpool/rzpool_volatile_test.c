@@ -47,14 +47,8 @@ static int make_stable1(int fd, uint64_t h)
 static int is_zero(int fd, uint64_t h, uint32_t size)
 {
 	uint8_t buf[RZPOOL_MAX_SIZE];
-	uint32_t i;
 
-	if (rz_read(fd, h, 0, buf, size))
-		return 0;
-	for (i = 0; i < size; i++)
-		if (buf[i])
-			return 0;
-	return 1;
+	return !rz_read(fd, h, 0, buf, size) && mem_is_zero(buf, size);
 }
 
 FIXTURE(rzvol)
