@@ -259,6 +259,33 @@ static inline uint64_t fuzz_bad_ptr(struct fuzz_rng *r, const struct fuzz_mem *m
 	}
 }
 
+/*
+ * A request pointer for req (size bytes), once in 16 each: straddling the
+ * hole (*bad), faulting at once (*bad), or a copy of req that fits exactly
+ * before the hole; else req itself.
+ */
+static inline unsigned long fuzz_pick_req(struct fuzz_rng *r, const struct fuzz_mem *m,
+					  const void *req, size_t size, int *bad)
+{
+	unsigned long p;
+
+	*bad = 0;
+	switch (fuzz_below(r, 16)) {
+	case 0:
+		*bad = 1;
+		return fuzz_edge_ptr(m, fuzz_below(r, size));
+	case 1:
+		*bad = 1;
+		return fuzz_bad_ptr(r, m);
+	case 2:
+		p = fuzz_edge_ptr(m, size);
+		memcpy((void *)p, req, size);
+		return p;
+	default:
+		return (uintptr_t)req;
+	}
+}
+
 /* --- ioctl numbers --- */
 
 /*

@@ -367,29 +367,6 @@ static int in_mirror(const char *mem, uint64_t addr, uint64_t len)
 	return addr >= start && addr + len >= addr && addr + len <= end;
 }
 
-/* A request pointer: good, exactly before a fault, straddling, or faulting. */
-static unsigned long pick_req(FIXTURE_DATA(rmirror_fuzz) *self, void *req, size_t size, int *bad)
-{
-	struct fuzz_rng *r = &self->rng;
-	unsigned long p;
-
-	*bad = 0;
-	switch (fuzz_below(r, 16)) {
-	case 0:
-		*bad = 1;
-		return fuzz_edge_ptr(&self->fm, fuzz_below(r, size));
-	case 1:
-		*bad = 1;
-		return fuzz_bad_ptr(r, &self->fm);
-	case 2:
-		p = fuzz_edge_ptr(&self->fm, size);
-		memcpy((void *)p, req, size);
-		return p;
-	default:
-		return (uintptr_t)req;
-	}
-}
-
 /* One random READ or WRITE; asserts the model's errno and the data. */
 static void fuzz_rw(struct __test_metadata *_metadata, FIXTURE_DATA(rmirror_fuzz) *self, int write)
 {
@@ -399,7 +376,7 @@ static void fuzz_rw(struct __test_metadata *_metadata, FIXTURE_DATA(rmirror_fuzz
 	struct ubuf u = pick_ubuf(self, addr, len, in_range, write);
 	struct rmirror_rw rw = { .addr = addr, .buf = u.p, .len = len };
 	int req_bad, want, ret;
-	unsigned long req = pick_req(self, &rw, sizeof(rw), &req_bad);
+	unsigned long req = fuzz_pick_req(&self->rng, &self->fm, &rw, sizeof(rw), &req_bad);
 
 	/* The driver's order: request, length, then WRITE: buffer, range; READ: range, buffer. */
 	if (req_bad)
@@ -480,7 +457,7 @@ static void fuzz_snapshot(struct __test_metadata *_metadata, FIXTURE_DATA(rmirro
 		break;
 	}
 	s = (struct rmirror_snapshot){ .addr = addr, .buf = u.p, .npages = n };
-	req = pick_req(self, &s, sizeof(s), &req_bad);
+	req = fuzz_pick_req(&self->rng, &self->fm, &s, sizeof(s), &req_bad);
 	/* The driver's order: request, page count, address, count from there, buffer. */
 	if (req_bad)
 		want = EFAULT;
@@ -534,7 +511,7 @@ static void fuzz_misc(struct __test_metadata *_metadata, FIXTURE_DATA(rmirror_fu
 	uint32_t ms;
 
 	if (op < 3) {
-		req = pick_req(self, &range, sizeof(range), &req_bad);
+		req = fuzz_pick_req(&self->rng, &self->fm, &range, sizeof(range), &req_bad);
 		ret = ioctl(self->fd, RMIRROR_IOC_MIRROR, req) ? -errno : 0;
 		ASSERT_EQ(ret, req_bad ? -EFAULT : -EBUSY)
 			TH_LOG("MIRROR of %#llx + %#llx%s", (unsigned long long)range.addr,
@@ -559,7 +536,7 @@ static void fuzz_misc(struct __test_metadata *_metadata, FIXTURE_DATA(rmirror_fu
 			}
 			break;
 		}
-		req = pick_req(self, &ms, sizeof(ms), &req_bad);
+		req = fuzz_pick_req(&self->rng, &self->fm, &ms, sizeof(ms), &req_bad);
 		if (req_bad)
 			want = EFAULT;
 		ret = ioctl(self->fd, RMIRROR_IOC_INVALIDATE, req) ? -errno : 0;
@@ -847,7 +824,7 @@ static void child_fuzz(FIXTURE_DATA(rmirror_fuzz) *self, struct child_report *re
 		switch (op) {
 		case 0:
 		case 1:
-			req = pick_req(self, &rw, sizeof(rw), &req_bad);
+			req = fuzz_pick_req(&self->rng, &self->fm, &rw, sizeof(rw), &req_bad);
 			want = req_bad ? EFAULT : len == 0 || len > MAX_RW ? EINVAL :
 			       op == 1 && bad_buf ? EFAULT : EIO;
 			ret = ioctl(self->fd, op ? RMIRROR_IOC_WRITE : RMIRROR_IOC_READ, req) ? -errno : 0;
@@ -857,7 +834,7 @@ static void child_fuzz(FIXTURE_DATA(rmirror_fuzz) *self, struct child_report *re
 		case 2:
 			s.npages = fuzz_one_in(r, 4) ? fuzz_next(r) >> fuzz_below(r, 64) :
 				   fuzz_below(r, NP + 2);
-			req = pick_req(self, &s, sizeof(s), &req_bad);
+			req = fuzz_pick_req(&self->rng, &self->fm, &s, sizeof(s), &req_bad);
 			want = req_bad ? EFAULT : s.npages == 0 || s.npages > SNAP_MAX ? EINVAL : EIO;
 			ret = ioctl(self->fd, RMIRROR_IOC_SNAPSHOT, req) ? -errno : 0;
 			if (ret != -want)
@@ -865,7 +842,7 @@ static void child_fuzz(FIXTURE_DATA(rmirror_fuzz) *self, struct child_report *re
 			break;
 		case 3:
 			ms = fuzz_one_in(r, 4) ? RMIRROR_MAX_HOLD_MS + 1 : fuzz_below(r, 2);
-			req = pick_req(self, &ms, sizeof(ms), &req_bad);
+			req = fuzz_pick_req(&self->rng, &self->fm, &ms, sizeof(ms), &req_bad);
 			want = req_bad ? EFAULT : ms > RMIRROR_MAX_HOLD_MS ? EINVAL : EIO;
 			ret = ioctl(self->fd, RMIRROR_IOC_INVALIDATE, req) ? -errno : 0;
 			if (ret != -want)

@@ -585,24 +585,11 @@ static void fuzz_rw(struct __test_metadata *_metadata, FIXTURE_DATA(rzpool_fuzz)
 	uint32_t len = pick_len(r, size), off = pick_off(r, size, len);
 	struct ubuf u = pick_ubuf(self, len);
 	struct rzpool_rw rw = { .handle = h, .addr = u.p, .offset = off, .len = len };
-	unsigned long req = (uintptr_t)&rw;
-	int req_bad = 0;
+	unsigned long req;
+	int req_bad;
 
 	/* Now and then the request itself straddles or faults. */
-	switch (fuzz_below(r, 16)) {
-	case 0:
-		req = fuzz_edge_ptr(&self->mem, fuzz_below(r, sizeof(rw)));
-		req_bad = 1;
-		break;
-	case 1:
-		req = fuzz_bad_ptr(r, &self->mem);
-		req_bad = 1;
-		break;
-	case 2:	/* fits exactly before the fault */
-		req = fuzz_edge_ptr(&self->mem, sizeof(rw));
-		memcpy((void *)req, &rw, sizeof(rw));
-		break;
-	}
+	req = fuzz_pick_req(r, &self->mem, &rw, sizeof(rw), &req_bad);
 	if (write && u.kind == UB_GOOD && len <= MAXSZ)
 		fuzz_fill((void *)u.p, len, fuzz_next(r));
 
