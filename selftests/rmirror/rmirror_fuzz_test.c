@@ -249,6 +249,20 @@ struct ubuf {
 	uint64_t readable, writable;
 };
 
+/* A buffer of which only the first `valid` bytes are mapped. */
+static struct ubuf edge_ubuf(const struct fuzz_mem *m, uint64_t valid)
+{
+	return (struct ubuf){
+		.p = fuzz_edge_ptr(m, valid), .kind = UB_EDGE, .readable = valid, .writable = valid,
+	};
+}
+
+/* A buffer whose first byte faults. */
+static struct ubuf bad_ubuf(struct fuzz_rng *r, const struct fuzz_mem *m)
+{
+	return (struct ubuf){ .p = fuzz_bad_ptr(r, m), .kind = UB_BAD };
+}
+
 /*
  * A buffer for a transfer of len bytes at addr (in_range: all of it in the
  * mirror). Whatever a WRITE can read from it without faulting is the
@@ -270,13 +284,10 @@ static struct ubuf pick_ubuf(FIXTURE_DATA(rmirror_fuzz) *self, uint64_t addr, ui
 		u.readable = (uintptr_t)self->fm.hole - u.p;
 		break;
 	case 1:	/* fewer bytes mapped than len */
-		u.kind = UB_EDGE;
-		u.readable = u.writable = fuzz_below(r, l);
-		u.p = fuzz_edge_ptr(&self->fm, u.readable);
+		u = edge_ubuf(&self->fm, fuzz_below(r, l));
 		break;
 	case 2:
-		u.kind = UB_BAD;
-		u.p = fuzz_bad_ptr(r, &self->fm);
+		u = bad_ubuf(r, &self->fm);
 		break;
 	case 3:
 		u.kind = UB_WRAP;
@@ -442,13 +453,10 @@ static void fuzz_snapshot(struct __test_metadata *_metadata, FIXTURE_DATA(rmirro
 		u.p = (uintptr_t)self->fm.ro;
 		break;
 	case 1:
-		u.kind = UB_EDGE;
-		u.writable = fuzz_below(r, n < FUZZ_PAGE ? n : FUZZ_PAGE);
-		u.p = fuzz_edge_ptr(&self->fm, u.writable);
+		u = edge_ubuf(&self->fm, fuzz_below(r, n < FUZZ_PAGE ? n : FUZZ_PAGE));
 		break;
 	case 2:
-		u.kind = UB_BAD;
-		u.p = fuzz_bad_ptr(r, &self->fm);
+		u = bad_ubuf(r, &self->fm);
 		break;
 	default:
 		u.kind = UB_GOOD;
