@@ -120,15 +120,21 @@ static void bench_run(struct rmm_bench_req *req)
 		die("RMM_BENCH_RUN");
 }
 
-/* Runs req and appends its ns per object, per thread and batch, to v[*n..]. */
-static void bench_run_per_op(struct rmm_bench_req *req, double *v, int *n)
+/* Appends the ns per object of a run of req, per thread and batch, to v[*n..]. */
+static void per_op(const struct rmm_bench_req *req, double *v, int *n)
 {
 	unsigned int t, b;
 
-	bench_run(req);
 	for (t = 0; t < req->threads; t++)
 		for (b = 0; b < req->batches; b++)
 			v[(*n)++] = (double)req->ns[t][b] / req->nr_objs;
+}
+
+/* Runs req and appends its ns per object, per thread and batch, to v[*n..]. */
+static void bench_run_per_op(struct rmm_bench_req *req, double *v, int *n)
+{
+	bench_run(req);
+	per_op(req, v, n);
 }
 
 static const char *const pool_name[] = { "zsmalloc", "rzpool" };
@@ -295,7 +301,7 @@ static void bench_zpool(int test, const char *tname)
 {
 	static const unsigned int sizes[] = { 64, 128, 256, 512, 1024, 2048, 3072, 4096, 0 };
 	const int nsizes = sizeof(sizes) / sizeof(sizes[0]);
-	int si, threads, r, p, t, b;
+	int si, threads, r, p;
 
 	if (only_test >= 0 && only_test != test)
 		return;
@@ -326,9 +332,7 @@ static void bench_zpool(int test, const char *tname)
 						err[d] = errno;
 						continue;
 					}
-					for (t = 0; t < threads; t++)
-						for (b = 0; b < (int)req.batches; b++)
-							v[d][n[d]++] = (double)req.ns[t][b] / req.nr_objs;
+					per_op(&req, v[d], &n[d]);
 				}
 			}
 			case_key(key, sizeof(key), sizes[si], threads);
