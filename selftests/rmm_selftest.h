@@ -21,7 +21,16 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+
+/*
+ * The target thread of a SIGEV_THREAD_ID timer, by the name of the kernel's
+ * uapi (glibc 2.36 has none).
+ */
+#ifndef sigev_notify_thread_id
+#define sigev_notify_thread_id _sigev_un._tid
+#endif
 
 /* A counter of /proc/vmstat, or 0. */
 static inline unsigned long vmstat(const char *name)
@@ -279,12 +288,20 @@ static inline int movable_blocks(long *blocks, int max)
  * migrated. A block that does not offline within 20 s is interrupted (the
  * kernel retries offlining forever while a page cannot be migrated) and
  * counted as failed.
+ *
+ * The interrupt is a signal to the calling thread, not to the process: in
+ * a test with other threads, alarm()'s SIGALRM goes to the main thread
+ * (the kernel's first choice), the write of the thread offlining is not
+ * interrupted, and a block that cannot be offlined hangs the test for good.
  */
 static inline int offline_movable_blocks(void *arg)
 {
 	struct offline_result *res = arg;
 	struct sigaction sa = { .sa_handler = offline_alarm };
+	struct sigevent sev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = SIGALRM };
+	struct itimerspec in_20s = { .it_value = { .tv_sec = 20 } }, disarm = { 0 };
 	long blocks[MAX_MOVABLE_BLOCKS];
+	timer_t timer;
 	char path[300];
 	int i, n, ret;
 
@@ -295,6 +312,9 @@ static inline int offline_movable_blocks(void *arg)
 		return -errno;
 	n = movable_blocks(blocks, MAX_MOVABLE_BLOCKS);
 	sigaction(SIGALRM, &sa, NULL);	/* no SA_RESTART: the write fails with EINTR */
+	sev.sigev_notify_thread_id = syscall(SYS_gettid);
+	if (timer_create(CLOCK_MONOTONIC, &sev, &timer))
+		return -errno;
 	for (i = 0; i < n; i++) {
 		long b = blocks[i];
 
@@ -302,9 +322,9 @@ static inline int offline_movable_blocks(void *arg)
 			continue;
 		snprintf(path, sizeof(path), MEMORY_DIR "/memory%ld/state", b);
 		res->blocks++;
-		alarm(20);
+		timer_settime(timer, 0, &in_20s, NULL);
 		ret = write_file(path, "offline");
-		alarm(0);
+		timer_settime(timer, 0, &disarm, NULL);
 		if (ret == -EBUSY || ret == -EINVAL) {
 			res->unfit++;
 			continue;
@@ -315,10 +335,13 @@ static inline int offline_movable_blocks(void *arg)
 			res->last_errno = -ret;
 			continue;
 		}
-		if (write_file(path, "online_movable"))
+		if (write_file(path, "online_movable")) {
+			timer_delete(timer);
 			return -EIO;
+		}
 		res->offlined++;
 	}
+	timer_delete(timer);
 	return 0;
 }
 

@@ -893,6 +893,9 @@ TEST_F_TIMEOUT(rmirror, table_pages_migrate_keep_ad_bits, 900)
 	TH_LOG("checked: %lu accessed bits, %lu dirty bits, %lu cleared bits; %lu entries invalidated "
 	       "(their pages migrated), %lu pages page_idle could not see",
 	       a_checked, d_checked, clear_checked, invalid, in_flight);
+	if (mig.offline_err)
+		TH_LOG("offlining failed at least once: %s%s", strerror(mig.offline_err),
+		       mig.offline_err == EINTR ? " (a block did not offline within 20 s)" : "");
 	TH_LOG("lost: %lu accessed, %lu dirty, %lu clears; %lu dirty bits never set by the device",
 	       lost_a, lost_d, lost_clear, false_d);
 	ASSERT_EQ(lost_a, 0);
