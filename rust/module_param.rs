@@ -108,8 +108,9 @@ impl<T: Copy> ModuleParam<T> {
     /// The parameter's value: as the module was loaded with it, else the
     /// default.
     pub fn value(&self) -> T {
-        // SAFETY: `value` holds a valid `T` and is not written while the
-        // module's code runs (type invariant): this read races with no write.
+        // `value` holds a valid `T` and is not written while the module's
+        // code runs (type invariant): this read races with no write.
+        // SAFETY: as just said.
         unsafe { *self.value.get() }
     }
 }
