@@ -59,15 +59,15 @@ checkpatch() {
 SUBJECTS_SINCE=054eab5
 BODIES_SINCE=90be975
 commit_messages() {
-	local c s
+	local c s re='^[A-Za-z0-9_.,/ -]+: [^ ]'
 	git -C "$RMM_TOP" cat-file -e "$SUBJECTS_SINCE^{commit}" 2>/dev/null ||
 		{ echo "no commit $SUBJECTS_SINCE in $RMM_TOP (a shallow clone?): cannot check"; return 1; }
 	git -C "$RMM_TOP" rev-list --merges "$SUBJECTS_SINCE..HEAD" | sed 's/$/: a merge commit/'
-	for c in $(git -C "$RMM_TOP" rev-list "$SUBJECTS_SINCE..HEAD"); do
-		s=$(git -C "$RMM_TOP" log -1 --format=%s "$c")
-		[ "${#s}" -le 75 ] || echo "${c:0:12}: subject of ${#s} characters: $s"
-		echo "$s" | grep -qE '^[A-Za-z0-9_.,/ -]+: [^ ]' || echo "${c:0:12}: subject not \"prefix: what\": $s"
-	done
+	# One git log for every subject, not one per commit.
+	while read -r c s; do
+		[ "${#s}" -le 75 ] || echo "$c: subject of ${#s} characters: $s"
+		[[ $s =~ $re ]] || echo "$c: subject not \"prefix: what\": $s"
+	done < <(git -C "$RMM_TOP" log --format='%h %s' "$SUBJECTS_SINCE..HEAD")
 	for c in $(git -C "$RMM_TOP" rev-list "$BODIES_SINCE..HEAD"); do
 		[ -n "$(git -C "$RMM_TOP" log -1 --format=%b "$c" | tr -d '[:space:]')" ] ||
 			echo "${c:0:12}: no body saying why: $(git -C "$RMM_TOP" log -1 --format=%s "$c")"
