@@ -76,21 +76,26 @@
 use super::{
     mm::MmWithUser,
     mmu_notifier::{Again, Event, InvalidateSeq, MmuNotifier, Range, Registration},
-    page::{self, PAGE_SIZE},
+    page::{self, PageRef, PAGE_SIZE},
     shadow::{self, ShadowTable, TableCounts, TableHandle},
 };
+use core::ptr::NonNull;
 use kernel::{
-    alloc::KVVec,
     bindings, new_condvar, new_spinlock,
     prelude::*,
     sync::{CondVar, SpinLock},
     time::{self, Ktime},
     types::ARef,
+    uaccess::UserPtr,
 };
 
 /// How long a device fault waits for invalidations before it fails with
 /// `EBUSY` (`HMM_RANGE_DEFAULT_TIMEOUT`).
 pub const FAULT_TIMEOUT_MS: i64 = 1000;
+
+/// The pages a device read to user space takes references to under one
+/// lock ([`Registration::read_to_user`]).
+pub const COPY_BATCH: usize = 64;
 
 /// What a driver learns of its mirror's events (for statistics).
 pub trait MirrorHooks: Send + Sync + 'static {
@@ -535,35 +540,66 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
         })
     }
 
-    /// As [`Self::read`], into a new buffer of `len` bytes.
+    /// Copies the `len` bytes at `addr` to user space at `dst`, as a device
+    /// read through its page table straight into a user buffer (a DMA to
+    /// host memory): no bounce buffer.
     ///
-    /// The buffer is not cleared first: the read writes every byte of it, so
-    /// a device read of a large range costs one copy per page, not a clear
-    /// and a copy.
-    pub fn read_vec(&self, addr: usize, len: usize) -> Result<(KVVec<u8>, Access)> {
+    /// Faults missing entries in and sets the accessed bits, as
+    /// [`Self::read`]. The pages are copied 64 at a time ([`COPY_BATCH`]):
+    /// under the lock, one walk takes a reference to each page of a batch;
+    /// with the lock released (a copy to user space may fault and sleep),
+    /// each page is copied and its reference dropped. A page invalidated
+    /// after its reference was taken is read as it was, as by a device whose
+    /// DMA raced with the invalidation. Unlike [`Self::read`], a failure
+    /// (`EFAULT` for `dst`) may leave the bytes before it copied.
+    pub fn read_to_user(&self, addr: usize, len: usize, dst: UserPtr) -> Result<Access> {
         self.check_caller()?;
-        let mut buf = KVVec::with_capacity(len, GFP_KERNEL)?;
-        let spare = buf.spare_capacity_mut();
-        // Bytes `[0, filled)` of `spare` are written: the chunks must come
-        // in order, each where the last one ended.
-        let mut filled = 0;
-        let done = self.access(addr, len, false, |page, off, at, n| {
-            if at != filled {
-                return Err(EIO);
+        let end = self.window_end(addr, len)?;
+        dst.checked_add(len).ok_or(EFAULT)?;
+        let first = addr - addr % PAGE_SIZE;
+        // As `access`: the whole range first, then what invalidations drop.
+        let mut progress = Ktime::ktime_get();
+        let mut done = Access::default();
+        let npages = (end - first).div_ceil(PAGE_SIZE);
+        done.faults += self.fault(first, npages, false, &mut progress)? as u64;
+        let mut refs: [Option<PageRef>; COPY_BATCH] = core::array::from_fn(|_| None);
+        let mut va = first;
+        while va < end {
+            let stop = end.min(va + COPY_BATCH * PAGE_SIZE);
+            let mut n = 0;
+            let g = self.inner.lock();
+            let reached = g
+                .seq
+                .table()
+                .access_range(va, stop, 0, shadow::ACCESSED, |pfn| {
+                    // SAFETY: a valid leaf holds the frame of a page that the
+                    // address space maps while the lock is held (type invariants),
+                    // and the mapping holds a reference.
+                    let page = unsafe { super::bindings::rmm_pfn_to_page(pfn as _) };
+                    let Some(page) = NonNull::new(page) else {
+                        return false;
+                    };
+                    // SAFETY: as above: valid, and referenced by its mapping.
+                    refs[n] = Some(unsafe { PageRef::get(page) });
+                    n += 1;
+                    true
+                });
+            drop(g);
+            for (k, page) in refs[..n].iter_mut().filter_map(Option::take).enumerate() {
+                let pva = va + k * PAGE_SIZE;
+                let (s, e) = (pva.max(addr), (pva + PAGE_SIZE).min(end));
+                page.copy_to_user(s - pva, dst + (s - addr), e - s)?;
             }
-            let out = spare.get_mut(at..at + n).ok_or(EIO)?;
-            // As in `read`.
-            // SAFETY: the entry's page is valid while the lock is held (module docs).
-            unsafe { page::read_page_uninit(page, off, out) }?;
-            filled += n;
-            Ok(())
-        })?;
-        if filled != len {
-            return Err(EIO);
+            va += n * PAGE_SIZE;
+            if n > 0 {
+                progress = Ktime::ktime_get();
+            }
+            if reached < stop {
+                // An invalidation dropped the entry since: fault it again.
+                done.faults += self.fault(reached, 1, false, &mut progress)? as u64;
+            }
         }
-        // SAFETY: `len <= capacity`, and its bytes are written (`filled`).
-        unsafe { buf.set_len(len) };
-        Ok((buf, done))
+        Ok(done)
     }
 
     /// Copies `data` to `addr`, as a device write.

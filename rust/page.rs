@@ -19,8 +19,14 @@
 //! [`ZeroedPage`]s into a process.
 
 use super::bindings as rmm_bindings;
-use core::{marker::PhantomData, mem::ManuallyDrop, ptr::NonNull};
-use kernel::{alloc::AllocError, bindings, error::code::EINVAL, prelude::*};
+use core::{ffi::c_void, marker::PhantomData, mem::ManuallyDrop, ptr::NonNull};
+use kernel::{
+    alloc::AllocError,
+    bindings,
+    error::code::{EFAULT, EINVAL},
+    prelude::*,
+    uaccess::UserPtr,
+};
 
 /// The size of a page in bytes.
 pub const PAGE_SIZE: usize = kernel::page::PAGE_SIZE;
@@ -115,9 +121,50 @@ impl PageRef {
         }
     }
 
+    /// Takes a new reference to `page`.
+    ///
+    /// # Safety
+    ///
+    /// `page` must point to a valid `struct page` on which somebody holds a
+    /// reference for the duration of the call (a mapping of it, for one).
+    pub(in crate::rmm) unsafe fn get(page: NonNull<bindings::page>) -> Self {
+        // SAFETY: the page is valid and referenced (caller): `get_page()` may
+        // take another reference.
+        unsafe { rmm_bindings::rmm_get_page(page.as_ptr()) };
+        // SAFETY: the reference just taken moves to the new object.
+        unsafe { Self::from_raw(page) }
+    }
+
     /// Returns the page frame number.
     pub fn pfn(&self) -> usize {
         self.page.pfn()
+    }
+
+    /// Copies the `len` bytes at `offset` of the page to user space at
+    /// `dst`, as `copy_page_to_iter()` would: `EINVAL` unless the range lies
+    /// within the page, `EFAULT` unless every byte was copied.
+    ///
+    /// The page is read as it is: writers that race with the copy (the
+    /// page's own process) race as they would with a device's DMA.
+    ///
+    /// # Context
+    ///
+    /// May sleep (a fault on `dst`).
+    pub(in crate::rmm) fn copy_to_user(&self, offset: usize, dst: UserPtr, len: usize) -> Result {
+        check_range(offset, len)?;
+        // Undone below, in reverse order of any other local mapping.
+        // SAFETY: the page is valid while we hold our reference.
+        let base = unsafe { bindings::kmap_local_page(self.as_ptr()) }.cast::<u8>();
+        // `copy_to_user()` checks `dst` itself; a local mapping may fault.
+        // SAFETY: `[offset, offset + len)` is inside the mapped page (checked above).
+        let left =
+            unsafe { bindings::copy_to_user(dst as *mut c_void, base.add(offset).cast(), len) };
+        // SAFETY: `base` was mapped above by this thread.
+        unsafe { bindings::kunmap_local(base.cast()) };
+        if left != 0 {
+            return Err(EFAULT);
+        }
+        Ok(())
     }
 }
 

@@ -113,6 +113,48 @@ impl ShadowTable {
         .flatten()
     }
 
+    /// Runs `f(pfn)` on each leaf from `va` below `end` in turn, under the
+    /// tree's lock and with one walk per leaf table, while the leaf is valid
+    /// with the bits `need` and `f` returns `true`; sets `set` (accessed,
+    /// dirty) in each leaf `f` accepted. Returns the first address not
+    /// accessed (one at or beyond `end` if every leaf was). `f` must be short
+    /// and must not sleep, as for [`Self::access`].
+    pub fn access_range(
+        &self,
+        va: usize,
+        end: usize,
+        need: u64,
+        set: u64,
+        mut f: impl FnMut(usize) -> bool,
+    ) -> usize {
+        let need = need | VALID;
+        let set = set & (ACCESSED | DIRTY);
+        let end = end.min(VA_LIMIT);
+        let _inner = self.state.inner.lock();
+        let mut a = va;
+        while a < end {
+            // SAFETY: we hold the lock, so no entry is frozen.
+            let Walk::Leaf(t) = (unsafe { self.state.walk(a) }) else {
+                return a;
+            };
+            let stop = end.min(table_end(a, 0));
+            while a < stop {
+                let e = &t[slot(a, 0)];
+                let v = e.load(Ordering::Relaxed);
+                if v & need != need || !f(entry_pfn(v)) {
+                    return a;
+                }
+                // Harvesters may clear the bits meanwhile: atomic, and only
+                // when one is missing (no locked instruction per access).
+                if v & set != set {
+                    e.fetch_or(set, Ordering::Relaxed);
+                }
+                a += PAGE_SIZE;
+            }
+        }
+        a
+    }
+
     /// Installs `pfns[k]` at `va + k * PAGE_SIZE` (writable if `write`; a
     /// `None` is skipped): a fault's results, only
     /// through the [`Stable`] proof that no invalidation ran since the

@@ -16,7 +16,9 @@
 //!   `addr` through the device's page table, faulting what is missing; they
 //!   report `cpages` (pages copied) and `faults` (fault passes: 0 when every
 //!   entry was valid, 1 when one pass faulted what was missing), as test_hmm
-//!   does; a READ copies to user space only once the whole range is read;
+//!   does; a READ copies straight from the pages to `ptr`, with no bounce
+//!   buffer (so one that fails may have copied part of the range, where
+//!   test_hmm's copies nothing);
 //! - `HMM_DMIRROR_SNAPSHOT` reports the CPU page tables, one
 //!   `HMM_DMIRROR_PROT_*` byte per page, faulting nothing
 //!   (`rmm::hmm::snapshot`);
@@ -162,8 +164,7 @@ impl MiscDevice for DmirrorFile {
         }
         match cmd {
             uapi::RMIRROR_HMM_READ => {
-                let (buf, done) = file.dev.read_vec(addr, len)?;
-                UserSlice::new(ptr, len).writer().write_slice(&buf)?;
+                let done = file.dev.read_to_user(addr, len, ptr)?;
                 c.cpages = npages as u64;
                 c.faults = done.faults;
             }

@@ -297,10 +297,7 @@ impl MiscDevice for RmirrorFile {
                 let req: URw = user.reader().read()?;
                 let len = rw_len(&req)?;
                 let dev = file.dev()?;
-                let (buf, _) = dev.read_vec(req.addr as usize, len)?;
-                UserSlice::new(req.buf as usize, len)
-                    .writer()
-                    .write_slice(&buf)?;
+                dev.read_to_user(req.addr as usize, len, req.buf as usize)?;
                 Ok(0)
             }
             IOC_WRITE => {
