@@ -568,6 +568,19 @@ def zswap_ratio(keys, key, side, base="zsmalloc"):
     return v / b if v is not None and b else None
 
 
+def zswap_rounds_why(meta):
+    """Why the zswap workload ran as many rounds as it did (rmm_zswap_bench -w)."""
+    if "target_width" not in meta:
+        return ""
+    w, t = meta["width"], meta["target_width"]
+    if w <= t:
+        return (f" (run until the widest 95 % interval of a wall time ratio to zsmalloc was "
+                f"{t:.1f} points or narrower: {w:.1f})")
+    return (f" (to be run until the widest 95 % interval of a wall time ratio to zsmalloc was "
+            f"{t:.1f} points or narrower, but stopped at the limit of {meta['max_rounds']} rounds "
+            f"with {w:.1f})")
+
+
 def zswap_goals(meta, keys, why):
     """The zswap workload's bars for the goals table; ok None: no verdict."""
     if keys is None:
@@ -687,8 +700,9 @@ def zswap_section(meta, keys, why, out):
         f"every page back and checks it, {passes} times. Reclaim puts half of the pages or more "
         f"in zswap (compressor {meta.get('compressor', '?')}), whose pool driver is switched "
         f"(`zswap.zpool`) before each round; the drivers alternate round by round in one boot, "
-        f"{rounds} rounds each. `compact_memory` runs once per round, between the write pass and "
-        "the read passes. One sample per round; with few rounds the table gives min and max, not p99.",
+        f"{rounds} rounds each{zswap_rounds_why(meta)}. `compact_memory` runs once per round, "
+        "between the write pass and the read passes. One sample per round; with few rounds the "
+        "table gives min and max, not p99.",
         "",
         "- *wall time*: write pass + read passes (without `compact_memory`, timed on its own).",
         "- *pool total size*, *stored pages*: zswap's debugfs after the write pass (zswap's peak); "

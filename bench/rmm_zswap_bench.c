@@ -5,10 +5,15 @@
  * rmm_zswap_bench: zswap's pool drivers (zsmalloc, zbud, rzpool) under one
  * workload, in one boot, the drivers alternating round by round.
  *
- *   rmm_zswap_bench [-m MIB] [-r ROUNDS] [-p PASSES] [-d DRIVERS] OUT.json
+ *   rmm_zswap_bench [-m MIB] [-r ROUNDS] [-w WIDTH -R MAX] [-p PASSES]
+ *                   [-d DRIVERS] OUT.json
  *     -m  memory.max of the workload's cgroup, MiB (default 32); the
  *         working set is twice that
  *     -r  rounds per driver (default 3)
+ *     -w  after those rounds, more until the bootstrap 95 % interval of
+ *         each driver's wall time over the first driver's (ratio of
+ *         medians) is at most WIDTH percentage points wide, or MAX rounds
+ *         were run (-R, default 64): the report says which
  *     -p  read passes after the write pass (default 2)
  *     -d  comma-separated zpool drivers (default zsmalloc,zbud,rzpool)
  *
@@ -73,7 +78,11 @@
 #define EXIT_USAGE	2
 #define EXIT_CANNOT_RUN	4
 
-static unsigned int mib = 32, rounds = 3, passes = 2;
+static unsigned int mib = 32, rounds = 3, passes = 2, max_rounds = MAX_ROUNDS;
+/* -w: the interval width to reach, in percentage points; 0: fixed rounds. */
+static double target_width;
+/* The widest interval after the last round, or NAN. */
+static double reached_width = NAN;
 static char driver_list[256], driver_names[256];
 static char *drivers[MAX_DRIVERS];
 static unsigned int nr_drivers;
@@ -735,6 +744,81 @@ out:
 	return rd.corrupt ? -1 : 0;
 }
 
+/* --- when to stop --- */
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median_of(double *v, unsigned int n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* The finite wall times of driver d, into v; their number. */
+static unsigned int wall_times(unsigned int d, double *v)
+{
+	unsigned int r, n = 0;
+
+	for (r = 0; r < nr_samples[d]; r++)
+		if (isfinite(sample[d][M_WALL][r]))
+			v[n++] = sample[d][M_WALL][r];
+	return n;
+}
+
+/*
+ * The width, in percentage points, of the bootstrap 95 % interval of
+ * median(a) / median(b) of the wall times: both sides resampled with
+ * replacement 2,000 times, as bench/report.py computes the interval it
+ * reports. NAN with fewer than 2 samples a side.
+ */
+static double interval_width(unsigned int a, unsigned int b)
+{
+	enum { RESAMPLES = 2000 };
+	static double ratios[RESAMPLES];
+	double va[MAX_ROUNDS], vb[MAX_ROUNDS], ra[MAX_ROUNDS], rb[MAX_ROUNDS];
+	unsigned int na = wall_times(a, va), nb = wall_times(b, vb), i, k;
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+
+	if (na < 2 || nb < 2)
+		return NAN;
+	for (i = 0; i < RESAMPLES; i++) {
+		for (k = 0; k < na; k++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			ra[k] = va[x % na];
+		}
+		for (k = 0; k < nb; k++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			rb[k] = vb[x % nb];
+		}
+		ratios[i] = median_of(ra, na) / median_of(rb, nb);
+	}
+	qsort(ratios, RESAMPLES, sizeof(*ratios), cmp_double);
+	return 100 * (ratios[RESAMPLES * 975 / 1000] - ratios[RESAMPLES * 25 / 1000]);
+}
+
+/* The widest interval of a driver's wall time over the first driver's. */
+static double widest_interval(void)
+{
+	double widest = NAN, w;
+	unsigned int d;
+
+	for (d = 1; d < nr_drivers; d++) {
+		if (unavailable[d] || unavailable[0])
+			continue;
+		w = interval_width(d, 0);
+		if (isnan(w))
+			return NAN;
+		if (isnan(widest) || w > widest)
+			widest = w;
+	}
+	return widest;
+}
+
 /* --- output --- */
 
 static void json_str(FILE *f, const char *s)
@@ -754,8 +838,12 @@ static void write_json(FILE *f, const char *compressor)
 {
 	unsigned int d, k, r, first = 1;
 
-	fprintf(f, "{\"mib\": %u, \"rounds\": %u, \"passes\": %u, \"pages\": %u, \"compressor\": ",
+	fprintf(f, "{\"mib\": %u, \"rounds\": %u, \"passes\": %u, \"pages\": %u, ",
 		mib, rounds, passes, mib * 512);
+	if (target_width > 0 && isfinite(reached_width))
+		fprintf(f, "\"target_width\": %.1f, \"width\": %.1f, \"max_rounds\": %u, ",
+			target_width, reached_width, max_rounds);
+	fprintf(f, "\"compressor\": ");
 	json_str(f, compressor);
 	fprintf(f, ", \"errors\": [");
 	for (r = 0; r < nr_errors; r++) {
@@ -799,8 +887,9 @@ static void write_json(FILE *f, const char *compressor)
 static _Noreturn void print_usage(const char *argv0)
 {
 	fprintf(stderr,
-		"usage: %s [-m MIB (4..1024)] [-r ROUNDS (1..%d)] [-p PASSES (1..16)] [-d DRIVER,...] OUT.json\n",
-		argv0, MAX_ROUNDS);
+		"usage: %s [-m MIB (4..1024)] [-r ROUNDS (1..%d)] [-w WIDTH (points, 0..100) [-R MAX (ROUNDS..%d)]]\n"
+		"       [-p PASSES (1..16)] [-d DRIVER,...] OUT.json\n",
+		argv0, MAX_ROUNDS, MAX_ROUNDS);
 	exit(EXIT_USAGE);
 }
 
@@ -840,7 +929,7 @@ int main(int argc, char **argv)
 	int opt, failed = 0;
 	FILE *out;
 
-	while ((opt = getopt(argc, argv, "m:r:p:d:")) != -1) {
+	while ((opt = getopt(argc, argv, "m:r:w:R:p:d:")) != -1) {
 		switch (opt) {
 		case 'm':
 			if (parse_uint(optarg, 4, 1024, &mib))
@@ -848,6 +937,18 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			if (parse_uint(optarg, 1, MAX_ROUNDS, &rounds))
+				print_usage(argv[0]);
+			break;
+		case 'w': {
+			char *end;
+
+			target_width = strtod(optarg, &end);
+			if (*end || !(target_width > 0 && target_width <= 100))
+				print_usage(argv[0]);
+			break;
+		}
+		case 'R':
+			if (parse_uint(optarg, 1, MAX_ROUNDS, &max_rounds))
 				print_usage(argv[0]);
 			break;
 		case 'p':
@@ -865,6 +966,8 @@ int main(int argc, char **argv)
 	if (optind != argc - 1)
 		print_usage(argv[0]);
 	if (!nr_drivers && parse_drivers("zsmalloc,zbud,rzpool"))
+		print_usage(argv[0]);
+	if (target_width > 0 && max_rounds < rounds)
 		print_usage(argv[0]);
 
 	/* Nothing is changed before every check passed. */
@@ -891,7 +994,7 @@ int main(int argc, char **argv)
 
 	warn("%u MiB memory.max, %u MiB working set, %u read passes, %u rounds of %s (zswap: %s)",
 	     mib, 2 * mib, passes, rounds, driver_names, compressor);
-	for (r = 0; r < rounds; r++)
+	for (r = 0; r < rounds; r++) {
 		/* The drivers alternate, each round starting with the next. */
 		for (i = 0; i < nr_drivers; i++) {
 			unsigned int d = (r + i) % nr_drivers;
@@ -902,6 +1005,18 @@ int main(int argc, char **argv)
 				failed = 1;
 			ran += !unavailable[d];
 		}
+		if (!(target_width > 0) || failed || r + 1 < rounds)
+			continue;
+		reached_width = widest_interval();
+		warn("after %u rounds: the widest interval of a wall time ratio is %.1f points (target %.1f)",
+		     r + 1, reached_width, target_width);
+		/* One more round each until narrow enough, or max_rounds. */
+		if (isfinite(reached_width) && reached_width > target_width && r + 1 < max_rounds)
+			rounds++;
+	}
+	if (target_width > 0 && !(reached_width <= target_width))
+		warn("stopped at %u rounds with the interval %.1f points wide, not %.1f: "
+		     "the report's interval says so", rounds, reached_width, target_width);
 	restore();
 
 	write_json(out, compressor);
