@@ -78,11 +78,13 @@ check:
 	@scripts/rmm.sh check $(T)
 
 # make bench ICOUNT=1: guest time in instruction counts (QEMU -icount).
-# PROFILE="-g zpool -O alloc+free -S 4096 -T 1": the case perf profiles.
+# PROFILE="-g zpool -O alloc+free -S 4096 -T 1": the case perf profiles;
+# PROFILE_RUNS="LOOPS RUNS" (default "8 64"): how long.
 # PLUGIN=1 (with ICOUNT=1): cost classes per op of the one-thread zpool
 # cases, counted by the TCG plugin bench/qemu/rmm_prof.c.
 bench:
 	@RMM_ICOUNT=$(or $(ICOUNT),0) RMM_PLUGIN=$(or $(PLUGIN),0) RMM_PROFILE="$(PROFILE)" \
+		RMM_PROFILE_RUNS="$(PROFILE_RUNS)" \
 		scripts/rmm.sh bench $(BENCH_ARGS)
 
 # The drivers (rzpool, rmirror, rmisc; not the benchmark and test helpers)

@@ -222,7 +222,7 @@ guest() {
 		--numa 1G,cpus=0-1 --numa 1G \
 		--append "movablecore=${RMM_GUEST_MOVABLE:-768M} log_buf_len=16M" \
 		--rwdir="$LOGDIR" \
-		--exec "RMM_KDIR=$KDIR RMM_CLOCK=$clock RMM_PLUGIN=${RMM_PLUGIN:-0} RMM_PROFILE='${RMM_PROFILE:-}' $BUILD_TOP/scripts/guest.sh $mode $LOGDIR/guest $*" \
+		--exec "RMM_KDIR=$KDIR RMM_CLOCK=$clock RMM_PLUGIN=${RMM_PLUGIN:-0} RMM_PROFILE='${RMM_PROFILE:-}' RMM_PROFILE_RUNS='${RMM_PROFILE_RUNS:-}' $BUILD_TOP/scripts/guest.sh $mode $LOGDIR/guest $*" \
 		</dev/null 2>&1 | tee "$LOGDIR/console.log"
 	rc=${PIPESTATUS[0]}
 	set -e

@@ -49,6 +49,10 @@ do_passrate() {
 # executed instructions, so the profile counts instructions.
 profile() {
 	local pool args=${RMM_PROFILE:--g ops -O alloc+free -S 3264 -T 1}
+	# make bench PROFILE_RUNS="LOOPS RUNS": fewer for a slow case.
+	local loops runs
+	read -r loops runs <<<"${RMM_PROFILE_RUNS:-8 64}"
+	[ -n "$runs" ] || runs=64
 	if ! command -v perf >/dev/null || [ ! -e /proc/sys/kernel/perf_event_paranoid ]; then
 		echo "# profile: skipped (no perf, or no CONFIG_PERF_EVENTS)"
 		return
@@ -59,8 +63,8 @@ profile() {
 		# Only the benchmark task (the pool runs in its ioctls), long enough
 		# for thousands of samples.
 		perf record -q -F 10000 -g -o "$OUT/perf-$pool.data" -- sh -c "
-			for i in 1 2 3 4 5 6 7 8; do
-				$TOP/bench/rmm_bench $args -P $pool -r 64 /dev/null
+			for i in \$(seq $loops); do
+				$TOP/bench/rmm_bench $args -P $pool -r $runs /dev/null
 			done" >/dev/null 2>"$OUT/perf-$pool.err" &&
 			perf report -i "$OUT/perf-$pool.data" --kallsyms="$OUT/kallsyms" --stdio \
 				--no-children --sort symbol --percent-limit 0.7 2>/dev/null |
