@@ -17,7 +17,10 @@ use crate::rmm::{
     page::{NewPage, PAGE_SIZE},
     rcu,
 };
-use core::{ops::Range, sync::atomic::Ordering};
+use core::{
+    ops::Range,
+    sync::atomic::{AtomicU64, Ordering},
+};
 use kernel::{prelude::*, sync::Arc};
 
 /// A shared handle on a [`ShadowTable`](super::ShadowTable): what needs no
@@ -160,9 +163,30 @@ impl TableHandle {
     ///
     /// Any; never sleeps (it may spin on `TableState::inner` while a table of
     /// the range is being migrated).
+    #[inline]
     pub fn harvest(&self, start: usize, end: usize, clear: bool) -> bool {
         let end = end.min(VA_LIMIT);
-        let mut va = start & !(PAGE_SIZE - 1);
+        let va = start & !(PAGE_SIZE - 1);
+        // The young callbacks of page_idle and reclaim ask for one page at a
+        // time: one walk and one entry, inline.
+        if va < end && end - va <= PAGE_SIZE {
+            let _rcu = rcu::read_lock();
+            // SAFETY: inside `rcu_read_lock()`.
+            let young = match unsafe { self.state.walk(va) } {
+                Walk::Hole(_) => Some(false),
+                Walk::Frozen => None,
+                Walk::Leaf(t) => harvest_entry(&t[slot(va, 0)], clear),
+            };
+            if let Some(young) = young {
+                return young;
+            }
+        }
+        self.harvest_range(va, end, clear)
+    }
+
+    /// [`Self::harvest`] of any range, from the page of `va`.
+    #[inline(never)]
+    fn harvest_range(&self, mut va: usize, end: usize, clear: bool) -> bool {
         let mut young = false;
         {
             let _rcu = rcu::read_lock();
@@ -202,15 +226,10 @@ impl TableHandle {
                 Walk::Leaf(t) => {
                     let stop = end.min(table_end(*va, 0));
                     while *va < stop {
-                        let e = &t[slot(*va, 0)];
-                        let mut old = e.load(Ordering::Relaxed);
-                        if clear && old & ACCESSED != 0 {
-                            old = e.fetch_and(!ACCESSED, Ordering::Relaxed);
-                        }
-                        if old & FROZEN != 0 {
+                        let Some(y) = harvest_entry(&t[slot(*va, 0)], clear) else {
                             return false;
-                        }
-                        *young |= old & (VALID | ACCESSED) == VALID | ACCESSED;
+                        };
+                        *young |= y;
                         *va += PAGE_SIZE;
                     }
                 }
@@ -233,4 +252,19 @@ impl TableHandle {
             slow_harvests: self.state.slow_harvests.load(Ordering::Relaxed),
         }
     }
+}
+
+/// Clears the accessed bit of the leaf `e` if `clear`, and returns whether
+/// it was valid and accessed; `None` if it is frozen (its table is being
+/// migrated: the caller finishes under the lock, on the new copy).
+#[inline(always)]
+fn harvest_entry(e: &AtomicU64, clear: bool) -> Option<bool> {
+    let mut old = e.load(Ordering::Relaxed);
+    if clear && old & ACCESSED != 0 {
+        old = e.fetch_and(!ACCESSED, Ordering::Relaxed);
+    }
+    if old & FROZEN != 0 {
+        return None;
+    }
+    Some(old & (VALID | ACCESSED) == VALID | ACCESSED)
 }
