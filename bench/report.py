@@ -735,6 +735,11 @@ def main():
     load_env(os.path.join(os.path.dirname(sys.argv[1]), "env.json"))
     out = sys.argv[2]
     os.makedirs(out, exist_ok=True)
+    # A report of fewer groups than the last must not keep the last one's
+    # figures beside it.
+    for f in os.listdir(out):
+        if f.endswith(".png") or f == "README.md":
+            os.remove(os.path.join(out, f))
     zpath = sys.argv[3] if len(sys.argv) == 4 else os.path.join(os.path.dirname(sys.argv[1]), "zswap.json")
     zmeta, zkeys, zwhy = load_zswap(zpath)
 
