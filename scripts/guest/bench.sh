@@ -66,7 +66,9 @@ profile() {
 			for i in \$(seq $loops); do
 				$TOP/bench/rmm_bench $args -P $pool -r $runs /dev/null
 			done" >/dev/null 2>"$OUT/perf-$pool.err" &&
-			perf report -i "$OUT/perf-$pool.data" --kallsyms="$OUT/kallsyms" --stdio \
+			# Bounded: once (under -icount) the guest's perf report never
+			# returned; the data stays in $OUT for a host's perf report.
+			timeout 300 perf report -i "$OUT/perf-$pool.data" --kallsyms="$OUT/kallsyms" --stdio \
 				--no-children --sort symbol --percent-limit 0.7 2>/dev/null |
 				grep -E '^ +[0-9.]+% +\[k\]' | head -n 30 >"$OUT/profile-$pool.txt"
 		echo "# profile of $pool: $(wc -l <"$OUT/profile-$pool.txt" 2>/dev/null || echo 0) kernel symbols"
