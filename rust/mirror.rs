@@ -551,7 +551,9 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
     /// each page is copied and its reference dropped. A page invalidated
     /// after its reference was taken is read as it was, as by a device whose
     /// DMA raced with the invalidation. Unlike [`Self::read`], a failure
-    /// (`EFAULT` for `dst`) may leave the bytes before it copied.
+    /// (`EFAULT` for `dst`) may leave the bytes before it copied, and the
+    /// pages of its batch marked accessed (the bit is set as the reference
+    /// is taken).
     pub fn read_to_user(&self, addr: usize, len: usize, dst: UserPtr) -> Result<Access> {
         self.check_caller()?;
         let end = self.window_end(addr, len)?;
@@ -573,13 +575,16 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
                 .table()
                 .access_range(va, stop, 0, shadow::ACCESSED, |pfn| {
                     // SAFETY: a valid leaf holds the frame of a page that the
-                    // address space maps while the lock is held (type invariants),
-                    // and the mapping holds a reference.
+                    // address space maps while the lock is held (type invariants).
                     let page = unsafe { super::bindings::rmm_pfn_to_page(pfn as _) };
                     let Some(page) = NonNull::new(page) else {
                         return false;
                     };
-                    // SAFETY: as above: valid, and referenced by its mapping.
+                    // While it is mapped, its count is not zero and cannot be frozen
+                    // (splits, migration and reclaim unmap first, which invalidates
+                    // the entry under the lock): the mapping holds a reference, or
+                    // the page is never freed (the zero page).
+                    // SAFETY: as just said, the page is valid and referenced.
                     refs[n] = Some(unsafe { PageRef::get(page) });
                     n += 1;
                     true

@@ -125,11 +125,12 @@ impl PageRef {
     ///
     /// # Safety
     ///
-    /// `page` must point to a valid `struct page` on which somebody holds a
-    /// reference for the duration of the call (a mapping of it, for one).
+    /// `page` must point to a valid `struct page` whose reference count is
+    /// not zero and cannot drop to zero or be frozen during the call (a
+    /// page kept mapped, for one).
     pub(in crate::rmm) unsafe fn get(page: NonNull<bindings::page>) -> Self {
-        // SAFETY: the page is valid and referenced (caller): `get_page()` may
-        // take another reference.
+        // SAFETY: the page is valid with a count that stays above zero
+        // (caller): `get_page()` may take another reference.
         unsafe { rmm_bindings::rmm_get_page(page.as_ptr()) };
         // SAFETY: the reference just taken moves to the new object.
         unsafe { Self::from_raw(page) }
