@@ -246,6 +246,7 @@ struct offline_result {
 	int failed;		/* any other failure, a 20 s timeout included */
 	int last_block;		/* the last that failed, and why (errno) */
 	int last_errno;
+	int unfit_errno;	/* why the last unfit one was refused */
 };
 
 static inline void offline_alarm(int sig)
@@ -307,7 +308,7 @@ static inline int offline_movable_blocks(void *arg)
 
 	res->blocks = res->offlined = res->unfit = res->failed = 0;
 	res->last_block = -1;
-	res->last_errno = 0;
+	res->last_errno = res->unfit_errno = 0;
 	if (access(MEMORY_DIR, R_OK))
 		return -errno;
 	n = movable_blocks(blocks, MAX_MOVABLE_BLOCKS);
@@ -327,6 +328,7 @@ static inline int offline_movable_blocks(void *arg)
 		timer_settime(timer, 0, &disarm, NULL);
 		if (ret == -EBUSY || ret == -EINVAL) {
 			res->unfit++;
+			res->unfit_errno = -ret;
 			continue;
 		}
 		if (ret) {

@@ -325,14 +325,18 @@ TEST_F_TIMEOUT(rzvol, migration_drops_volatile_objects, 1800)
 	for (round = 0; round < 3; round++)
 		ASSERT_EQ(compact_memory(NULL), 0);
 	ASSERT_EQ(rz_stats(self->fd, &after), 0);
-	TH_LOG("%d of %d blocks holding pool pages offlined, then compact_memory: "
+	TH_LOG("%d of %d blocks holding pool pages offlined (%d refused at once, the last "
+	       "with errno %d; %d failed, the last with errno %d), then compact_memory: "
 	       "%llu pages migrated, %llu objects dropped, %llu stable copied",
-	       off.offlined, off.blocks, (unsigned long long)(after.migrate - before.migrate),
+	       off.offlined, off.blocks, off.unfit, off.unfit_errno, off.failed, off.last_errno,
+	       (unsigned long long)(after.migrate - before.migrate),
 	       (unsigned long long)(after.discard_migrate - before.discard_migrate),
 	       (unsigned long long)(after.migrate_copied - before.migrate_copied));
 	if (after.migrate == before.migrate)
 		SKIP(return, "neither offlining nor compaction migrated a page of the pool "
-			     "(no offlinable block held one): nothing to judge");
+			     "(%d of %d blocks holding its pages offlined; %d refused, errno %d; "
+			     "%d failed): nothing to judge",
+			     off.offlined, off.blocks, off.unfit, off.unfit_errno, off.failed);
 	ASSERT_GT(after.discard_migrate, before.discard_migrate);
 	ASSERT_GT(after.migrate_copied, before.migrate_copied);
 	take_back(_metadata, self->fd, h, N, SIZE, 2, &after, &kept, &discarded);
