@@ -574,8 +574,9 @@ impl<H: MirrorHooks> Registration<Mirror<H>> {
                 .seq
                 .table()
                 .access_range(va, stop, 0, shadow::ACCESSED, |pfn| {
-                    // SAFETY: a valid leaf holds the frame of a page that the
-                    // address space maps while the lock is held (type invariants).
+                    // A valid leaf holds the frame of a page that the address
+                    // space maps while the lock is held (type invariants).
+                    // SAFETY: `pfn` is a mapped page's frame, as just said.
                     let page = unsafe { super::bindings::rmm_pfn_to_page(pfn as _) };
                     let Some(page) = NonNull::new(page) else {
                         return false;

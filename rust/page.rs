@@ -129,8 +129,8 @@ impl PageRef {
     /// not zero and cannot drop to zero or be frozen during the call (a
     /// page kept mapped, for one).
     pub(in crate::rmm) unsafe fn get(page: NonNull<bindings::page>) -> Self {
-        // SAFETY: the page is valid with a count that stays above zero
-        // (caller): `get_page()` may take another reference.
+        // `get_page()` may take another reference of a page whose count stays above zero.
+        // SAFETY: the page is valid, with such a count (caller).
         unsafe { rmm_bindings::rmm_get_page(page.as_ptr()) };
         // SAFETY: the reference just taken moves to the new object.
         unsafe { Self::from_raw(page) }
@@ -156,10 +156,11 @@ impl PageRef {
         // Undone below, in reverse order of any other local mapping.
         // SAFETY: the page is valid while we hold our reference.
         let base = unsafe { bindings::kmap_local_page(self.as_ptr()) }.cast::<u8>();
+        // SAFETY: `offset` is inside the mapped page (checked above).
+        let src = unsafe { base.add(offset) };
         // `copy_to_user()` checks `dst` itself; a local mapping may fault.
-        // SAFETY: `[offset, offset + len)` is inside the mapped page (checked above).
-        let left =
-            unsafe { bindings::copy_to_user(dst as *mut c_void, base.add(offset).cast(), len) };
+        // SAFETY: `[src, src + len)` is inside the mapped page (checked above).
+        let left = unsafe { bindings::copy_to_user(dst as *mut c_void, src.cast(), len) };
         // SAFETY: `base` was mapped above by this thread.
         unsafe { bindings::kunmap_local(base.cast()) };
         if left != 0 {
