@@ -213,24 +213,9 @@ impl ShadowTable {
     /// The first page from `va` below `end` whose leaf is not valid with
     /// the bits `need` (`end` if every one is): what a fault must fetch.
     pub fn first_missing(&self, va: usize, end: usize, need: u64) -> usize {
-        let need = need | VALID;
-        let end = end.min(VA_LIMIT);
-        let _inner = self.state.inner.lock();
-        let mut a = va;
-        while a < end {
-            // SAFETY: we hold the lock, so no entry is frozen.
-            let Walk::Leaf(t) = (unsafe { self.state.walk(a) }) else {
-                return a;
-            };
-            let stop = end.min(table_end(a, 0));
-            while a < stop {
-                if t[slot(a, 0)].load(Ordering::Relaxed) & need != need {
-                    return a;
-                }
-                a += PAGE_SIZE;
-            }
-        }
-        end
+        // The walk of a device access that sets nothing and takes every leaf.
+        self.access_range(va, end, need, 0, |_| true)
+            .min(end.min(VA_LIMIT))
     }
 
     /// Drops every leaf of `[start, end)`; the tables it leaves empty are
